@@ -1,0 +1,38 @@
+// The Linux backend: reads the Actual snapshot (one dump each for links,
+// addresses and routes; sysctls; files) and performs ops over rtnetlink.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "backends/netlink.hpp"
+#include "reconciler/kernel.hpp"
+
+namespace netkeep {
+
+class LinuxKernel : public KernelReader, public KernelWriter {
+ public:
+  // `root` is where files such as tmp/resolv.conf live (--root).
+  static std::unique_ptr<LinuxKernel> open(std::filesystem::path root, std::string& error);
+
+  std::optional<Actual> snapshot(std::string& error) override;
+  std::optional<WriteError> apply(const Op& op) override;
+  uint64_t writes() const override { return writes_; }
+  uint64_t requests() const { return rtnl_->requests_sent(); }  // reads and writes
+
+ private:
+  LinuxKernel(std::unique_ptr<nl::Socket> rtnl, std::filesystem::path root)
+      : rtnl_(std::move(rtnl)), root_(std::move(root)) {}
+  std::optional<WriteError> snapshot_once(Actual& a);
+  std::optional<WriteError> write(nl::Message m);
+  std::optional<WriteError> index_of(const std::string& name, int& index);
+  std::optional<WriteError> apply_link(const Op& op);
+
+  std::unique_ptr<nl::Socket> rtnl_;
+  std::filesystem::path root_;
+  std::map<std::string, int> ifindex_;  // from the snapshot, kept current by renames
+  uint64_t writes_ = 0;
+};
+
+}  // namespace netkeep

@@ -1,0 +1,143 @@
+#include "backends/netlink.hpp"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace netkeep::nl {
+
+Message::Message(uint16_t type, uint16_t flags, size_t size) : buf_(size) {
+  hdr_ = mnl_nlmsg_put_header(buf_.data());
+  hdr_->nlmsg_type = type;
+  hdr_->nlmsg_flags = NLM_F_REQUEST | flags;
+}
+
+Attrs Attrs::of(const nlmsghdr* nlh, size_t header) {
+  const char* start = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, header));
+  const char* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+  return Attrs(start, start < end ? static_cast<size_t>(end - start) : 0);
+}
+
+Attrs Attrs::nested(const nlattr* a) { return Attrs(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a)); }
+
+WriteError decode_error(const nlmsghdr* nlh) {
+  WriteError e;
+  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(int))) return {EBADMSG, "truncated netlink error"};
+  const auto* payload = static_cast<const char*>(mnl_nlmsg_get_payload(nlh));
+  int code;
+  std::memcpy(&code, payload, sizeof code);
+  e.code = -code;
+  if (nlh->nlmsg_type == NLMSG_ERROR && (nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
+      nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(nlmsgerr))) {
+    const auto* err = reinterpret_cast<const nlmsgerr*>(payload);
+    // With NETLINK_CAP_ACK the request is not echoed, only its header.
+    size_t offset = sizeof(nlmsgerr);
+    if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
+    size_t total = mnl_nlmsg_get_payload_len(nlh);
+    if (offset < total) {
+      for (const nlattr* attr : Attrs(payload + offset, total - offset)) {
+        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+          e.message = mnl_attr_get_str(attr);
+      }
+    }
+  }
+  if (e.message.empty()) e.message = std::strerror(e.code);
+  else e.message = fmt::format("{} ({})", std::strerror(e.code), e.message);
+  return e;
+}
+
+std::unique_ptr<Socket> Socket::open(int bus, std::string& error) {
+  mnl_socket* s = mnl_socket_open2(bus, SOCK_CLOEXEC);
+  if (!s) {
+    error = fmt::format("netlink socket: {}", std::strerror(errno));
+    return nullptr;
+  }
+  if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
+    error = fmt::format("netlink bind: {}", std::strerror(errno));
+    mnl_socket_close(s);
+    return nullptr;
+  }
+  int on = 1;
+  // Extended ACKs name what the kernel disliked; capped ACKs keep an error
+  // reply from echoing the whole request back. Both need Linux >= 4.12 and
+  // are only an improvement, so a failure is ignored.
+  mnl_socket_setsockopt(s, NETLINK_EXT_ACK, &on, sizeof on);
+  mnl_socket_setsockopt(s, NETLINK_CAP_ACK, &on, sizeof on);
+  return std::unique_ptr<Socket>(new Socket(s));
+}
+
+Socket::~Socket() { mnl_socket_close(sock_); }
+
+std::optional<WriteError> Socket::send(nlmsghdr* nlh) {
+  nlh->nlmsg_seq = ++seq_;
+  for (;;) {
+    if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) >= 0) break;
+    if (errno == EINTR) continue;
+    return WriteError{errno, fmt::format("netlink send: {}", std::strerror(errno))};
+  }
+  requests_++;
+  return std::nullopt;
+}
+
+std::optional<WriteError> Socket::receive(uint32_t seq,
+                                          const std::function<void(const nlmsghdr*)>* each) {
+  const uint32_t portid = mnl_socket_get_portid(sock_);
+  bool interrupted = false;
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(sock_, rx_.data(), rx_.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // ENOBUFS: the kernel dropped replies; the caller must start over.
+      return WriteError{errno, fmt::format("netlink receive: {}", std::strerror(errno))};
+    }
+    int len = static_cast<int>(n);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(nlh, len);
+         nlh = mnl_nlmsg_next(nlh, &len)) {
+      // Replies to an earlier request that timed out, or not for us: skip.
+      if (nlh->nlmsg_seq != seq || (nlh->nlmsg_pid && nlh->nlmsg_pid != portid)) continue;
+      if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+      switch (nlh->nlmsg_type) {
+        case NLMSG_NOOP:
+        case NLMSG_OVERRUN: continue;
+        case NLMSG_DONE: {
+          WriteError e = decode_error(nlh);
+          if (e.code) return e;  // a dump can end in an error
+          if (interrupted) return WriteError{EAGAIN, "dump interrupted by a concurrent change"};
+          return std::nullopt;
+        }
+        case NLMSG_ERROR: {
+          WriteError e = decode_error(nlh);
+          if (e.code) return e;
+          if (interrupted) return WriteError{EAGAIN, "dump interrupted by a concurrent change"};
+          return std::nullopt;  // the ACK
+        }
+        default:
+          if (each) (*each)(nlh);
+      }
+    }
+  }
+}
+
+std::optional<WriteError> Socket::request(nlmsghdr* nlh) {
+  nlh->nlmsg_flags |= NLM_F_ACK;
+  if (auto e = send(nlh)) return e;
+  return receive(nlh->nlmsg_seq, nullptr);
+}
+
+std::optional<WriteError> Socket::get(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& each) {
+  nlh->nlmsg_flags |= NLM_F_ACK;
+  if (auto e = send(nlh)) return e;
+  return receive(nlh->nlmsg_seq, &each);
+}
+
+std::optional<WriteError> Socket::dump(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& each) {
+  nlh->nlmsg_flags |= NLM_F_DUMP;
+  if (auto e = send(nlh)) return e;
+  return receive(nlh->nlmsg_seq, &each);
+}
+
+}  // namespace netkeep::nl

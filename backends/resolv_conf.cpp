@@ -1,0 +1,69 @@
+#include "backends/resolv_conf.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace netkeep::files {
+
+FileInfo inspect(const std::filesystem::path& p) {
+  struct stat st;
+  if (::lstat(p.c_str(), &st) < 0) return {FileKind::missing, {}};
+  if (S_ISLNK(st.st_mode)) return {FileKind::symlink, {}};
+  if (!S_ISREG(st.st_mode)) return {FileKind::other, {}};
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return {FileKind::regular, ss.str()};
+}
+
+std::optional<WriteError> replace_unless_regular(const std::filesystem::path& p,
+                                                 const std::string& content) {
+  auto fail = [&](const char* what) {
+    int e = errno;
+    return WriteError{e, fmt::format("{} {}: {}", what, p.string(), std::strerror(e))};
+  };
+  std::string tmpl = (p.parent_path() / ("." + p.filename().string() + ".netkeep.XXXXXX")).string();
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0) return fail("create temporary file for");
+  ::fchmod(fd, 0644);
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      auto e = fail("write");
+      ::close(fd);
+      ::unlink(tmpl.c_str());
+      return e;
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  // Checked again right before the rename: another program may have
+  // created its own file since the snapshot.
+  FileKind now = inspect(p).kind;
+  if (now == FileKind::regular || now == FileKind::other) {
+    ::unlink(tmpl.c_str());
+    return WriteError{EEXIST, fmt::format("{} is now a file netkeep does not own; left alone", p.string())};
+  }
+  // A missing file is created with RENAME_NOREPLACE, closing the remaining race.
+  int r = now == FileKind::missing
+              ? ::renameat2(AT_FDCWD, tmpl.c_str(), AT_FDCWD, p.c_str(), RENAME_NOREPLACE)
+              : ::rename(tmpl.c_str(), p.c_str());
+  if (r < 0) {
+    auto e = fail("rename into place");
+    ::unlink(tmpl.c_str());
+    return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace netkeep::files

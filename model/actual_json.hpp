@@ -1,0 +1,17 @@
+// The Actual snapshot as JSON: what `netkeep show --json` prints and what
+// golden tests load back as a recorded snapshot. One object a line, sorted.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "model/actual.hpp"
+
+namespace netkeep {
+
+std::string to_json(const Actual& a);
+// nullopt and `error` set when the text is not a snapshot.
+std::optional<Actual> actual_from_json(std::string_view text, std::string& error);
+
+}  // namespace netkeep

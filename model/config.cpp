@@ -1,0 +1,114 @@
+#include "model/config.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace netkeep {
+
+std::string Diagnostic::str() const {
+  std::string s = file;
+  if (!path.empty()) s += ": " + path;
+  s += ": " + message;
+  return severity == Severity::warning ? "warning: " + s : s;
+}
+
+bool has_errors(const Diagnostics& d) {
+  for (const auto& x : d)
+    if (x.severity == Severity::error) return true;
+  return false;
+}
+
+std::optional<std::string> base64_decode(std::string_view s) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (s.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < s.size(); i += 4) {
+    int pad = 0;
+    uint32_t acc = 0;
+    for (size_t j = 0; j < 4; j++) {
+      char c = s[i + j];
+      if (c == '=') {
+        // Padding only in the last group, and only at its end.
+        if (i + 4 != s.size() || j < 2) return std::nullopt;
+        pad++;
+        acc <<= 6;
+        continue;
+      }
+      int v = value(c);
+      if (v < 0 || pad > 0) return std::nullopt;
+      acc = acc << 6 | static_cast<uint32_t>(v);
+    }
+    out.push_back(static_cast<char>(acc >> 16));
+    if (pad < 2) out.push_back(static_cast<char>(acc >> 8 & 0xff));
+    if (pad < 1) out.push_back(static_cast<char>(acc & 0xff));
+  }
+  return out;
+}
+
+namespace {
+
+enum class ReadResult { ok, missing, error };
+
+ReadResult read_file(const std::filesystem::path& p, std::string& out, std::string& err) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return ReadResult::missing;
+    err = std::strerror(errno);
+    return ReadResult::error;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) {
+    err = std::strerror(errno);
+    return ReadResult::error;
+  }
+  out = ss.str();
+  return ReadResult::ok;
+}
+
+template <class T, class Parse>
+ConfigFile<T> load_one(const std::filesystem::path& dir, const char* name, Diagnostics& diags,
+                       Parse parse) {
+  ConfigFile<T> f;
+  std::string text, err;
+  switch (read_file(dir / name, text, err)) {
+    case ReadResult::missing: return f;
+    case ReadResult::error:
+      diags.push_back({Severity::error, name, "", fmt::format("cannot read: {}", err)});
+      f.state = FileState::invalid;
+      return f;
+    case ReadResult::ok: break;
+  }
+  json::Sink sink{name, &diags};
+  auto v = parse(text, sink);
+  if (!v || sink.errors > 0) {
+    f.state = FileState::invalid;
+    return f;
+  }
+  f.state = FileState::ok;
+  f.value = std::move(*v);
+  return f;
+}
+
+}  // namespace
+
+Desired load_config(const std::filesystem::path& dir, Diagnostics& diags) {
+  Desired d;
+  d.interfaces = load_one<InterfacesConfig>(dir, kInterfacesFile, diags, parse_interfaces);
+  d.dhcp4 = load_one<Dhcp4Lease>(dir, kDhcp4File, diags, parse_dhcp4_lease);
+  d.dhcp6 = load_one<Dhcp6Lease>(dir, kDhcp6File, diags, parse_dhcp6_lease);
+  return d;
+}
+
+}  // namespace netkeep

@@ -1,0 +1,25 @@
+// Loading the config files into a Desired. Every file is parsed and
+// validated in full before anything is written; a file with an error is
+// marked invalid and contributes nothing (SPEC §5, per-file isolation).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string_view>
+
+#include "model/desired.hpp"
+#include "model/json_in.hpp"
+
+namespace netkeep {
+
+Desired load_config(const std::filesystem::path& dir, Diagnostics& diags);
+
+// Per-file parsers over the file's text; nullopt when the file has errors.
+std::optional<InterfacesConfig> parse_interfaces(std::string_view text, json::Sink& sink);
+std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, json::Sink& sink);
+std::optional<Dhcp6Lease> parse_dhcp6_lease(std::string_view text, json::Sink& sink);
+
+// Standard base64 (RFC 4648, with padding), as Go encodes []byte in JSON.
+std::optional<std::string> base64_decode(std::string_view s);
+
+}  // namespace netkeep

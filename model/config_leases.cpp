@@ -1,0 +1,111 @@
+// The DHCP clients' lease files, as router7's dhcp4 and dhcp6 write them.
+#include <fmt/format.h>
+
+#include "model/config.hpp"
+
+namespace netkeep {
+
+namespace {
+
+using json::element;
+using json::Object;
+using json::Sink;
+
+std::optional<IpAddr> read_ip(Object& o, std::string_view key, Family family, bool required) {
+  if (!o.raw(key)) {
+    if (required) o.sink().error(o.key_path(key), "missing");
+    return std::nullopt;
+  }
+  auto s = o.string(key);
+  if (!s) return std::nullopt;  // wrong type, already reported
+  auto a = IpAddr::parse(*s);
+  if (!a || a->family != family) {
+    o.sink().error(o.key_path(key), fmt::format("\"{}\" is not an {} address", *s,
+                                                family == Family::v4 ? "IPv4" : "IPv6"));
+    return std::nullopt;
+  }
+  return a;
+}
+
+std::vector<IpAddr> read_dns(Object& o) {
+  std::vector<IpAddr> out;
+  o.array("dns", [&](element e, const std::string& p) {
+    auto s = json::as_string(e, p, o.sink());
+    if (!s) return;
+    if (auto a = IpAddr::parse(*s))
+      out.push_back(*a);
+    else
+      o.sink().error(p, fmt::format("\"{}\" is not an IP address", *s));
+  });
+  return out;
+}
+
+std::optional<Object> open_root(simdjson::dom::parser& parser, const simdjson::padded_string& text,
+                                Sink& sink) {
+  auto doc = json::parse(parser, text, sink);
+  if (!doc) return std::nullopt;
+  return Object::from(*doc, "", sink);
+}
+
+}  // namespace
+
+std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, Sink& sink) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  auto o = open_root(parser, padded, sink);
+  if (!o) return std::nullopt;
+  Dhcp4Lease l;
+  o->string("valid_until");  // not acted on (SPEC §2); read only to type-check it
+  auto ip = read_ip(*o, "client_ip", Family::v4, true);
+  auto mask = read_ip(*o, "subnet_mask", Family::v4, true);
+  auto router = read_ip(*o, "router", Family::v4, true);
+  l.dns = read_dns(*o);
+  o->finish();
+  if (mask) {
+    if (auto len = mask_length(*mask))
+      l.prefix_len = *len;
+    else
+      sink.error("subnet_mask", fmt::format("\"{}\" is not a contiguous netmask", mask->str()));
+  }
+  if (sink.errors > 0 || !ip || !mask || !router) return std::nullopt;
+  l.client_ip = *ip;
+  l.router = *router;
+  return l;
+}
+
+std::optional<Dhcp6Lease> parse_dhcp6_lease(std::string_view text, Sink& sink) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  auto o = open_root(parser, padded, sink);
+  if (!o) return std::nullopt;
+  Dhcp6Lease l;
+  o->string("valid_until");
+  o->array("prefixes", [&](element e, const std::string& p) {
+    // Go's encoding of net.IPNet: {"IP": "2001:db8::", "Mask": base64(mask bytes)}.
+    auto po = Object::from(e, p, sink);
+    if (!po) return;
+    auto ip = read_ip(*po, "IP", Family::v6, true);
+    std::optional<uint8_t> len;
+    if (auto m = po->string("Mask")) {
+      auto bytes = base64_decode(*m);
+      if (!bytes || bytes->size() != 16)
+        sink.error(po->key_path("Mask"),
+                   fmt::format("\"{}\" is not the base64 of a 16-byte IPv6 mask", *m));
+      else if (!(len = mask_length(*IpAddr::from_bytes(bytes->data(), 16))))
+        sink.error(po->key_path("Mask"), fmt::format("\"{}\" is not a contiguous netmask", *m));
+      else if (*len > 64)
+        sink.error(po->key_path("Mask"),
+                   fmt::format("\"{}\" is a /{} prefix; lan0 needs a /64 or shorter", *m, *len));
+    } else if (!po->raw("Mask")) {
+      sink.error(po->key_path("Mask"), "missing");
+    }
+    po->finish();
+    if (ip && len && *len <= 64) l.prefixes.push_back(Prefix{*ip, *len}.network());
+  });
+  l.dns = read_dns(*o);
+  o->finish();
+  if (sink.errors > 0) return std::nullopt;
+  return l;
+}
+
+}  // namespace netkeep

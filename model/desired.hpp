@@ -1,0 +1,89 @@
+// The desired state, as the config files declare it. Immutable once loaded.
+//
+// Each config file governs its own part of the kernel state. A file that is
+// missing declares nothing; a file that fails to parse or validate is
+// `invalid` and the planner leaves everything it governs exactly as it is.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/diag.hpp"
+#include "model/net.hpp"
+
+namespace netkeep {
+
+enum class FileState { missing, ok, invalid };
+
+struct RouteSpec {
+  Prefix destination;              // network form, e.g. 2001:db8:5::/64
+  std::optional<IpAddr> gateway;   // none: an on-link route (scope link)
+  bool operator==(const RouteSpec&) const = default;
+};
+
+struct InterfaceSpec {
+  std::optional<Mac> hardware_addr;
+  std::optional<Mac> spoof_hardware_addr;
+  std::string name;
+  uint32_t mtu = 0;  // 0: leave alone
+  std::optional<Prefix> addr;
+  std::vector<Prefix> extra_addrs;
+  std::vector<RouteSpec> extra_routes;
+  std::string fec;  // lower-case mode, empty when unset (applied by the FEC backend)
+  bool operator==(const InterfaceSpec&) const = default;
+};
+
+struct BridgeSpec {
+  std::string name;
+  std::vector<Mac> members;  // interface_hardware_addrs; the first gives the bridge its MAC
+  bool operator==(const BridgeSpec&) const = default;
+};
+
+struct InterfacesConfig {
+  std::vector<InterfaceSpec> interfaces;
+  std::vector<BridgeSpec> bridges;
+  bool operator==(const InterfacesConfig&) const = default;
+};
+
+struct Dhcp4Lease {
+  IpAddr client_ip;
+  uint8_t prefix_len = 0;
+  IpAddr router;
+  std::vector<IpAddr> dns;
+  bool operator==(const Dhcp4Lease&) const = default;
+};
+
+struct Dhcp6Lease {
+  std::vector<Prefix> prefixes;  // network form
+  std::vector<IpAddr> dns;
+  bool operator==(const Dhcp6Lease&) const = default;
+};
+
+template <class T>
+struct ConfigFile {
+  FileState state = FileState::missing;
+  T value{};  // meaningful only when state == ok
+  bool operator==(const ConfigFile&) const = default;
+  bool ok() const { return state == FileState::ok; }
+  // A missing file declares nothing; an invalid one must not be acted on.
+  bool governs() const { return state != FileState::invalid; }
+};
+
+struct Desired {
+  ConfigFile<InterfacesConfig> interfaces;
+  ConfigFile<Dhcp4Lease> dhcp4;
+  ConfigFile<Dhcp6Lease> dhcp6;
+  bool operator==(const Desired&) const = default;
+};
+
+// The config file names, relative to the config dir.
+inline constexpr const char* kInterfacesFile = "interfaces.json";
+inline constexpr const char* kDhcp4File = "dhcp4/wire/lease.json";
+inline constexpr const char* kDhcp6File = "dhcp6/wire/lease.json";
+
+// Kernel limit on interface names (IFNAMSIZ - 1).
+inline constexpr size_t kMaxIfName = 15;
+
+}  // namespace netkeep

@@ -1,0 +1,131 @@
+#include "model/json_in.hpp"
+
+#include <fmt/format.h>
+
+namespace netkeep::json {
+
+using simdjson::dom::element_type;
+
+void Sink::error(std::string path, std::string message) {
+  errors++;
+  out->push_back({Severity::error, file, std::move(path), std::move(message)});
+}
+
+void Sink::warn(std::string path, std::string message) {
+  out->push_back({Severity::warning, file, std::move(path), std::move(message)});
+}
+
+std::string show(element e) {
+  std::string s = simdjson::minify(e);
+  // Keep messages one line and bounded even for a huge value.
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+std::string type_name(element e) {
+  switch (e.type()) {
+    case element_type::ARRAY: return "an array";
+    case element_type::OBJECT: return "an object";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE: return "a number";
+    case element_type::STRING: return "a string";
+    case element_type::BOOL: return "a boolean";
+    case element_type::NULL_VALUE: return "null";
+  }
+  return "a value";
+}
+
+std::string join(std::string_view path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return fmt::format("{}.{}", path, key);
+}
+
+std::string index(std::string_view path, size_t i) { return fmt::format("{}[{}]", path, i); }
+
+std::optional<element> parse(simdjson::dom::parser& parser, const simdjson::padded_string& text,
+                             Sink& sink) {
+  bool blank = true;
+  for (char c : std::string_view(text)) {
+    if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
+      blank = false;
+      break;
+    }
+  }
+  if (blank) {
+    sink.error("", "file is empty, expected a JSON object");
+    return std::nullopt;
+  }
+  element doc;
+  if (auto err = parser.parse(text).get(doc)) {
+    sink.error("", fmt::format("invalid JSON: {}", simdjson::error_message(err)));
+    return std::nullopt;
+  }
+  return doc;
+}
+
+std::optional<Object> Object::from(element e, std::string path, Sink& sink) {
+  simdjson::dom::object o;
+  if (e.get_object().get(o)) {
+    sink.error(path.empty() ? "" : path,
+               fmt::format("{} is {}, expected an object", show(e), type_name(e)));
+    return std::nullopt;
+  }
+  return Object(o, std::move(path), sink);
+}
+
+std::optional<element> Object::raw(std::string_view key) {
+  seen_.emplace(key);
+  element e;
+  if (obj_.at_key(key).get(e) || e.is_null()) return std::nullopt;
+  return e;
+}
+
+std::optional<std::string_view> Object::string(std::string_view key) {
+  auto e = raw(key);
+  if (!e) return std::nullopt;
+  return as_string(*e, key_path(key), *sink_);
+}
+
+std::optional<int64_t> Object::integer(std::string_view key) {
+  auto e = raw(key);
+  if (!e) return std::nullopt;
+  int64_t v;
+  if (e->get_int64().get(v)) {
+    sink_->error(key_path(key),
+                 fmt::format("{} is {}, expected an integer", show(*e), type_name(*e)));
+    return std::nullopt;
+  }
+  return v;
+}
+
+void Object::array(std::string_view key,
+                   const std::function<void(element, const std::string&)>& each) {
+  auto e = raw(key);
+  if (!e) return;
+  simdjson::dom::array arr;
+  if (e->get_array().get(arr)) {
+    sink_->error(key_path(key),
+                 fmt::format("{} is {}, expected an array", show(*e), type_name(*e)));
+    return;
+  }
+  size_t i = 0;
+  for (element item : arr) each(item, index(key_path(key), i++));
+}
+
+void Object::finish() {
+  for (auto [key, value] : obj_) {
+    if (!seen_.contains(key)) sink_->warn(key_path(key), "unknown key, ignored");
+  }
+}
+
+std::optional<std::string_view> as_string(element e, const std::string& path, Sink& sink) {
+  std::string_view s;
+  if (e.get_string().get(s)) {
+    sink.error(path, fmt::format("{} is {}, expected a string", show(e), type_name(e)));
+    return std::nullopt;
+  }
+  return s;
+}
+
+}  // namespace netkeep::json

@@ -1,0 +1,71 @@
+// Reading config JSON with simdjson while tracking the JSON path, so every
+// error can name the file, the path and the offending value.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "model/diag.hpp"
+
+namespace netkeep::json {
+
+using simdjson::dom::element;
+
+// Where diagnostics for one file go.
+struct Sink {
+  std::string file;
+  Diagnostics* out;
+  int errors = 0;
+  void error(std::string path, std::string message);
+  void warn(std::string path, std::string message);
+};
+
+std::string show(element e);          // the value as JSON text, for messages
+std::string type_name(element e);     // "a string", "an object", ...
+std::string join(std::string_view path, std::string_view key);  // "a.b"
+std::string index(std::string_view path, size_t i);            // "a[3]"
+
+// Parses `text`; on failure reports a syntax or empty-file error and returns nullopt.
+std::optional<element> parse(simdjson::dom::parser& parser, const simdjson::padded_string& text,
+                             Sink& sink);
+
+// An object being read key by key. Keys that were never asked for are
+// warned about by the destructor-free finish(): unknown keys are tolerated
+// (router7 configs carry keys netkeep does not use) but never silently.
+class Object {
+ public:
+  // Reports a type error and returns nullopt unless `e` is an object.
+  static std::optional<Object> from(element e, std::string path, Sink& sink);
+
+  // Each getter returns nullopt when the key is absent or JSON null (that is
+  // not an error), and reports a type error when the key has the wrong type.
+  std::optional<std::string_view> string(std::string_view key);
+  std::optional<int64_t> integer(std::string_view key);
+  // Calls `each(element, path)` for every entry of an array.
+  void array(std::string_view key, const std::function<void(element, const std::string&)>& each);
+  std::optional<element> raw(std::string_view key);
+
+  void finish();  // warn about keys never asked for
+  const std::string& path() const { return path_; }
+  std::string key_path(std::string_view key) const { return join(path_, key); }
+  Sink& sink() { return *sink_; }
+
+ private:
+  Object(simdjson::dom::object o, std::string path, Sink& sink)
+      : obj_(o), path_(std::move(path)), sink_(&sink) {}
+  simdjson::dom::object obj_;
+  std::string path_;
+  Sink* sink_;
+  std::set<std::string, std::less<>> seen_;
+};
+
+// A string array element; reports a type error otherwise.
+std::optional<std::string_view> as_string(element e, const std::string& path, Sink& sink);
+
+}  // namespace netkeep::json

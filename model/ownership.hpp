@@ -1,0 +1,26 @@
+// Ownership marks netkeep leaves in the kernel objects themselves, so a
+// restart or a crash loses nothing: stale-removal only sweeps objects that
+// carry one of these marks (systemd-networkd's foreign/ours split).
+#pragma once
+
+#include <cstdint>
+
+namespace netkeep {
+
+// rtm_protocol of routes from interfaces.json extra_routes. Unassigned in
+// iproute2's rt_protos table.
+inline constexpr uint8_t kRouteProtoNetkeep = 78;
+// RTPROT_DHCP: DHCP routes, as router7 marks them.
+inline constexpr uint8_t kRouteProtoDhcp = 16;
+inline constexpr uint8_t kRouteProtoKernel = 2;
+inline constexpr uint8_t kRouteProtoBoot = 3;
+
+// IFA_PROTO (Linux >= 6.1) of addresses netkeep adds, one value per config
+// file, so a file that fails to validate never causes its addresses to be swept.
+inline constexpr uint8_t kAddrProtoInterfaces = 78;
+inline constexpr uint8_t kAddrProtoDhcp4 = 79;
+inline constexpr uint8_t kAddrProtoDhcp6 = 80;
+
+inline constexpr uint32_t kRouteTableMain = 254;
+
+}  // namespace netkeep

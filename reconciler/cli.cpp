@@ -1,0 +1,229 @@
+// netkeep's command line: plan, apply, show (SPEC §1).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backends/linux_kernel.hpp"
+#include "model/actual_json.hpp"
+#include "model/config.hpp"
+#include "model/json_out.hpp"
+#include "reconciler/executor.hpp"
+#include "reconciler/plan.hpp"
+#include "reconciler/plan_print.hpp"
+
+namespace netkeep {
+namespace {
+
+constexpr const char* kUsage = R"(netkeep keeps a Linux router's network configuration equal to its config files.
+
+Usage:
+  netkeep plan  [--config DIR] [--root DIR] [--json]   show what apply would change
+  netkeep apply [--config DIR] [--root DIR] [--json]   change it
+  netkeep show  [--root DIR] [--json]                  show the state netkeep manages
+  netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT]
+  netkeep --version
+  netkeep COMMAND --help
+
+Options:
+  --config DIR   directory of interfaces.json, dhcp4/wire/lease.json, ... (default /perm)
+  --root DIR     prefix for files netkeep writes, e.g. ROOT/tmp/resolv.conf (default /)
+  --json         machine-readable output
+
+netkeep works on the network namespace it runs in: ip netns exec NS netkeep plan
+)";
+
+const std::map<std::string, std::string> kCommandHelp = {
+    {"plan", R"(Usage: netkeep plan [--config DIR] [--root DIR] [--json]
+
+Reads the config files and the kernel's state and prints the ops that
+`apply` would perform, one a line. Changes nothing.
+
+Exit status: 0 nothing to do, 2 changes pending, 1 error (e.g. a config file
+that fails to validate; the error names the file, the JSON path and the value).
+)"},
+    {"apply", R"(Usage: netkeep apply [--config DIR] [--root DIR] [--json]
+
+Plans as `netkeep plan` does and performs the ops, printing each one done.
+A config file with an error contributes nothing and what it governs is left
+as it is; the other files still apply. A failing op is reported and the ops
+that do not depend on it still run.
+
+Exit status: 0 converged, 1 some part failed (every error is listed).
+)"},
+    {"show", R"(Usage: netkeep show [--root DIR] [--json]
+
+Prints the kernel's state of every object netkeep manages: links,
+addresses, main-table routes, sysctls and files. --json prints a snapshot
+that tests can load back.
+)"},
+    {"run", R"(Usage: netkeep run [--config DIR] [--root DIR] [--metrics HOST:PORT]
+
+The reconcile daemon. Not implemented yet in this version.
+)"},
+};
+
+struct Args {
+  std::string command;
+  std::string config = "/perm";
+  std::string root = "/";
+  std::string metrics;
+  bool json = false;
+  bool help = false;
+};
+
+int usage_error(const std::string& msg) {
+  fmt::print(stderr, "netkeep: {}\n\n{}", msg, kUsage);
+  return 1;
+}
+
+void print_diags(const Diagnostics& diags) {
+  for (const auto& d : diags) fmt::print(stderr, "{}\n", d.str());
+}
+
+struct Session {
+  std::unique_ptr<LinuxKernel> kernel;
+  Actual actual;
+};
+
+std::optional<Session> open_kernel(const Args& a) {
+  std::string err;
+  Session s;
+  s.kernel = LinuxKernel::open(a.root, err);
+  if (!s.kernel) {
+    fmt::print(stderr, "netkeep: {}\n", err);
+    return std::nullopt;
+  }
+  auto actual = s.kernel->snapshot(err);
+  if (!actual) {
+    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", err);
+    return std::nullopt;
+  }
+  s.actual = std::move(*actual);
+  return s;
+}
+
+int cmd_plan(const Args& a) {
+  Diagnostics diags;
+  Desired desired = load_config(a.config, diags);
+  print_diags(diags);
+  auto s = open_kernel(a);
+  if (!s) return 1;
+  Plan p = plan(desired, s->actual);
+  fmt::print("{}", a.json ? to_json(p) : to_text(p));
+  if (has_errors(diags)) return 1;
+  return p.empty() ? 0 : 2;
+}
+
+int cmd_apply(const Args& a) {
+  Diagnostics diags;
+  Desired desired = load_config(a.config, diags);
+  print_diags(diags);
+  auto s = open_kernel(a);
+  if (!s) return 1;
+  Plan p = plan(desired, s->actual);
+  ExecResult r = execute(p, *s->kernel);
+  if (a.json) {
+    std::string out = "{\"applied\": [";
+    for (size_t i = 0; i < r.applied.size(); i++) out += (i ? ",\n  " : "\n  ") + to_json(r.applied[i]);
+    out += "],\n \"failed\": [";
+    for (size_t i = 0; i < r.failures.size(); i++) {
+      const auto& f = r.failures[i];
+      out += fmt::format("{}{{\"op\": {}, \"errno\": {}, \"error\": {}, \"skipped\": {}}}",
+                         i ? ",\n  " : "\n  ", to_json(f.op), f.error.code,
+                         json::quote(f.error.message), f.skipped);
+    }
+    out += fmt::format("],\n \"write_requests\": {}}}\n", r.write_requests);
+    fmt::print("{}", out);
+  } else {
+    for (const auto& op : r.applied) fmt::print("{}\n", to_text(op));
+  }
+  for (const auto& f : r.failures) fmt::print(stderr, "error: {}\n", to_text(f));
+  fmt::print(stderr, "netkeep: {} ops applied, {} failed, {} write requests\n", r.applied.size(),
+             r.failures.size(), r.write_requests);
+  return r.ok() && !has_errors(diags) ? 0 : 1;
+}
+
+int cmd_show(const Args& a) {
+  auto s = open_kernel(a);
+  if (!s) return 1;
+  const Actual& x = s->actual;
+  if (a.json) {
+    fmt::print("{}", to_json(x));
+    return 0;
+  }
+  for (const auto& l : x.links)
+    fmt::print("link {} {}{} mtu {} address {}{}\n", l.name, l.kind.empty() ? "" : l.kind + " ",
+               l.up ? "up" : "down", l.mtu, l.mac.str(), l.master.empty() ? "" : " master " + l.master);
+  for (const auto& ad : x.addrs) fmt::print("addr {} proto {}\n", addr_text(ad), ad.proto);
+  for (const auto& r : x.routes) fmt::print("route {}\n", route_text(r));
+  for (const auto& [k, v] : x.sysctls) fmt::print("sysctl {} = {}\n", sysctl_dotted(k), v);
+  for (const auto& [path, f] : x.files) {
+    const char* kinds[] = {"missing", "regular file", "symlink", "other"};
+    fmt::print("file {}: {}\n", path, kinds[static_cast<int>(f.kind)]);
+  }
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  Args a;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return usage_error("missing command");
+  const std::set<std::string> commands = {"plan", "apply", "show", "run"};
+  for (size_t i = 0; i < args.size(); i++) {
+    const std::string& s = args[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= args.size()) return false;
+      out = args[++i];
+      return true;
+    };
+    if (s == "--help" || s == "-h") {
+      a.help = true;
+    } else if (s == "--version") {
+      fmt::print("netkeep {}\n", NETKEEP_VERSION);
+      return 0;
+    } else if (s == "--json" && a.command != "run") {
+      a.json = true;
+    } else if (s == "--config" && a.command != "show") {
+      if (!value(a.config)) return usage_error("--config needs a directory");
+    } else if (s == "--root") {
+      if (!value(a.root)) return usage_error("--root needs a directory");
+    } else if (s == "--metrics" && a.command == "run") {
+      if (!value(a.metrics)) return usage_error("--metrics needs HOST:PORT");
+    } else if (a.command.empty() && commands.contains(s)) {
+      a.command = s;
+    } else if (a.command.empty() && !s.starts_with("-")) {
+      return usage_error(fmt::format("unknown command \"{}\"", s));
+    } else {
+      return usage_error(fmt::format("unknown option \"{}\"{}", s,
+                                     a.command.empty() ? "" : " for " + a.command));
+    }
+  }
+  if (a.help) {
+    fmt::print("{}", a.command.empty() ? kUsage : kCommandHelp.at(a.command));
+    return 0;
+  }
+  if (a.command.empty()) return usage_error("missing command");
+  if (a.command == "plan") return cmd_plan(a);
+  if (a.command == "apply") return cmd_apply(a);
+  if (a.command == "show") return cmd_show(a);
+  fmt::print(stderr, "netkeep run: the daemon is not implemented in this version; "
+                     "run `netkeep apply` when the config changes\n");
+  return 1;
+}
+
+}  // namespace
+}  // namespace netkeep
+
+int main(int argc, char** argv) {
+  try {
+    return netkeep::run(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "netkeep: internal error: {}\n", e.what());
+    return 1;
+  }
+}

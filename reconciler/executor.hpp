@@ -1,0 +1,31 @@
+// The executor: the only code that writes. It applies a Plan op by op
+// through a KernelWriter, keeps going after a failure, and skips only the
+// ops that depend on a failed one (SPEC §5: errors don't stop independent work).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "reconciler/kernel.hpp"
+
+namespace netkeep {
+
+struct OpFailure {
+  Op op;
+  WriteError error;
+  bool skipped = false;  // not attempted: it depends on an op that failed
+};
+
+struct ExecResult {
+  std::vector<Op> applied;
+  std::vector<OpFailure> failures;
+  uint64_t write_requests = 0;
+  bool ok() const { return failures.empty(); }
+};
+
+ExecResult execute(const Plan& plan, KernelWriter& writer);
+
+std::string to_text(const OpFailure& f);  // "~ link lan0: mtu 1500 -> 9000: <message>"
+
+}  // namespace netkeep

@@ -1,0 +1,108 @@
+#include "reconciler/fake_kernel.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace netkeep {
+
+namespace {
+
+WriteError err(int code, std::string message) { return {code, std::move(message)}; }
+
+template <class T, class P>
+void erase_if(std::vector<T>& v, P pred) {
+  v.erase(std::remove_if(v.begin(), v.end(), pred), v.end());
+}
+
+}  // namespace
+
+Link* FakeKernel::find(const std::string& name) {
+  for (auto& l : state_.links)
+    if (l.name == name) return &l;
+  return nullptr;
+}
+
+std::optional<WriteError> FakeKernel::apply_link(const Op& op) {
+  if (auto* o = std::get_if<BridgeCreate>(&op)) {
+    if (find(o->name)) return err(EEXIST, "File exists");
+    state_.links.push_back({o->name, "bridge", o->mac, 1500, false, ""});
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<LinkRename>(&op)) {
+    Link* l = find(o->from);
+    if (!l) return err(ENODEV, "No such device");
+    if (find(o->to)) return err(EEXIST, "File exists");
+    l->name = o->to;
+    for (auto& x : state_.links)
+      if (x.master == o->from) x.master = o->to;
+    for (auto& a : state_.addrs)
+      if (a.dev == o->from) a.dev = o->to;
+    for (auto& r : state_.routes)
+      if (r.dev == o->from) r.dev = o->to;
+    // Per-device sysctls follow the device.
+    std::string old_prefix = "net/ipv6/conf/" + o->from + "/";
+    std::map<std::string, std::string> moved;
+    for (auto it = state_.sysctls.begin(); it != state_.sysctls.end();) {
+      if (it->first.starts_with(old_prefix)) {
+        moved["net/ipv6/conf/" + o->to + "/" + it->first.substr(old_prefix.size())] = it->second;
+        it = state_.sysctls.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    state_.sysctls.merge(moved);
+    return std::nullopt;
+  }
+  std::string dev;
+  std::visit([&](const auto& o) {
+    if constexpr (requires { o.dev; }) dev = o.dev;
+  }, op);
+  Link* l = find(dev);
+  if (!l) return err(ENODEV, "No such device");
+  if (auto* o = std::get_if<LinkSetMtu>(&op)) l->mtu = o->to;
+  if (auto* o = std::get_if<LinkSetMac>(&op)) l->mac = o->to;
+  if (std::holds_alternative<LinkSetUp>(op)) l->up = true;
+  if (auto* o = std::get_if<LinkSetMaster>(&op)) {
+    Link* m = find(o->master);
+    if (!m) return err(ENODEV, "No such device");
+    if (m->kind != "bridge") return err(EOPNOTSUPP, "Operation not supported");
+    l->master = o->master;
+  }
+  return std::nullopt;
+}
+
+std::optional<WriteError> FakeKernel::apply(const Op& op) {
+  writes_++;
+  if (refuse)
+    if (auto e = refuse(op)) return e;
+  if (auto* o = std::get_if<AddrAdd>(&op)) {
+    if (!find(o->addr.dev)) return err(ENODEV, "No such device");
+    auto it = std::find_if(state_.addrs.begin(), state_.addrs.end(), [&](const Address& a) {
+      return a.dev == o->addr.dev && a.local == o->addr.local;
+    });
+    if (it != state_.addrs.end())
+      it->broadcast = o->addr.broadcast;  // replace keeps the address's identity
+    else
+      state_.addrs.push_back(o->addr);
+  } else if (auto* o = std::get_if<AddrDel>(&op)) {
+    erase_if(state_.addrs, [&](const Address& a) { return a.dev == o->addr.dev && a.local == o->addr.local; });
+  } else if (auto* o = std::get_if<RouteReplace>(&op)) {
+    if (!find(o->route.dev)) return err(ENODEV, "No such device");
+    erase_if(state_.routes, [&](const Route& r) {
+      return r.dst == o->route.dst && r.priority == o->route.priority;
+    });
+    state_.routes.push_back(o->route);
+  } else if (auto* o = std::get_if<RouteDel>(&op)) {
+    erase_if(state_.routes, [&](const Route& r) { return r == o->route; });
+  } else if (auto* o = std::get_if<SysctlSet>(&op)) {
+    state_.sysctls[o->key] = o->to;
+  } else if (auto* o = std::get_if<FileWrite>(&op)) {
+    state_.files[o->path] = {FileKind::regular, o->content};
+  } else if (auto e = apply_link(op)) {
+    return e;
+  }
+  state_.normalize();
+  return std::nullopt;
+}
+
+}  // namespace netkeep

@@ -1,0 +1,166 @@
+// The planner: links → addresses → routes → sysctls → files (SPEC §5).
+// Within each kind, removals come before additions: deleting an IPv4
+// primary address also deletes the secondaries of its subnet, so a new
+// address of the same subnet must be added after the stale one is gone.
+#include "reconciler/plan.hpp"
+
+#include <algorithm>
+
+#include "model/ownership.hpp"
+
+namespace netkeep {
+
+namespace {
+
+Address make_addr(const std::string& dev, const Prefix& p, uint8_t proto) {
+  Address a{dev, p, std::nullopt, proto};
+  // As `ip addr add … brd +` does.
+  if (p.addr.is_v4() && p.len < 31) a.broadcast = p.broadcast();
+  return a;
+}
+
+std::vector<Address> desired_addrs(const Desired& d, const LinkView& v) {
+  std::vector<Address> out;
+  for (const InterfaceSpec* s : v.matched) {
+    if (s->addr) out.push_back(make_addr(s->name, *s->addr, kAddrProtoInterfaces));
+    for (const auto& p : s->extra_addrs) out.push_back(make_addr(s->name, p, kAddrProtoInterfaces));
+  }
+  if (d.dhcp4.ok() && v.exists("uplink0")) {
+    const auto& l = d.dhcp4.value;
+    out.push_back(make_addr("uplink0", {l.client_ip, l.prefix_len}, kAddrProtoDhcp4));
+  }
+  if (d.dhcp6.ok() && v.exists("lan0")) {
+    for (const auto& p : d.dhcp6.value.prefixes) {
+      Prefix a{p.addr, 64};
+      a.addr.bytes[15] = 1;  // <prefix>::1/64, the first /64 of the delegated prefix
+      out.push_back(make_addr("lan0", a, kAddrProtoDhcp6));
+    }
+  }
+  return out;
+}
+
+std::vector<Route> desired_routes(const Desired& d, const LinkView& v) {
+  std::vector<Route> out;
+  for (const InterfaceSpec* s : v.matched) {
+    for (const auto& r : s->extra_routes) {
+      Family f = r.destination.addr.family;
+      // The kernel reports every IPv6 route with scope universe.
+      uint8_t scope = r.gateway || f == Family::v6 ? kScopeUniverse : kScopeLink;
+      out.push_back({r.destination, r.gateway, s->name, kRouteProtoNetkeep, scope, std::nullopt,
+                     default_metric(f)});
+    }
+  }
+  if (d.dhcp4.ok() && v.exists("uplink0")) {
+    const auto& l = d.dhcp4.value;
+    // The router may be outside the leased subnet; the /32 makes it reachable.
+    out.push_back({{l.router, 32}, std::nullopt, "uplink0", kRouteProtoDhcp, kScopeLink,
+                   l.client_ip, 0});
+    out.push_back({{IpAddr::v4(0), 0}, l.router, "uplink0", kRouteProtoDhcp, kScopeUniverse,
+                   l.client_ip, 0});
+  }
+  return out;
+}
+
+bool same_addr(const Address& a, const Address& b) { return a.dev == b.dev && a.local == b.local; }
+
+void plan_addrs(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
+  auto want = desired_addrs(d, v);
+  std::vector<Address> have = actual.addrs;
+  for (auto& a : have) a.dev = v.after(a.dev);
+
+  std::vector<Op> dels, adds;
+  for (const auto& a : have) {
+    bool wanted = std::any_of(want.begin(), want.end(), [&](const Address& w) { return same_addr(w, a); });
+    if (wanted) continue;
+    // Sweep only what a valid file governs and netkeep owns (SPEC §4).
+    if (a.proto == kAddrProtoInterfaces && d.interfaces.governs())
+      dels.push_back(AddrDel{a, "no longer in interfaces.json"});
+    else if (a.proto == kAddrProtoDhcp6 && d.dhcp6.ok())
+      dels.push_back(AddrDel{a, "prefix no longer leased"});
+    else if (d.dhcp4.ok() && a.local.addr.is_v4() && a.proto != kAddrProtoInterfaces &&
+             (a.dev == "uplink0" || a.proto == kAddrProtoDhcp4))
+      dels.push_back(AddrDel{a, "stale DHCPv4 address"});
+  }
+  for (const auto& w : want) {
+    auto it = std::find_if(have.begin(), have.end(), [&](const Address& a) { return same_addr(w, a); });
+    if (it == have.end() || it->broadcast != w.broadcast) adds.push_back(AddrAdd{w});
+  }
+  ops.insert(ops.end(), dels.begin(), dels.end());
+  ops.insert(ops.end(), adds.begin(), adds.end());
+}
+
+// The kernel's identity of a route in one table: destination and metric.
+bool same_key(const Route& a, const Route& b) { return a.dst == b.dst && a.priority == b.priority; }
+
+void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
+  auto want = desired_routes(d, v);
+  std::vector<Route> have = actual.routes;
+  for (auto& r : have) r.dev = v.after(r.dev);
+
+  std::vector<Op> dels, adds;
+  for (const auto& r : have) {
+    // A route with a desired route's identity is overwritten by its replace.
+    bool claimed = std::any_of(want.begin(), want.end(), [&](const Route& w) { return same_key(w, r); });
+    if (claimed) continue;
+    if (r.proto == kRouteProtoNetkeep && d.interfaces.governs())
+      dels.push_back(RouteDel{r, "no longer in interfaces.json"});
+    else if (r.proto == kRouteProtoDhcp && d.dhcp4.ok() && r.dev == "uplink0" && r.family() == Family::v4)
+      dels.push_back(RouteDel{r, "stale DHCPv4 route"});
+  }
+  for (const auto& w : want)
+    if (std::find(have.begin(), have.end(), w) == have.end()) adds.push_back(RouteReplace{w});
+  ops.insert(ops.end(), dels.begin(), dels.end());
+  ops.insert(ops.end(), adds.begin(), adds.end());
+}
+
+void plan_sysctls(const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
+  std::vector<Op> sets;
+  // `read_as` is the key under the link's current name, `key` under its final one.
+  auto want = [&](const std::string& read_as, const std::string& key, const std::string& value) {
+    auto it = actual.sysctls.find(read_as);
+    std::string from = it == actual.sysctls.end() ? "" : it->second;
+    if (from != value) sets.push_back(SysctlSet{key, from, value});
+  };
+  for (const char* k : {"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"}) want(k, k, "1");
+  for (const char* k : {"net/ipv4/icmp_ratelimit", "net/ipv6/icmp/ratelimit"}) want(k, k, "0");
+  std::string uplink = v.uplink();
+  if (v.exists(uplink)) {
+    std::string now_named = uplink;
+    for (const auto& [cur, fin] : v.final_name)
+      if (fin == uplink) now_named = cur;
+    // Forwarding makes the kernel ignore router advertisements unless accept_ra is 2.
+    want("net/ipv6/conf/" + now_named + "/accept_ra", "net/ipv6/conf/" + uplink + "/accept_ra", "2");
+  }
+  std::sort(sets.begin(), sets.end(), [](const Op& a, const Op& b) {
+    return std::get<SysctlSet>(a).key < std::get<SysctlSet>(b).key;
+  });
+  ops.insert(ops.end(), sets.begin(), sets.end());
+}
+
+void plan_files(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
+  if (!d.interfaces.ok()) return;
+  for (const InterfaceSpec* s : v.matched) {
+    if (s->name != "lan0" || !s->addr) continue;
+    const std::string path = "/tmp/resolv.conf";
+    auto it = actual.files.find(path);
+    FileKind kind = it == actual.files.end() ? FileKind::missing : it->second.kind;
+    // Only a missing file or a symlink: a regular file belongs to someone
+    // else (e.g. tailscale), and netkeep never overwrites it.
+    if (kind == FileKind::missing || kind == FileKind::symlink)
+      ops.push_back(FileWrite{path, "nameserver " + s->addr->addr.str() + "\n", kind});
+  }
+}
+
+}  // namespace
+
+Plan plan(const Desired& desired, const Actual& actual) {
+  Plan p;
+  LinkView view = plan_links(desired, actual, p.ops);
+  plan_addrs(desired, actual, view, p.ops);
+  plan_routes(desired, actual, view, p.ops);
+  plan_sysctls(actual, view, p.ops);
+  plan_files(desired, actual, view, p.ops);
+  return p;
+}
+
+}  // namespace netkeep

@@ -1,0 +1,31 @@
+// plan(desired, actual) -> Plan: a pure function. It neither reads nor
+// writes the kernel; the same inputs give the same Plan, op for op.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "model/actual.hpp"
+#include "model/desired.hpp"
+#include "reconciler/op.hpp"
+
+namespace netkeep {
+
+Plan plan(const Desired& desired, const Actual& actual);
+
+// The link phase, exposed for the address/route phases and for tests.
+struct LinkView {
+  std::map<std::string, std::string> final_name;  // current name -> name after the link ops
+  std::set<std::string> names;                     // every link name after the link ops
+  // interfaces.json entries that matched a link (by index), keyed by their name.
+  std::vector<const InterfaceSpec*> matched;
+
+  std::string after(const std::string& current) const;  // current name -> final name
+  bool exists(const std::string& name) const { return names.contains(name); }
+  std::string uplink() const;  // first of uplink0, eth0, ens3; "uplink0" when none
+};
+
+LinkView plan_links(const Desired& desired, const Actual& actual, std::vector<Op>& ops);
+
+}  // namespace netkeep

@@ -1,0 +1,82 @@
+# Helpers for kernel tests. Each test makes its own namespaces, named after
+# itself and its pid, and deletes them on exit, pass or fail.
+#   source lib.sh; NETKEEP=$1
+set -u
+NETKEEP=$(realpath "$1")
+TESTDATA=$(realpath "$(dirname "${BASH_SOURCE[0]}")/../../testdata")
+PASSED=0
+FAILED=0
+if [ "$(id -u)" != 0 ]; then
+  echo "SKIP: kernel tests need root to create network namespaces"
+  exit 77
+fi
+TAG="nk$$"
+NAMESPACES=()
+WORK=$(mktemp -d)
+cleanup() {
+  for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  for job in $(jobs -p); do kill "$job" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+new_ns() {  # new_ns NAME: creates namespace "$TAG-NAME", prints its name
+  local ns="$TAG-$1"
+  ip netns add "$ns"
+  NAMESPACES+=("$ns")
+  ip -n "$ns" link set lo up
+  echo "$ns"
+}
+
+# veth LINK_NS NAME MAC PEER_NS: a link NAME with MAC in LINK_NS whose peer
+# sits (up) in PEER_NS, so the link has carrier when it is set up.
+veth() {
+  local peer="p$RANDOM$RANDOM"
+  ip -n "$1" link add name "$2" address "$3" type veth peer name "${peer:0:15}" netns "$4"
+  ip -n "$4" link set "${peer:0:15}" up
+}
+
+nk() {  # nk NS ARGS...: run netkeep inside NS
+  local ns=$1; shift
+  ip netns exec "$ns" "$NETKEEP" "$@"
+}
+
+pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
+
+# check DESC COMMAND...: passes when the command succeeds
+check() {
+  local desc=$1; shift
+  if "$@" >/dev/null 2>&1; then pass "$desc"; else fail "$desc"; fi
+}
+# contains DESC HAYSTACK NEEDLE (grep -F on lines)
+contains() {
+  if grep -qF -- "$3" <<<"$2"; then pass "$1"; else fail "$1: no \"$3\" in:"; sed 's/^/    /' <<<"$2"; fi
+}
+lacks() {
+  if grep -qF -- "$3" <<<"$2"; then fail "$1: unexpected \"$3\" in:"; sed 's/^/    /' <<<"$2"; else pass "$1"; fi
+}
+equals() {
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected \"$3\", got \"$2\""; fi
+}
+# status DESC EXPECTED COMMAND...: the command's exit status
+status() {
+  local desc=$1 want=$2; shift 2
+  local got=0
+  "$@" >"$WORK/out" 2>"$WORK/err" || got=$?
+  if [ "$got" = "$want" ]; then pass "$desc"; else
+    fail "$desc: exit $got, expected $want"; sed 's/^/    /' "$WORK/out" "$WORK/err"
+  fi
+}
+
+config_from() {  # config_from CASE: copy testdata/CASE/config to a fresh dir, print it
+  local dir="$WORK/config-$RANDOM"
+  mkdir -p "$dir"
+  cp -r "$TESTDATA/$1/config/." "$dir/"
+  echo "$dir"
+}
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ]
+}

@@ -1,0 +1,87 @@
+// Golden tests: testdata/<case>/{config/, actual.json, plan.golden}.
+// The planner's output for the recorded snapshot must equal plan.golden;
+// then the plan is applied to a fake kernel and planning again must find
+// nothing to do. UPDATE_GOLDEN=1 rewrites the goldens.
+#include <doctest/doctest.h>
+#include <simdjson.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "model/actual_json.hpp"
+#include "model/config.hpp"
+#include "reconciler/executor.hpp"
+#include "reconciler/fake_kernel.hpp"
+#include "reconciler/plan.hpp"
+#include "reconciler/plan_print.hpp"
+
+namespace fs = std::filesystem;
+using namespace netkeep;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<fs::path> cases() {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(NETKEEP_TESTDATA))
+    if (fs::exists(e.path() / "actual.json")) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string render(const Diagnostics& diags, const Plan& p) {
+  std::string out;
+  for (const auto& d : diags) out += "# " + d.str() + "\n";
+  return out + to_text(p);
+}
+
+}  // namespace
+
+TEST_CASE("golden: there are at least 10 cases") { CHECK(cases().size() >= 10); }
+
+TEST_CASE("golden: plans equal plan.golden and converge on a fake kernel") {
+  const bool update = std::getenv("UPDATE_GOLDEN") != nullptr;
+  for (const auto& dir : cases()) {
+    const std::string name = dir.filename().string();
+    INFO("case ", name);
+    Diagnostics diags;
+    Desired desired = load_config(dir / "config", diags);
+    std::string err;
+    auto actual = actual_from_json(slurp(dir / "actual.json"), err);
+    REQUIRE_MESSAGE(actual, "actual.json: ", err);
+
+    Plan p = plan(desired, *actual);
+    std::string got = render(diags, p);
+    if (update) {
+      std::ofstream(dir / "plan.golden") << got;
+      std::ofstream(dir / "actual.json") << to_json(*actual);  // canonical form
+    } else {
+      REQUIRE_MESSAGE(fs::exists(dir / "plan.golden"), "run with UPDATE_GOLDEN=1 to create it");
+      CHECK(got == slurp(dir / "plan.golden"));
+    }
+
+    // The recorded snapshot is exactly what `show --json` would print.
+    CHECK(to_json(*actual) == slurp(dir / "actual.json"));
+
+    // The JSON form of the plan is valid JSON with one object per op.
+    simdjson::dom::parser parser;
+    simdjson::dom::array ops;
+    REQUIRE(!parser.parse(simdjson::padded_string(to_json(p))).get_array().get(ops));
+    CHECK(ops.size() == p.ops.size());
+
+    FakeKernel kernel(*actual);
+    ExecResult r = execute(p, kernel);
+    CHECK(r.ok());
+    CHECK(r.write_requests == p.ops.size());
+    Plan again = plan(desired, kernel.state());
+    CHECK_MESSAGE(again.empty(), "second plan of ", name, ":\n", to_text(again));
+  }
+}
