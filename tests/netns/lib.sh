@@ -80,3 +80,19 @@ finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" = 0 ]
 }
+
+# The two-link router of the examples: eth3 (02:..:01) and eth4 (02:..:02)
+# in namespace $R, their peers in $P. Sets R, P, ROOT.
+router_setup() {
+  R=$(new_ns router)
+  P=$(new_ns peer)
+  veth "$R" eth3 02:00:00:00:00:01 "$P"
+  veth "$R" eth4 02:00:00:00:00:02 "$P"
+  ROOT="$WORK/root"
+  mkdir -p "$ROOT/tmp"
+}
+
+write() {  # write FILE CONTENT: atomically, as a DHCP client would
+  mkdir -p "$(dirname "$1")"
+  printf '%s\n' "$2" >"$1.tmp" && mv "$1.tmp" "$1"
+}
