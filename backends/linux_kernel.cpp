@@ -28,7 +28,9 @@ std::filesystem::path under(const std::filesystem::path& root, const std::string
 std::unique_ptr<LinuxKernel> LinuxKernel::open(std::filesystem::path root, std::string& error) {
   auto s = nl::Socket::open(NETLINK_ROUTE, error);
   if (!s) return nullptr;
-  return std::unique_ptr<LinuxKernel>(new LinuxKernel(std::move(s), std::move(root)));
+  auto nft = NftKernel::open(error);
+  if (!nft) return nullptr;
+  return std::unique_ptr<LinuxKernel>(new LinuxKernel(std::move(s), std::move(nft), std::move(root)));
 }
 
 std::optional<Actual> LinuxKernel::snapshot(std::string& error) {
@@ -88,9 +90,12 @@ std::optional<WriteError> LinuxKernel::snapshot_once(Actual& a) {
   for (const char* key : kSysctls)
     if (auto v = sysctl::read(key)) a.sysctls[key] = *v;
   for (const char* f : kFiles) a.files[f] = files::inspect(under(root_, f));
+  if (auto e = nft_->snapshot(a.nft)) return WriteError{e->code, "nftables: " + e->message};
   a.normalize();
   return std::nullopt;
 }
+
+std::vector<NftError> LinuxKernel::apply_nft(const std::vector<Op>& ops) { return nft_->send(ops, true); }
 
 std::optional<WriteError> LinuxKernel::write(nl::Message m) {
   writes_++;

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "backends/netlink.hpp"
+#include "backends/nft_kernel.hpp"
 #include "reconciler/kernel.hpp"
 
 namespace netkeep {
@@ -18,18 +19,24 @@ class LinuxKernel : public KernelReader, public KernelWriter {
 
   std::optional<Actual> snapshot(std::string& error) override;
   std::optional<WriteError> apply(const Op& op) override;
-  uint64_t writes() const override { return writes_; }
-  uint64_t requests() const { return rtnl_->requests_sent(); }  // reads and writes
+  std::vector<NftError> apply_nft(const std::vector<Op>& ops) override;
+  // Sends the nftables ops as a batch without its end: the kernel checks
+  // every message and commits nothing.
+  std::vector<NftError> check_nft(const std::vector<Op>& ops) { return nft_->send(ops, false); }
+  uint64_t writes() const override { return writes_ + nft_->messages_sent(); }
+  uint64_t nft_messages() const { return nft_->messages_sent(); }
+  uint64_t requests() const { return rtnl_->requests_sent() + nft_->requests(); }  // reads and writes
 
  private:
-  LinuxKernel(std::unique_ptr<nl::Socket> rtnl, std::filesystem::path root)
-      : rtnl_(std::move(rtnl)), root_(std::move(root)) {}
+  LinuxKernel(std::unique_ptr<nl::Socket> rtnl, std::unique_ptr<NftKernel> nft, std::filesystem::path root)
+      : rtnl_(std::move(rtnl)), nft_(std::move(nft)), root_(std::move(root)) {}
   std::optional<WriteError> snapshot_once(Actual& a);
   std::optional<WriteError> write(nl::Message m);
   std::optional<WriteError> index_of(const std::string& name, int& index);
   std::optional<WriteError> apply_link(const Op& op);
 
   std::unique_ptr<nl::Socket> rtnl_;
+  std::unique_ptr<NftKernel> nft_;
   std::filesystem::path root_;
   std::map<std::string, int> ifindex_;  // from the snapshot, kept current by renames
   uint64_t writes_ = 0;

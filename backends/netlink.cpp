@@ -6,7 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
+#include <algorithm>
+#include <climits>
 
 namespace netkeep::nl {
 
@@ -118,6 +119,57 @@ std::optional<WriteError> Socket::receive(uint32_t seq,
         default:
           if (each) (*each)(nlh);
       }
+    }
+  }
+}
+
+std::optional<WriteError> Socket::size_buffers(size_t batch_len) {
+  // netlink refuses a message larger than the socket's send buffer, and the
+  // default (net.core.wmem_default) is far below a batch of thousands of
+  // rules. The FORCE variants pass net.core.wmem_max as root.
+  const int fd = mnl_socket_get_fd(sock_);
+  size_t want = batch_len + 65536;
+  if (want <= sndbuf_) return std::nullopt;
+  int v = static_cast<int>(std::min<size_t>(want, INT32_MAX / 2));
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) < 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) < 0)
+    return WriteError{errno, fmt::format("sizing the netlink send buffer: {}", std::strerror(errno))};
+  int rcv = 4 << 20;  // room for an error per message of a large failing batch
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  int got = 0;
+  socklen_t len = sizeof got;
+  getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len);
+  sndbuf_ = static_cast<size_t>(got);
+  return std::nullopt;
+}
+
+std::optional<WriteError> Socket::send_batch(
+    const char* buf, size_t len, const std::function<void(uint32_t, const WriteError&)>& on_error) {
+  if (auto e = size_buffers(len)) return e;
+  for (;;) {
+    if (mnl_socket_sendto(sock_, buf, len) >= 0) break;
+    if (errno == EINTR) continue;
+    return WriteError{errno, fmt::format("netlink send of a {}-byte batch: {}", len, std::strerror(errno))};
+  }
+  requests_++;
+  const int fd = mnl_socket_get_fd(sock_);
+  const uint32_t portid = mnl_socket_get_portid(sock_);
+  for (;;) {
+    ssize_t n = recv(fd, rx_.data(), rx_.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;  // every answer read
+      // ENOBUFS: answers were dropped; the batch's outcome is unknown.
+      return WriteError{errno, fmt::format("reading the kernel's answers: {}", std::strerror(errno))};
+    }
+    int left = static_cast<int>(n);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(nlh, left);
+         nlh = mnl_nlmsg_next(nlh, &left)) {
+      if (nlh->nlmsg_pid && nlh->nlmsg_pid != portid) continue;
+      if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+      WriteError e = decode_error(nlh);
+      if (e.code) on_error(nlh->nlmsg_seq, e);
     }
   }
 }

@@ -80,6 +80,14 @@ class Socket {
   // (NLM_F_DUMP_INTR: the set changed while dumping), the result is EAGAIN.
   std::optional<WriteError> dump(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& each);
 
+  // Sends a batch of messages in ONE sendmsg and collects the kernel's
+  // errors. nfnetlink processes a batch before sendmsg returns, and without
+  // NLM_F_ACK it answers only failures, each carrying its message's sequence
+  // number, so no success ACK per message is needed. Socket buffers are
+  // sized for the batch (SO_SNDBUFFORCE where permitted).
+  std::optional<WriteError> send_batch(const char* buf, size_t len,
+                                       const std::function<void(uint32_t, const WriteError&)>& on_error);
+
   uint64_t requests_sent() const { return requests_; }
 
  private:
@@ -87,8 +95,11 @@ class Socket {
   std::optional<WriteError> send(nlmsghdr* nlh);
   std::optional<WriteError> receive(uint32_t seq, const std::function<void(const nlmsghdr*)>* each);
 
+  std::optional<WriteError> size_buffers(size_t batch_len);
+
   mnl_socket* sock_;
   uint32_t seq_ = 0;
+  size_t sndbuf_ = 0;
   uint64_t requests_ = 0;
   std::vector<char> rx_ = std::vector<char>(64 * 1024);
 };

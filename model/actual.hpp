@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/net.hpp"
+#include "model/nft.hpp"
 
 namespace netkeep {
 
@@ -59,6 +60,7 @@ struct Actual {
   std::vector<Route> routes;        // sorted
   std::map<std::string, std::string> sysctls;  // "net/ipv4/ip_forward" -> "1"
   std::map<std::string, FileInfo> files;       // "/tmp/resolv.conf", relative to --root
+  NftState nft;                                // the owned nftables objects
   bool operator==(const Actual&) const = default;
 
   const Link* link(std::string_view name) const;

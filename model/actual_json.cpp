@@ -4,8 +4,10 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "model/json_out.hpp"
+#include "model/nft_text.hpp"
 
 namespace netkeep {
 
@@ -46,6 +48,51 @@ void write_list(std::string& out, const char* key, const std::vector<T>& items, 
   out += last ? "\n" : ",\n";
 }
 
+std::string hex(const std::string& bytes) {
+  std::string out;
+  for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+std::string rule_json(const NftRule& r) {
+  std::string out = fmt::format(R"({{"text": {}, "exprs": [)", quote(rule_text(r.body)));
+  for (size_t i = 0; i < r.body.size(); i++) {
+    const auto& e = r.body[i];
+    out += fmt::format(R"({}{{"name": {}, "attrs": {{)", i ? ", " : "", quote(e.name));
+    for (size_t k = 0; k < e.attrs.size(); k++)
+      out += fmt::format(R"({}"{}": "{}")", k ? ", " : "", e.attrs[k].type, hex(e.attrs[k].value));
+    out += "}}";
+  }
+  return out + "]}";
+}
+
+// Handles and counter values are left out: they differ from run to run,
+// and the planner never compares them.
+std::string nft_json(const NftState& n) {
+  std::string out = "  \"nft\": {\n    \"tables\": [";
+  for (size_t i = 0; i < n.tables.size(); i++)
+    out += fmt::format("{}\"{} {}\"", i ? ", " : "", family_name(n.tables[i].family), n.tables[i].name);
+  out += "],\n    \"counters\": [";
+  for (size_t i = 0; i < n.counters.size(); i++)
+    out += fmt::format("{}\"{} {} {}\"", i ? ", " : "", family_name(n.counters[i].family),
+                       n.counters[i].table, n.counters[i].name);
+  out += "],\n    \"chains\": [";
+  for (size_t i = 0; i < n.chains.size(); i++) {
+    const auto& c = n.chains[i];
+    std::string base = "null";
+    if (c.base)
+      base = fmt::format(R"({{"type": {}, "hook": {}, "priority": {}, "policy": {}}})", quote(c.base->type),
+                         c.base->hook, c.base->priority, c.base->policy);
+    out += fmt::format(R"({}
+      {{"family": "{}", "table": {}, "name": {}, "base": {}, "rules": [)",
+                       i ? "," : "", family_name(c.family), quote(c.table), quote(c.name), base);
+    for (size_t k = 0; k < c.rules.size(); k++) out += fmt::format("{}\n        {}", k ? "," : "", rule_json(c.rules[k]));
+    out += c.rules.empty() ? "]}" : "\n      ]}";
+  }
+  out += n.chains.empty() ? "]\n  }\n" : "\n    ]\n  }\n";
+  return out;
+}
+
 }  // namespace
 
 std::string to_json(const Actual& a) {
@@ -75,7 +122,8 @@ std::string to_json(const Actual& a) {
     if (f.kind == FileKind::regular) out += fmt::format(", \"content\": {}", quote(f.content));
     out += "}";
   }
-  out += a.files.empty() ? "}\n" : "\n  }\n";
+  out += a.files.empty() ? "},\n" : "\n  },\n";
+  out += nft_json(a.nft);
   return out + "}\n";
 }
 
@@ -121,6 +169,90 @@ FileKind file_kind(std::string_view s) {
   if (s == "regular") return FileKind::regular;
   if (s == "symlink") return FileKind::symlink;
   return FileKind::other;
+}
+
+std::optional<NftFamily> family_of(std::string_view s) {
+  if (s == "ip") return NftFamily::ip;
+  if (s == "ip6") return NftFamily::ip6;
+  if (s == "inet") return NftFamily::inet;
+  return std::nullopt;
+}
+
+std::string unhex(std::string_view h) {
+  if (h.size() % 2) throw Bad{"odd-length hex value"};
+  std::string out;
+  for (size_t i = 0; i < h.size(); i += 2) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(h.data() + i, h.data() + i + 2, v, 16);
+    if (ec != std::errc{} || p != h.data() + i + 2) throw Bad{"bad hex value"};
+    out.push_back(static_cast<char>(v));
+  }
+  return out;
+}
+
+// "ip filter fwded" -> family, then the remaining words.
+std::vector<std::string> words(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t sp = s.find(' ', start);
+    out.emplace_back(s.substr(start, sp == std::string_view::npos ? std::string_view::npos : sp - start));
+    if (sp == std::string_view::npos) break;
+    start = sp + 1;
+  }
+  return out;
+}
+
+void nft_from_json(object o, NftState& n) {
+  simdjson::dom::array arr;
+  uint64_t handle = 0;  // recorded snapshots carry no handles: number the rules in order
+  if (!o["tables"].get_array().get(arr))
+    for (element e : arr) {
+      std::string_view s;
+      if (e.get_string().get(s)) throw Bad{"nft tables must be strings"};
+      auto w = words(s);
+      auto f = family_of(w[0]);
+      if (w.size() != 2 || !f) throw Bad{fmt::format("bad nft table \"{}\"", s)};
+      n.tables.push_back({*f, w[1]});
+    }
+  if (!o["counters"].get_array().get(arr))
+    for (element e : arr) {
+      std::string_view s;
+      if (e.get_string().get(s)) throw Bad{"nft counters must be strings"};
+      auto w = words(s);
+      auto f = family_of(w[0]);
+      if (w.size() != 3 || !f) throw Bad{fmt::format("bad nft counter \"{}\"", s)};
+      n.counters.push_back({*f, w[1], w[2], 0, 0});
+    }
+  if (!o["chains"].get_array().get(arr))
+    for (element e : arr) {
+      object c = e.get_object();
+      auto f = family_of(str(c, "family"));
+      if (!f) throw Bad{"bad chain family"};
+      NftChain chain{*f, str(c, "table"), str(c, "name"), std::nullopt, {}};
+      object b;
+      if (!c["base"].get_object().get(b))
+        chain.base = BaseChain{str(b, "type"), static_cast<uint32_t>(num(b, "hook")),
+                               static_cast<int32_t>(b["priority"].get_int64().value()),
+                               static_cast<uint32_t>(num(b, "policy"))};
+      simdjson::dom::array rules;
+      if (!c["rules"].get_array().get(rules))
+        for (element re : rules) {
+          NftRule r;
+          r.handle = ++handle;
+          for (element ee : re["exprs"].get_array()) {
+            NftExpr x{str(ee.get_object(), "name"), {}};
+            for (auto [k, v] : ee["attrs"].get_object()) {
+              unsigned type = 0;
+              std::from_chars(k.data(), k.data() + k.size(), type);
+              x.attrs.push_back({static_cast<uint16_t>(type), unhex(v.get_string().value())});
+            }
+            r.body.push_back(std::move(x));
+          }
+          chain.rules.push_back(std::move(r));
+        }
+      n.chains.push_back(std::move(chain));
+    }
 }
 
 }  // namespace
@@ -177,6 +309,7 @@ std::optional<Actual> actual_from_json(std::string_view text, std::string& error
         if (f.kind == FileKind::regular) f.content = str(o, "content");
         a.files[std::string(k)] = f;
       }
+    if (!root["nft"].get_object().get(m)) nft_from_json(m, a.nft);
   } catch (const Bad& b) {
     error = b.what;
     return std::nullopt;

@@ -18,6 +18,7 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags);
 std::optional<InterfacesConfig> parse_interfaces(std::string_view text, json::Sink& sink);
 std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, json::Sink& sink);
 std::optional<Dhcp6Lease> parse_dhcp6_lease(std::string_view text, json::Sink& sink);
+std::optional<PortForwardings> parse_portforwardings(std::string_view text, json::Sink& sink);
 
 // Standard base64 (RFC 4648, with padding), as Go encodes []byte in JSON.
 std::optional<std::string> base64_decode(std::string_view s);

@@ -61,6 +61,28 @@ struct Dhcp6Lease {
   bool operator==(const Dhcp6Lease&) const = default;
 };
 
+struct PortRange {
+  uint16_t first = 0, last = 0;
+  bool operator==(const PortRange&) const = default;
+  bool single() const { return first == last; }
+  std::string str() const;  // "53" or "6000-6010"
+};
+
+// One rule of the forwarding chain: portforwardings.json entries expand to
+// one Forwarding per protocol, in file order.
+struct Forwarding {
+  uint8_t proto = 6;  // IPPROTO_TCP or IPPROTO_UDP
+  PortRange port;
+  IpAddr dest_addr;
+  PortRange dest_port;
+  bool operator==(const Forwarding&) const = default;
+};
+
+struct PortForwardings {
+  std::vector<Forwarding> forwardings;
+  bool operator==(const PortForwardings&) const = default;
+};
+
 template <class T>
 struct ConfigFile {
   FileState state = FileState::missing;
@@ -75,6 +97,7 @@ struct Desired {
   ConfigFile<InterfacesConfig> interfaces;
   ConfigFile<Dhcp4Lease> dhcp4;
   ConfigFile<Dhcp6Lease> dhcp6;
+  ConfigFile<PortForwardings> portforwardings;
   bool operator==(const Desired&) const = default;
 };
 
@@ -82,6 +105,7 @@ struct Desired {
 inline constexpr const char* kInterfacesFile = "interfaces.json";
 inline constexpr const char* kDhcp4File = "dhcp4/wire/lease.json";
 inline constexpr const char* kDhcp6File = "dhcp6/wire/lease.json";
+inline constexpr const char* kPortForwardingsFile = "portforwardings.json";
 
 // Kernel limit on interface names (IFNAMSIZ - 1).
 inline constexpr size_t kMaxIfName = 15;

@@ -57,13 +57,48 @@ struct Dependencies {
   }
 };
 
+// All nftables ops of the plan in one transaction: if the kernel rejects
+// one, none is applied, and each op is reported failed (the rejected ones
+// with the kernel's own error).
+void apply_nft_transaction(const Plan& plan, KernelWriter& writer, ExecResult& r) {
+  std::vector<Op> ops;
+  for (const Op& op : plan.ops)
+    if (is_nft(op)) ops.push_back(op);
+  std::vector<NftError> errors = writer.apply_nft(ops);
+  if (errors.empty()) {
+    r.applied.insert(r.applied.end(), ops.begin(), ops.end());
+    return;
+  }
+  std::vector<std::optional<WriteError>> per_op(ops.size());
+  std::string batch_error;
+  for (const auto& e : errors) {
+    if (e.index < ops.size()) per_op[e.index] = e.error;
+    else batch_error = e.error.message;
+  }
+  for (size_t i = 0; i < ops.size(); i++) {
+    if (per_op[i]) {
+      r.failures.push_back({ops[i], *per_op[i], false});
+    } else {
+      std::string why = batch_error.empty() ? "not applied: the nftables transaction was rejected"
+                                            : "not applied: " + batch_error;
+      r.failures.push_back({ops[i], {0, why}, true});
+    }
+  }
+}
+
 }  // namespace
 
 ExecResult execute(const Plan& plan, KernelWriter& writer) {
   ExecResult r;
   Dependencies deps;
   uint64_t before = writer.writes();
+  bool nft_done = false;
   for (const Op& op : plan.ops) {
+    if (is_nft(op)) {
+      if (!nft_done) apply_nft_transaction(plan, writer, r);
+      nft_done = true;
+      continue;
+    }
     if (auto why = deps.blocked(op)) {
       r.failures.push_back({op, {0, "skipped: " + *why}, true});
       deps.failed(op);

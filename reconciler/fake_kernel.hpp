@@ -14,6 +14,7 @@ class FakeKernel : public KernelWriter {
   explicit FakeKernel(Actual state) : state_(std::move(state)) {}
 
   std::optional<WriteError> apply(const Op& op) override;
+  std::vector<NftError> apply_nft(const std::vector<Op>& ops) override;
   uint64_t writes() const override { return writes_; }
 
   const Actual& state() const { return state_; }
@@ -23,8 +24,10 @@ class FakeKernel : public KernelWriter {
  private:
   Link* find(const std::string& name);
   std::optional<WriteError> apply_link(const Op& op);
+  std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, std::map<uint32_t, uint64_t>& ids);
   Actual state_;
   uint64_t writes_ = 0;
+  uint64_t next_handle_ = 0;
 };
 
 }  // namespace netkeep

@@ -23,11 +23,22 @@ class KernelReader {
   virtual std::optional<Actual> snapshot(std::string& error) = 0;
 };
 
+// An error of an nftables transaction; `index` is the op the kernel
+// rejected (its position in the ops passed), or npos for the whole batch.
+struct NftError {
+  static constexpr size_t npos = static_cast<size_t>(-1);
+  size_t index = npos;
+  WriteError error;
+};
+
 class KernelWriter {
  public:
   virtual ~KernelWriter() = default;
-  // Performs one op; returns the error, if any.
+  // Performs one rtnetlink, sysctl or file op; returns the error, if any.
   virtual std::optional<WriteError> apply(const Op& op) = 0;
+  // Sends every nftables op of one reconcile as ONE transaction, which the
+  // kernel applies whole or not at all. No errors: committed.
+  virtual std::vector<NftError> apply_nft(const std::vector<Op>& ops) = 0;
   // Write requests sent so far (netlink messages, sysctl and file writes).
   virtual uint64_t writes() const = 0;
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/actual.hpp"
+#include "model/nft.hpp"
 
 namespace netkeep {
 
@@ -80,9 +81,65 @@ struct FileWrite {  // path relative to --root; replaces a symlink
   bool operator==(const FileWrite&) const = default;
 };
 
+// nftables ops. All of one reconcile go to the kernel in ONE transaction.
+struct NftTableAdd {
+  NftTable table;
+  bool operator==(const NftTableAdd&) const = default;
+};
+
+struct NftCounterAdd {  // an existing counter is never recreated: it keeps counting
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+  bool operator==(const NftCounterAdd&) const = default;
+};
+
+struct NftChainAdd {  // creates a chain, or updates a base chain's policy
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+  std::optional<BaseChain> base;
+  bool operator==(const NftChainAdd&) const = default;
+};
+
+struct NftChainDel {  // with its rules; only to recreate a base chain of the wrong type/hook/priority
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+  std::string why;
+  bool operator==(const NftChainDel&) const = default;
+};
+
+struct NftRuleDel {
+  NftFamily family = NftFamily::ip;
+  std::string table, chain;
+  uint64_t handle = 0;
+  std::string text;
+  bool operator==(const NftRuleDel&) const = default;
+};
+
+// Where a new rule goes (NFTA_RULE_POSITION / NFTA_RULE_POSITION_ID).
+enum class RulePlace : uint8_t {
+  append,        // at the end of the chain
+  after_handle,  // after the existing rule `ref`
+  before_handle, // before the existing rule `ref`
+  after_new,     // after the rule added earlier in this transaction with id `ref`
+};
+
+struct NftRuleAdd {
+  NftFamily family = NftFamily::ip;
+  std::string table, chain;
+  RuleBody body;
+  std::string text;
+  uint32_t id = 0;  // NFTA_RULE_ID, unique within the plan
+  RulePlace place = RulePlace::append;
+  uint64_t ref = 0;
+  bool operator==(const NftRuleAdd&) const = default;
+};
+
 using Op = std::variant<BridgeCreate, LinkRename, LinkSetMtu, LinkSetMac, LinkSetMaster,
                         LinkSetUp, AddrAdd, AddrDel, RouteReplace, RouteDel, SysctlSet,
-                        FileWrite>;
+                        NftTableAdd, NftCounterAdd, NftChainDel, NftChainAdd, NftRuleDel,
+                        NftRuleAdd, FileWrite>;
+
+bool is_nft(const Op& op);
 
 struct Plan {
   std::vector<Op> ops;

@@ -1,4 +1,4 @@
-// The planner: links → addresses → routes → sysctls → files (SPEC §5).
+// The planner: links → addresses → routes → sysctls → nftables → files (SPEC §5).
 // Within each kind, removals come before additions: deleting an IPv4
 // primary address also deletes the secondaries of its subnet, so a new
 // address of the same subnet must be added after the stale one is gone.
@@ -159,6 +159,7 @@ Plan plan(const Desired& desired, const Actual& actual) {
   plan_addrs(desired, actual, view, p.ops);
   plan_routes(desired, actual, view, p.ops);
   plan_sysctls(actual, view, p.ops);
+  plan_nft(desired, actual, view, p.ops);
   plan_files(desired, actual, view, p.ops);
   return p;
 }

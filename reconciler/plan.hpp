@@ -27,5 +27,6 @@ struct LinkView {
 };
 
 LinkView plan_links(const Desired& desired, const Actual& actual, std::vector<Op>& ops);
+void plan_nft(const Desired& desired, const Actual& actual, const LinkView& view, std::vector<Op>& ops);
 
 }  // namespace netkeep

@@ -50,7 +50,34 @@ std::string addr_json(const Address& a) {
                      a.local.str(), opt(a.broadcast), a.proto);
 }
 
+const char* hook_name(uint32_t hook) {
+  static const char* names[] = {"prerouting", "input", "forward", "output", "postrouting"};
+  return hook < 5 ? names[hook] : "?";
+}
+
+std::string chain_spec(const std::optional<BaseChain>& b) {
+  if (!b) return "";
+  return fmt::format(" {{ type {} hook {} priority {}; policy {}; }}", b->type, hook_name(b->hook),
+                     b->priority, b->policy == 1 ? "accept" : b->policy == 0 ? "drop" : "?");
+}
+
+const char* place_name(RulePlace p) {
+  switch (p) {
+    case RulePlace::append: return "append";
+    case RulePlace::after_handle: return "after_handle";
+    case RulePlace::before_handle: return "before_handle";
+    case RulePlace::after_new: return "after_new";
+  }
+  return "?";
+}
+
 }  // namespace
+
+bool is_nft(const Op& op) {
+  return std::holds_alternative<NftTableAdd>(op) || std::holds_alternative<NftCounterAdd>(op) ||
+         std::holds_alternative<NftChainAdd>(op) || std::holds_alternative<NftChainDel>(op) ||
+         std::holds_alternative<NftRuleAdd>(op) || std::holds_alternative<NftRuleDel>(op);
+}
 
 std::string route_text(const Route& r) {
   std::string s;
@@ -97,6 +124,27 @@ std::string to_text(const Op& op) {
           [](const SysctlSet& o) {
             return fmt::format("~ sysctl {}: {} -> {}", sysctl_dotted(o.key),
                                o.from.empty() ? "(unset)" : o.from, o.to);
+          },
+          [](const NftTableAdd& o) {
+            return fmt::format("+ nft table {} {}", family_name(o.table.family), o.table.name);
+          },
+          [](const NftCounterAdd& o) {
+            return fmt::format("+ nft {} {} counter {}", family_name(o.family), o.table, o.name);
+          },
+          [](const NftChainAdd& o) {
+            return fmt::format("+ nft {} {} chain {}{}", family_name(o.family), o.table, o.name,
+                               chain_spec(o.base));
+          },
+          [](const NftChainDel& o) {
+            return fmt::format("- nft {} {} chain {}{}", family_name(o.family), o.table, o.name, why(o.why));
+          },
+          [](const NftRuleAdd& o) {
+            return fmt::format("+ nft {} {} chain {} rule: {}", family_name(o.family), o.table,
+                               o.chain, o.text);
+          },
+          [](const NftRuleDel& o) {
+            return fmt::format("- nft {} {} chain {} rule: {}", family_name(o.family), o.table,
+                               o.chain, o.text);
           },
           [](const FileWrite& o) {
             std::string content = o.content;
@@ -147,6 +195,38 @@ std::string to_json(const Op& op) {
             return fmt::format(R"("kind": "sysctl_set", "key": {}, "from": {}, "to": {})",
                                quote(sysctl_dotted(o.key)), quote(o.from), quote(o.to));
           },
+          [](const NftTableAdd& o) {
+            return fmt::format(R"("kind": "nft_table_add", "family": "{}", "table": {})",
+                               family_name(o.table.family), quote(o.table.name));
+          },
+          [](const NftCounterAdd& o) {
+            return fmt::format(R"("kind": "nft_counter_add", "family": "{}", "table": {}, "name": {})",
+                               family_name(o.family), quote(o.table), quote(o.name));
+          },
+          [](const NftChainAdd& o) {
+            std::string base = "null";
+            if (o.base)
+              base = fmt::format(R"({{"type": {}, "hook": "{}", "priority": {}, "policy": {}}})",
+                                 quote(o.base->type), hook_name(o.base->hook), o.base->priority,
+                                 o.base->policy);
+            return fmt::format(R"("kind": "nft_chain_add", "family": "{}", "table": {}, "name": {}, "base": {})",
+                               family_name(o.family), quote(o.table), quote(o.name), base);
+          },
+          [](const NftChainDel& o) {
+            return fmt::format(R"("kind": "nft_chain_del", "family": "{}", "table": {}, "name": {}, "why": {})",
+                               family_name(o.family), quote(o.table), quote(o.name), quote(o.why));
+          },
+          [](const NftRuleAdd& o) {
+            return fmt::format(
+                R"("kind": "nft_rule_add", "family": "{}", "table": {}, "chain": {}, "rule": {}, "id": {}, "place": "{}", "ref": {})",
+                family_name(o.family), quote(o.table), quote(o.chain), quote(o.text), o.id,
+                place_name(o.place), o.ref);
+          },
+          [](const NftRuleDel& o) {
+            return fmt::format(
+                R"("kind": "nft_rule_del", "family": "{}", "table": {}, "chain": {}, "rule": {}, "handle": {})",
+                family_name(o.family), quote(o.table), quote(o.chain), quote(o.text), o.handle);
+          },
           [](const FileWrite& o) {
             return fmt::format(R"("kind": "file_write", "path": {}, "content": {}, "replaces": "{}")",
                                quote(o.path), quote(o.content),
@@ -157,9 +237,50 @@ std::string to_json(const Op& op) {
   return "{" + body + "}";
 }
 
+namespace {
+
+// The chain a rule op changes, or nullptr for other ops.
+const std::string* rule_chain(const Op& op, NftFamily& family, const std::string*& table) {
+  if (auto* a = std::get_if<NftRuleAdd>(&op)) {
+    family = a->family;
+    table = &a->table;
+    return &a->chain;
+  }
+  if (auto* d = std::get_if<NftRuleDel>(&op)) {
+    family = d->family;
+    table = &d->table;
+    return &d->chain;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 std::string to_text(const Plan& p) {
   std::string out;
-  for (const auto& op : p.ops) out += to_text(op) + "\n";
+  for (size_t i = 0; i < p.ops.size();) {
+    NftFamily family;
+    const std::string* table;
+    const std::string* chain = rule_chain(p.ops[i], family, table);
+    if (!chain) {
+      out += to_text(p.ops[i++]) + "\n";
+      continue;
+    }
+    // Consecutive rule ops of one chain: a summary line, then each rule.
+    size_t end = i, adds = 0, dels = 0;
+    for (NftFamily f; end < p.ops.size(); end++) {
+      const std::string* t;
+      const std::string* c = rule_chain(p.ops[end], f, t);
+      if (!c || f != family || *t != *table || *c != *chain) break;
+      (std::holds_alternative<NftRuleAdd>(p.ops[end]) ? adds : dels)++;
+    }
+    out += fmt::format("~ nft {} {} chain {}: +{} -{} rules\n", family_name(family), *table, *chain,
+                       adds, dels);
+    for (; i < end; i++) {
+      if (auto* a = std::get_if<NftRuleAdd>(&p.ops[i])) out += "    + " + a->text + "\n";
+      if (auto* d = std::get_if<NftRuleDel>(&p.ops[i])) out += "    - " + d->text + "\n";
+    }
+  }
   return out;
 }
 

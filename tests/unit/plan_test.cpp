@@ -42,6 +42,14 @@ Actual two_links() {
   return a;
 }
 
+// The plan without its nftables ops: these tests are about links,
+// addresses, routes, sysctls and files (nftables has tests of its own).
+Plan plan_core(const Desired& d, const Actual& a) {
+  Plan p = plan(d, a);
+  std::erase_if(p.ops, [](const Op& op) { return is_nft(op); });
+  return p;
+}
+
 bool has_line(const Plan& p, const std::string& line) {
   for (const auto& op : p.ops)
     if (to_text(op) == line) return true;
@@ -54,7 +62,7 @@ TEST_CASE("a MAC match wins over a name match") {
   // eth4 is named like the first entry, but eth3 carries its MAC.
   Actual a = two_links();
   a.links[1].name = "uplink0";
-  auto p = plan(with_interfaces(R"({"interfaces": [
+  auto p = plan_core(with_interfaces(R"({"interfaces": [
       {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
       {"hardware_addr": "02:00:00:00:00:02", "name": "lan0"}]})"), a);
   // uplink0 (MAC ..02) must move out of the way before eth3 takes its name.
@@ -67,7 +75,7 @@ TEST_CASE("a MAC match wins over a name match") {
 }
 
 TEST_CASE("a config entry whose link does not exist is skipped") {
-  auto p = plan(with_interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:99", "name": "wan9", "addr": "10.9.0.1/24"}]})"),
+  auto p = plan_core(with_interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:99", "name": "wan9", "addr": "10.9.0.1/24"}]})"),
                 two_links());
   CHECK(p.empty());
 }
@@ -75,7 +83,7 @@ TEST_CASE("a config entry whose link does not exist is skipped") {
 TEST_CASE("links not in the config are left alone") {
   Actual a = two_links();
   a.links[1].up = false;
-  auto p = plan(with_interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:01", "name": "eth3"}]})"), a);
+  auto p = plan_core(with_interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:01", "name": "eth3"}]})"), a);
   CHECK(p.empty());
 }
 
@@ -85,10 +93,10 @@ TEST_CASE("an invalid interfaces.json leaves its links, addresses and routes alo
   a.routes = {{pre("10.99.0.0/16"), ip("10.30.0.254"), "eth4", kRouteProtoNetkeep, 0, std::nullopt, 0}};
   Desired d;
   d.interfaces.state = FileState::invalid;
-  CHECK(plan(d, a).empty());
+  CHECK(plan_core(d, a).empty());
   // A missing file declares nothing: netkeep's own objects are swept.
   d.interfaces.state = FileState::missing;
-  auto p = plan(d, a);
+  auto p = plan_core(d, a);
   CHECK(has_line(p, "- addr 10.30.0.1/24 brd 10.30.0.255 dev eth4  (no longer in interfaces.json)"));
   CHECK(has_line(p, "- route 10.99.0.0/16 via 10.30.0.254 dev eth4 proto netkeep  (no longer in interfaces.json)"));
 }
@@ -102,7 +110,7 @@ TEST_CASE("the DHCPv4 sweep spares interfaces.json's addresses and foreign route
   Desired d;
   d.dhcp4 = {FileState::ok, {ip("203.0.113.62"), 25, ip("203.0.113.1"), {}}};
   d.interfaces.state = FileState::invalid;
-  auto p = plan(d, a);
+  auto p = plan_core(d, a);
   CHECK(has_line(p, "- addr 198.18.0.5/24 brd 198.18.0.255 dev uplink0  (stale DHCPv4 address)"));
   CHECK_FALSE(has_line(p, "- addr 192.0.2.1/24 brd 192.0.2.255 dev uplink0  (stale DHCPv4 address)"));
   for (const auto& op : p.ops) CHECK_FALSE(std::holds_alternative<RouteDel>(op));
@@ -117,7 +125,7 @@ TEST_CASE("an invalid lease leaves DHCP state alone") {
   Desired d;
   d.dhcp4.state = FileState::invalid;
   d.dhcp6.state = FileState::invalid;
-  CHECK(plan(d, a).empty());
+  CHECK(plan_core(d, a).empty());
 }
 
 TEST_CASE("resolv.conf: written when missing or a symlink, never over a regular file") {
@@ -126,17 +134,17 @@ TEST_CASE("resolv.conf: written when missing or a symlink, never over a regular 
   a.links[1].name = "lan0";
   a.addrs = {{"lan0", pre("10.10.0.1/24"), ip("10.10.0.255"), kAddrProtoInterfaces}};
   a.files["/tmp/resolv.conf"] = {FileKind::symlink, ""};
-  auto p = plan(with_interfaces(cfg), a);
+  auto p = plan_core(with_interfaces(cfg), a);
   REQUIRE(p.ops.size() == 1);
   CHECK(to_text(p.ops[0]) == R"(~ file /tmp/resolv.conf (replaces a symlink): "nameserver 10.10.0.1")");
   a.files["/tmp/resolv.conf"] = {FileKind::regular, "nameserver 100.100.100.100\n"};
-  CHECK(plan(with_interfaces(cfg), a).empty());
+  CHECK(plan_core(with_interfaces(cfg), a).empty());
 }
 
 TEST_CASE("a wrong broadcast address is repaired in place") {
   Actual a = two_links();
   a.addrs = {{"eth4", pre("10.10.0.1/24"), std::nullopt, kAddrProtoInterfaces}};
-  auto p = plan(with_interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:02", "name": "eth4", "addr": "10.10.0.1/24"}]})"), a);
+  auto p = plan_core(with_interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:02", "name": "eth4", "addr": "10.10.0.1/24"}]})"), a);
   REQUIRE(p.ops.size() == 1);
   CHECK(to_text(p.ops[0]) == "+ addr 10.10.0.1/24 brd 10.10.0.255 dev eth4");
 }
@@ -148,7 +156,7 @@ TEST_CASE("the executor collects every error and runs what does not depend on a 
       {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0", "mtu": 9000, "addr": "192.0.2.1/24"},
       {"hardware_addr": "02:00:00:00:00:02", "name": "lan0", "addr": "10.10.0.1/24",
        "extra_routes": [{"destination": "10.99.0.0/16", "gateway": "10.10.0.254"}]}]})");
-  auto p = plan(d, a);
+  auto p = plan_core(d, a);
   FakeKernel k(a);
   // The kernel refuses the MTU and the rename of eth4.
   k.refuse = [](const Op& op) -> std::optional<WriteError> {

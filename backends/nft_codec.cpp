@@ -1,0 +1,271 @@
+#include "backends/nft_codec.hpp"
+
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+
+namespace netkeep::nft {
+
+namespace {
+
+template <class T, void (*Free)(const T*)>
+struct Deleter {
+  void operator()(T* p) const { Free(p); }
+};
+using RulePtr = std::unique_ptr<nftnl_rule, Deleter<nftnl_rule, nftnl_rule_free>>;
+using ChainPtr = std::unique_ptr<nftnl_chain, Deleter<nftnl_chain, nftnl_chain_free>>;
+using TablePtr = std::unique_ptr<nftnl_table, Deleter<nftnl_table, nftnl_table_free>>;
+using ObjPtr = std::unique_ptr<nftnl_obj, Deleter<nftnl_obj, nftnl_obj_free>>;
+
+// Room for one message at the end of `buf`; returns where it starts.
+// netkeep's largest message, a forwarding rule, is under 1 KiB.
+constexpr size_t kMaxMessage = 4096;
+
+char* reserve(std::vector<char>& buf, size_t& start) {
+  start = buf.size();
+  buf.resize(start + kMaxMessage);
+  return buf.data() + start;
+}
+
+void commit(std::vector<char>& buf, size_t start) {
+  auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data() + start);
+  if (nlh->nlmsg_len > kMaxMessage) throw std::length_error("nftables message larger than its buffer");
+  buf.resize(start + NLMSG_ALIGN(nlh->nlmsg_len));
+}
+
+uint16_t family_u16(NftFamily f) { return static_cast<uint16_t>(f); }
+
+// Rules are modelled as the kernel dumps them. The kernel dumps
+// NFTA_EXTHDR_FLAGS for a TCP-option write too, but refuses the attribute
+// on input (nft_exthdr_tcp_set_init: EINVAL), so it is not sent.
+bool send_attr(const NftExpr& e, uint16_t type) {
+  if (e.name == "exthdr" && type == NFTNL_EXPR_EXTHDR_FLAGS)
+    return std::none_of(e.attrs.begin(), e.attrs.end(),
+                        [](const NftAttr& a) { return a.type == NFTNL_EXPR_EXTHDR_SREG; });
+  return true;
+}
+
+nftnl_expr* to_nftnl(const NftExpr& e) {
+  nftnl_expr* x = nftnl_expr_alloc(e.name.c_str());
+  if (!x) return nullptr;
+  for (const auto& a : e.attrs)
+    if (send_attr(e, a.type)) nftnl_expr_set(x, a.type, a.value.data(), static_cast<uint32_t>(a.value.size()));
+  return x;
+}
+
+NftExpr from_nftnl(nftnl_expr* x) {
+  NftExpr e;
+  e.name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
+  // Counter values change with traffic; they are not part of what a rule is.
+  const bool counter = e.name == "counter";
+  for (uint16_t type = NFTNL_EXPR_BASE; type < 32; type++) {
+    if (!nftnl_expr_is_set(x, type) || counter) continue;
+    uint32_t len = 0;
+    const void* data = nftnl_expr_get(x, type, &len);
+    if (data) e.attrs.push_back({type, std::string(static_cast<const char*>(data), len)});
+  }
+  return e;
+}
+
+nlmsghdr* header(char* at, uint16_t type, NftFamily family, uint16_t flags, uint32_t seq) {
+  return nftnl_nlmsg_build_hdr(at, type, family_u16(family), flags, seq);
+}
+
+void encode_rule_add(const NftRuleAdd& o, uint32_t seq, std::vector<char>& buf) {
+  RulePtr r(nftnl_rule_alloc());
+  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family_u16(o.family));
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, o.table.c_str());
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, o.chain.c_str());
+  nftnl_rule_set_u32(r.get(), NFTNL_RULE_ID, o.id);
+  uint16_t flags = NLM_F_CREATE;
+  switch (o.place) {
+    case RulePlace::append: flags |= NLM_F_APPEND; break;
+    case RulePlace::after_handle:
+      flags |= NLM_F_APPEND;
+      nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, o.ref);
+      break;
+    case RulePlace::before_handle:  // without NLM_F_APPEND the kernel inserts before `position`
+      nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, o.ref);
+      break;
+    case RulePlace::after_new:
+      flags |= NLM_F_APPEND;
+      nftnl_rule_set_u32(r.get(), NFTNL_RULE_POSITION_ID, static_cast<uint32_t>(o.ref));
+      break;
+  }
+  for (const auto& e : o.body)
+    if (nftnl_expr* x = to_nftnl(e)) nftnl_rule_add_expr(r.get(), x);
+  size_t start;
+  nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWRULE, o.family, flags, seq);
+  nftnl_rule_nlmsg_build_payload(nlh, r.get());
+  commit(buf, start);
+}
+
+void encode_chain(uint16_t type, NftFamily family, const std::string& table, const std::string& name,
+                  const std::optional<BaseChain>& base, uint16_t flags, uint32_t seq, std::vector<char>& buf) {
+  ChainPtr c(nftnl_chain_alloc());
+  nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, family_u16(family));
+  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
+  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
+  if (base) {
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, base->type.c_str());
+    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, base->hook);
+    nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, base->priority);
+    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, base->policy);
+  }
+  size_t start;
+  nlmsghdr* nlh = header(reserve(buf, start), type, family, flags, seq);
+  nftnl_chain_nlmsg_build_payload(nlh, c.get());
+  commit(buf, start);
+}
+
+}  // namespace
+
+void encode_batch_begin(uint32_t seq, std::vector<char>& buf) {
+  size_t start;
+  nftnl_batch_begin(reserve(buf, start), seq);
+  commit(buf, start);
+}
+
+void encode_batch_end(uint32_t seq, std::vector<char>& buf) {
+  size_t start;
+  nftnl_batch_end(reserve(buf, start), seq);
+  commit(buf, start);
+}
+
+void encode_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
+  size_t start;
+  if (auto* o = std::get_if<NftRuleAdd>(&op)) return encode_rule_add(*o, seq, buf);
+  if (auto* o = std::get_if<NftRuleDel>(&op)) {
+    RulePtr r(nftnl_rule_alloc());
+    nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family_u16(o->family));
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, o->table.c_str());
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, o->chain.c_str());
+    nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, o->handle);
+    nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_DELRULE, o->family, 0, seq);
+    nftnl_rule_nlmsg_build_payload(nlh, r.get());
+    return commit(buf, start);
+  }
+  if (auto* o = std::get_if<NftChainAdd>(&op))
+    return encode_chain(NFT_MSG_NEWCHAIN, o->family, o->table, o->name, o->base, NLM_F_CREATE, seq, buf);
+  if (auto* o = std::get_if<NftChainDel>(&op))
+    return encode_chain(NFT_MSG_DELCHAIN, o->family, o->table, o->name, std::nullopt, 0, seq, buf);
+  if (auto* o = std::get_if<NftTableAdd>(&op)) {
+    TablePtr t(nftnl_table_alloc());
+    nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, family_u16(o->table.family));
+    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, o->table.name.c_str());
+    nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWTABLE, o->table.family, NLM_F_CREATE, seq);
+    nftnl_table_nlmsg_build_payload(nlh, t.get());
+    return commit(buf, start);
+  }
+  if (auto* o = std::get_if<NftCounterAdd>(&op)) {
+    ObjPtr obj(nftnl_obj_alloc());
+    nftnl_obj_set_u32(obj.get(), NFTNL_OBJ_FAMILY, family_u16(o->family));
+    nftnl_obj_set_str(obj.get(), NFTNL_OBJ_TABLE, o->table.c_str());
+    nftnl_obj_set_str(obj.get(), NFTNL_OBJ_NAME, o->name.c_str());
+    nftnl_obj_set_u32(obj.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+    // NLM_F_EXCL: an existing counter must never be reset by a re-add.
+    nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWOBJ, o->family, NLM_F_CREATE | NLM_F_EXCL, seq);
+    nftnl_obj_nlmsg_build_payload(nlh, obj.get());
+    return commit(buf, start);
+  }
+}
+
+std::optional<RuleMsg> decode_rule(const nlmsghdr* nlh) {
+  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWRULE) return std::nullopt;
+  RulePtr r(nftnl_rule_alloc());
+  if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) return std::nullopt;
+  RuleMsg m;
+  m.family = static_cast<NftFamily>(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY));
+  m.table = nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE);
+  m.chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+  m.rule.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
+  nftnl_expr_iter* it = nftnl_expr_iter_create(r.get());
+  for (nftnl_expr* x = nftnl_expr_iter_next(it); x; x = nftnl_expr_iter_next(it))
+    m.rule.body.push_back(from_nftnl(x));
+  nftnl_expr_iter_destroy(it);
+  return m;
+}
+
+std::optional<NftChain> decode_chain(const nlmsghdr* nlh) {
+  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWCHAIN) return std::nullopt;
+  ChainPtr c(nftnl_chain_alloc());
+  if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return std::nullopt;
+  NftChain out;
+  out.family = static_cast<NftFamily>(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY));
+  out.table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
+  out.name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+  if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
+    BaseChain b;
+    b.type = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE) ? nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE) : "";
+    b.hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
+    b.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
+    b.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
+    out.base = b;
+  }
+  return out;
+}
+
+std::optional<NftTable> decode_table(const nlmsghdr* nlh) {
+  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWTABLE) return std::nullopt;
+  TablePtr t(nftnl_table_alloc());
+  if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return std::nullopt;
+  return NftTable{static_cast<NftFamily>(nftnl_table_get_u32(t.get(), NFTNL_TABLE_FAMILY)),
+                  nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME)};
+}
+
+std::optional<NftCounter> decode_counter(const nlmsghdr* nlh) {
+  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWOBJ) return std::nullopt;
+  ObjPtr o(nftnl_obj_alloc());
+  if (nftnl_obj_nlmsg_parse(nlh, o.get()) < 0) return std::nullopt;
+  if (nftnl_obj_get_u32(o.get(), NFTNL_OBJ_TYPE) != NFT_OBJECT_COUNTER) return std::nullopt;
+  return NftCounter{static_cast<NftFamily>(nftnl_obj_get_u32(o.get(), NFTNL_OBJ_FAMILY)),
+                    nftnl_obj_get_str(o.get(), NFTNL_OBJ_TABLE), nftnl_obj_get_str(o.get(), NFTNL_OBJ_NAME),
+                    nftnl_obj_get_u64(o.get(), NFTNL_OBJ_CTR_PKTS),
+                    nftnl_obj_get_u64(o.get(), NFTNL_OBJ_CTR_BYTES)};
+}
+
+std::optional<uint32_t> decode_gen(const nlmsghdr* nlh) {
+  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWGEN) return std::nullopt;
+  nftnl_gen* g = nftnl_gen_alloc();
+  std::optional<uint32_t> id;
+  if (nftnl_gen_nlmsg_parse(nlh, g) >= 0) id = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+  nftnl_gen_free(g);
+  return id;
+}
+
+namespace {
+
+nl::Message nft_request(uint8_t msg, NftFamily family) {
+  nl::Message m(static_cast<uint16_t>(NFNL_SUBSYS_NFTABLES << 8 | msg), 0);
+  auto* nfg = m.put_header<nfgenmsg>();
+  nfg->nfgen_family = static_cast<uint8_t>(family);
+  nfg->version = NFNETLINK_V0;
+  nfg->res_id = 0;
+  return m;
+}
+
+}  // namespace
+
+nl::Message request_gen() { return nft_request(NFT_MSG_GETGEN, static_cast<NftFamily>(0)); }
+nl::Message dump_tables() { return nft_request(NFT_MSG_GETTABLE, static_cast<NftFamily>(0)); }
+nl::Message dump_chains() { return nft_request(NFT_MSG_GETCHAIN, static_cast<NftFamily>(0)); }
+nl::Message dump_objects() { return nft_request(NFT_MSG_GETOBJ, static_cast<NftFamily>(0)); }
+
+nl::Message dump_rules(NftFamily family, const std::string& table, const std::string& chain) {
+  nl::Message m = nft_request(NFT_MSG_GETRULE, family);
+  RulePtr r(nftnl_rule_alloc());
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
+  nftnl_rule_nlmsg_build_payload(m.hdr(), r.get());
+  return m;
+}
+
+}  // namespace netkeep::nft

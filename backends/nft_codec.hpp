@@ -1,0 +1,42 @@
+// nftables messages through libnftnl: encode netkeep's ops, decode dumps.
+// Pure functions over buffers, so wire tests need no kernel.
+#pragma once
+
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/netlink.hpp"
+#include "model/nft.hpp"
+#include "reconciler/op.hpp"
+
+namespace netkeep::nft {
+
+// Appends one op's message (with sequence number `seq`) to `buf`.
+void encode_op(const Op& op, uint32_t seq, std::vector<char>& buf);
+// Batch framing: NFNL_MSG_BATCH_BEGIN / _END for the nftables subsystem.
+void encode_batch_begin(uint32_t seq, std::vector<char>& buf);
+void encode_batch_end(uint32_t seq, std::vector<char>& buf);
+
+struct RuleMsg {
+  NftFamily family;
+  std::string table, chain;
+  NftRule rule;
+};
+std::optional<RuleMsg> decode_rule(const nlmsghdr* nlh);
+std::optional<NftChain> decode_chain(const nlmsghdr* nlh);  // without rules
+std::optional<NftTable> decode_table(const nlmsghdr* nlh);
+std::optional<NftCounter> decode_counter(const nlmsghdr* nlh);  // nullopt for other objects
+std::optional<uint32_t> decode_gen(const nlmsghdr* nlh);
+
+// Requests. A dump of rules is filtered by the kernel to one chain.
+nl::Message request_gen();
+nl::Message dump_tables();
+nl::Message dump_chains();
+nl::Message dump_objects();
+nl::Message dump_rules(NftFamily family, const std::string& table, const std::string& chain);
+
+}  // namespace netkeep::nft

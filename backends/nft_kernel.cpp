@@ -1,0 +1,134 @@
+#include "backends/nft_kernel.hpp"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "backends/nft_codec.hpp"
+
+namespace netkeep {
+
+namespace {
+
+// The objects netkeep owns (SPEC §3).
+struct Owned {
+  NftFamily family;
+  const char* table;
+  const char* name;
+};
+constexpr Owned kChains[] = {
+    {NftFamily::ip, "nat", "router7-portforwardings"}, {NftFamily::ip, "nat", "prerouting"},
+    {NftFamily::ip, "nat", "postrouting"},             {NftFamily::ip, "filter", "forward"},
+    {NftFamily::ip, "filter", "input"},                {NftFamily::ip, "filter", "output"},
+    {NftFamily::ip6, "filter", "forward"},             {NftFamily::ip6, "filter", "input"},
+    {NftFamily::ip6, "filter", "output"},
+};
+constexpr Owned kCounters[] = {
+    {NftFamily::ip, "filter", "fwded"},  {NftFamily::ip, "filter", "inputc"},
+    {NftFamily::ip, "filter", "outputc"}, {NftFamily::ip6, "filter", "fwded"},
+    {NftFamily::ip6, "filter", "inputc"}, {NftFamily::ip6, "filter", "outputc"},
+};
+
+template <class T>
+bool owned(const T& x, const Owned* begin, const Owned* end) {
+  return std::any_of(begin, end, [&](const Owned& o) {
+    return o.family == x.family && x.table == o.table && x.name == o.name;
+  });
+}
+
+}  // namespace
+
+std::unique_ptr<NftKernel> NftKernel::open(std::string& error) {
+  auto s = nl::Socket::open(NETLINK_NETFILTER, error);
+  if (!s) return nullptr;
+  return std::unique_ptr<NftKernel>(new NftKernel(std::move(s)));
+}
+
+std::optional<WriteError> NftKernel::generation(uint32_t& gen) {
+  auto m = nft::request_gen();
+  std::optional<uint32_t> id;
+  if (auto e = sock_->get(m.hdr(), [&](const nlmsghdr* nlh) { id = nft::decode_gen(nlh); })) return e;
+  if (!id) return WriteError{EBADMSG, "no ruleset generation in the kernel's reply"};
+  gen = *id;
+  return std::nullopt;
+}
+
+std::optional<WriteError> NftKernel::snapshot(NftState& out) {
+  for (int attempt = 0; attempt < 10; attempt++) {
+    uint32_t before = 0, after = 0;
+    if (auto e = generation(before)) return e;
+    NftState s;
+    auto e = snapshot_once(s);
+    if (e && e->code != EAGAIN) return e;
+    if (auto g = generation(after)) return g;
+    if (!e && before == after) {
+      out = std::move(s);
+      return std::nullopt;
+    }
+  }
+  return WriteError{EAGAIN, "the nftables ruleset kept changing during 10 snapshot attempts"};
+}
+
+std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
+  auto m = nft::dump_tables();
+  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+        if (auto t = nft::decode_table(nlh); t && (t->family == NftFamily::ip || t->family == NftFamily::ip6))
+          s.tables.push_back(*t);
+      }))
+    return e;
+  m = nft::dump_chains();
+  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+        if (auto c = nft::decode_chain(nlh); c && owned(*c, std::begin(kChains), std::end(kChains)))
+          s.chains.push_back(std::move(*c));
+      }))
+    return e;
+  m = nft::dump_objects();
+  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+        if (auto c = nft::decode_counter(nlh); c && owned(*c, std::begin(kCounters), std::end(kCounters)))
+          s.counters.push_back(*c);
+      }))
+    return e;
+  for (auto& chain : s.chains) {
+    m = nft::dump_rules(chain.family, chain.table, chain.name);
+    if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+          auto r = nft::decode_rule(nlh);
+          // The kernel filters by table and chain; checked again all the same.
+          if (r && r->family == chain.family && r->table == chain.table && r->chain == chain.name)
+            chain.rules.push_back(std::move(r->rule));
+        }))
+      return e;
+  }
+  // A stable order, independent of the kernel's.
+  auto order = [](const auto& a, const auto& b) {
+    return std::tie(a.family, a.table, a.name) < std::tie(b.family, b.table, b.name);
+  };
+  std::sort(s.chains.begin(), s.chains.end(), order);
+  std::sort(s.counters.begin(), s.counters.end(), order);
+  std::sort(s.tables.begin(), s.tables.end());
+  return std::nullopt;
+}
+
+std::vector<NftError> NftKernel::send(const std::vector<Op>& ops, bool commit) {
+  if (ops.empty()) return {};
+  std::vector<char> buf;
+  buf.reserve(ops.size() * 768 + 64);
+  const uint32_t first = ++seq_;
+  nft::encode_batch_begin(first, buf);
+  for (size_t i = 0; i < ops.size(); i++) nft::encode_op(ops[i], first + 1 + static_cast<uint32_t>(i), buf);
+  if (commit) nft::encode_batch_end(first + 1 + static_cast<uint32_t>(ops.size()), buf);
+  seq_ += static_cast<uint32_t>(ops.size()) + 1;
+
+  std::vector<NftError> errors;
+  auto on_error = [&](uint32_t seq, const WriteError& e) {
+    size_t i = seq > first && seq <= first + ops.size() ? seq - first - 1 : NftError::npos;
+    errors.push_back({i, e});
+  };
+  if (auto e = sock_->send_batch(buf.data(), buf.size(), on_error)) errors.push_back(NftError{NftError::npos, *e});
+  sent_ += ops.size() + (commit ? 2 : 1);
+  return errors;
+}
+
+}  // namespace netkeep

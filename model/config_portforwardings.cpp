@@ -1,0 +1,166 @@
+// portforwardings.json: the DNAT rules of the forwarding chain.
+#include <fmt/format.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <tuple>
+
+#include "model/config.hpp"
+
+namespace netkeep {
+
+std::string PortRange::str() const {
+  return single() ? std::to_string(first) : fmt::format("{}-{}", first, last);
+}
+
+namespace {
+
+using json::element;
+using json::Object;
+using json::Sink;
+
+std::optional<uint16_t> parse_port(std::string_view s) {
+  unsigned v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < 1 || v > 65535)
+    return std::nullopt;
+  return static_cast<uint16_t>(v);
+}
+
+std::optional<PortRange> read_range(Object& o, std::string_view key) {
+  auto s = o.string(key);
+  if (!s) {
+    if (!o.raw(key)) o.sink().error(o.key_path(key), "missing");
+    return std::nullopt;
+  }
+  auto dash = s->find('-');
+  auto first = parse_port(s->substr(0, dash));
+  auto last = dash == std::string_view::npos ? first : parse_port(s->substr(dash + 1));
+  if (!first || !last) {
+    o.sink().error(o.key_path(key), fmt::format("\"{}\" is not a port (1-65535) or a range N-M", *s));
+    return std::nullopt;
+  }
+  if (*first > *last) {
+    o.sink().error(o.key_path(key), fmt::format("\"{}\" is a reversed range (did you mean {}-{}?)",
+                                                *s, *last, *first));
+    return std::nullopt;
+  }
+  return PortRange{*first, *last};
+}
+
+// "tcp" (also when empty), "udp", or a comma list of them, in order.
+std::optional<std::vector<uint8_t>> read_protos(Object& o) {
+  std::vector<uint8_t> out;
+  auto s = o.string("proto");
+  if (!s) {
+    if (o.raw("proto")) return std::nullopt;  // wrong type, reported
+    return std::vector<uint8_t>{IPPROTO_TCP};
+  }
+  if (s->empty()) return std::vector<uint8_t>{IPPROTO_TCP};
+  std::string_view rest = *s;
+  while (true) {
+    auto comma = rest.find(',');
+    std::string_view p = rest.substr(0, comma);
+    while (!p.empty() && p.front() == ' ') p.remove_prefix(1);
+    while (!p.empty() && p.back() == ' ') p.remove_suffix(1);
+    uint8_t proto = p == "tcp" ? IPPROTO_TCP : p == "udp" ? IPPROTO_UDP : 0;
+    if (!proto || std::find(out.begin(), out.end(), proto) != out.end()) {
+      o.sink().error(o.key_path("proto"),
+                     fmt::format("\"{}\" is not tcp, udp or a comma list of them", *s));
+      return std::nullopt;
+    }
+    out.push_back(proto);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return out;
+}
+
+struct Entry {
+  std::vector<Forwarding> rules;
+  std::string port_text;
+};
+
+}  // namespace
+
+std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink& sink) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  auto doc = json::parse(parser, padded, sink);
+  if (!doc) return std::nullopt;
+  auto root = Object::from(*doc, "", sink);
+  if (!root) return std::nullopt;
+  std::vector<std::pair<std::string, Entry>> entries;  // path -> expanded rules
+  root->array("forwardings", [&](element e, const std::string& path) {
+    auto o = Object::from(e, path, sink);
+    if (!o) return;
+    int errors = sink.errors;
+    auto protos = read_protos(*o);
+    auto port = read_range(*o, "port");
+    std::optional<IpAddr> dest;
+    if (auto d = o->string("dest_addr")) {
+      dest = IpAddr::parse(*d);
+      if (!dest || !dest->is_v4()) {
+        sink.error(o->key_path("dest_addr"), fmt::format("\"{}\" is not an IPv4 address", *d));
+        dest.reset();
+      }
+    } else if (!o->raw("dest_addr")) {
+      sink.error(o->key_path("dest_addr"), "missing");
+    }
+    auto dest_port = read_range(*o, "dest_port");
+    if (port && dest_port && !dest_port->single() &&
+        dest_port->last - dest_port->first != port->last - port->first)
+      sink.error(o->key_path("dest_port"),
+                 fmt::format("\"{}\" spans {} ports but port \"{}\" spans {}", dest_port->str(),
+                             dest_port->last - dest_port->first + 1, port->str(),
+                             port->last - port->first + 1));
+    o->finish();
+    if (sink.errors > errors || !protos || !port || !dest || !dest_port) return;
+    Entry entry{{}, port->str()};
+    for (uint8_t p : *protos) entry.rules.push_back({p, *port, *dest, *dest_port});
+    entries.emplace_back(path, std::move(entry));
+  });
+  root->finish();
+  if (sink.errors > 0) return std::nullopt;
+
+  // Two forwardings of one protocol and overlapping ports: only the first
+  // would ever match, which is never what the operator meant.
+  // Sorted by protocol and first port, an overlap is always with the
+  // earlier range reaching furthest: O(n log n) for thousands of entries.
+  struct Span {
+    uint8_t proto;
+    PortRange port;
+    size_t entry;
+  };
+  std::vector<Span> spans;
+  for (size_t i = 0; i < entries.size(); i++)
+    for (const auto& f : entries[i].second.rules) spans.push_back({f.proto, f.port, i});
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    return std::tie(a.proto, a.port.first, a.entry) < std::tie(b.proto, b.port.first, b.entry);
+  });
+  std::set<size_t> reported;
+  for (size_t k = 1, reach = 0; k < spans.size(); k++) {
+    if (spans[k].proto != spans[reach].proto) {
+      reach = k;
+      continue;
+    }
+    if (spans[k].port.first <= spans[reach].port.last) {
+      size_t later = std::max(spans[k].entry, spans[reach].entry);
+      size_t earlier = std::min(spans[k].entry, spans[reach].entry);
+      if (reported.insert(later).second)
+        sink.error(json::join(entries[later].first, "port"),
+                   fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", entries[later].second.port_text,
+                               entries[earlier].first, entries[earlier].second.port_text,
+                               spans[k].proto == IPPROTO_TCP ? "tcp" : "udp"));
+    }
+    if (spans[k].port.last > spans[reach].port.last) reach = k;
+  }
+  if (sink.errors > 0) return std::nullopt;
+  PortForwardings pf;
+  for (auto& [path, e] : entries) pf.forwardings.insert(pf.forwardings.end(), e.rules.begin(), e.rules.end());
+  return pf;
+}
+
+}  // namespace netkeep

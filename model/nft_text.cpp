@@ -1,0 +1,198 @@
+#include "model/nft_text.hpp"
+
+// glibc's netinet/in.h must come before the kernel headers that include linux/in.h.
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <libnftnl/expr.h>  // attribute numbers only
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <cstring>
+
+namespace netkeep {
+
+namespace {
+
+const std::string* attr(const NftExpr& e, uint16_t type) {
+  for (const auto& a : e.attrs)
+    if (a.type == type) return &a.value;
+  return nullptr;
+}
+
+uint32_t u32(const NftExpr& e, uint16_t type, uint32_t fallback = 0) {
+  const std::string* v = attr(e, type);
+  if (!v || v->empty()) return fallback;
+  uint32_t x = 0;
+  std::memcpy(&x, v->data(), std::min<size_t>(4, v->size()));
+  return x;
+}
+
+std::string hex(const std::string& bytes) {
+  uint64_t v = 0;
+  for (unsigned char c : bytes) v = v << 8 | c;
+  return fmt::format("0x{:x}", v);
+}
+
+std::string host_hex(const std::string& bytes) {  // a host-order u32
+  uint32_t v = 0;
+  std::memcpy(&v, bytes.data(), std::min<size_t>(4, bytes.size()));
+  return fmt::format("0x{:x}", v);
+}
+
+uint16_t be16(const std::string& b) {
+  return b.size() >= 2 ? static_cast<uint16_t>(static_cast<unsigned char>(b[0]) << 8 | static_cast<unsigned char>(b[1])) : 0;
+}
+
+std::string cstr(const std::string& b) { return std::string(b.c_str()); }
+
+struct Renderer {
+  std::string out;
+  std::string field;      // what reg 1 holds, e.g. "ip daddr"
+  std::string mask;       // a bitwise mask applied to it
+  uint32_t field_len = 0;
+  std::string l4 = "th";  // set by a meta l4proto match
+  std::string regs[5];    // immediate data by register
+  std::string range_lo;   // a pending "cmp gte"
+
+  void word(const std::string& w) { out += out.empty() ? w : " " + w; }
+
+  void value(uint32_t op, const std::string& data) {
+    const char* neg = op == NFT_CMP_NEQ ? "!= " : "";
+    if (field == "meta l4proto") {
+      int p = data.empty() ? 0 : static_cast<unsigned char>(data[0]);
+      l4 = p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : std::to_string(p);
+      if (op != NFT_CMP_EQ) word(fmt::format("meta l4proto {}{}", neg, l4));
+      return;
+    }
+    if (field == "ip daddr" || field == "ip saddr") {
+      IpAddr a;
+      std::memcpy(a.bytes.data(), data.data(), std::min<size_t>(4, data.size()));
+      int len = static_cast<int>(field_len) * 8;
+      if (!mask.empty()) {
+        len = 0;
+        for (unsigned char c : mask) len += __builtin_popcount(c);
+      }
+      word(fmt::format("{} {}{}{}", field, neg, a.str(), len == 32 ? "" : "/" + std::to_string(len)));
+      return;
+    }
+    if (field == "dport" || field == "sport") {
+      if (op == NFT_CMP_GTE) {
+        range_lo = std::to_string(be16(data));
+        return;
+      }
+      if (op == NFT_CMP_LTE && !range_lo.empty()) {
+        word(fmt::format("{} {} {}-{}", l4, field, range_lo, be16(data)));
+        range_lo.clear();
+        return;
+      }
+      word(fmt::format("{} {} {}{}", l4, field, neg, be16(data)));
+      return;
+    }
+    if (field == "iifname" || field == "oifname") {
+      word(fmt::format("{} {}\"{}\"", field, neg, cstr(data)));
+      return;
+    }
+    if (!mask.empty()) {  // flags tests: "ct status 0x20", "tcp flags 0x2"
+      word(fmt::format("{} {}", field, field == "ct status" ? host_hex(mask) : hex(mask)));
+      return;
+    }
+    if (field == "fib daddr type") {
+      word(fmt::format("{} {}{}", field, neg, u32_of(data)));
+      return;
+    }
+    word(fmt::format("{} {}{}", field.empty() ? "reg" : field, neg, hex(data)));
+  }
+
+  static uint32_t u32_of(const std::string& d) {
+    uint32_t v = 0;
+    std::memcpy(&v, d.data(), std::min<size_t>(4, d.size()));
+    return v;
+  }
+
+  void expr(const NftExpr& e) {
+    const std::string& n = e.name;
+    if (n == "payload" && !attr(e, NFTNL_EXPR_PAYLOAD_SREG)) {
+      uint32_t base = u32(e, NFTNL_EXPR_PAYLOAD_BASE), off = u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
+      field_len = u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+      mask.clear();
+      if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 16) field = "ip daddr";
+      else if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 12) field = "ip saddr";
+      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && field_len == 2) field = "dport";
+      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 0 && field_len == 2) field = "sport";
+      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 13 && field_len == 1) field = "tcp flags";
+      else field = fmt::format("@{},{},{}", base, off * 8, field_len * 8);
+    } else if (n == "meta" && !attr(e, NFTNL_EXPR_META_SREG)) {
+      uint32_t key = u32(e, NFTNL_EXPR_META_KEY);
+      field = key == NFT_META_L4PROTO ? "meta l4proto"
+              : key == NFT_META_IIFNAME ? "iifname"
+              : key == NFT_META_OIFNAME ? "oifname"
+              : fmt::format("meta {}", key);
+      mask.clear();
+    } else if (n == "ct" && !attr(e, NFTNL_EXPR_CT_SREG)) {
+      field = u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_STATUS ? "ct status" : "ct";
+      mask.clear();
+    } else if (n == "fib") {
+      field = "fib daddr type";
+      mask.clear();
+    } else if (n == "bitwise") {
+      if (const std::string* m = attr(e, NFTNL_EXPR_BITWISE_MASK)) mask = *m;
+    } else if (n == "cmp") {
+      const std::string* d = attr(e, NFTNL_EXPR_CMP_DATA);
+      value(u32(e, NFTNL_EXPR_CMP_OP), d ? *d : std::string());
+    } else if (n == "immediate") {
+      uint32_t reg = u32(e, NFTNL_EXPR_IMM_DREG);
+      if (reg == NFT_REG_VERDICT) {
+        int32_t v = static_cast<int32_t>(u32(e, NFTNL_EXPR_IMM_VERDICT));
+        const std::string* chain = attr(e, NFTNL_EXPR_IMM_CHAIN);
+        if (v == NFT_JUMP) word("jump " + (chain ? cstr(*chain) : "?"));
+        else if (v == NFT_GOTO) word("goto " + (chain ? cstr(*chain) : "?"));
+        else if (v == NF_ACCEPT) word("accept");
+        else if (v == NF_DROP) word("drop");
+        else if (v == NFT_RETURN) word("return");
+        else word(fmt::format("verdict {}", v));
+      } else if (reg < 5) {
+        const std::string* d = attr(e, NFTNL_EXPR_IMM_DATA);
+        regs[reg] = d ? *d : std::string();
+      }
+    } else if (n == "nat") {
+      bool dnat = u32(e, NFTNL_EXPR_NAT_TYPE) == NFT_NAT_DNAT;
+      std::string to;
+      uint32_t amin = u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN);
+      if (amin && amin < 5 && regs[amin].size() == 4) {
+        IpAddr a;
+        std::memcpy(a.bytes.data(), regs[amin].data(), 4);
+        to = a.str();
+      }
+      uint32_t pmin = u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN), pmax = u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX);
+      if (pmin && pmin < 5) {
+        to += ":" + std::to_string(be16(regs[pmin]));
+        if (pmax && pmax < 5 && pmax != pmin) to += "-" + std::to_string(be16(regs[pmax]));
+      }
+      word(fmt::format("{} to {}", dnat ? "dnat" : "snat", to));
+    } else if (n == "masq") {
+      word("masquerade");
+    } else if (n == "objref") {
+      const std::string* name = attr(e, NFTNL_EXPR_OBJREF_IMM_NAME);
+      word(fmt::format("counter name \"{}\"", name ? cstr(*name) : "?"));
+    } else if (n == "counter") {
+      word("counter");
+    } else if (n == "exthdr" && attr(e, NFTNL_EXPR_EXTHDR_SREG)) {
+      word("tcp option maxseg size set rt mtu");
+    } else if (n == "rt" || n == "byteorder") {
+      // Part of "set rt mtu", printed with the exthdr write.
+    } else {
+      word("[" + n + "]");
+    }
+  }
+};
+
+}  // namespace
+
+std::string rule_text(const RuleBody& body) {
+  Renderer r;
+  for (const auto& e : body) r.expr(e);
+  return r.out;
+}
+
+}  // namespace netkeep

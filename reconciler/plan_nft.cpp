@@ -1,0 +1,163 @@
+// The nftables part of the planner: the minimal ops that make the owned
+// tables, counters, chains and rules equal to the desired ruleset. Objects
+// netkeep does not own are never named in an op; tables are never deleted;
+// the ruleset is never flushed.
+#include <algorithm>
+#include <map>
+
+#include "model/nft_text.hpp"
+#include "reconciler/nft_desired.hpp"
+#include "reconciler/plan.hpp"
+
+namespace netkeep {
+
+namespace {
+
+struct Ids {
+  uint32_t next = 1;
+};
+
+// Appends the whole chain's rules in order, for a chain made in this plan.
+void add_all(const NftChain& want, Ids& ids, std::vector<Op>& ops) {
+  uint32_t prev = 0;
+  for (const auto& r : want.rules) {
+    NftRuleAdd add{want.family, want.table, want.name, r.body, r.text, ids.next++,
+                   prev ? RulePlace::after_new : RulePlace::append, prev};
+    prev = add.id;
+    ops.push_back(std::move(add));
+  }
+}
+
+// Longest increasing subsequence of `seq` (values are desired indices),
+// returned as positions in `seq`. O(n log n).
+std::vector<size_t> longest_increasing(const std::vector<size_t>& seq) {
+  std::vector<size_t> tails;  // positions in seq
+  std::vector<size_t> parent(seq.size(), SIZE_MAX);
+  for (size_t i = 0; i < seq.size(); i++) {
+    auto it = std::lower_bound(tails.begin(), tails.end(), seq[i],
+                               [&](size_t pos, size_t v) { return seq[pos] < v; });
+    if (it != tails.begin()) parent[i] = *(it - 1);
+    if (it == tails.end()) tails.push_back(i);
+    else *it = i;
+  }
+  std::vector<size_t> out;
+  for (size_t i = tails.empty() ? SIZE_MAX : tails.back(); i != SIZE_MAX; i = parent[i]) out.push_back(i);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+// The rules to delete (by handle) and add (at their position) so that the
+// chain's order equals the desired order. Rules already in place, in order,
+// are kept: their handles and counters do not change.
+void diff_rules(const NftChain& have, const NftChain& want, Ids& ids, std::vector<Op>& ops) {
+  std::map<const RuleBody*, std::vector<size_t>, bool (*)(const RuleBody*, const RuleBody*)> wanted(
+      [](const RuleBody* a, const RuleBody* b) { return *a < *b; });
+  for (size_t i = want.rules.size(); i-- > 0;) wanted[&want.rules[i].body].push_back(i);
+
+  std::vector<size_t> seq, seq_have;  // matched (desired index, have index) in chain order
+  for (size_t j = 0; j < have.rules.size(); j++) {
+    auto it = wanted.find(&have.rules[j].body);
+    if (it == wanted.end() || it->second.empty()) continue;
+    seq.push_back(it->second.back());  // duplicates pair up in order
+    it->second.pop_back();
+    seq_have.push_back(j);
+  }
+  std::vector<uint64_t> kept(want.rules.size(), 0);  // desired index -> handle of the kept rule
+  std::vector<bool> have_kept(have.rules.size(), false);
+  for (size_t pos : longest_increasing(seq)) {
+    kept[seq[pos]] = have.rules[seq_have[pos]].handle;
+    have_kept[seq_have[pos]] = true;
+  }
+
+  for (size_t j = 0; j < have.rules.size(); j++)
+    if (!have_kept[j])
+      ops.push_back(NftRuleDel{have.family, have.table, have.name, have.rules[j].handle,
+                               have.rules[j].text.empty() ? rule_text(have.rules[j].body) : have.rules[j].text});
+
+  uint64_t first_kept = 0;
+  for (uint64_t h : kept)
+    if (h) {
+      first_kept = h;
+      break;
+    }
+  uint32_t prev_new = 0;
+  for (size_t i = 0; i < want.rules.size(); i++) {
+    if (kept[i]) {
+      prev_new = 0;
+      continue;
+    }
+    NftRuleAdd add{want.family, want.table, want.name, want.rules[i].body, want.rules[i].text, ids.next++,
+                   RulePlace::append, 0};
+    if (prev_new) {
+      add.place = RulePlace::after_new;
+      add.ref = prev_new;
+    } else if (i > 0) {
+      add.place = RulePlace::after_handle;  // the previous desired rule is a kept one
+      add.ref = kept[i - 1];
+    } else if (first_kept) {
+      add.place = RulePlace::before_handle;
+      add.ref = first_kept;
+    }
+    prev_new = add.id;
+    ops.push_back(std::move(add));
+  }
+}
+
+std::optional<Prefix> lan_prefix(const Desired& d) {
+  if (!d.interfaces.ok()) return std::nullopt;
+  for (const auto& s : d.interfaces.value.interfaces)
+    if (s.name == "lan0" && s.addr && s.addr->addr.is_v4()) return s.addr->network();
+  return std::nullopt;
+}
+
+}  // namespace
+
+void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
+  NftInputs in{v.uplink(), lan_prefix(d), {}};
+  if (d.portforwardings.ok()) in.forwardings = d.portforwardings.value.forwardings;
+  // The forwarding rules depend on portforwardings.json and on lan0's
+  // prefix from interfaces.json: if either file is invalid, the chain's
+  // rules stay exactly as they are.
+  const bool forwardings_known = d.portforwardings.governs() && d.interfaces.governs();
+  const NftState want = desired_ruleset(in);
+  const NftState& have = actual.nft;
+
+  for (const auto& t : want.tables)
+    if (!have.has_table(t.family, t.name)) ops.push_back(NftTableAdd{t});
+  for (const auto& c : want.counters)
+    if (!have.counter(c.family, c.table, c.name)) ops.push_back(NftCounterAdd{c.family, c.table, c.name});
+
+  Ids ids;
+  std::vector<Op> chain_ops, rule_ops;
+  for (const auto& wc : want.chains) {
+    const NftChain* hc = have.chain(wc.family, wc.table, wc.name);
+    const bool frozen = wc.name == kForwardingChain && !forwardings_known;
+    NftChain empty{wc.family, wc.table, wc.name, wc.base, {}};
+    if (hc && hc->base != wc.base) {
+      bool policy_only = hc->base && wc.base && hc->base->type == wc.base->type &&
+                         hc->base->hook == wc.base->hook && hc->base->priority == wc.base->priority;
+      if (policy_only) {
+        chain_ops.push_back(NftChainAdd{wc.family, wc.table, wc.name, wc.base});
+      } else {
+        // Type, hook and priority of a chain cannot change in place.
+        chain_ops.push_back(NftChainDel{wc.family, wc.table, wc.name, "wrong type, hook or priority"});
+        chain_ops.push_back(NftChainAdd{wc.family, wc.table, wc.name, wc.base});
+        if (!frozen) add_all(wc, ids, rule_ops);
+        continue;
+      }
+    }
+    if (!hc) {
+      chain_ops.push_back(NftChainAdd{wc.family, wc.table, wc.name, wc.base});
+      if (!frozen) add_all(wc, ids, rule_ops);
+      continue;
+    }
+    if (!frozen) diff_rules(*hc, wc, ids, rule_ops);
+  }
+  // Deletions of chains before creations (a recreated chain reuses its name).
+  std::stable_partition(chain_ops.begin(), chain_ops.end(),
+                        [](const Op& o) { return std::holds_alternative<NftChainDel>(o); });
+  ops.insert(ops.end(), chain_ops.begin(), chain_ops.end());
+  ops.insert(ops.end(), rule_ops.begin(), rule_ops.end());
+}
+
+}  // namespace netkeep

@@ -1,0 +1,229 @@
+// The nftables planner: minimal per-rule diffs, ownership, isolation.
+#include <doctest/doctest.h>
+
+#include "model/config.hpp"
+#include "model/nft_text.hpp"
+#include "reconciler/executor.hpp"
+#include "reconciler/fake_kernel.hpp"
+#include "reconciler/nft_desired.hpp"
+#include "reconciler/plan.hpp"
+#include "reconciler/plan_print.hpp"
+
+using namespace netkeep;
+
+namespace {
+
+Forwarding fwd(uint16_t port, const char* dest = "10.10.0.23", uint8_t proto = 6) {
+  return {proto, {port, port}, *IpAddr::parse(dest), {port, port}};
+}
+
+Desired with_forwardings(std::vector<Forwarding> f) {
+  Desired d;
+  d.portforwardings = {FileState::ok, {std::move(f)}};
+  return d;
+}
+
+Plan nft_only(Plan p) {
+  std::erase_if(p.ops, [](const Op& op) { return !is_nft(op); });
+  return p;
+}
+
+// The state after applying `d` to an empty kernel.
+Actual converged(const Desired& d) {
+  FakeKernel k(Actual{});
+  REQUIRE(execute(plan(d, Actual{}), k).ok());
+  return k.state();
+}
+
+template <class T>
+size_t count(const Plan& p) {
+  return std::count_if(p.ops.begin(), p.ops.end(), [](const Op& o) { return std::holds_alternative<T>(o); });
+}
+
+std::vector<uint64_t> handles(const Actual& a, const char* chain) {
+  std::vector<uint64_t> out;
+  for (const auto& r : a.nft.chain(NftFamily::ip, chain[0] == 'r' ? "nat" : "filter", chain)->rules)
+    out.push_back(r.handle);
+  return out;
+}
+
+std::vector<Forwarding> many(int n) {
+  std::vector<Forwarding> out;
+  for (int i = 0; i < n; i++) out.push_back(fwd(static_cast<uint16_t>(1000 + i)));
+  return out;
+}
+
+// Applies `next`'s plan on top of `a`, checks convergence, returns the plan and new state.
+std::pair<Plan, Actual> step(const Actual& a, const Desired& next) {
+  Plan p = nft_only(plan(next, a));
+  FakeKernel k(a);
+  REQUIRE(execute(p, k).ok());
+  CHECK(nft_only(plan(next, k.state())).empty());
+  return {p, k.state()};
+}
+
+}  // namespace
+
+TEST_CASE("each desired rule renders as the nft text it is labelled with") {
+  Desired d;
+  NftInputs in{"uplink0", *Prefix::parse("10.10.0.0/24"),
+               {fwd(8080), {6, {6000, 6010}, *IpAddr::parse("10.10.0.99"), {6000, 6010}}, fwd(53, "10.10.0.99", 17)}};
+  for (const auto& c : desired_ruleset(in).chains)
+    for (const auto& r : c.rules) CHECK(rule_text(r.body) == r.text);
+  in.lan = *Prefix::parse("10.10.0.0/25");  // not byte-aligned: masked compare
+  NftRule r = forwarding_rule(in.forwardings[0], in.lan);
+  CHECK(rule_text(r.body) == r.text);
+  CHECK(r.text.find("ip daddr != 10.10.0.0/25") != std::string::npos);
+}
+
+TEST_CASE("adding one forwarding among many adds one rule after its predecessor") {
+  Actual a = converged(with_forwardings(many(100)));
+  auto before = handles(a, kForwardingChain);
+  auto f = many(100);
+  f.insert(f.begin() + 50, fwd(9999));
+  auto [p, after] = step(a, with_forwardings(f));
+  REQUIRE(p.ops.size() == 1);
+  auto& add = std::get<NftRuleAdd>(p.ops[0]);
+  CHECK(add.place == RulePlace::after_handle);
+  CHECK(add.ref == before[49]);
+  auto now = handles(after, kForwardingChain);
+  now.erase(now.begin() + 50);
+  CHECK(now == before);  // every other rule kept its handle
+}
+
+TEST_CASE("adding at the front inserts before the first kept rule") {
+  Actual a = converged(with_forwardings(many(3)));
+  auto f = many(3);
+  f.insert(f.begin(), fwd(999));
+  f.insert(f.begin() + 1, fwd(998));
+  auto [p, after] = step(a, with_forwardings(f));
+  REQUIRE(p.ops.size() == 2);
+  CHECK(std::get<NftRuleAdd>(p.ops[0]).place == RulePlace::before_handle);
+  CHECK(std::get<NftRuleAdd>(p.ops[1]).place == RulePlace::after_new);
+}
+
+TEST_CASE("removing, editing and reordering touch only the rules that differ") {
+  Actual a = converged(with_forwardings(many(10)));
+  auto before = handles(a, kForwardingChain);
+
+  auto removed = many(10);
+  removed.erase(removed.begin() + 3);
+  auto [p1, s1] = step(a, with_forwardings(removed));
+  CHECK(p1.ops.size() == 1);
+  CHECK(count<NftRuleDel>(p1) == 1);
+
+  auto edited = many(10);
+  edited[4].dest_addr = *IpAddr::parse("10.10.0.77");
+  auto [p2, s2] = step(a, with_forwardings(edited));
+  CHECK(count<NftRuleDel>(p2) == 1);
+  CHECK(count<NftRuleAdd>(p2) == 1);
+  auto h2 = handles(s2, kForwardingChain);
+  for (size_t i = 0; i < 10; i++)
+    if (i != 4) CHECK(h2[i] == before[i]);
+
+  auto moved = many(10);
+  std::rotate(moved.begin() + 2, moved.begin() + 3, moved.begin() + 8);  // rule 2 moves to 7
+  auto [p3, s3] = step(a, with_forwardings(moved));
+  CHECK(count<NftRuleDel>(p3) == 1);
+  CHECK(count<NftRuleAdd>(p3) == 1);
+}
+
+TEST_CASE("10,000 forwardings: adding one is one op") {
+  Actual a = converged(with_forwardings(many(10000)));
+  auto f = many(10000);
+  f.push_back(fwd(60000));
+  Plan p = nft_only(plan(with_forwardings(f), a));
+  REQUIRE(p.ops.size() == 1);
+  CHECK(std::holds_alternative<NftRuleAdd>(p.ops[0]));
+}
+
+TEST_CASE("foreign rules inside owned chains are removed; owned counters are never recreated") {
+  Desired d = with_forwardings({fwd(80)});
+  Actual a = converged(d);
+  NftChain& pre = a.nft.chains[0].name == "prerouting" ? a.nft.chains[0] : a.nft.chains[1];
+  (void)pre;
+  for (auto& c : a.nft.chains)
+    if (c.name == "input" && c.family == NftFamily::ip)
+      c.rules.insert(c.rules.begin(), NftRule{{NftExpr{"counter", {}}}, 777, ""});
+  Plan p = nft_only(plan(d, a));
+  REQUIRE(p.ops.size() == 1);
+  auto& del = std::get<NftRuleDel>(p.ops[0]);
+  CHECK(del.handle == 777);
+  CHECK(del.text == "counter");
+  // A missing counter is created; existing ones are not named in the plan.
+  std::erase_if(a.nft.counters, [](const NftCounter& c) { return c.name == "inputc" && c.family == NftFamily::ip6; });
+  Plan p2 = nft_only(plan(d, a));
+  CHECK(count<NftCounterAdd>(p2) == 1);
+  CHECK(std::get<NftCounterAdd>(p2.ops[0]).family == NftFamily::ip6);
+}
+
+TEST_CASE("base chains: a policy is updated in place; a wrong hook means delete and recreate") {
+  Desired d = with_forwardings({fwd(80)});
+  Actual a = converged(d);
+  for (auto& c : a.nft.chains)
+    if (c.name == "input" && c.family == NftFamily::ip) c.base->policy = 0;  // drop
+  Plan p = nft_only(plan(d, a));
+  REQUIRE(p.ops.size() == 1);
+  CHECK(std::holds_alternative<NftChainAdd>(p.ops[0]));
+
+  a = converged(d);
+  for (auto& c : a.nft.chains)
+    if (c.name == "output" && c.family == NftFamily::ip6) c.base->priority = -100;
+  auto [p2, s2] = step(a, d);
+  CHECK(count<NftChainDel>(p2) == 1);
+  CHECK(count<NftChainAdd>(p2) == 1);
+  CHECK(count<NftRuleAdd>(p2) == 1);
+  CHECK(to_text(p2.ops[0]) == "- nft ip6 filter chain output  (wrong type, hook or priority)");
+}
+
+TEST_CASE("an invalid portforwardings.json or interfaces.json freezes the forwarding chain") {
+  Desired d = with_forwardings(many(5));
+  Actual a = converged(d);
+  Desired bad = d;
+  bad.portforwardings = {FileState::invalid, {}};
+  CHECK(nft_only(plan(bad, a)).empty());
+  bad = d;
+  bad.interfaces.state = FileState::invalid;
+  CHECK(nft_only(plan(bad, a)).empty());
+  // A missing file declares no forwardings: the chain is emptied.
+  Desired none;
+  Plan p = nft_only(plan(none, a));
+  CHECK(count<NftRuleDel>(p) == 5);
+  CHECK(p.ops.size() == 5);
+}
+
+TEST_CASE("the uplink and lan0's prefix shape the rules") {
+  Desired d;
+  Diagnostics diags;
+  json::Sink sink{kInterfacesFile, &diags};
+  d.interfaces = {FileState::ok, *parse_interfaces(R"({"interfaces": [{"name": "lan0", "addr": "192.168.1.1/24"}]})", sink)};
+  d.portforwardings = {FileState::ok, {{fwd(80)}}};
+  Actual a;
+  a.links = {{"eth0", "veth", {}, 1500, true, ""}};
+  std::string text = to_text(nft_only(plan(d, a)));
+  CHECK(text.find("oifname \"eth0\" masquerade") != std::string::npos);
+  CHECK(text.find("ip daddr != 192.168.1.0/24 fib daddr type 2 tcp dport 80") != std::string::npos);
+  // Without a lan0 address the rules carry no LAN exclusion.
+  d.interfaces = {};
+  text = to_text(nft_only(plan(d, a)));
+  CHECK(text.find("ip daddr != 127.0.0.0/8 fib daddr type 2 tcp dport 80 dnat to 10.10.0.23:80") != std::string::npos);
+}
+
+TEST_CASE("a rejected transaction leaves the fake kernel's ruleset as it was") {
+  Desired d = with_forwardings(many(3));
+  Actual a = converged(d);
+  Desired next = with_forwardings(many(5));
+  Plan p = plan(next, a);
+  FakeKernel k(a);
+  k.refuse = [](const Op& op) -> std::optional<WriteError> {
+    if (auto* add = std::get_if<NftRuleAdd>(&op); add && add->text.find("dport 1004") != std::string::npos)
+      return WriteError{EINVAL, "Invalid argument"};
+    return std::nullopt;
+  };
+  ExecResult r = execute(p, k);
+  CHECK(r.failures.size() == 2);
+  int rejected = 0;
+  for (const auto& f : r.failures) rejected += !f.skipped;
+  CHECK(rejected == 1);
+  CHECK(k.state().nft == a.nft);
+}

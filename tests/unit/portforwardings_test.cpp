@@ -1,0 +1,80 @@
+// portforwardings.json validation: every error names file, path and value.
+#include <doctest/doctest.h>
+
+#include "model/config.hpp"
+
+using namespace netkeep;
+
+namespace {
+
+std::string errors_of(const std::string& json) {
+  Diagnostics d;
+  json::Sink sink{kPortForwardingsFile, &d};
+  auto pf = parse_portforwardings(json, sink);
+  std::string out;
+  for (const auto& x : d) out += x.str() + "\n";
+  CHECK_MESSAGE(!pf, "accepted: ", json);
+  return out;
+}
+
+void expect(const std::string& json, const std::string& line) {
+  std::string got = errors_of(json);
+  CHECK_MESSAGE(got.find(line) != std::string::npos, "want: ", line, "\ngot: ", got);
+}
+
+std::string one(const std::string& fields) { return R"({"forwardings": [)" + fields + "]}"; }
+
+}  // namespace
+
+TEST_CASE("the SPEC example expands to one rule per protocol, in file order") {
+  Diagnostics d;
+  json::Sink sink{kPortForwardingsFile, &d};
+  auto pf = parse_portforwardings(R"({"forwardings": [
+  {"proto": "tcp", "port": "8080", "dest_addr": "10.10.0.23", "dest_port": "80"},
+  {"port": "6000-6010", "dest_addr": "10.10.0.99", "dest_port": "6000-6010"},
+  {"proto": "tcp,udp", "port": "53", "dest_addr": "10.10.0.99", "dest_port": "53"}]})", sink);
+  REQUIRE(pf);
+  REQUIRE(pf->forwardings.size() == 4);
+  CHECK(pf->forwardings[1].port == PortRange{6000, 6010});
+  CHECK(pf->forwardings[2].proto == 6);
+  CHECK(pf->forwardings[3].proto == 17);
+  CHECK(d.empty());
+}
+
+TEST_CASE("bad ports, ranges, protocols and addresses") {
+  expect(one(R"({"port": "0", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
+         R"(portforwardings.json: forwardings[0].port: "0" is not a port (1-65535))");
+  expect(one(R"({"port": "8080", "dest_addr": "10.0.0.1", "dest_port": "80"}, {"port": "70000", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
+         R"(portforwardings.json: forwardings[1].port: "70000" is not a port (1-65535))");
+  expect(one(R"({"port": "9000-8000", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
+         R"(forwardings[0].port: "9000-8000" is a reversed range (did you mean 8000-9000?))");
+  expect(one(R"({"port": "http", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
+         R"(forwardings[0].port: "http" is not a port)");
+  expect(one(R"({"port": "80-", "dest_addr": "10.0.0.1", "dest_port": "80"})"), R"(forwardings[0].port: "80-" is not a port)");
+  expect(one(R"({"port": "8000-8010", "dest_addr": "10.0.0.1", "dest_port": "80-85"})"),
+         R"(forwardings[0].dest_port: "80-85" spans 6 ports but port "8000-8010" spans 11)");
+  expect(one(R"({"proto": "sctp", "port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
+         R"(forwardings[0].proto: "sctp" is not tcp, udp or a comma list of them)");
+  expect(one(R"({"proto": "tcp,tcp", "port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
+         R"(forwardings[0].proto: "tcp,tcp" is not tcp, udp)");
+  expect(one(R"({"port": "80", "dest_addr": "2001:db8::1", "dest_port": "80"})"),
+         R"(forwardings[0].dest_addr: "2001:db8::1" is not an IPv4 address)");
+  expect(one(R"({"port": "80", "dest_port": "80"})"), "forwardings[0].dest_addr: missing");
+  expect(one(R"({"port": 80, "dest_addr": "10.0.0.1", "dest_port": "80"})"),
+         "forwardings[0].port: 80 is a number, expected a string");
+  expect(R"({"forwardings": {"port": "80"}})", R"(portforwardings.json: forwardings: {"port":"80"} is an object, expected an array)");
+  expect(R"({"forwardings": [)", "portforwardings.json: invalid JSON");
+  expect("", "portforwardings.json: file is empty");
+}
+
+TEST_CASE("overlapping forwardings of one protocol name both entries") {
+  expect(one(R"({"port": "50-60", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "50-60"},
+                {"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"},
+                {"port": "55", "proto": "tcp,udp", "dest_addr": "10.0.0.2", "dest_port": "55"})"),
+         R"(portforwardings.json: forwardings[2].port: "55" overlaps forwardings[0].port "50-60" (udp))");
+  // The same port on different protocols is fine.
+  Diagnostics d;
+  json::Sink sink{kPortForwardingsFile, &d};
+  CHECK(parse_portforwardings(one(R"({"port": "53", "proto": "tcp", "dest_addr": "10.0.0.1", "dest_port": "53"},
+                                     {"port": "53", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "53"})"), sink));
+}
