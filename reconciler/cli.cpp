@@ -22,7 +22,7 @@ namespace {
 constexpr const char* kUsage = R"(netkeep keeps a Linux router's network configuration equal to its config files.
 
 Usage:
-  netkeep plan  [--config DIR] [--root DIR] [--json]   show what apply would change
+  netkeep plan  [--config DIR] [--root DIR] [--json] [--check]   show what apply would change
   netkeep apply [--config DIR] [--root DIR] [--json]   change it
   netkeep show  [--root DIR] [--json]                  show the state netkeep manages
   netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT]
@@ -33,15 +33,18 @@ Options:
   --config DIR   directory of interfaces.json, dhcp4/wire/lease.json, ... (default /perm)
   --root DIR     prefix for files netkeep writes, e.g. ROOT/tmp/resolv.conf (default /)
   --json         machine-readable output
+  --check        (plan) also have the kernel validate the nftables batch, committing nothing
 
 netkeep works on the network namespace it runs in: ip netns exec NS netkeep plan
 )";
 
 const std::map<std::string, std::string> kCommandHelp = {
-    {"plan", R"(Usage: netkeep plan [--config DIR] [--root DIR] [--json]
+    {"plan", R"(Usage: netkeep plan [--config DIR] [--root DIR] [--json] [--check]
 
 Reads the config files and the kernel's state and prints the ops that
-`apply` would perform, one a line. Changes nothing.
+`apply` would perform, one a line. Changes nothing. With --check the
+nftables ops are also sent to the kernel as a batch without its commit:
+the kernel validates every message and aborts, proving it would accept them.
 
 Exit status: 0 nothing to do, 2 changes pending, 1 error (e.g. a config file
 that fails to validate; the error names the file, the JSON path and the value).
@@ -73,6 +76,7 @@ struct Args {
   std::string root = "/";
   std::string metrics;
   bool json = false;
+  bool check = false;
   bool help = false;
 };
 
@@ -115,7 +119,20 @@ int cmd_plan(const Args& a) {
   if (!s) return 1;
   Plan p = plan(desired, s->actual);
   fmt::print("{}", a.json ? to_json(p) : to_text(p));
-  if (has_errors(diags)) return 1;
+  bool check_failed = false;
+  if (a.check) {
+    std::vector<Op> nft_ops;
+    for (const auto& op : p.ops)
+      if (is_nft(op)) nft_ops.push_back(op);
+    for (const auto& e : s->kernel->check_nft(nft_ops)) {
+      check_failed = true;
+      fmt::print(stderr, "error: the kernel would reject {}: {}\n",
+                 e.index < nft_ops.size() ? to_text(nft_ops[e.index]) : "the nftables batch", e.error.message);
+    }
+    if (!check_failed && !nft_ops.empty())
+      fmt::print(stderr, "netkeep: the kernel accepts the {} nftables ops\n", nft_ops.size());
+  }
+  if (has_errors(diags) || check_failed) return 1;
   return p.empty() ? 0 : 2;
 }
 
@@ -186,6 +203,8 @@ int run(int argc, char** argv) {
     } else if (s == "--version") {
       fmt::print("netkeep {}\n", NETKEEP_VERSION);
       return 0;
+    } else if (s == "--check" && a.command == "plan") {
+      a.check = true;
     } else if (s == "--json" && a.command != "run") {
       a.json = true;
     } else if (s == "--config" && a.command != "show") {

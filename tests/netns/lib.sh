@@ -96,3 +96,27 @@ write() {  # write FILE CONTENT: atomically, as a DHCP client would
   mkdir -p "$(dirname "$1")"
   printf '%s\n' "$2" >"$1.tmp" && mv "$1.tmp" "$1"
 }
+
+ruleset() {  # ruleset NS: `nft -n list ruleset` with counter values zeroed
+  ip netns exec "$1" nft -n list ruleset | sed -E 's/packets [0-9]+ bytes [0-9]+/packets 0 bytes 0/'
+}
+
+# chain_handles NS FAMILY TABLE CHAIN: "handle rule-text" lines
+chain_handles() {
+  ip netns exec "$1" nft -a -n list chain "$2" "$3" "$4" | sed -nE 's/^\t\t(.*) # handle ([0-9]+)$/\2 \1/p'
+}
+
+monitor_start() {  # monitor_start NS FILE: nft monitor in the background
+  ip netns exec "$1" nft monitor >"$2" 2>&1 &
+  MONITOR=$!
+  sleep 0.3
+}
+monitor_stop() {
+  sleep 0.3
+  kill "$MONITOR"
+  wait "$MONITOR" 2>/dev/null || true
+}
+
+local_traffic() {  # local_traffic NS: a few UDP datagrams over loopback (no ping here)
+  ip netns exec "$1" bash -c 'for i in 1 2 3 4 5; do echo x >/dev/udp/127.0.0.1/9; done' 2>/dev/null || true
+}
