@@ -110,12 +110,21 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
       sink.error(o->key_path("dest_addr"), "missing");
     }
     auto dest_port = read_range(*o, "dest_port");
-    if (port && dest_port && !dest_port->single() &&
-        dest_port->last - dest_port->first != port->last - port->first)
-      sink.error(o->key_path("dest_port"),
-                 fmt::format("\"{}\" spans {} ports but port \"{}\" spans {}", dest_port->str(),
-                             dest_port->last - dest_port->first + 1, port->str(),
-                             port->last - port->first + 1));
+    // A DNAT port range keeps each connection's port when it lies within the
+    // range and picks an arbitrary one otherwise: the kernel cannot shift a
+    // range. So a dest_port range must be the port range itself.
+    if (port && dest_port && !dest_port->single()) {
+      if (dest_port->last - dest_port->first != port->last - port->first)
+        sink.error(o->key_path("dest_port"),
+                   fmt::format("\"{}\" spans {} ports but port \"{}\" spans {}", dest_port->str(),
+                               dest_port->last - dest_port->first + 1, port->str(),
+                               port->last - port->first + 1));
+      else if (*dest_port != *port)
+        sink.error(o->key_path("dest_port"),
+                   fmt::format("\"{}\" must equal port \"{}\": nftables keeps a connection's port within "
+                               "a DNAT range and cannot shift it (a single dest_port maps the whole range to it)",
+                               dest_port->str(), port->str()));
+    }
     o->finish();
     if (sink.errors > errors || !protos || !port || !dest || !dest_port) return;
     Entry entry{{}, port->str()};

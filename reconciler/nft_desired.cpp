@@ -77,23 +77,25 @@ void ifname(std::vector<NftExpr>& r, uint32_t key, const std::string& name) {
   r.push_back(cmp(NFT_CMP_EQ, padded));
 }
 
-// ip daddr != PREFIX: a whole-byte prefix loads only its bytes; any other
-// loads the address and masks it, as nft 1.0 does.
-void daddr_not_in(std::vector<NftExpr>& r, const Prefix& p) {
+constexpr uint32_t kSaddr = 12, kDaddr = 16;  // offsets in the IPv4 header
+
+// ip saddr/daddr ==/!= PREFIX: a whole-byte prefix loads only its bytes;
+// any other loads the address and masks it, as nft 1.0 does.
+void addr_match(std::vector<NftExpr>& r, uint32_t offset, uint32_t op, const Prefix& p) {
   Prefix net = p.network();
   if (net.len % 8 == 0 && net.len > 0) {
-    r.push_back(payload(NFT_PAYLOAD_NETWORK_HEADER, 16, net.len / 8));
-    r.push_back(cmp(NFT_CMP_NEQ, std::string(reinterpret_cast<const char*>(net.addr.bytes.data()), net.len / 8)));
+    r.push_back(payload(NFT_PAYLOAD_NETWORK_HEADER, offset, net.len / 8));
+    r.push_back(cmp(op, std::string(reinterpret_cast<const char*>(net.addr.bytes.data()), net.len / 8)));
     return;
   }
-  r.push_back(payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4));
+  r.push_back(payload(NFT_PAYLOAD_NETWORK_HEADER, offset, 4));
   std::string mask(4, '\0');
   for (int i = 0; i < 4; i++) {
     int keep = std::clamp(static_cast<int>(net.len) - i * 8, 0, 8);
     mask[i] = static_cast<char>(0xff00 >> keep);
   }
   r.push_back(bitwise(mask));
-  r.push_back(cmp(NFT_CMP_NEQ, std::string(reinterpret_cast<const char*>(net.addr.bytes.data()), 4)));
+  r.push_back(cmp(op, std::string(reinterpret_cast<const char*>(net.addr.bytes.data()), 4)));
 }
 
 NftRule rule(std::vector<NftExpr> body, std::string text) { return {std::move(body), 0, std::move(text)}; }
@@ -120,18 +122,33 @@ NftRule masquerade_uplink(const std::string& uplink) {
   return rule(std::move(r), fmt::format("oifname \"{}\" masquerade", uplink));
 }
 
-NftRule hairpin_masquerade() {
-  // Connections from the LAN to a forwarded port on the uplink address come
-  // back out of lan0; masquerading them makes the reply return via the router.
+// Hairpin NAT: a LAN host connecting to a forwarded port on the uplink
+// address is DNATed back out of lan0; masquerading it makes the reply come
+// back through the router instead of going straight to the client.
+//
+// SPEC §3 (after router7) writes this as `iifname "lan0" oifname "lan0" ct
+// status 0x20 masquerade`, which never matches: ip_output() runs
+// POSTROUTING with no input device, so iifname is empty there. With lan0's
+// prefix known, netkeep matches the LAN by source address instead; without
+// it, it keeps SPEC §3's rule.
+NftRule hairpin_masquerade(const std::optional<Prefix>& lan) {
   std::vector<NftExpr> r;
-  ifname(r, NFT_META_IIFNAME, "lan0");
-  ifname(r, NFT_META_OIFNAME, "lan0");
+  std::string text;
+  if (lan) {
+    ifname(r, NFT_META_OIFNAME, "lan0");
+    addr_match(r, kSaddr, NFT_CMP_EQ, *lan);
+    text = fmt::format("oifname \"lan0\" ip saddr {} ct status 0x20 masquerade", lan->network().str());
+  } else {
+    ifname(r, NFT_META_IIFNAME, "lan0");
+    ifname(r, NFT_META_OIFNAME, "lan0");
+    text = "iifname \"lan0\" oifname \"lan0\" ct status 0x20 masquerade";
+  }
   // [ ct load status => reg 1 ] [ bitwise & 0x20 (IPS_DST_NAT) ] [ cmp neq 0 ]
   r.push_back(expr("ct", {{NFTNL_EXPR_CT_DREG, u32(kReg1)}, {NFTNL_EXPR_CT_KEY, u32(NFT_CT_STATUS)}}));
   r.push_back(bitwise(u32(0x20)));
   r.push_back(cmp(NFT_CMP_NEQ, u32(0)));
   r.push_back(expr("masq", {}));
-  return rule(std::move(r), "iifname \"lan0\" oifname \"lan0\" ct status 0x20 masquerade");
+  return rule(std::move(r), std::move(text));
 }
 
 NftRule clamp_mss(const std::string& uplink) {
@@ -167,9 +184,9 @@ BaseChain base(const char* type, uint32_t hook, int32_t priority) { return {type
 NftRule forwarding_rule(const Forwarding& f, const std::optional<Prefix>& lan) {
   std::vector<NftExpr> r;
   std::string text = "ip daddr != 127.0.0.0/8";
-  daddr_not_in(r, *Prefix::parse("127.0.0.0/8"));
+  addr_match(r, kDaddr, NFT_CMP_NEQ, *Prefix::parse("127.0.0.0/8"));
   if (lan) {
-    daddr_not_in(r, *lan);
+    addr_match(r, kDaddr, NFT_CMP_NEQ, *lan);
     text += " ip daddr != " + lan->network().str();
   }
   // fib daddr type 2: only packets addressed to the router itself (RTN_LOCAL),
@@ -215,7 +232,7 @@ NftState desired_ruleset(const NftInputs& in) {
   s.chains.push_back(std::move(fwd));
   s.chains.push_back({NftFamily::ip, "nat", "prerouting", base("nat", NF_INET_PRE_ROUTING, 0), {jump(kForwardingChain)}});
   s.chains.push_back({NftFamily::ip, "nat", "postrouting", base("nat", NF_INET_POST_ROUTING, 100),
-                      {masquerade_uplink(in.uplink), hairpin_masquerade()}});
+                      {masquerade_uplink(in.uplink), hairpin_masquerade(in.lan)}});
   for (NftFamily f : {NftFamily::ip, NftFamily::ip6}) {
     for (const char* c : {"fwded", "inputc", "outputc"}) s.counters.push_back({f, "filter", c, 0, 0});
     s.chains.push_back({f, "filter", "forward", base("filter", NF_INET_FORWARD, 0),

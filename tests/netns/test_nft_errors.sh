@@ -28,6 +28,7 @@ bad "$F"'{"port": "70000", "dest_addr": "10.10.0.23", "dest_port": "80"}]}' 'por
 bad "$F"'{"port": "9000-8000", "dest_addr": "10.10.0.23", "dest_port": "80"}]}' 'forwardings[1].port: "9000-8000" is a reversed range'
 bad "$F"'{"port": "eighty", "dest_addr": "10.10.0.23", "dest_port": "80"}]}' 'forwardings[1].port: "eighty" is not a port'
 bad "$F"'{"port": "100-110", "dest_addr": "10.10.0.23", "dest_port": "200-205"}]}' 'forwardings[1].dest_port: "200-205" spans 6 ports but port "100-110" spans 11'
+bad "$F"'{"port": "100-110", "dest_addr": "10.10.0.23", "dest_port": "200-210"}]}' 'forwardings[1].dest_port: "200-210" must equal port "100-110"'
 bad "$F"'{"proto": "icmp", "port": "100", "dest_addr": "10.10.0.23", "dest_port": "100"}]}' 'forwardings[1].proto: "icmp" is not tcp, udp or a comma list of them'
 bad "$F"'{"port": "100", "dest_addr": "fd00::1", "dest_port": "100"}]}' 'forwardings[1].dest_addr: "fd00::1" is not an IPv4 address'
 bad "$F"'{"port": 100, "dest_addr": "10.10.0.23", "dest_port": "100"}]}' 'forwardings[1].port: 100 is a number, expected a string'

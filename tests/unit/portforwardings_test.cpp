@@ -53,6 +53,8 @@ TEST_CASE("bad ports, ranges, protocols and addresses") {
   expect(one(R"({"port": "80-", "dest_addr": "10.0.0.1", "dest_port": "80"})"), R"(forwardings[0].port: "80-" is not a port)");
   expect(one(R"({"port": "8000-8010", "dest_addr": "10.0.0.1", "dest_port": "80-85"})"),
          R"(forwardings[0].dest_port: "80-85" spans 6 ports but port "8000-8010" spans 11)");
+  expect(one(R"({"port": "6000-6002", "dest_addr": "10.0.0.1", "dest_port": "7000-7002"})"),
+         R"(forwardings[0].dest_port: "7000-7002" must equal port "6000-6002")");
   expect(one(R"({"proto": "sctp", "port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
          R"(forwardings[0].proto: "sctp" is not tcp, udp or a comma list of them)");
   expect(one(R"({"proto": "tcp,tcp", "port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
