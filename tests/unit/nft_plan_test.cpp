@@ -227,3 +227,51 @@ TEST_CASE("a rejected transaction leaves the fake kernel's ruleset as it was") {
   CHECK(rejected == 1);
   CHECK(k.state().nft == a.nft);
 }
+
+namespace {
+
+// router7's encoding of `ip daddr != 127.0.0.0/8`: a 4-byte load and a mask
+// where nft 1.0 loads one byte. It lists the same but differs in the kernel.
+RuleBody router7_encoding(RuleBody b) {
+  for (size_t i = 0; i + 1 < b.size(); i++) {
+    if (b[i].name != "payload" || b[i].attrs.size() < 4 || b[i].attrs[3].value != std::string("\x01\0\0\0", 4))
+      continue;
+    b[i].attrs[3].value = std::string("\x04\0\0\0", 4);  // LEN 4
+    NftExpr mask = b[i + 1];
+    mask.name = "bitwise";
+    mask.attrs = {{1, std::string("\x01\0\0\0", 4)}, {2, std::string("\x01\0\0\0", 4)},
+                  {3, std::string("\x04\0\0\0", 4)}, {4, std::string("\xff\0\0\0", 4)},
+                  {5, std::string(4, '\0')}, {6, std::string(4, '\0')}};
+    b[i + 1].attrs[2].value = std::string("\x7f\0\0\0", 4);
+    b.insert(b.begin() + static_cast<long>(i) + 1, mask);
+    return b;
+  }
+  FAIL("no 1-byte load in the rule");
+  return b;
+}
+
+struct CountingKernel : FakeKernel {
+  using FakeKernel::FakeKernel;
+  int transactions = 0;
+  std::vector<NftError> apply_nft(const std::vector<Op>& ops) override {
+    transactions++;
+    return FakeKernel::apply_nft(ops);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("router7's encoding of the same rules is replaced once, in one transaction") {
+  Desired d = with_forwardings(many(20));
+  Actual a = converged(d);
+  for (auto& c : a.nft.chains)
+    if (c.name == kForwardingChain)
+      for (auto& r : c.rules) r.body = router7_encoding(r.body);
+  Plan p = nft_only(plan(d, a));
+  CHECK(count<NftRuleDel>(p) == 20);
+  CHECK(count<NftRuleAdd>(p) == 20);
+  CountingKernel k(a);
+  REQUIRE(execute(p, k).ok());
+  CHECK(k.transactions == 1);  // all 40 ops commit together: no forwarding is ever absent
+  CHECK(nft_only(plan(d, k.state())).empty());
+}

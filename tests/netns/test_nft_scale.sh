@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Scale on a stock kernel: 10,000 forwardings apply with the kernel's
+# default socket buffer settings (netkeep sizes its own buffers), and adding
+# one more sends one rule in one batch: 3 nftables messages.
+source "$(dirname "$0")/lib.sh"
+
+R=$(new_ns router)
+CFG="$WORK/config"; ROOT="$WORK/root"; mkdir -p "$CFG" "$ROOT/tmp"
+gen() {  # gen N [EXTRA-PORT]
+  {
+    printf '{"forwardings": ['
+    for ((i = 0; i < $1; i++)); do
+      [ $i -gt 0 ] && printf ','
+      printf '{"port": "%d", "dest_addr": "10.10.0.%d", "dest_port": "%d"}' $((1000 + i)) $((2 + i % 250)) $((1000 + i))
+      if [ -n "${2:-}" ] && [ $i -eq 4999 ]; then
+        printf ',{"port": "%d", "dest_addr": "10.10.0.9", "dest_port": "%d"}' "$2" "$2"
+      fi
+    done
+    printf ']}\n'
+  } >"$CFG/portforwardings.json"
+}
+gen 10000
+status "cold apply of 10,000 forwardings" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+equals "all 10,000 rules are in the kernel" "$(ip netns exec "$R" nft list chain ip nat router7-portforwardings | grep -c dnat)" 10000
+status "plan right after exits 0" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
+gen 10000 60000
+status "adding one forwarding" 0 nk "$R" apply --json --config "$CFG" --root "$ROOT"
+contains "sends 3 nftables messages: batch begin, one rule, batch end" "$(cat "$WORK/out")" '"write_requests": 3'
+equals "10,001 rules" "$(ip netns exec "$R" nft list chain ip nat router7-portforwardings | grep -c dnat)" 10001
+equals "the new rule is in 5,001st place" \
+  "$(ip netns exec "$R" nft list chain ip nat router7-portforwardings | grep dnat | sed -n 5001p | grep -c 'dport 60000')" 1
+finish
