@@ -15,6 +15,7 @@
 #include "reconciler/executor.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
+#include "reconciler/reconcile.hpp"
 
 namespace netkeep {
 namespace {
@@ -137,13 +138,19 @@ int cmd_plan(const Args& a) {
 }
 
 int cmd_apply(const Args& a) {
-  Diagnostics diags;
-  Desired desired = load_config(a.config, diags);
-  print_diags(diags);
-  auto s = open_kernel(a);
-  if (!s) return 1;
-  Plan p = plan(desired, s->actual);
-  ExecResult r = execute(p, *s->kernel);
+  std::string err;
+  auto kernel = LinuxKernel::open(a.root, err);
+  if (!kernel) {
+    fmt::print(stderr, "netkeep: {}\n", err);
+    return 1;
+  }
+  Reconcile rc = reconcile(a.config, *kernel, *kernel);
+  print_diags(rc.diags);
+  if (!rc.snapshot_error.empty()) {
+    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", rc.snapshot_error);
+    return 1;
+  }
+  const ExecResult& r = rc.result;
   if (a.json) {
     std::string out = "{\"applied\": [";
     for (size_t i = 0; i < r.applied.size(); i++) out += (i ? ",\n  " : "\n  ") + to_json(r.applied[i]);
@@ -162,7 +169,7 @@ int cmd_apply(const Args& a) {
   for (const auto& f : r.failures) fmt::print(stderr, "error: {}\n", to_text(f));
   fmt::print(stderr, "netkeep: {} ops applied, {} failed, {} write requests\n", r.applied.size(),
              r.failures.size(), r.write_requests);
-  return r.ok() && !has_errors(diags) ? 0 : 1;
+  return rc.ok() ? 0 : 1;
 }
 
 int cmd_show(const Args& a) {

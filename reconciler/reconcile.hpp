@@ -1,0 +1,25 @@
+// One reconcile: load the config, snapshot the kernel, plan, execute. The
+// same function serves `netkeep apply` and each round of `netkeep run`.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "model/desired.hpp"
+#include "reconciler/executor.hpp"
+
+namespace netkeep {
+
+struct Reconcile {
+  Diagnostics diags;          // config errors and warnings
+  std::string snapshot_error;  // non-empty: the kernel's state could not be read; nothing was done
+  Plan plan;
+  ExecResult result;
+
+  bool ok() const { return snapshot_error.empty() && result.ok() && !has_errors(diags); }
+  bool changed() const { return !result.applied.empty(); }
+};
+
+Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer);
+
+}  // namespace netkeep
