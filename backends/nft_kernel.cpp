@@ -111,6 +111,15 @@ std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
   return std::nullopt;
 }
 
+std::optional<WriteError> NftKernel::read_counters(std::vector<NftCounter>& out) {
+  out.clear();
+  auto m = nft::dump_objects();
+  return sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+    if (auto c = nft::decode_counter(nlh); c && owned(*c, std::begin(kCounters), std::end(kCounters)))
+      out.push_back(*c);
+  });
+}
+
 std::vector<NftError> NftKernel::send(const std::vector<Op>& ops, bool commit) {
   if (ops.empty()) return {};
   std::vector<char> buf;

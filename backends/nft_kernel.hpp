@@ -22,6 +22,8 @@ class NftKernel {
   // With `commit` false the batch has no end: the kernel validates every
   // message and aborts (a dry run the kernel itself checks).
   std::vector<NftError> send(const std::vector<Op>& ops, bool commit = true);
+  // The owned counters with their current values (a read: nothing is reset).
+  std::optional<WriteError> read_counters(std::vector<NftCounter>& out);
 
   uint64_t messages_sent() const { return sent_; }
   uint64_t requests() const { return sock_->requests_sent(); }

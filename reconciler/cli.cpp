@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "backends/linux_kernel.hpp"
+#include "daemon/daemon.hpp"
 #include "model/actual_json.hpp"
 #include "model/config.hpp"
 #include "model/json_out.hpp"
@@ -26,7 +28,8 @@ Usage:
   netkeep plan  [--config DIR] [--root DIR] [--json] [--check]   show what apply would change
   netkeep apply [--config DIR] [--root DIR] [--json]   change it
   netkeep show  [--root DIR] [--json]                  show the state netkeep manages
-  netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT]
+  netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT] [--notify-pidfile PATH]...
+                [--resync SECONDS]
   netkeep --version
   netkeep COMMAND --help
 
@@ -66,8 +69,25 @@ addresses, main-table routes, sysctls and files. --json prints a snapshot
 that tests can load back.
 )"},
     {"run", R"(Usage: netkeep run [--config DIR] [--root DIR] [--metrics HOST:PORT]
+                   [--notify-pidfile PATH]... [--resync SECONDS]
 
-The reconcile daemon. Not implemented yet in this version.
+The reconcile daemon. Reconciles at start, then whenever a config file
+changes (inotify, including files renamed into place and lease directories
+that appear later), on SIGUSR1 or SIGHUP, when the kernel's links,
+addresses, routes or nftables ruleset change (netlink events; others'
+changes are repaired), and every --resync seconds (default 300). Bursts of
+events cost one reconcile. A failed reconcile is retried after 1 s,
+doubling to 60 s; any new event retries at once.
+
+  --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics
+  --notify-pidfile PATH   after a reconcile that changed something, send
+                          SIGUSR1 to the pid in PATH (repeatable)
+  --resync SECONDS        period of the full resync (default 300)
+
+Logs go to stderr, one line per applied op and per error. With systemd
+(Type=notify), READY=1 is sent after the first reconcile and WATCHDOG=1
+when WatchdogSec= is set. SIGTERM or SIGINT: exit 0 after the reconcile in
+flight; nothing is torn down, the router keeps routing.
 )"},
 };
 
@@ -76,6 +96,8 @@ struct Args {
   std::string config = "/perm";
   std::string root = "/";
   std::string metrics;
+  std::vector<std::string> notify_pidfiles;
+  int resync = 300;
   bool json = false;
   bool check = false;
   bool help = false;
@@ -220,6 +242,14 @@ int run(int argc, char** argv) {
       if (!value(a.root)) return usage_error("--root needs a directory");
     } else if (s == "--metrics" && a.command == "run") {
       if (!value(a.metrics)) return usage_error("--metrics needs HOST:PORT");
+    } else if (s == "--notify-pidfile" && a.command == "run") {
+      std::string p;
+      if (!value(p)) return usage_error("--notify-pidfile needs a path");
+      a.notify_pidfiles.push_back(p);
+    } else if (s == "--resync" && a.command == "run") {
+      std::string v;
+      if (!value(v) || (a.resync = std::atoi(v.c_str())) <= 0)
+        return usage_error("--resync needs a number of seconds greater than 0");
     } else if (a.command.empty() && commands.contains(s)) {
       a.command = s;
     } else if (a.command.empty() && !s.starts_with("-")) {
@@ -237,9 +267,13 @@ int run(int argc, char** argv) {
   if (a.command == "plan") return cmd_plan(a);
   if (a.command == "apply") return cmd_apply(a);
   if (a.command == "show") return cmd_show(a);
-  fmt::print(stderr, "netkeep run: the daemon is not implemented in this version; "
-                     "run `netkeep apply` when the config changes\n");
-  return 1;
+  DaemonOptions o;
+  o.config = a.config;
+  o.root = a.root;
+  o.metrics = a.metrics;
+  o.notify_pidfiles = a.notify_pidfiles;
+  o.resync = std::chrono::seconds(a.resync);
+  return run_daemon(o);
 }
 
 }  // namespace

@@ -1,0 +1,232 @@
+#include "daemon/daemon.hpp"
+
+#include <fmt/format.h>
+#include <linux/rtnetlink.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <memory>
+#include <optional>
+
+#include "backends/linux_kernel.hpp"
+#include "daemon/http.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/notify.hpp"
+#include "daemon/watch.hpp"
+#include "reconciler/plan_print.hpp"
+#include "reconciler/reconcile.hpp"
+
+namespace netkeep {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A quiet period after the last event before reconciling, and the longest
+// a steady stream of events can defer a reconcile.
+constexpr auto kQuiet = 30ms;
+constexpr auto kMaxDefer = 250ms;
+constexpr auto kMinBackoff = 1s;
+constexpr auto kMaxBackoff = 60s;
+
+std::string op_kind(const Op& op) {
+  std::string json = to_json(op);  // {"kind": "...", ...}
+  auto start = json.find("\"kind\": \"") + 9;
+  return json.substr(start, json.find('"', start) - start);
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+class Daemon {
+ public:
+  Daemon(const DaemonOptions& o, std::unique_ptr<LinuxKernel> kernel)
+      : opts_(o),
+        kernel_(std::move(kernel)),
+        signals_(io_, SIGTERM, SIGINT),
+        reload_(io_, SIGUSR1, SIGHUP),
+        debounce_(io_),
+        retry_(io_),
+        resync_(io_),
+        watchdog_(io_),
+        config_watch_(o.config),
+        rtnl_watch_(NETLINK_ROUTE, {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+                                    RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE}),
+        nft_watch_(NETLINK_NETFILTER, {NFNLGRP_NFTABLES}) {}
+
+  ~Daemon() {
+    // The watches own their fds; the asio descriptors only borrow them.
+    for (auto* d : {&config_fd_, &rtnl_fd_, &nft_fd_})
+      if (*d) (*d)->release();
+  }
+
+  int run() {
+    for (const std::string* e : {&config_watch_.error(), &rtnl_watch_.error(), &nft_watch_.error()})
+      if (!e->empty()) log("warning: {}; changes from there are caught by the periodic resync", *e);
+    if (!opts_.metrics.empty()) {
+      std::string err;
+      metrics_server_.emplace(io_, opts_.metrics, [this] { return render_metrics(); }, err);
+      if (!err.empty()) {
+        log("error: {}", err);
+        return 1;
+      }
+      log("serving metrics on {}", opts_.metrics);
+    }
+    signals_.async_wait([this](auto ec, int sig) {
+      if (ec) return;
+      log("signal {}: stopping; the network stays as it is", sig);
+      io_.stop();
+    });
+    wait_reload();
+    watch(config_fd_, config_watch_.fd(), "config", [this] { return config_watch_.drain(); });
+    watch(rtnl_fd_, rtnl_watch_.fd(), "rtnetlink", [this] { return rtnl_watch_.drain(); });
+    watch(nft_fd_, nft_watch_.fd(), "nftables", [this] { return nft_watch_.drain(); });
+    schedule_resync();
+    if (uint64_t usec = watchdog_usec()) keep_watchdog(std::chrono::microseconds(usec / 2));
+    trigger("start");
+    io_.run();
+    return 0;
+  }
+
+ private:
+  template <class... Args>
+  void log(fmt::format_string<Args...> f, Args&&... args) {
+    fmt::print(stderr, "netkeep: {}\n", fmt::format(f, std::forward<Args>(args)...));
+  }
+
+  void wait_reload() {
+    // router7's DHCP clients send SIGUSR1 after writing a lease.
+    reload_.async_wait([this](auto ec, int) {
+      if (ec) return;
+      trigger("signal");
+      wait_reload();
+    });
+  }
+
+  // Watches one event fd: on readable, drain it and ask for a reconcile.
+  template <class Drain>
+  void watch(std::optional<asio::posix::stream_descriptor>& d, int fd, const char* source, Drain drain) {
+    if (fd < 0) return;
+    if (!d) d.emplace(io_, fd);
+    d->async_wait(asio::posix::stream_descriptor::wait_read, [this, &d, fd, source, drain](auto ec) {
+      if (ec) return;
+      Drained got = drain();
+      if (got.overrun) log("{}: events were lost (overrun); resyncing in full", source);
+      if (got.events || got.overrun) trigger(source);
+      watch(d, fd, source, drain);
+    });
+  }
+
+  void schedule_resync() {
+    resync_.expires_after(opts_.resync);
+    resync_.async_wait([this](auto ec) {
+      if (ec) return;
+      trigger("timer");
+      schedule_resync();
+    });
+  }
+
+  void keep_watchdog(std::chrono::microseconds every) {
+    sd_notify("WATCHDOG=1");
+    watchdog_.expires_after(every);
+    watchdog_.async_wait([this, every](auto ec) {
+      if (!ec) keep_watchdog(every);
+    });
+  }
+
+  // Marks the state dirty. The reconcile runs once events have been quiet
+  // for kQuiet, and never later than kMaxDefer after the first of them.
+  void trigger(const char* source) {
+    metrics_.event(source);
+    auto now = std::chrono::steady_clock::now();
+    if (!dirty_) first_event_ = now;
+    dirty_ = true;
+    retry_.cancel();  // any new event retries at once
+    auto at = std::min(now + kQuiet, first_event_ + kMaxDefer);
+    debounce_.expires_at(at);
+    debounce_.async_wait([this](auto ec) {
+      if (!ec) run_reconcile();
+    });
+  }
+
+  void run_reconcile() {
+    dirty_ = false;
+    const uint64_t n = ++reconciles_;
+    auto start = std::chrono::steady_clock::now();
+    Reconcile rc = reconcile(opts_.config, *kernel_, *kernel_);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    for (const auto& d : rc.diags) log("reconcile {}: {}", n, d.str());
+    if (!rc.snapshot_error.empty()) log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error);
+    for (const auto& op : rc.result.applied) {
+      log("reconcile {}: {}", n, to_text(op));
+      metrics_.applied(op_kind(op));
+    }
+    for (const auto& f : rc.result.failures) log("reconcile {}: error: {}", n, to_text(f));
+    // A bad config file is reported, not retried: its inotify event will
+    // come when someone fixes it. Kernel errors are retried with backoff.
+    const bool failed = !rc.snapshot_error.empty() || !rc.result.ok();
+    metrics_.reconciled(!failed && !has_errors(rc.diags), seconds, unix_now());
+    log("reconcile {}: {} ops applied, {} failed, {:.1f} ms", n, rc.result.applied.size(),
+        rc.result.failures.size(), seconds * 1000);
+
+    if (rc.changed())
+      for (const auto& w : notify_pidfiles(opts_.notify_pidfiles)) log("warning: {}", w);
+    if (!ready_sent_) {
+      ready_sent_ = true;
+      sd_notify("READY=1");
+    }
+    if (failed) {
+      backoff_ = backoff_.count() ? std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff)) : kMinBackoff;
+      log("reconcile {}: retrying in {} s", n, backoff_.count());
+      retry_.expires_after(backoff_);
+      retry_.async_wait([this](auto ec) {
+        if (!ec) trigger("retry");
+      });
+    } else {
+      backoff_ = 0s;
+    }
+  }
+
+  std::string render_metrics() {
+    std::vector<NftCounter> counters;
+    if (auto e = kernel_->read_counters(counters)) log("metrics: reading counters: {}", e->message);
+    return metrics_.render(counters);
+  }
+
+  DaemonOptions opts_;
+  asio::io_context io_;
+  std::unique_ptr<LinuxKernel> kernel_;
+  asio::signal_set signals_, reload_;
+  asio::steady_timer debounce_, retry_, resync_, watchdog_;
+  ConfigWatch config_watch_;
+  NetlinkWatch rtnl_watch_, nft_watch_;
+  std::optional<asio::posix::stream_descriptor> config_fd_, rtnl_fd_, nft_fd_;
+  std::optional<MetricsServer> metrics_server_;
+  Metrics metrics_;
+  bool dirty_ = false, ready_sent_ = false;
+  std::chrono::steady_clock::time_point first_event_;
+  std::chrono::seconds backoff_{0};
+  uint64_t reconciles_ = 0;
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  std::string err;
+  auto kernel = LinuxKernel::open(options.root, err);
+  if (!kernel) {
+    fmt::print(stderr, "netkeep: {}\n", err);
+    return 1;
+  }
+  Daemon d(options, std::move(kernel));
+  return d.run();
+}
+
+}  // namespace netkeep

@@ -1,0 +1,36 @@
+// The daemon's Prometheus metrics, rendered in the text exposition format.
+// nftables counter names follow router7, so existing dashboards keep working.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/nft.hpp"
+
+namespace netkeep {
+
+class Metrics {
+ public:
+  void reconciled(bool ok, double seconds, double now_unix);
+  void applied(const std::string& kind) { ops_applied_[kind]++; }
+  void event(const std::string& source) { drift_events_[source]++; }
+
+  // The text for GET /metrics; `counters` are the owned counters as read now.
+  std::string render(const std::vector<NftCounter>& counters) const;
+
+ private:
+  static constexpr std::array<double, 10> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,  0.1,    0.25,  0.5,  1.0};
+  std::map<std::string, uint64_t> reconciles_{{"ok", 0}, {"error", 0}};
+  std::array<uint64_t, kBuckets.size()> buckets_{};
+  uint64_t duration_count_ = 0;
+  double duration_sum_ = 0;
+  std::map<std::string, uint64_t> ops_applied_;
+  std::map<std::string, uint64_t> drift_events_;
+  double last_success_ = 0;
+};
+
+}  // namespace netkeep

@@ -1,0 +1,102 @@
+#include "daemon/watch.hpp"
+
+#include <fmt/format.h>
+#include <linux/netlink.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace netkeep {
+
+NetlinkWatch::NetlinkWatch(int bus, const std::vector<unsigned>& groups) {
+  fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, bus);
+  if (fd_ < 0) {
+    error_ = fmt::format("netlink socket: {}", std::strerror(errno));
+    return;
+  }
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    error_ = fmt::format("netlink bind: {}", std::strerror(errno));
+    return;
+  }
+  for (unsigned g : groups)
+    if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) < 0)
+      error_ = fmt::format("joining netlink group {}: {}", g, std::strerror(errno));
+  // Room for a burst (a 10,000-rule transaction announces every rule);
+  // past it the kernel drops events and reports ENOBUFS, handled as a resync.
+  int size = 4 << 20;
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+}
+
+NetlinkWatch::~NetlinkWatch() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Drained NetlinkWatch::drain() {
+  Drained d;
+  static thread_local std::vector<char> buf(64 * 1024);
+  for (;;) {
+    ssize_t n = recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      d.events++;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == ENOBUFS) {
+      d.overrun = true;
+      continue;
+    }
+    return d;  // EAGAIN: drained
+  }
+}
+
+ConfigWatch::ConfigWatch(std::filesystem::path dir) : dir_(std::move(dir)) {
+  fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd_ < 0) {
+    error_ = fmt::format("inotify: {}", std::strerror(errno));
+    return;
+  }
+  rescan();
+}
+
+ConfigWatch::~ConfigWatch() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void ConfigWatch::rescan() {
+  const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
+                        IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+  for (const char* sub : {"", "dhcp4", "dhcp4/wire", "dhcp6", "dhcp6/wire"}) {
+    std::filesystem::path p = dir_ / sub;
+    int wd = inotify_add_watch(fd_, p.c_str(), mask);
+    if (wd >= 0) watches_[wd] = p;  // an existing watch returns its old descriptor
+  }
+}
+
+Drained ConfigWatch::drain() {
+  Drained d;
+  alignas(inotify_event) char buf[16 * 1024];
+  bool dirs_changed = false;
+  for (;;) {
+    ssize_t n = read(fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (char* p = buf; p < buf + n;) {
+      auto* ev = reinterpret_cast<inotify_event*>(p);
+      if (ev->mask & IN_Q_OVERFLOW) d.overrun = true;
+      if (ev->mask & (IN_ISDIR | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) dirs_changed = true;
+      if (ev->mask & IN_IGNORED) watches_.erase(ev->wd);
+      d.events++;
+      p += sizeof(inotify_event) + ev->len;
+    }
+  }
+  if (dirs_changed) rescan();
+  return d;
+}
+
+}  // namespace netkeep
