@@ -120,3 +120,37 @@ monitor_stop() {
 local_traffic() {  # local_traffic NS: a few UDP datagrams over loopback (no ping here)
   ip netns exec "$1" bash -c 'for i in 1 2 3 4 5; do echo x >/dev/udp/127.0.0.1/9; done' 2>/dev/null || true
 }
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# within MS DESC COMMAND...: passes when COMMAND succeeds within MS
+# milliseconds of the call (polled every 10 ms).
+within() {
+  local ms=$1 desc=$2; shift 2
+  local start; start=$(now_ms)
+  while :; do
+    if "$@" >/dev/null 2>&1; then pass "$desc ($(($(now_ms) - start)) ms)"; return 0; fi
+    if [ $(($(now_ms) - start)) -gt "$ms" ]; then fail "$desc: not within $ms ms"; return 1; fi
+    sleep 0.01
+  done
+}
+
+# daemon_start NS ARGS...: netkeep run in the background; DAEMON is its pid,
+# DAEMON_LOG its stderr.
+daemon_start() {
+  local ns=$1; shift
+  DAEMON_LOG="$WORK/daemon.log"
+  ip netns exec "$ns" "$NETKEEP" run "$@" 2>"$DAEMON_LOG" &
+  DAEMON=$!
+}
+reconciles() { grep -c 'ops applied' "$DAEMON_LOG" || true; }
+# settle: waits until the daemon has run no reconcile for 500 ms
+settle() {
+  local n=-1 m
+  for _ in $(seq 1 50); do
+    m=$(reconciles)
+    [ "$m" = "$n" ] && return 0
+    n=$m
+    sleep 0.5
+  done
+}
