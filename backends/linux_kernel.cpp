@@ -97,6 +97,12 @@ std::optional<WriteError> LinuxKernel::snapshot_once(Actual& a) {
 
 std::vector<NftError> LinuxKernel::apply_nft(const std::vector<Op>& ops) { return nft_->send(ops, true); }
 
+std::string LinuxKernel::name_of(int ifindex) const {
+  for (const auto& [name, index] : ifindex_)
+    if (index == ifindex) return name;
+  return "";
+}
+
 std::optional<WriteError> LinuxKernel::write(nl::Message m) {
   writes_++;
   return rtnl_->request(m.hdr());

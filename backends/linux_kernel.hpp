@@ -24,6 +24,8 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   // every message and commits nothing.
   std::vector<NftError> check_nft(const std::vector<Op>& ops) { return nft_->send(ops, false); }
   uint64_t writes() const override { return writes_ + nft_->messages_sent(); }
+  // The name of a link by ifindex, as of the last snapshot and the writes since.
+  std::string name_of(int ifindex) const;
   std::optional<WriteError> read_counters(std::vector<NftCounter>& out) { return nft_->read_counters(out); }
   uint64_t nft_messages() const { return nft_->messages_sent(); }
   uint64_t requests() const { return rtnl_->requests_sent() + nft_->requests(); }  // reads and writes

@@ -241,6 +241,30 @@ std::optional<uint32_t> decode_gen(const nlmsghdr* nlh) {
   return id;
 }
 
+std::optional<Subject> decode_subject(const nlmsghdr* nlh) {
+  if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg)))
+    return std::nullopt;
+  Subject s;
+  s.msg = static_cast<uint8_t>(nlh->nlmsg_type & 0xff);
+  s.family = static_cast<NftFamily>(static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh))->nfgen_family);
+  // Attribute numbers of the table and the name, per message kind.
+  uint16_t table_attr = 0, name_attr = 0;
+  switch (s.msg) {
+    case NFT_MSG_NEWTABLE: case NFT_MSG_DELTABLE: name_attr = NFTA_TABLE_NAME; break;
+    case NFT_MSG_NEWCHAIN: case NFT_MSG_DELCHAIN: table_attr = NFTA_CHAIN_TABLE; name_attr = NFTA_CHAIN_NAME; break;
+    case NFT_MSG_NEWRULE: case NFT_MSG_DELRULE: table_attr = NFTA_RULE_TABLE; name_attr = NFTA_RULE_CHAIN; break;
+    case NFT_MSG_NEWOBJ: case NFT_MSG_DELOBJ: table_attr = NFTA_OBJ_TABLE; name_attr = NFTA_OBJ_NAME; break;
+    default: return s;  // sets, elements, generations...: never netkeep's
+  }
+  for (const nlattr* a : nl::Attrs::of(nlh, sizeof(nfgenmsg))) {
+    if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) continue;
+    if (mnl_attr_get_type(a) == table_attr && table_attr) s.table = mnl_attr_get_str(a);
+    if (mnl_attr_get_type(a) == name_attr) s.name = mnl_attr_get_str(a);
+  }
+  if (s.msg == NFT_MSG_NEWTABLE || s.msg == NFT_MSG_DELTABLE) s.table = s.name;
+  return s;
+}
+
 namespace {
 
 nl::Message nft_request(uint8_t msg, NftFamily family) {

@@ -32,6 +32,15 @@ std::optional<NftTable> decode_table(const nlmsghdr* nlh);
 std::optional<NftCounter> decode_counter(const nlmsghdr* nlh);  // nullopt for other objects
 std::optional<uint32_t> decode_gen(const nlmsghdr* nlh);
 
+// What an event message is about: its message type and family, the table,
+// and the chain (rules, chains) or object name. Cheap: no expression parsing.
+struct Subject {
+  uint8_t msg = 0;  // NFT_MSG_*
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+};
+std::optional<Subject> decode_subject(const nlmsghdr* nlh);
+
 // Requests. A dump of rules is filtered by the kernel to one chain.
 nl::Message request_gen();
 nl::Message dump_tables();

@@ -32,14 +32,22 @@ constexpr Owned kCounters[] = {
     {NftFamily::ip6, "filter", "inputc"}, {NftFamily::ip6, "filter", "outputc"},
 };
 
-template <class T>
-bool owned(const T& x, const Owned* begin, const Owned* end) {
+bool owned(NftFamily family, std::string_view table, std::string_view name, const Owned* begin,
+           const Owned* end) {
   return std::any_of(begin, end, [&](const Owned& o) {
-    return o.family == x.family && x.table == o.table && x.name == o.name;
+    return o.family == family && table == o.table && name == o.name;
   });
 }
 
 }  // namespace
+
+bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name) {
+  return owned(family, table, name, std::begin(kChains), std::end(kChains));
+}
+
+bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name) {
+  return owned(family, table, name, std::begin(kCounters), std::end(kCounters));
+}
 
 std::unique_ptr<NftKernel> NftKernel::open(std::string& error) {
   auto s = nl::Socket::open(NETLINK_NETFILTER, error);
@@ -81,13 +89,13 @@ std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
     return e;
   m = nft::dump_chains();
   if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
-        if (auto c = nft::decode_chain(nlh); c && owned(*c, std::begin(kChains), std::end(kChains)))
+        if (auto c = nft::decode_chain(nlh); c && nft_owned_chain(c->family, c->table, c->name))
           s.chains.push_back(std::move(*c));
       }))
     return e;
   m = nft::dump_objects();
   if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
-        if (auto c = nft::decode_counter(nlh); c && owned(*c, std::begin(kCounters), std::end(kCounters)))
+        if (auto c = nft::decode_counter(nlh); c && nft_owned_counter(c->family, c->table, c->name))
           s.counters.push_back(*c);
       }))
     return e;
@@ -115,7 +123,7 @@ std::optional<WriteError> NftKernel::read_counters(std::vector<NftCounter>& out)
   out.clear();
   auto m = nft::dump_objects();
   return sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
-    if (auto c = nft::decode_counter(nlh); c && owned(*c, std::begin(kCounters), std::end(kCounters)))
+    if (auto c = nft::decode_counter(nlh); c && nft_owned_counter(c->family, c->table, c->name))
       out.push_back(*c);
   });
 }

@@ -10,6 +10,10 @@
 
 namespace netkeep {
 
+// The objects netkeep owns (SPEC §3).
+bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name);
+bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name);
+
 class NftKernel {
  public:
   static std::unique_ptr<NftKernel> open(std::string& error);

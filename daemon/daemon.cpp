@@ -11,11 +11,13 @@
 #include <csignal>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "backends/linux_kernel.hpp"
 #include "daemon/http.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
+#include "daemon/relevance.hpp"
 #include "daemon/watch.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile.hpp"
@@ -85,8 +87,23 @@ class Daemon {
     });
     wait_reload();
     watch(config_fd_, config_watch_.fd(), "config", [this] { return config_watch_.drain(); });
-    watch(rtnl_fd_, rtnl_watch_.fd(), "rtnetlink", [this] { return rtnl_watch_.drain(); });
-    watch(nft_fd_, nft_watch_.fd(), "nftables", [this] { return nft_watch_.drain(); });
+    watch(rtnl_fd_, rtnl_watch_.fd(), "rtnetlink", [this] {
+      return rtnl_watch_.drain([this](const nlmsghdr* nlh) {
+        // Until the first snapshot every event counts.
+        std::string why;
+        bool r = !last_ || rtnl_relevant(nlh, *last_, [this](int i) { return kernel_->name_of(i); }, &why);
+        if (r && !why.empty()) reasons_.insert(why);
+        return r;
+      });
+    });
+    watch(nft_fd_, nft_watch_.fd(), "nftables", [this] {
+      return nft_watch_.drain([this](const nlmsghdr* nlh) {
+        std::string why;
+        bool r = nft_relevant(nlh, &why);
+        if (r && reasons_.size() < 3) reasons_.insert("nft " + why);
+        return r;
+      });
+    });
     schedule_resync();
     if (uint64_t usec = watchdog_usec()) keep_watchdog(std::chrono::microseconds(usec / 2));
     trigger("start");
@@ -144,6 +161,7 @@ class Daemon {
   // for kQuiet, and never later than kMaxDefer after the first of them.
   void trigger(const char* source) {
     metrics_.event(source);
+    sources_.insert(source);
     auto now = std::chrono::steady_clock::now();
     if (!dirty_) first_event_ = now;
     dirty_ = true;
@@ -160,6 +178,9 @@ class Daemon {
     const uint64_t n = ++reconciles_;
     auto start = std::chrono::steady_clock::now();
     Reconcile rc = reconcile(opts_.config, *kernel_, *kernel_);
+    // Events are judged against the state this reconcile planned from; its
+    // own writes therefore count as changes and cause one confirming round.
+    last_ = rc.snapshot;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     for (const auto& d : rc.diags) log("reconcile {}: {}", n, d.str());
@@ -173,8 +194,16 @@ class Daemon {
     // come when someone fixes it. Kernel errors are retried with backoff.
     const bool failed = !rc.snapshot_error.empty() || !rc.result.ok();
     metrics_.reconciled(!failed && !has_errors(rc.diags), seconds, unix_now());
-    log("reconcile {}: {} ops applied, {} failed, {:.1f} ms", n, rc.result.applied.size(),
-        rc.result.failures.size(), seconds * 1000);
+    std::string why;
+    for (const auto& src : sources_) why += (why.empty() ? "" : ",") + src;
+    size_t shown = 0;
+    for (const auto& r : reasons_)
+      if (shown++ < 3) why += (shown == 1 ? ": " : "; ") + r;
+    if (reasons_.size() > 3) why += fmt::format("; {} more", reasons_.size() - 3);
+    sources_.clear();
+    reasons_.clear();
+    log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {})", n, rc.result.applied.size(),
+        rc.result.failures.size(), seconds * 1000, why);
 
     if (rc.changed())
       for (const auto& w : notify_pidfiles(opts_.notify_pidfiles)) log("warning: {}", w);
@@ -214,6 +243,9 @@ class Daemon {
   std::chrono::steady_clock::time_point first_event_;
   std::chrono::seconds backoff_{0};
   uint64_t reconciles_ = 0;
+  std::optional<Actual> last_;
+  std::set<std::string> sources_;  // what asked for the next reconcile
+  std::set<std::string> reasons_;  // which kernel changes, for the log
 };
 
 }  // namespace

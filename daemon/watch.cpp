@@ -37,13 +37,16 @@ NetlinkWatch::~NetlinkWatch() {
   if (fd_ >= 0) close(fd_);
 }
 
-Drained NetlinkWatch::drain() {
+Drained NetlinkWatch::drain(const std::function<bool(const nlmsghdr*)>& relevant) {
   Drained d;
   static thread_local std::vector<char> buf(64 * 1024);
   for (;;) {
     ssize_t n = recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
     if (n > 0) {
-      d.events++;
+      int left = static_cast<int>(n);
+      for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(nlh, static_cast<unsigned>(left));
+           nlh = NLMSG_NEXT(nlh, left))
+        if (relevant(nlh)) d.events++;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

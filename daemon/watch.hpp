@@ -5,6 +5,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <linux/netlink.h>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,7 +28,8 @@ class NetlinkWatch {
   NetlinkWatch& operator=(const NetlinkWatch&) = delete;
   int fd() const { return fd_; }
   const std::string& error() const { return error_; }
-  Drained drain();  // reads every queued event
+  // Reads every queued event; counts those `relevant` says matter.
+  Drained drain(const std::function<bool(const nlmsghdr*)>& relevant);
 
  private:
   int fd_ = -1;

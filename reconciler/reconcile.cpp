@@ -16,6 +16,7 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
   }
   r.plan = plan(desired, *actual);
   r.result = execute(r.plan, writer);
+  r.snapshot = std::move(actual);
   return r;
 }
 

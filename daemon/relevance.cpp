@@ -1,0 +1,105 @@
+#include "daemon/relevance.hpp"
+
+#include <linux/rtnetlink.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "backends/nft_codec.hpp"
+#include "backends/nft_kernel.hpp"
+#include "backends/rtnl_addr.hpp"
+#include "backends/rtnl_link.hpp"
+#include "backends/rtnl_route.hpp"
+#include "model/ownership.hpp"
+
+namespace netkeep {
+
+namespace {
+
+// A DEL message decodes like its NEW sibling.
+struct AsNew {
+  explicit AsNew(const nlmsghdr* nlh, uint16_t new_type)
+      : buf(reinterpret_cast<const char*>(nlh), reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len) {
+    hdr()->nlmsg_type = new_type;
+  }
+  nlmsghdr* hdr() { return reinterpret_cast<nlmsghdr*>(buf.data()); }
+  std::vector<char> buf;
+};
+
+template <class T>
+bool contains(const std::vector<T>& v, const T& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last, const std::function<std::string(int)>& name_of,
+                   std::string* why) {
+  const uint16_t t = nlh->nlmsg_type;
+  const bool add = t == RTM_NEWLINK || t == RTM_NEWADDR || t == RTM_NEWROUTE;
+  auto say = [&](bool relevant, const std::string& what) {
+    if (relevant && why) *why = (add ? "new " : "deleted ") + what;
+    return relevant;
+  };
+  if (t == RTM_NEWLINK || t == RTM_DELLINK) {
+    AsNew m(nlh, RTM_NEWLINK);
+    auto l = rtnl::decode_link(m.hdr());
+    if (!l) return false;
+    const Link* known = last.link(l->link.name);
+    if (!add) return say(known != nullptr, "link " + l->link.name);
+    l->link.master = name_of(l->master_index);
+    // Carrier and statistics are not in the model.
+    return say(!known || !(*known == l->link), "link " + l->link.name);
+  }
+  if (t == RTM_NEWADDR || t == RTM_DELADDR) {
+    AsNew m(nlh, RTM_NEWADDR);
+    auto a = rtnl::decode_addr(m.hdr());
+    if (!a) return false;
+    a->addr.dev = name_of(a->ifindex);
+    // Only addresses netkeep owns, and IPv4 on uplink0 (swept when a DHCP
+    // lease is in force), can change a plan; link-local and other
+    // programs' addresses come and go without concern.
+    const uint8_t p = a->addr.proto;
+    const bool concern = p == kAddrProtoInterfaces || p == kAddrProtoDhcp4 || p == kAddrProtoDhcp6 ||
+                         (a->addr.local.addr.is_v4() && (a->addr.dev == "uplink0" || a->addr.dev.empty()));
+    if (!concern) return false;
+    // Flags (tentative, deprecated) and lifetimes are not in the model.
+    return say(a->addr.dev.empty() || add != contains(last.addrs, a->addr),
+               "address " + a->addr.local.str() + " dev " + a->addr.dev);
+  }
+  if (t == RTM_NEWROUTE || t == RTM_DELROUTE) {
+    AsNew m(nlh, RTM_NEWROUTE);
+    auto r = rtnl::decode_route(m.hdr());
+    if (!r) return false;  // another table, not unicast: never netkeep's
+    r->route.dev = name_of(r->oif);
+    // Routes netkeep owns, and any route taking an owned route's place
+    // (same destination and metric). Kernel prefix routes and routes
+    // learned from router advertisements never change a plan.
+    auto owned = [](const Route& x) { return x.proto == kRouteProtoNetkeep || x.proto == kRouteProtoDhcp; };
+    bool concern = owned(r->route) || std::any_of(last.routes.begin(), last.routes.end(), [&](const Route& x) {
+                     return owned(x) && x.dst == r->route.dst && x.priority == r->route.priority;
+                   });
+    if (!concern) return false;
+    return say(add != contains(last.routes, r->route), "route " + r->route.dst.str() + " dev " + r->route.dev);
+  }
+  return false;
+}
+
+bool nft_relevant(const nlmsghdr* nlh, std::string* why) {
+  auto s = nft::decode_subject(nlh);
+  if (why && s) *why = fmt::format("{} {} {}", family_name(s->family), s->table, s->name);
+  if (!s || (s->family != NftFamily::ip && s->family != NftFamily::ip6)) return false;
+  switch (s->msg) {
+    case NFT_MSG_NEWTABLE:
+    case NFT_MSG_DELTABLE:
+      return (s->family == NftFamily::ip && s->table == "nat") || s->table == "filter";
+    case NFT_MSG_NEWCHAIN: case NFT_MSG_DELCHAIN: case NFT_MSG_NEWRULE: case NFT_MSG_DELRULE:
+      return nft_owned_chain(s->family, s->table, s->name);
+    case NFT_MSG_NEWOBJ: case NFT_MSG_DELOBJ:
+      return nft_owned_counter(s->family, s->table, s->name);
+  }
+  return false;
+}
+
+}  // namespace netkeep
