@@ -172,11 +172,8 @@ std::optional<BridgeSpec> read_bridge(element e, const std::string& path, Sink& 
 }  // namespace
 
 std::optional<InterfacesConfig> parse_interfaces(std::string_view text, Sink& sink) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(text);
-  auto doc = json::parse(parser, padded, sink);
-  if (!doc) return std::nullopt;
-  auto root = Object::from(*doc, "", sink);
+  json::Document doc(text, sink);
+  Object* root = doc.root();
   if (!root) return std::nullopt;
   InterfacesConfig c;
   root->array("interfaces", [&](element e, const std::string& p) {

@@ -40,19 +40,11 @@ std::vector<IpAddr> read_dns(Object& o) {
   return out;
 }
 
-std::optional<Object> open_root(simdjson::dom::parser& parser, const simdjson::padded_string& text,
-                                Sink& sink) {
-  auto doc = json::parse(parser, text, sink);
-  if (!doc) return std::nullopt;
-  return Object::from(*doc, "", sink);
-}
-
 }  // namespace
 
 std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, Sink& sink) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(text);
-  auto o = open_root(parser, padded, sink);
+  json::Document doc(text, sink);
+  Object* o = doc.root();
   if (!o) return std::nullopt;
   Dhcp4Lease l;
   o->string("valid_until");  // not acted on (SPEC §2); read only to type-check it
@@ -74,9 +66,8 @@ std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, Sink& sink) {
 }
 
 std::optional<Dhcp6Lease> parse_dhcp6_lease(std::string_view text, Sink& sink) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(text);
-  auto o = open_root(parser, padded, sink);
+  json::Document doc(text, sink);
+  Object* o = doc.root();
   if (!o) return std::nullopt;
   Dhcp6Lease l;
   o->string("valid_until");

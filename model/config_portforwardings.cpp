@@ -86,11 +86,8 @@ struct Entry {
 }  // namespace
 
 std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink& sink) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(text);
-  auto doc = json::parse(parser, padded, sink);
-  if (!doc) return std::nullopt;
-  auto root = Object::from(*doc, "", sink);
+  json::Document doc(text, sink);
+  Object* root = doc.root();
   if (!root) return std::nullopt;
   std::vector<std::pair<std::string, Entry>> entries;  // path -> expanded rules
   root->array("forwardings", [&](element e, const std::string& path) {

@@ -119,6 +119,10 @@ void Object::finish() {
   }
 }
 
+Document::Document(std::string_view text, Sink& sink) : text_(text) {
+  if (auto doc = parse(parser_, text_, sink)) root_ = Object::from(*doc, "", sink);
+}
+
 std::optional<std::string_view> as_string(element e, const std::string& path, Sink& sink) {
   std::string_view s;
   if (e.get_string().get(s)) {

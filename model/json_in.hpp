@@ -65,6 +65,19 @@ class Object {
   std::set<std::string, std::less<>> seen_;
 };
 
+// A parsed config file whose top level must be an object. The parser and
+// the padded text live as long as the elements read from them.
+class Document {
+ public:
+  Document(std::string_view text, Sink& sink);
+  Object* root() { return root_ ? &*root_ : nullptr; }
+
+ private:
+  simdjson::dom::parser parser_;
+  simdjson::padded_string text_;
+  std::optional<Object> root_;
+};
+
 // A string array element; reports a type error otherwise.
 std::optional<std::string_view> as_string(element e, const std::string& path, Sink& sink);
 
