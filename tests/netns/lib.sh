@@ -136,11 +136,12 @@ within() {
 }
 
 # daemon_start NS ARGS...: netkeep run in the background; DAEMON is its pid,
-# DAEMON_LOG its stderr.
+# DAEMON_LOG its stderr, each line prefixed with the millisecond it arrived.
 daemon_start() {
   local ns=$1; shift
   DAEMON_LOG="$WORK/daemon.log"
-  ip netns exec "$ns" "$NETKEEP" run "$@" 2>"$DAEMON_LOG" &
+  ip netns exec "$ns" "$NETKEEP" run "$@" 2> >(while IFS= read -r line; do
+    echo "$(now_ms) $line"; done >"$DAEMON_LOG") &
   DAEMON=$!
 }
 reconciles() { grep -c 'ops applied' "$DAEMON_LOG" || true; }
