@@ -3,9 +3,16 @@
 #include <fmt/format.h>
 #include <linux/rtnetlink.h>
 
+#include <linux/ethtool_netlink.h>
+#include <linux/wireguard.h>
+
+#include <algorithm>
 #include <cerrno>
 
+#include "backends/fec_codec.hpp"
+#include "backends/genl.hpp"
 #include "backends/resolv_conf.hpp"
+#include "backends/wg_codec.hpp"
 #include "backends/rtnl_addr.hpp"
 #include "backends/rtnl_link.hpp"
 #include "backends/rtnl_route.hpp"
@@ -90,6 +97,7 @@ std::optional<WriteError> LinuxKernel::snapshot_once(Actual& a) {
   for (const char* key : kSysctls)
     if (auto v = sysctl::read(key)) a.sysctls[key] = *v;
   for (const char* f : kFiles) a.files[f] = files::inspect(under(root_, f));
+  snapshot_genl(a);
   if (auto e = nft_->snapshot(a.nft)) return WriteError{e->code, "nftables: " + e->message};
   a.normalize();
   return std::nullopt;
@@ -101,6 +109,76 @@ std::string LinuxKernel::name_of(int ifindex) const {
   for (const auto& [name, index] : ifindex_)
     if (index == ifindex) return name;
   return "";
+}
+
+void LinuxKernel::scope(const Desired& d) {
+  fec_names_.clear();
+  fec_macs_.clear();
+  if (!d.interfaces.ok()) return;
+  for (const auto& s : d.interfaces.value.interfaces) {
+    if (s.fec.empty()) continue;
+    fec_names_.insert(s.name);
+    if (s.hardware_addr) fec_macs_.insert(*s.hardware_addr);
+    if (s.spoof_hardware_addr) fec_macs_.insert(*s.spoof_hardware_addr);
+  }
+}
+
+std::optional<WriteError> LinuxKernel::family(const char* name, std::optional<uint16_t>& cache, uint16_t& id) {
+  if (cache) {
+    id = *cache;
+    return std::nullopt;
+  }
+  std::string err;
+  if (!genl_ && !(genl_ = nl::Socket::open(NETLINK_GENERIC, err))) return WriteError{EIO, err};
+  if (auto e = genl::resolve(*genl_, name, id)) return e;
+  cache = id;
+  return std::nullopt;
+}
+
+// WireGuard devices and the FEC of configured links. Neither is fatal to a
+// snapshot: a kernel without the family simply has nothing to report.
+void LinuxKernel::snapshot_genl(Actual& a) {
+  uint16_t id = 0;
+  bool have_wg = std::any_of(a.links.begin(), a.links.end(), [](const Link& l) { return l.kind == "wireguard"; });
+  if (have_wg && !family(WG_GENL_NAME, wg_family_, id)) {
+    for (const auto& l : a.links) {
+      if (l.kind != "wireguard") continue;
+      WgDeviceState d;
+      auto m = wg::encode_get_device(id, l.name);
+      if (!genl_->dump(m.hdr(), [&](const nlmsghdr* nlh) { wg::decode_device(nlh, d); })) {
+        d.name = l.name;
+        a.wireguard.push_back(std::move(d));
+      }
+    }
+  }
+  if ((fec_names_.empty() && fec_macs_.empty()) || family(ETHTOOL_GENL_NAME, ethtool_family_, id)) return;
+  for (const auto& l : a.links) {
+    if (!fec_names_.contains(l.name) && !fec_macs_.contains(l.mac)) continue;
+    auto m = fec::encode_get(id, l.name);
+    std::optional<std::string> mode;
+    auto e = genl_->get(m.hdr(), [&](const nlmsghdr* nlh) { mode = fec::decode(nlh); });
+    if (e && e->code == EOPNOTSUPP) a.fec[l.name] = "unsupported";
+    else if (!e && mode) a.fec[l.name] = *mode;
+  }
+}
+
+std::optional<WriteError> LinuxKernel::apply_genl(const Op& op) {
+  uint16_t id = 0;
+  if (auto* o = std::get_if<WgSetDevice>(&op)) {
+    if (auto e = family(WG_GENL_NAME, wg_family_, id))
+      return WriteError{e->code, fmt::format("{}: the kernel has no WireGuard support ({})", o->device.name, e->message)};
+    for (auto& m : wg::encode_set_device(id, o->device)) {
+      writes_++;
+      if (auto e = genl_->request(m.hdr())) return e;
+    }
+    return std::nullopt;
+  }
+  auto* o = std::get_if<FecSet>(&op);
+  if (auto e = family(ETHTOOL_GENL_NAME, ethtool_family_, id)) return e;
+  auto m = fec::encode_set(id, o->dev, o->to);
+  if (!m) return WriteError{EINVAL, fmt::format("unknown FEC mode \"{}\"", o->to)};
+  writes_++;
+  return genl_->request(m->hdr());
 }
 
 std::optional<WriteError> LinuxKernel::write(nl::Message m) {
@@ -126,6 +204,13 @@ std::optional<WriteError> LinuxKernel::index_of(const std::string& name, int& in
 
 std::optional<WriteError> LinuxKernel::apply_link(const Op& op) {
   if (auto* o = std::get_if<BridgeCreate>(&op)) return write(rtnl::encode_bridge_create(o->name, o->mac));
+  if (auto* o = std::get_if<WgLinkCreate>(&op)) {
+    auto e = write(rtnl::encode_link_create(o->name, "wireguard"));
+    if (e && e->code == EOPNOTSUPP)
+      e->message = fmt::format("{}: the kernel has no WireGuard support ({})", o->name, e->message);
+    return e;
+  }
+  if (std::holds_alternative<WgSetDevice>(op) || std::holds_alternative<FecSet>(op)) return apply_genl(op);
   if (auto* o = std::get_if<LinkRename>(&op)) {
     int index;
     if (auto e = index_of(o->from, index)) return e;

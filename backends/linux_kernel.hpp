@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "backends/netlink.hpp"
 #include "backends/nft_kernel.hpp"
@@ -17,6 +18,7 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   // `root` is where files such as tmp/resolv.conf live (--root).
   static std::unique_ptr<LinuxKernel> open(std::filesystem::path root, std::string& error);
 
+  void scope(const Desired& d) override;
   std::optional<Actual> snapshot(std::string& error) override;
   std::optional<WriteError> apply(const Op& op) override;
   std::vector<NftError> apply_nft(const std::vector<Op>& ops) override;
@@ -37,11 +39,19 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   std::optional<WriteError> write(nl::Message m);
   std::optional<WriteError> index_of(const std::string& name, int& index);
   std::optional<WriteError> apply_link(const Op& op);
+  std::optional<WriteError> apply_genl(const Op& op);
+  // A generic netlink family's id, resolved once; ENOENT: the kernel lacks it.
+  std::optional<WriteError> family(const char* name, std::optional<uint16_t>& cache, uint16_t& id);
+  void snapshot_genl(Actual& a);
 
   std::unique_ptr<nl::Socket> rtnl_;
   std::unique_ptr<NftKernel> nft_;
   std::filesystem::path root_;
   std::map<std::string, int> ifindex_;  // from the snapshot, kept current by renames
+  std::unique_ptr<nl::Socket> genl_;     // opened on first use
+  std::optional<uint16_t> wg_family_, ethtool_family_;
+  std::set<std::string> fec_names_;      // links whose FEC the config sets, by name
+  std::set<Mac> fec_macs_;               // ... or by MAC
   uint64_t writes_ = 0;
 };
 

@@ -76,6 +76,17 @@ nl::Message encode_bridge_create(const std::string& name, const Mac& mac) {
   return m;
 }
 
+nl::Message encode_link_create(const std::string& name, const std::string& kind) {
+  nl::Message m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+  auto* ifi = m.put_header<ifinfomsg>();
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(m.hdr(), IFLA_IFNAME, name.c_str());
+  nlattr* info = mnl_attr_nest_start(m.hdr(), IFLA_LINKINFO);
+  mnl_attr_put_strz(m.hdr(), IFLA_INFO_KIND, kind.c_str());
+  mnl_attr_nest_end(m.hdr(), info);
+  return m;
+}
+
 nl::Message encode_link_dump() {
   nl::Message m(RTM_GETLINK, 0);
   auto* ifi = m.put_header<ifinfomsg>();

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "backends/linux_kernel.hpp"
+#include "backends/resolver.hpp"
 #include "daemon/http.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
@@ -177,13 +178,14 @@ class Daemon {
     dirty_ = false;
     const uint64_t n = ++reconciles_;
     auto start = std::chrono::steady_clock::now();
-    Reconcile rc = reconcile(opts_.config, *kernel_, *kernel_);
+    Reconcile rc = reconcile(opts_.config, *kernel_, *kernel_, resolve_host);
     // Events are judged against the state this reconcile planned from; its
     // own writes therefore count as changes and cause one confirming round.
     last_ = rc.snapshot;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     for (const auto& d : rc.diags) log("reconcile {}: {}", n, d.str());
+    for (const auto& w : rc.plan.warnings) log("reconcile {}: warning: {}", n, w);
     if (!rc.snapshot_error.empty()) log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error);
     for (const auto& op : rc.result.applied) {
       log("reconcile {}: {}", n, to_text(op));

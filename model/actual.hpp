@@ -54,6 +54,27 @@ struct FileInfo {
   auto operator<=>(const FileInfo&) const = default;
 };
 
+struct WgPeerState {
+  std::string public_key;  // 32 bytes
+  std::optional<IpAddr> endpoint;
+  uint16_t endpoint_port = 0;
+  std::vector<Prefix> allowed_ips;  // sorted
+  auto operator<=>(const WgPeerState&) const = default;
+};
+
+// A WireGuard device as WG_CMD_GET_DEVICE reports it. The private key is
+// kept only to compare it; it is never printed (`show` says "(hidden)").
+struct WgDeviceState {
+  std::string name;
+  uint16_t listen_port = 0;
+  std::string private_key;  // empty: none set; kHiddenKey: recorded snapshot, value unknown
+  std::string public_key;
+  std::vector<WgPeerState> peers;  // sorted by public key
+  bool operator==(const WgDeviceState&) const = default;
+};
+
+inline constexpr const char* kHiddenKey = "(hidden)";
+
 struct Actual {
   std::vector<Link> links;          // sorted by name
   std::vector<Address> addrs;       // sorted
@@ -61,6 +82,8 @@ struct Actual {
   std::map<std::string, std::string> sysctls;  // "net/ipv4/ip_forward" -> "1"
   std::map<std::string, FileInfo> files;       // "/tmp/resolv.conf", relative to --root
   NftState nft;                                // the owned nftables objects
+  std::vector<WgDeviceState> wireguard;        // every link of kind wireguard
+  std::map<std::string, std::string> fec;      // link -> configured FEC mode, or "unsupported"
   bool operator==(const Actual&) const = default;
 
   const Link* link(std::string_view name) const;

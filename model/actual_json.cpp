@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "model/json_out.hpp"
+#include "model/config.hpp"
 #include "model/nft_text.hpp"
 
 namespace netkeep {
@@ -66,6 +67,39 @@ std::string rule_json(const NftRule& r) {
   return out + "]}";
 }
 
+std::string b64(const std::string& bytes) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16 | static_cast<uint8_t>(bytes[i + 1]) << 8 | static_cast<uint8_t>(bytes[i + 2]);
+    out += {t[v >> 18], t[v >> 12 & 63], t[v >> 6 & 63], t[v & 63]};
+  }
+  if (i + 1 == bytes.size()) {
+    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
+    out += {t[v >> 18], t[v >> 12 & 63], '=', '='};
+  } else if (i + 2 == bytes.size()) {
+    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16 | static_cast<uint8_t>(bytes[i + 1]) << 8;
+    out += {t[v >> 18], t[v >> 12 & 63], t[v >> 6 & 63], '='};
+  }
+  return out;
+}
+
+// The private key is never written: "(hidden)" when one is set, as wg show does.
+std::string wg_json(const WgDeviceState& d) {
+  std::string peers;
+  for (size_t i = 0; i < d.peers.size(); i++) {
+    const auto& p = d.peers[i];
+    std::string ips;
+    for (size_t k = 0; k < p.allowed_ips.size(); k++) ips += fmt::format("{}\"{}\"", k ? ", " : "", p.allowed_ips[k].str());
+    peers += fmt::format(R"({}{{"public_key": "{}", "endpoint": {}, "endpoint_port": {}, "allowed_ips": [{}]}})",
+                         i ? ", " : "", b64(p.public_key), opt_ip(p.endpoint), p.endpoint_port, ips);
+  }
+  return fmt::format(R"({{"name": {}, "listen_port": {}, "private_key": {}, "public_key": "{}", "peers": [{}]}})",
+                     quote(d.name), d.listen_port, d.private_key.empty() ? "null" : quote(kHiddenKey),
+                     b64(d.public_key), peers);
+}
+
 // Handles and counter values are left out: they differ from run to run,
 // and the planner never compares them.
 std::string nft_json(const NftState& n) {
@@ -123,6 +157,11 @@ std::string to_json(const Actual& a) {
     out += "}";
   }
   out += a.files.empty() ? "},\n" : "\n  },\n";
+  write_list(out, "wireguard", a.wireguard, wg_json, false);
+  out += "  \"fec\": {";
+  i = 0;
+  for (const auto& [k, v] : a.fec) out += fmt::format("{}\n    {}: {}", i++ ? "," : "", quote(k), quote(v));
+  out += a.fec.empty() ? "},\n" : "\n  },\n";
   out += nft_json(a.nft);
   return out + "}\n";
 }
@@ -309,6 +348,32 @@ std::optional<Actual> actual_from_json(std::string_view text, std::string& error
         if (f.kind == FileKind::regular) f.content = str(o, "content");
         a.files[std::string(k)] = f;
       }
+    if (!root["wireguard"].get_array().get(arr))
+      for (element e : arr) {
+        object o = e.get_object();
+        WgDeviceState d{str(o, "name"), static_cast<uint16_t>(num(o, "listen_port")), "", "", {}};
+        element k;
+        if (!o["private_key"].get(k) && !k.is_null()) d.private_key = kHiddenKey;
+        if (auto pk = base64_decode(str(o, "public_key"))) d.public_key = *pk;
+        for (element pe : o["peers"].get_array()) {
+          object po = pe.get_object();
+          WgPeerState p;
+          auto pub = base64_decode(str(po, "public_key"));
+          if (!pub) throw Bad{"bad peer public_key"};
+          p.public_key = *pub;
+          p.endpoint = opt_ip(po, "endpoint");
+          p.endpoint_port = static_cast<uint16_t>(num(po, "endpoint_port"));
+          for (element ip : po["allowed_ips"].get_array()) {
+            auto pre = Prefix::parse(std::string_view(ip.get_string().value()));
+            if (!pre) throw Bad{"bad allowed_ips entry"};
+            p.allowed_ips.push_back(*pre);
+          }
+          d.peers.push_back(std::move(p));
+        }
+        a.wireguard.push_back(std::move(d));
+      }
+    if (!root["fec"].get_object().get(m))
+      for (auto [k, v] : m) a.fec[std::string(k)] = std::string(v.get_string().value());
     if (!root["nft"].get_object().get(m)) nft_from_json(m, a.nft);
   } catch (const Bad& b) {
     error = b.what;

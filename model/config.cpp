@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -110,6 +112,13 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags) {
   d.dhcp6 = load_one<Dhcp6Lease>(dir, kDhcp6File, diags, parse_dhcp6_lease);
   d.portforwardings =
       load_one<PortForwardings>(dir, kPortForwardingsFile, diags, parse_portforwardings);
+  d.wireguard = load_one<WireGuardConfig>(dir, kWireGuardFile, diags, parse_wireguard);
+  // Private keys: the file should be readable by its owner only.
+  struct stat st;
+  if (d.wireguard.state != FileState::missing && stat((dir / kWireGuardFile).c_str(), &st) == 0 &&
+      (st.st_mode & 077))
+    diags.push_back({Severity::warning, kWireGuardFile, "",
+                     fmt::format("holds private keys but its mode is {:04o}; chmod 600 it", st.st_mode & 07777)});
   return d;
 }
 

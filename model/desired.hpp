@@ -83,6 +83,41 @@ struct PortForwardings {
   bool operator==(const PortForwardings&) const = default;
 };
 
+// Key material that must never be printed: no str(), no JSON; compared by value.
+struct Secret {
+  std::string bytes;
+  bool operator==(const Secret&) const = default;
+  bool empty() const { return bytes.empty(); }
+};
+
+struct WgEndpoint {
+  std::string host;  // an IP address or a hostname, as written
+  uint16_t port = 0;
+  std::optional<IpAddr> addr;  // host parsed or resolved; none: unresolved
+  bool operator==(const WgEndpoint&) const = default;
+  std::string str() const;  // "192.0.2.7:51820", "[2001:db8::7]:51820"
+};
+
+struct WgPeerSpec {
+  std::string public_key;  // 32 bytes
+  std::optional<WgEndpoint> endpoint;
+  std::vector<Prefix> allowed_ips;  // network form
+  bool operator==(const WgPeerSpec&) const = default;
+};
+
+struct WgInterfaceSpec {
+  std::string name;
+  Secret private_key;  // 32 bytes
+  uint16_t port = 0;
+  std::vector<WgPeerSpec> peers;
+  bool operator==(const WgInterfaceSpec&) const = default;
+};
+
+struct WireGuardConfig {
+  std::vector<WgInterfaceSpec> interfaces;
+  bool operator==(const WireGuardConfig&) const = default;
+};
+
 template <class T>
 struct ConfigFile {
   FileState state = FileState::missing;
@@ -98,6 +133,7 @@ struct Desired {
   ConfigFile<Dhcp4Lease> dhcp4;
   ConfigFile<Dhcp6Lease> dhcp6;
   ConfigFile<PortForwardings> portforwardings;
+  ConfigFile<WireGuardConfig> wireguard;
   bool operator==(const Desired&) const = default;
 };
 
@@ -106,6 +142,7 @@ inline constexpr const char* kInterfacesFile = "interfaces.json";
 inline constexpr const char* kDhcp4File = "dhcp4/wire/lease.json";
 inline constexpr const char* kDhcp6File = "dhcp6/wire/lease.json";
 inline constexpr const char* kPortForwardingsFile = "portforwardings.json";
+inline constexpr const char* kWireGuardFile = "wireguard.json";
 
 // Kernel limit on interface names (IFNAMSIZ - 1).
 inline constexpr size_t kMaxIfName = 15;

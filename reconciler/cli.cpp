@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/linux_kernel.hpp"
+#include "backends/resolver.hpp"
 #include "daemon/daemon.hpp"
 #include "model/actual_json.hpp"
 #include "model/config.hpp"
@@ -137,11 +138,27 @@ std::optional<Session> open_kernel(const Args& a) {
 int cmd_plan(const Args& a) {
   Diagnostics diags;
   Desired desired = load_config(a.config, diags);
+  resolve_endpoints(desired, resolve_host, diags);
   print_diags(diags);
-  auto s = open_kernel(a);
-  if (!s) return 1;
+  std::string err;
+  auto kernel = LinuxKernel::open(a.root, err);
+  if (!kernel) {
+    fmt::print(stderr, "netkeep: {}\n", err);
+    return 1;
+  }
+  kernel->scope(desired);
+  Session session{std::move(kernel), {}};
+  auto actual = session.kernel->snapshot(err);
+  if (!actual) {
+    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", err);
+    return 1;
+  }
+  session.actual = std::move(*actual);
+  Session* s = &session;
   Plan p = plan(desired, s->actual);
   fmt::print("{}", a.json ? to_json(p) : to_text(p));
+  if (a.json)
+    for (const auto& w : p.warnings) fmt::print(stderr, "warning: {}\n", w);
   bool check_failed = false;
   if (a.check) {
     std::vector<Op> nft_ops;
@@ -166,8 +183,9 @@ int cmd_apply(const Args& a) {
     fmt::print(stderr, "netkeep: {}\n", err);
     return 1;
   }
-  Reconcile rc = reconcile(a.config, *kernel, *kernel);
+  Reconcile rc = reconcile(a.config, *kernel, *kernel, resolve_host);
   print_diags(rc.diags);
+  for (const auto& w : rc.plan.warnings) fmt::print(stderr, "warning: {}\n", w);
   if (!rc.snapshot_error.empty()) {
     fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", rc.snapshot_error);
     return 1;

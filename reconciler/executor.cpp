@@ -32,6 +32,8 @@ struct Dependencies {
     return std::visit(
         Overload{
             [&](const LinkSetMtu& o) { return link(o.dev); },
+            [&](const WgSetDevice& o) { return link(o.device.name); },
+            [&](const FecSet& o) { return link(o.dev); },
             [&](const LinkSetMac& o) { return link(o.dev); },
             [&](const LinkSetUp& o) { return link(o.dev); },
             [&](const LinkSetMaster& o) {
@@ -52,6 +54,7 @@ struct Dependencies {
 
   void failed(const Op& op) {
     if (auto* o = std::get_if<BridgeCreate>(&op)) missing_links.insert(o->name);
+    if (auto* o = std::get_if<WgLinkCreate>(&op)) missing_links.insert(o->name);
     if (auto* o = std::get_if<LinkRename>(&op)) missing_links.insert(o->to);
     if (auto* o = std::get_if<AddrAdd>(&op)) missing_addrs.insert(o->addr.local.addr);
   }

@@ -28,6 +28,35 @@ std::optional<WriteError> FakeKernel::apply_link(const Op& op) {
     state_.links.push_back({o->name, "bridge", o->mac, 1500, false, ""});
     return std::nullopt;
   }
+  if (auto* o = std::get_if<WgLinkCreate>(&op)) {
+    if (find(o->name)) return err(EEXIST, "File exists");
+    state_.links.push_back({o->name, "wireguard", {}, 1420, false, ""});
+    state_.wireguard.push_back({o->name, 0, "", "", {}});
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<WgSetDevice>(&op)) {
+    auto it = std::find_if(state_.wireguard.begin(), state_.wireguard.end(),
+                           [&](const WgDeviceState& w) { return w.name == o->device.name; });
+    if (!find(o->device.name) || it == state_.wireguard.end()) return err(ENODEV, "No such device");
+    it->private_key = o->device.private_key.bytes;
+    it->listen_port = o->device.port;
+    it->peers.clear();
+    for (const auto& p : o->device.peers) {
+      WgPeerState s{p.public_key, std::nullopt, 0, p.allowed_ips};
+      std::sort(s.allowed_ips.begin(), s.allowed_ips.end());
+      if (p.endpoint && p.endpoint->addr) {
+        s.endpoint = p.endpoint->addr;
+        s.endpoint_port = p.endpoint->port;
+      }
+      it->peers.push_back(std::move(s));
+    }
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<FecSet>(&op)) {
+    if (!find(o->dev)) return err(ENODEV, "No such device");
+    state_.fec[o->dev] = o->to;
+    return std::nullopt;
+  }
   if (auto* o = std::get_if<LinkRename>(&op)) {
     Link* l = find(o->from);
     if (!l) return err(ENODEV, "No such device");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/actual.hpp"
+#include "model/desired.hpp"
 #include "reconciler/op.hpp"
 
 namespace netkeep {
@@ -19,6 +20,9 @@ struct WriteError {
 class KernelReader {
  public:
   virtual ~KernelReader() = default;
+  // What the next snapshot must also read because the config refers to it
+  // (e.g. FEC of the configured links). Optional for a reader.
+  virtual void scope(const Desired&) {}
   // A consistent snapshot of everything netkeep manages, or an error.
   virtual std::optional<Actual> snapshot(std::string& error) = 0;
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/actual.hpp"
+#include "model/desired.hpp"
 #include "model/nft.hpp"
 
 namespace netkeep {
@@ -81,6 +82,25 @@ struct FileWrite {  // path relative to --root; replaces a symlink
   bool operator==(const FileWrite&) const = default;
 };
 
+struct WgLinkCreate {  // + link wg0 type wireguard
+  std::string name;
+  bool operator==(const WgLinkCreate&) const = default;
+};
+
+// WG_CMD_SET_DEVICE with the whole desired device: REPLACE_PEERS, and
+// REPLACE_ALLOWEDIPS on every peer. `changes` says what differs, for people.
+struct WgSetDevice {
+  WgInterfaceSpec device;
+  std::vector<std::string> changes;
+  bool operator==(const WgSetDevice&) const = default;
+};
+
+struct FecSet {  // ETHTOOL_MSG_FEC_SET
+  std::string dev;
+  std::string from, to;  // "rs", "baser", "llrs", "auto", "off", "none"
+  bool operator==(const FecSet&) const = default;
+};
+
 // nftables ops. All of one reconcile go to the kernel in ONE transaction.
 struct NftTableAdd {
   NftTable table;
@@ -134,8 +154,8 @@ struct NftRuleAdd {
   bool operator==(const NftRuleAdd&) const = default;
 };
 
-using Op = std::variant<BridgeCreate, LinkRename, LinkSetMtu, LinkSetMac, LinkSetMaster,
-                        LinkSetUp, AddrAdd, AddrDel, RouteReplace, RouteDel, SysctlSet,
+using Op = std::variant<BridgeCreate, WgLinkCreate, LinkRename, LinkSetMtu, LinkSetMac, LinkSetMaster,
+                        LinkSetUp, FecSet, WgSetDevice, AddrAdd, AddrDel, RouteReplace, RouteDel, SysctlSet,
                         NftTableAdd, NftCounterAdd, NftChainDel, NftChainAdd, NftRuleDel,
                         NftRuleAdd, FileWrite>;
 
@@ -143,6 +163,7 @@ bool is_nft(const Op& op);
 
 struct Plan {
   std::vector<Op> ops;
+  std::vector<std::string> warnings;  // e.g. a driver without FEC support; not ops
   bool operator==(const Plan&) const = default;
   bool empty() const { return ops.empty(); }
 };

@@ -39,6 +39,17 @@ std::vector<Address> desired_addrs(const Desired& d, const LinkView& v) {
   return out;
 }
 
+// Some wg* interface in interfaces.json routes 0.0.0.0/0: the default
+// route is WireGuard's, not the DHCP router's.
+bool default_via_wireguard(const Desired& d) {
+  if (!d.interfaces.ok()) return false;
+  for (const auto& s : d.interfaces.value.interfaces)
+    if (s.name.starts_with("wg"))
+      for (const auto& r : s.extra_routes)
+        if (r.destination.addr.is_v4() && r.destination.len == 0) return true;
+  return false;
+}
+
 std::vector<Route> desired_routes(const Desired& d, const LinkView& v) {
   std::vector<Route> out;
   for (const InterfaceSpec* s : v.matched) {
@@ -55,8 +66,18 @@ std::vector<Route> desired_routes(const Desired& d, const LinkView& v) {
     // The router may be outside the leased subnet; the /32 makes it reachable.
     out.push_back({{l.router, 32}, std::nullopt, "uplink0", kRouteProtoDhcp, kScopeLink,
                    l.client_ip, 0});
-    out.push_back({{IpAddr::v4(0), 0}, l.router, "uplink0", kRouteProtoDhcp, kScopeUniverse,
-                   l.client_ip, 0});
+    if (!default_via_wireguard(d)) {
+      out.push_back({{IpAddr::v4(0), 0}, l.router, "uplink0", kRouteProtoDhcp, kScopeUniverse,
+                     l.client_ip, 0});
+    } else if (d.wireguard.ok()) {
+      // The default route goes through WireGuard; its peers stay reachable
+      // through the DHCP router.
+      for (const auto& w : d.wireguard.value.interfaces)
+        for (const auto& p : w.peers)
+          if (p.endpoint && p.endpoint->addr && p.endpoint->addr->is_v4() && *p.endpoint->addr != l.router)
+            out.push_back({{*p.endpoint->addr, 32}, l.router, "uplink0", kRouteProtoDhcp, kScopeUniverse,
+                           l.client_ip, 0});
+    }
   }
   return out;
 }
@@ -97,6 +118,8 @@ void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std:
   std::vector<Route> have = actual.routes;
   for (auto& r : have) r.dev = v.after(r.dev);
 
+  // With an invalid wireguard.json the peer endpoint routes are unknown: keep them.
+  const bool endpoints_frozen = default_via_wireguard(d) && !d.wireguard.governs();
   std::vector<Op> dels, adds;
   for (const auto& r : have) {
     // A route with a desired route's identity is overwritten by its replace.
@@ -104,7 +127,8 @@ void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std:
     if (claimed) continue;
     if (r.proto == kRouteProtoNetkeep && d.interfaces.governs())
       dels.push_back(RouteDel{r, "no longer in interfaces.json"});
-    else if (r.proto == kRouteProtoDhcp && d.dhcp4.ok() && r.dev == "uplink0" && r.family() == Family::v4)
+    else if (r.proto == kRouteProtoDhcp && d.dhcp4.ok() && r.dev == "uplink0" && r.family() == Family::v4 &&
+             !(endpoints_frozen && r.dst.len == 32 && r.gateway))
       dels.push_back(RouteDel{r, "stale DHCPv4 route"});
   }
   for (const auto& w : want)
@@ -156,6 +180,8 @@ void plan_files(const Desired& d, const Actual& actual, const LinkView& v, std::
 Plan plan(const Desired& desired, const Actual& actual) {
   Plan p;
   LinkView view = plan_links(desired, actual, p.ops);
+  plan_fec(desired, actual, view, p);
+  plan_wireguard(desired, actual, view, p.ops);
   plan_addrs(desired, actual, view, p.ops);
   plan_routes(desired, actual, view, p.ops);
   plan_sysctls(actual, view, p.ops);

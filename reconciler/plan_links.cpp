@@ -76,8 +76,11 @@ void order_renames(std::vector<LinkRename>& renames, const std::vector<Slot>& sl
 LinkView plan_links(const Desired& desired, const Actual& actual, std::vector<Op>& ops) {
   LinkView view;
   for (const auto& l : actual.links) view.names.insert(l.name);
-  if (!desired.interfaces.ok()) return view;
-  const InterfacesConfig& cfg = desired.interfaces.value;
+  static const InterfacesConfig kNone;
+  // Without a valid interfaces.json nothing is renamed, but WireGuard
+  // devices of a valid wireguard.json are still made.
+  if (!desired.interfaces.ok() && !desired.wireguard.ok()) return view;
+  const InterfacesConfig& cfg = desired.interfaces.ok() ? desired.interfaces.value : kNone;
 
   std::vector<Slot> slots;
   slots.reserve(actual.links.size() + cfg.bridges.size());
@@ -103,6 +106,14 @@ LinkView plan_links(const Desired& desired, const Actual& actual, std::vector<Op
     Link l{b.name, "bridge", b.members.front(), 1500, false, ""};
     creates.push_back(BridgeCreate{b.name, l.mac});
     slots.push_back({l, nullptr, true});
+  }
+  // WireGuard devices of wireguard.json, so interfaces.json can name them.
+  if (desired.wireguard.ok()) {
+    for (const auto& w : desired.wireguard.value.interfaces) {
+      if (final_names().contains(w.name)) continue;
+      creates.push_back(WgLinkCreate{w.name});
+      slots.push_back({Link{w.name, "wireguard", {}, 1420, false, ""}, nullptr, true});
+    }
   }
   for (const auto& s : cfg.interfaces) {
     bool taken = std::any_of(slots.begin(), slots.end(), [&](const Slot& x) { return x.spec == &s; });

@@ -111,6 +111,13 @@ std::string to_text(const Op& op) {
           [](const LinkRename& o) {
             return fmt::format("~ link {} ({}): rename -> {}", o.from, o.mac.str(), o.to);
           },
+          [](const WgLinkCreate& o) { return fmt::format("+ link {} type wireguard", o.name); },
+          [](const WgSetDevice& o) {
+            std::string s = fmt::format("~ wireguard {}: set device", o.device.name);
+            for (const auto& c : o.changes) s += "\n    " + c;
+            return s;
+          },
+          [](const FecSet& o) { return fmt::format("~ link {}: fec {} -> {}", o.dev, o.from, o.to); },
           [](const LinkSetMtu& o) { return fmt::format("~ link {}: mtu {} -> {}", o.dev, o.from, o.to); },
           [](const LinkSetMac& o) {
             return fmt::format("~ link {}: address {} -> {}", o.dev, o.from.str(), o.to.str());
@@ -167,6 +174,18 @@ std::string to_json(const Op& op) {
           [](const LinkRename& o) {
             return fmt::format(R"("kind": "link_rename", "from": {}, "to": {}, "mac": "{}")",
                                quote(o.from), quote(o.to), o.mac.str());
+          },
+          [](const WgLinkCreate& o) { return fmt::format(R"("kind": "wireguard_create", "name": {})", quote(o.name)); },
+          [](const WgSetDevice& o) {
+            // The private key is never printed, in any form.
+            std::string changes;
+            for (size_t i = 0; i < o.changes.size(); i++) changes += (i ? ", " : "") + quote(o.changes[i]);
+            return fmt::format(R"x("kind": "wireguard_set", "name": {}, "private_key": "(hidden)", "listen_port": {}, "peers": {}, "changes": [{}])x",
+                               quote(o.device.name), o.device.port, o.device.peers.size(), changes);
+          },
+          [](const FecSet& o) {
+            return fmt::format(R"("kind": "fec_set", "dev": {}, "from": {}, "to": {})", quote(o.dev),
+                               quote(o.from), quote(o.to));
           },
           [](const LinkSetMtu& o) {
             return fmt::format(R"("kind": "link_set_mtu", "dev": {}, "from": {}, "to": {})",
@@ -258,6 +277,7 @@ const std::string* rule_chain(const Op& op, NftFamily& family, const std::string
 
 std::string to_text(const Plan& p) {
   std::string out;
+  for (const auto& w : p.warnings) out += "# warning: " + w + "\n";
   for (size_t i = 0; i < p.ops.size();) {
     NftFamily family;
     const std::string* table;

@@ -5,10 +5,13 @@
 
 namespace netkeep {
 
-Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer) {
+Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
+                    const Resolver& resolve) {
   Reconcile r;
   // Every file is validated before anything is written.
   Desired desired = load_config(config, r.diags);
+  if (resolve) resolve_endpoints(desired, resolve, r.diags);
+  reader.scope(desired);
   auto actual = reader.snapshot(r.snapshot_error);
   if (!actual) {
     if (r.snapshot_error.empty()) r.snapshot_error = "unknown error";

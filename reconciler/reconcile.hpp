@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,10 @@ struct Reconcile {
   bool changed() const { return !result.applied.empty(); }
 };
 
-Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer);
+using Resolver = std::function<std::optional<IpAddr>(const std::string& host)>;
+
+// `resolve` turns WireGuard endpoint hostnames into addresses (none: leave them unresolved).
+Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
+                    const Resolver& resolve = nullptr);
 
 }  // namespace netkeep
