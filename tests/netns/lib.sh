@@ -155,3 +155,8 @@ settle() {
     sleep 0.5
   done
 }
+
+kernel_has_wireguard() {  # in a scratch namespace, so the host is never touched
+  local ns; ns=$(new_ns wgprobe)
+  ip -n "$ns" link add name wgprobe type wireguard 2>/dev/null
+}

@@ -205,3 +205,40 @@ TEST_CASE("no input crashes a parser: truncations and byte flips of valid files"
     }
   }
 }
+
+namespace {
+Parsed wireguard(std::string_view json) {
+  Parsed p;
+  json::Sink sink{kWireGuardFile, &p.diags};
+  p.ok = parse_wireguard(json, sink).has_value();
+  return p;
+}
+const std::string kPriv = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+const std::string kPub = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+std::string wg(const std::string& iface_extra, const std::string& peer_extra) {
+  return R"({"interfaces": [{"name": "wg0", "private_key": ")" + kPriv + R"(", "port": 51820)" + iface_extra +
+         R"(, "peers": [{"public_key": ")" + kPub + R"(", "allowed_ips": ["10.0.137.0/24"])" + peer_extra + "}]}]}";
+}
+}  // namespace
+
+TEST_CASE("wireguard.json: a valid file and its errors") {
+  CHECK(wireguard(wg("", R"(, "endpoint": "192.0.2.7:51820")")).ok);
+  CHECK(wireguard(wg("", R"(, "endpoint": "[2001:db8::7]:51820")")).ok);
+  CHECK(wireguard(wg("", R"(, "endpoint": "vpn.example.org:51820")")).ok);
+  expect_error(wireguard(wg("", R"(, "endpoint": "192.0.2.7")")),
+               R"(wireguard.json: interfaces[0].peers[0].endpoint: "192.0.2.7" has no port)");
+  expect_error(wireguard(wg("", R"(, "endpoint": "192.0.2.7:70000")")),
+               R"(interfaces[0].peers[0].endpoint: "192.0.2.7:70000" has no valid port (1-65535))");
+  expect_error(wireguard(wg("", R"(, "endpoint": "2001:db8::7:51820")")), "has an IPv6 address without brackets");
+  expect_error(wireguard(R"({"interfaces": [{"name": "wg0", "private_key": ")" + kPriv +
+                         R"(", "peers": [{"public_key": ")" + kPub + R"(", "allowed_ips": ["10.0.137.0/33"]}]}]})"),
+               R"(interfaces[0].peers[0].allowed_ips[0]: "10.0.137.0/33" is not a prefix)");
+  auto bad_pub = wireguard(R"({"interfaces": [{"name": "wg0", "private_key": ")" + kPriv +
+                           R"(", "peers": [{"public_key": "short"}]}]})");
+  expect_error(bad_pub, R"(interfaces[0].peers[0].public_key: "short" is not the base64 of 32 bytes)");
+  auto bad_priv = wireguard(R"({"interfaces": [{"name": "wg0", "private_key": "c2VjcmV0LXByaXZhdGUta2V5", "peers": []}]})");
+  expect_error(bad_priv, "wireguard.json: interfaces[0].private_key: is not the base64 of 32 bytes (value hidden)");
+  CHECK(bad_priv.text().find("c2VjcmV0") == std::string::npos);  // never the private key's value
+  expect_error(wireguard(R"({"interfaces": [{"name": "wg0", "private_key": ")" + kPriv + R"(", "port": 65536}]})"),
+               "interfaces[0].port: 65536 is not a port (0-65535)");
+}
