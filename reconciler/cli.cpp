@@ -226,6 +226,10 @@ int cmd_show(const Args& a) {
   for (const auto& ad : x.addrs) fmt::print("addr {} proto {}\n", addr_text(ad), ad.proto);
   for (const auto& r : x.routes) fmt::print("route {}\n", route_text(r));
   for (const auto& [k, v] : x.sysctls) fmt::print("sysctl {} = {}\n", sysctl_dotted(k), v);
+  for (const auto& w : x.wireguard)
+    fmt::print("wireguard {} listen-port {} private-key {} peers {}\n", w.name, w.listen_port,
+               w.private_key.empty() ? "(none)" : "(hidden)", w.peers.size());
+  for (const auto& [dev, mode] : x.fec) fmt::print("fec {} {}\n", dev, mode);
   for (const auto& [path, f] : x.files) {
     const char* kinds[] = {"missing", "regular file", "symlink", "other"};
     fmt::print("file {}: {}\n", path, kinds[static_cast<int>(f.kind)]);

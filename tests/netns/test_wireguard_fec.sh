@@ -11,6 +11,7 @@ fi
 
 router_setup
 CFG=$(config_from wireguard-new-device)
+chmod 644 "$CFG/wireguard.json"
 PRIV=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["interfaces"][0]["private_key"])' "$CFG/wireguard.json")
 PRIV_HEX=$(base64 -d <<<"$PRIV" | od -An -tx1 | tr -d ' \n')
 # lan0 also asks for FEC, which veth does not support.
@@ -29,6 +30,7 @@ contains "the device's settings are skipped, not sent" "$OUT" "skipped: link wg0
 contains "everything else applied: lan0's address" "$(ip -n "$R" -o addr show dev lan0)" "10.10.0.1/24"
 contains "everything else applied: the DHCP default route" "$(ip -n "$R" route show)" "default via 203.0.113.1 dev uplink0 proto dhcp"
 contains "everything else applied: the nftables ruleset" "$(ip netns exec "$R" nft list chain ip nat router7-portforwardings)" "dnat to 10.10.0.23:80"
+contains "a wireguard.json readable by others is warned about" "$OUT" "wireguard.json: holds private keys but its mode is 0644; chmod 600 it"
 contains "FEC on veth is a warning" "$OUT" 'warning: link lan0: the driver does not support FEC; fec "rs" not applied'
 
 # Without WireGuard in the config, the FEC warning alone leaves exit status 0.

@@ -188,3 +188,32 @@ TEST_CASE("plans are values: equal inputs, equal plans") {
   CHECK(plan(d, two_links()) == plan(d, two_links()));
   CHECK(plan(d, two_links()) != plan(Desired{}, two_links()));
 }
+
+TEST_CASE("WireGuard endpoints given as hostnames are resolved when planning") {
+  Desired d;
+  Diagnostics diags;
+  json::Sink s1{kInterfacesFile, &diags};
+  d.interfaces = {FileState::ok, *parse_interfaces(R"({"interfaces": [
+      {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
+      {"name": "wg0", "extra_routes": [{"destination": "0.0.0.0/0"}]}]})", s1)};
+  json::Sink s2{kWireGuardFile, &diags};
+  d.wireguard = {FileState::ok, *parse_wireguard(R"({"interfaces": [{"name": "wg0",
+      "private_key": "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", "port": 51820,
+      "peers": [{"public_key": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "endpoint": "vpn.example.org:51820",
+                 "allowed_ips": ["0.0.0.0/0"]},
+                {"public_key": "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=", "endpoint": "nowhere.invalid:51820",
+                 "allowed_ips": ["10.9.0.0/16"]}]}]})", s2)};
+  d.dhcp4 = {FileState::ok, {ip("203.0.113.62"), 25, ip("203.0.113.1"), {}}};
+  resolve_endpoints(d, [](const std::string& host) -> std::optional<IpAddr> {
+    if (host == "vpn.example.org") return ip("192.0.2.55");
+    return std::nullopt;
+  }, diags);
+  CHECK(diags.size() == 1);
+  CHECK(diags[0].str() == R"(warning: wireguard.json: wg0: endpoint host "nowhere.invalid" does not resolve)");
+  Actual a = two_links();
+  std::string text = to_text(plan_core(d, a));
+  CHECK(text.find("endpoint 192.0.2.55:51820") != std::string::npos);  // the plan shows the address
+  CHECK(text.find("+ route 192.0.2.55 via 203.0.113.1 dev uplink0 proto dhcp src 203.0.113.62") != std::string::npos);
+  CHECK(text.find("+ route default dev wg0") != std::string::npos);
+  CHECK(text.find("+ route default via 203.0.113.1") == std::string::npos);
+}
