@@ -88,16 +88,8 @@ void encode_rule_add(const NftRuleAdd& o, uint32_t seq, std::vector<char>& buf) 
   uint16_t flags = NLM_F_CREATE;
   switch (o.place) {
     case RulePlace::append: flags |= NLM_F_APPEND; break;
-    case RulePlace::after_handle:
-      flags |= NLM_F_APPEND;
-      nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, o.ref);
-      break;
     case RulePlace::before_handle:  // without NLM_F_APPEND the kernel inserts before `position`
       nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, o.ref);
-      break;
-    case RulePlace::after_new:
-      flags |= NLM_F_APPEND;
-      nftnl_rule_set_u32(r.get(), NFTNL_RULE_POSITION_ID, static_cast<uint32_t>(o.ref));
       break;
   }
   for (const auto& e : o.body)

@@ -196,14 +196,6 @@ std::optional<WriteError> FakeKernel::apply_nft_op(NftState& s, const Op& op,
   auto pos = c->rules.end();
   switch (o->place) {
     case RulePlace::append: break;
-    case RulePlace::after_handle:
-    case RulePlace::after_new: {
-      uint64_t h = o->place == RulePlace::after_new ? ids[static_cast<uint32_t>(o->ref)] : o->ref;
-      pos = at(h);
-      if (pos == c->rules.end()) return err(ENOENT, "No such file or directory");
-      ++pos;
-      break;
-    }
     case RulePlace::before_handle:
       pos = at(o->ref);
       if (pos == c->rules.end()) return err(ENOENT, "No such file or directory");

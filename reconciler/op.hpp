@@ -135,12 +135,10 @@ struct NftRuleDel {
   bool operator==(const NftRuleDel&) const = default;
 };
 
-// Where a new rule goes (NFTA_RULE_POSITION / NFTA_RULE_POSITION_ID).
+// Where a new rule goes (NFTA_RULE_POSITION).
 enum class RulePlace : uint8_t {
-  append,        // at the end of the chain
-  after_handle,  // after the existing rule `ref`
-  before_handle, // before the existing rule `ref`
-  after_new,     // after the rule added earlier in this transaction with id `ref`
+  append,         // at the end of the chain
+  before_handle,  // before the existing rule `ref`
 };
 
 struct NftRuleAdd {

@@ -19,13 +19,8 @@ struct Ids {
 
 // Appends the whole chain's rules in order, for a chain made in this plan.
 void add_all(const NftChain& want, Ids& ids, std::vector<Op>& ops) {
-  uint32_t prev = 0;
-  for (const auto& r : want.rules) {
-    NftRuleAdd add{want.family, want.table, want.name, r.body, r.text, ids.next++,
-                   prev ? RulePlace::after_new : RulePlace::append, prev};
-    prev = add.id;
-    ops.push_back(std::move(add));
-  }
+  for (const auto& r : want.rules)
+    ops.push_back(NftRuleAdd{want.family, want.table, want.name, r.body, r.text, ids.next++, RulePlace::append, 0});
 }
 
 // Longest increasing subsequence of `seq` (values are desired indices),
@@ -74,31 +69,20 @@ void diff_rules(const NftChain& have, const NftChain& want, Ids& ids, std::vecto
       ops.push_back(NftRuleDel{have.family, have.table, have.name, have.rules[j].handle,
                                have.rules[j].text.empty() ? rule_text(have.rules[j].body) : have.rules[j].text});
 
-  uint64_t first_kept = 0;
-  for (uint64_t h : kept)
-    if (h) {
-      first_kept = h;
-      break;
-    }
-  uint32_t prev_new = 0;
+  // A new rule goes before the next kept rule, or at the end when none
+  // follows: consecutive new rules then land in order. (Positioning after a
+  // rule of the same transaction, NFTA_RULE_POSITION_ID, makes the kernel
+  // search the transaction for each rule: quadratic for long runs.)
+  uint64_t next_kept = 0;
+  std::vector<uint64_t> before(want.rules.size(), 0);
+  for (size_t i = want.rules.size(); i-- > 0;) {
+    before[i] = next_kept;
+    if (kept[i]) next_kept = kept[i];
+  }
   for (size_t i = 0; i < want.rules.size(); i++) {
-    if (kept[i]) {
-      prev_new = 0;
-      continue;
-    }
+    if (kept[i]) continue;
     NftRuleAdd add{want.family, want.table, want.name, want.rules[i].body, want.rules[i].text, ids.next++,
-                   RulePlace::append, 0};
-    if (prev_new) {
-      add.place = RulePlace::after_new;
-      add.ref = prev_new;
-    } else if (i > 0) {
-      add.place = RulePlace::after_handle;  // the previous desired rule is a kept one
-      add.ref = kept[i - 1];
-    } else if (first_kept) {
-      add.place = RulePlace::before_handle;
-      add.ref = first_kept;
-    }
-    prev_new = add.id;
+                   before[i] ? RulePlace::before_handle : RulePlace::append, before[i]};
     ops.push_back(std::move(add));
   }
 }

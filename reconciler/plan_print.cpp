@@ -64,9 +64,7 @@ std::string chain_spec(const std::optional<BaseChain>& b) {
 const char* place_name(RulePlace p) {
   switch (p) {
     case RulePlace::append: return "append";
-    case RulePlace::after_handle: return "after_handle";
     case RulePlace::before_handle: return "before_handle";
-    case RulePlace::after_new: return "after_new";
   }
   return "?";
 }

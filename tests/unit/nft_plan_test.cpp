@@ -76,7 +76,7 @@ TEST_CASE("each desired rule renders as the nft text it is labelled with") {
   CHECK(r.text.find("ip daddr != 10.10.0.0/25") != std::string::npos);
 }
 
-TEST_CASE("adding one forwarding among many adds one rule after its predecessor") {
+TEST_CASE("adding one forwarding among many adds one rule before its successor") {
   Actual a = converged(with_forwardings(many(100)));
   auto before = handles(a, kForwardingChain);
   auto f = many(100);
@@ -84,8 +84,8 @@ TEST_CASE("adding one forwarding among many adds one rule after its predecessor"
   auto [p, after] = step(a, with_forwardings(f));
   REQUIRE(p.ops.size() == 1);
   auto& add = std::get<NftRuleAdd>(p.ops[0]);
-  CHECK(add.place == RulePlace::after_handle);
-  CHECK(add.ref == before[49]);
+  CHECK(add.place == RulePlace::before_handle);
+  CHECK(add.ref == before[50]);
   auto now = handles(after, kForwardingChain);
   now.erase(now.begin() + 50);
   CHECK(now == before);  // every other rule kept its handle
@@ -98,8 +98,13 @@ TEST_CASE("adding at the front inserts before the first kept rule") {
   f.insert(f.begin() + 1, fwd(998));
   auto [p, after] = step(a, with_forwardings(f));
   REQUIRE(p.ops.size() == 2);
-  CHECK(std::get<NftRuleAdd>(p.ops[0]).place == RulePlace::before_handle);
-  CHECK(std::get<NftRuleAdd>(p.ops[1]).place == RulePlace::after_new);
+  // Both go before the first kept rule, in order; none names a rule of the
+  // same transaction (the kernel would search the transaction for it).
+  for (const auto& op : p.ops) {
+    CHECK(std::get<NftRuleAdd>(op).place == RulePlace::before_handle);
+    CHECK(std::get<NftRuleAdd>(op).ref == handles(a, kForwardingChain)[0]);
+  }
+  CHECK(std::get<NftRuleAdd>(p.ops[0]).text.find("dport 999 ") != std::string::npos);
 }
 
 TEST_CASE("removing, editing and reordering touch only the rules that differ") {
