@@ -181,8 +181,19 @@ std::optional<WriteError> LinuxKernel::apply_genl(const Op& op) {
   return genl_->request(m->hdr());
 }
 
+KernelStats LinuxKernel::stats() const {
+  KernelStats s;
+  s.rtnl_writes = rtnl_writes_;
+  s.rtnl_reads = rtnl_->requests_sent() - rtnl_writes_;
+  s.nft_writes = nft_->messages_sent();
+  s.nft_reads = nft_->reads();
+  s.other_writes = writes_ - rtnl_writes_;
+  return s;
+}
+
 std::optional<WriteError> LinuxKernel::write(nl::Message m) {
   writes_++;
+  rtnl_writes_++;
   return rtnl_->request(m.hdr());
 }
 

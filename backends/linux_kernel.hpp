@@ -13,8 +13,16 @@
 
 namespace netkeep {
 
+// Requests sent, for `apply --stats` and the benchmarks.
+struct KernelStats {
+  uint64_t rtnl_reads = 0, rtnl_writes = 0;  // dumps and gets; write requests
+  uint64_t nft_reads = 0, nft_writes = 0;    // dump and gen requests; batch messages incl. begin/end
+  uint64_t other_writes = 0;                 // sysctls, files, generic netlink
+};
+
 class LinuxKernel : public KernelReader, public KernelWriter {
  public:
+  KernelStats stats() const;
   // `root` is where files such as tmp/resolv.conf live (--root).
   static std::unique_ptr<LinuxKernel> open(std::filesystem::path root, std::string& error);
 
@@ -53,6 +61,7 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   std::set<std::string> fec_names_;      // links whose FEC the config sets, by name
   std::set<Mac> fec_macs_;               // ... or by MAC
   uint64_t writes_ = 0;
+  uint64_t rtnl_writes_ = 0;
 };
 
 }  // namespace netkeep

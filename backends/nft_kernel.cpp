@@ -145,6 +145,7 @@ std::vector<NftError> NftKernel::send(const std::vector<Op>& ops, bool commit) {
   };
   if (auto e = sock_->send_batch(buf.data(), buf.size(), on_error)) errors.push_back(NftError{NftError::npos, *e});
   sent_ += ops.size() + (commit ? 2 : 1);
+  batches_++;
   return errors;
 }
 

@@ -30,6 +30,7 @@ class NftKernel {
   std::optional<WriteError> read_counters(std::vector<NftCounter>& out);
 
   uint64_t messages_sent() const { return sent_; }
+  uint64_t reads() const { return sock_->requests_sent() - batches_; }
   uint64_t requests() const { return sock_->requests_sent(); }
 
  private:
@@ -40,6 +41,7 @@ class NftKernel {
   std::unique_ptr<nl::Socket> sock_;
   uint32_t seq_ = 0x4e4b0000;  // batch sequence numbers, apart from dump requests'
   uint64_t sent_ = 0;
+  uint64_t batches_ = 0;
 };
 
 }  // namespace netkeep

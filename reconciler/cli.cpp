@@ -27,7 +27,7 @@ constexpr const char* kUsage = R"(netkeep keeps a Linux router's network configu
 
 Usage:
   netkeep plan  [--config DIR] [--root DIR] [--json] [--check]   show what apply would change
-  netkeep apply [--config DIR] [--root DIR] [--json]   change it
+  netkeep apply [--config DIR] [--root DIR] [--json] [--stats]   change it
   netkeep show  [--root DIR] [--json]                  show the state netkeep manages
   netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT] [--notify-pidfile PATH]...
                 [--resync SECONDS]
@@ -39,6 +39,7 @@ Options:
   --root DIR     prefix for files netkeep writes, e.g. ROOT/tmp/resolv.conf (default /)
   --json         machine-readable output
   --check        (plan) also have the kernel validate the nftables batch, committing nothing
+  --stats        (apply) count the netlink requests sent, reads and writes
 
 netkeep works on the network namespace it runs in: ip netns exec NS netkeep plan
 )";
@@ -54,12 +55,15 @@ the kernel validates every message and aborts, proving it would accept them.
 Exit status: 0 nothing to do, 2 changes pending, 1 error (e.g. a config file
 that fails to validate; the error names the file, the JSON path and the value).
 )"},
-    {"apply", R"(Usage: netkeep apply [--config DIR] [--root DIR] [--json]
+    {"apply", R"(Usage: netkeep apply [--config DIR] [--root DIR] [--json] [--stats]
 
 Plans as `netkeep plan` does and performs the ops, printing each one done.
 A config file with an error contributes nothing and what it governs is left
 as it is; the other files still apply. A failing op is reported and the ops
 that do not depend on it still run.
+
+--stats prints the requests sent, split into reads and writes, for
+rtnetlink and nftables (with --json: a "stats" object).
 
 Exit status: 0 converged, 1 some part failed (every error is listed).
 )"},
@@ -101,6 +105,7 @@ struct Args {
   int resync = 300;
   bool json = false;
   bool check = false;
+  bool stats = false;
   bool help = false;
 };
 
@@ -201,14 +206,26 @@ int cmd_apply(const Args& a) {
                          i ? ",\n  " : "\n  ", to_json(f.op), f.error.code,
                          json::quote(f.error.message), f.skipped);
     }
-    out += fmt::format("],\n \"write_requests\": {}}}\n", r.write_requests);
-    fmt::print("{}", out);
+    out += fmt::format("],\n \"write_requests\": {}", r.write_requests);
+    if (a.stats) {
+      KernelStats st = kernel->stats();
+      out += fmt::format(
+          ",\n \"stats\": {{\"rtnetlink_reads\": {}, \"rtnetlink_writes\": {}, \"nftables_reads\": {}, "
+          "\"nftables_writes\": {}, \"other_writes\": {}}}",
+          st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes);
+    }
+    fmt::print("{}}}\n", out);
   } else {
     for (const auto& op : r.applied) fmt::print("{}\n", to_text(op));
   }
   for (const auto& f : r.failures) fmt::print(stderr, "error: {}\n", to_text(f));
   fmt::print(stderr, "netkeep: {} ops applied, {} failed, {} write requests\n", r.applied.size(),
              r.failures.size(), r.write_requests);
+  if (a.stats && !a.json) {
+    KernelStats st = kernel->stats();
+    fmt::print(stderr, "netkeep: requests: rtnetlink {} reads {} writes; nftables {} reads {} writes; other {} writes\n",
+               st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes);
+  }
   return rc.ok() ? 0 : 1;
 }
 
@@ -256,6 +273,8 @@ int run(int argc, char** argv) {
       return 0;
     } else if (s == "--check" && a.command == "plan") {
       a.check = true;
+    } else if (s == "--stats" && a.command == "apply") {
+      a.stats = true;
     } else if (s == "--json" && a.command != "run") {
       a.json = true;
     } else if (s == "--config" && a.command != "show") {
