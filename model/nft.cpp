@@ -1,5 +1,8 @@
 #include "model/nft.hpp"
 
+#include <functional>
+#include <string_view>
+
 namespace netkeep {
 
 const char* family_name(NftFamily f) {
@@ -27,6 +30,19 @@ bool NftState::has_table(NftFamily f, std::string_view name) const {
   for (const auto& t : tables)
     if (t.family == f && t.name == name) return true;
   return false;
+}
+
+uint64_t hash_of(const RuleBody& body) {
+  uint64_t h = 0;
+  auto mix = [&](uint64_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+  for (const auto& e : body) {
+    mix(std::hash<std::string_view>{}(e.name));
+    for (const auto& a : e.attrs) {
+      mix(a.type);
+      mix(std::hash<std::string_view>{}(a.value));
+    }
+  }
+  return h;
 }
 
 bool operator==(const NftRule& a, const NftRule& b) { return a.body == b.body; }

@@ -31,6 +31,10 @@ struct NftExpr {
 
 using RuleBody = std::vector<NftExpr>;
 
+// A hash of what a rule is (names and attributes), for matching thousands
+// of rules without comparing their long shared prefixes again and again.
+uint64_t hash_of(const RuleBody& body);
+
 struct NftRule {
   RuleBody body;
   uint64_t handle = 0;  // the kernel's; 0 for a rule not yet added

@@ -118,26 +118,22 @@ void print_diags(const Diagnostics& diags) {
   for (const auto& d : diags) fmt::print(stderr, "{}\n", d.str());
 }
 
-struct Session {
-  std::unique_ptr<LinuxKernel> kernel;
-  Actual actual;
-};
-
-std::optional<Session> open_kernel(const Args& a) {
+// Opens the kernel and takes a snapshot scoped to `desired` (if given).
+std::unique_ptr<LinuxKernel> open_kernel(const Args& a, const Desired* desired, Actual& actual) {
   std::string err;
-  Session s;
-  s.kernel = LinuxKernel::open(a.root, err);
-  if (!s.kernel) {
+  auto kernel = LinuxKernel::open(a.root, err);
+  if (!kernel) {
     fmt::print(stderr, "netkeep: {}\n", err);
-    return std::nullopt;
+    return nullptr;
   }
-  auto actual = s.kernel->snapshot(err);
-  if (!actual) {
+  if (desired) kernel->scope(*desired);
+  auto snap = kernel->snapshot(err);
+  if (!snap) {
     fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", err);
-    return std::nullopt;
+    return nullptr;
   }
-  s.actual = std::move(*actual);
-  return s;
+  actual = std::move(*snap);
+  return kernel;
 }
 
 int cmd_plan(const Args& a) {
@@ -145,22 +141,10 @@ int cmd_plan(const Args& a) {
   Desired desired = load_config(a.config, diags);
   resolve_endpoints(desired, resolve_host, diags);
   print_diags(diags);
-  std::string err;
-  auto kernel = LinuxKernel::open(a.root, err);
-  if (!kernel) {
-    fmt::print(stderr, "netkeep: {}\n", err);
-    return 1;
-  }
-  kernel->scope(desired);
-  Session session{std::move(kernel), {}};
-  auto actual = session.kernel->snapshot(err);
-  if (!actual) {
-    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", err);
-    return 1;
-  }
-  session.actual = std::move(*actual);
-  Session* s = &session;
-  Plan p = plan(desired, s->actual);
+  Actual actual;
+  auto kernel = open_kernel(a, &desired, actual);
+  if (!kernel) return 1;
+  Plan p = plan(desired, actual);
   fmt::print("{}", a.json ? to_json(p) : to_text(p));
   if (a.json)
     for (const auto& w : p.warnings) fmt::print(stderr, "warning: {}\n", w);
@@ -169,7 +153,7 @@ int cmd_plan(const Args& a) {
     std::vector<Op> nft_ops;
     for (const auto& op : p.ops)
       if (is_nft(op)) nft_ops.push_back(op);
-    for (const auto& e : s->kernel->check_nft(nft_ops)) {
+    for (const auto& e : kernel->check_nft(nft_ops)) {
       check_failed = true;
       fmt::print(stderr, "error: the kernel would reject {}: {}\n",
                  e.index < nft_ops.size() ? to_text(nft_ops[e.index]) : "the nftables batch", e.error.message);
@@ -230,9 +214,8 @@ int cmd_apply(const Args& a) {
 }
 
 int cmd_show(const Args& a) {
-  auto s = open_kernel(a);
-  if (!s) return 1;
-  const Actual& x = s->actual;
+  Actual x;
+  if (!open_kernel(a, nullptr, x)) return 1;
   if (a.json) {
     fmt::print("{}", to_json(x));
     return 0;

@@ -3,7 +3,7 @@
 // netkeep does not own are never named in an op; tables are never deleted;
 // the ruleset is never flushed.
 #include <algorithm>
-#include <map>
+#include <unordered_map>
 
 #include "model/nft_text.hpp"
 #include "reconciler/nft_desired.hpp"
@@ -18,9 +18,11 @@ struct Ids {
 };
 
 // Appends the whole chain's rules in order, for a chain made in this plan.
-void add_all(const NftChain& want, Ids& ids, std::vector<Op>& ops) {
-  for (const auto& r : want.rules)
-    ops.push_back(NftRuleAdd{want.family, want.table, want.name, r.body, r.text, ids.next++, RulePlace::append, 0});
+// The rules are moved into the ops: a desired ruleset is built for one plan.
+void add_all(NftChain& want, Ids& ids, std::vector<Op>& ops) {
+  for (auto& r : want.rules)
+    ops.push_back(NftRuleAdd{want.family, want.table, want.name, std::move(r.body), std::move(r.text), ids.next++,
+                             RulePlace::append, 0});
 }
 
 // Longest increasing subsequence of `seq` (values are desired indices),
@@ -44,17 +46,23 @@ std::vector<size_t> longest_increasing(const std::vector<size_t>& seq) {
 // The rules to delete (by handle) and add (at their position) so that the
 // chain's order equals the desired order. Rules already in place, in order,
 // are kept: their handles and counters do not change.
-void diff_rules(const NftChain& have, const NftChain& want, Ids& ids, std::vector<Op>& ops) {
-  std::map<const RuleBody*, std::vector<size_t>, bool (*)(const RuleBody*, const RuleBody*)> wanted(
-      [](const RuleBody* a, const RuleBody* b) { return *a < *b; });
-  for (size_t i = want.rules.size(); i-- > 0;) wanted[&want.rules[i].body].push_back(i);
+void diff_rules(const NftChain& have, NftChain& want, Ids& ids, std::vector<Op>& ops) {
+  // Desired indices by rule hash, last first, so duplicates pair up in order.
+  std::unordered_map<uint64_t, std::vector<size_t>> wanted;
+  wanted.reserve(want.rules.size());
+  for (size_t i = want.rules.size(); i-- > 0;) wanted[hash_of(want.rules[i].body)].push_back(i);
 
   std::vector<size_t> seq, seq_have;  // matched (desired index, have index) in chain order
   for (size_t j = 0; j < have.rules.size(); j++) {
-    auto it = wanted.find(&have.rules[j].body);
-    if (it == wanted.end() || it->second.empty()) continue;
-    seq.push_back(it->second.back());  // duplicates pair up in order
-    it->second.pop_back();
+    auto it = wanted.find(hash_of(have.rules[j].body));
+    if (it == wanted.end()) continue;
+    auto& candidates = it->second;
+    // Equal hashes are checked for equal rules; a collision is simply no match.
+    auto match = std::find_if(candidates.rbegin(), candidates.rend(),
+                              [&](size_t i) { return want.rules[i].body == have.rules[j].body; });
+    if (match == candidates.rend()) continue;
+    seq.push_back(*match);
+    candidates.erase(std::next(match).base());
     seq_have.push_back(j);
   }
   std::vector<uint64_t> kept(want.rules.size(), 0);  // desired index -> handle of the kept rule
@@ -81,8 +89,8 @@ void diff_rules(const NftChain& have, const NftChain& want, Ids& ids, std::vecto
   }
   for (size_t i = 0; i < want.rules.size(); i++) {
     if (kept[i]) continue;
-    NftRuleAdd add{want.family, want.table, want.name, want.rules[i].body, want.rules[i].text, ids.next++,
-                   before[i] ? RulePlace::before_handle : RulePlace::append, before[i]};
+    NftRuleAdd add{want.family, want.table, want.name, std::move(want.rules[i].body), std::move(want.rules[i].text),
+                   ids.next++, before[i] ? RulePlace::before_handle : RulePlace::append, before[i]};
     ops.push_back(std::move(add));
   }
 }
@@ -103,7 +111,7 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   // prefix from interfaces.json: if either file is invalid, the chain's
   // rules stay exactly as they are.
   const bool forwardings_known = d.portforwardings.governs() && d.interfaces.governs();
-  const NftState want = desired_ruleset(in);
+  NftState want = desired_ruleset(in);
   const NftState& have = actual.nft;
 
   for (const auto& t : want.tables)
@@ -113,7 +121,7 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
 
   Ids ids;
   std::vector<Op> chain_ops, rule_ops;
-  for (const auto& wc : want.chains) {
+  for (auto& wc : want.chains) {
     const NftChain* hc = have.chain(wc.family, wc.table, wc.name);
     const bool frozen = wc.name == kForwardingChain && !forwardings_known;
     NftChain empty{wc.family, wc.table, wc.name, wc.base, {}};
