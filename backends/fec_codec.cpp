@@ -42,7 +42,8 @@ nl::Message encode_get(uint16_t family, const std::string& dev) {
   return m;
 }
 
-std::optional<nl::Message> encode_set(uint16_t family, const std::string& dev, const std::string& mode) {
+std::optional<nl::Message> encode_set(uint16_t family, const std::string& dev,
+                                      const std::string& mode) {
   nl::Message m = genl::request(family, ETHTOOL_MSG_FEC_SET, ETHTOOL_GENL_VERSION);
   header(m.hdr(), dev, 0);
   if (mode == "auto") {

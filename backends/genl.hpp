@@ -11,7 +11,8 @@
 
 namespace netkeep::genl {
 
-nl::Message request(uint16_t family, uint8_t cmd, uint8_t version, uint16_t flags = 0, size_t size = 4096);
+nl::Message request(uint16_t family, uint8_t cmd, uint8_t version, uint16_t flags = 0,
+                    size_t size = 4096);
 nl::Message get_family(const std::string& name);
 std::optional<uint16_t> decode_family_id(const nlmsghdr* nlh);
 

@@ -37,7 +37,8 @@ std::unique_ptr<LinuxKernel> LinuxKernel::open(std::filesystem::path root, std::
   if (!s) return nullptr;
   auto nft = NftKernel::open(error);
   if (!nft) return nullptr;
-  return std::unique_ptr<LinuxKernel>(new LinuxKernel(std::move(s), std::move(nft), std::move(root)));
+  return std::unique_ptr<LinuxKernel>(
+      new LinuxKernel(std::move(s), std::move(nft), std::move(root)));
 }
 
 std::optional<Actual> LinuxKernel::snapshot(std::string& error) {
@@ -103,7 +104,9 @@ std::optional<WriteError> LinuxKernel::snapshot_once(Actual& a) {
   return std::nullopt;
 }
 
-std::vector<NftError> LinuxKernel::apply_nft(const std::vector<Op>& ops) { return nft_->send(ops, true); }
+std::vector<NftError> LinuxKernel::apply_nft(const std::vector<Op>& ops) {
+  return nft_->send(ops, true);
+}
 
 std::string LinuxKernel::name_of(int ifindex) const {
   for (const auto& [name, index] : ifindex_)
@@ -123,7 +126,8 @@ void LinuxKernel::scope(const Desired& d) {
   }
 }
 
-std::optional<WriteError> LinuxKernel::family(const char* name, std::optional<uint16_t>& cache, uint16_t& id) {
+std::optional<WriteError> LinuxKernel::family(const char* name, std::optional<uint16_t>& cache,
+                                              uint16_t& id) {
   if (cache) {
     id = *cache;
     return std::nullopt;
@@ -139,7 +143,8 @@ std::optional<WriteError> LinuxKernel::family(const char* name, std::optional<ui
 // snapshot: a kernel without the family simply has nothing to report.
 void LinuxKernel::snapshot_genl(Actual& a) {
   uint16_t id = 0;
-  bool have_wg = std::any_of(a.links.begin(), a.links.end(), [](const Link& l) { return l.kind == "wireguard"; });
+  bool have_wg = std::any_of(a.links.begin(), a.links.end(),
+                             [](const Link& l) { return l.kind == "wireguard"; });
   if (have_wg && !family(WG_GENL_NAME, wg_family_, id)) {
     for (const auto& l : a.links) {
       if (l.kind != "wireguard") continue;
@@ -151,14 +156,17 @@ void LinuxKernel::snapshot_genl(Actual& a) {
       }
     }
   }
-  if ((fec_names_.empty() && fec_macs_.empty()) || family(ETHTOOL_GENL_NAME, ethtool_family_, id)) return;
+  if ((fec_names_.empty() && fec_macs_.empty()) || family(ETHTOOL_GENL_NAME, ethtool_family_, id))
+    return;
   for (const auto& l : a.links) {
     if (!fec_names_.contains(l.name) && !fec_macs_.contains(l.mac)) continue;
     auto m = fec::encode_get(id, l.name);
     std::optional<std::string> mode;
     auto e = genl_->get(m.hdr(), [&](const nlmsghdr* nlh) { mode = fec::decode(nlh); });
-    if (e && e->code == EOPNOTSUPP) a.fec[l.name] = "unsupported";
-    else if (!e && mode) a.fec[l.name] = *mode;
+    if (e && e->code == EOPNOTSUPP)
+      a.fec[l.name] = "unsupported";
+    else if (!e && mode)
+      a.fec[l.name] = *mode;
   }
 }
 
@@ -166,7 +174,8 @@ std::optional<WriteError> LinuxKernel::apply_genl(const Op& op) {
   uint16_t id = 0;
   if (auto* o = std::get_if<WgSetDevice>(&op)) {
     if (auto e = family(WG_GENL_NAME, wg_family_, id))
-      return WriteError{e->code, fmt::format("{}: the kernel has no WireGuard support ({})", o->device.name, e->message)};
+      return WriteError{e->code, fmt::format("{}: the kernel has no WireGuard support ({})",
+                                             o->device.name, e->message)};
     for (auto& m : wg::encode_set_device(id, o->device)) {
       writes_++;
       if (auto e = genl_->request(m.hdr())) return e;
@@ -214,14 +223,16 @@ std::optional<WriteError> LinuxKernel::index_of(const std::string& name, int& in
 }
 
 std::optional<WriteError> LinuxKernel::apply_link(const Op& op) {
-  if (auto* o = std::get_if<BridgeCreate>(&op)) return write(rtnl::encode_bridge_create(o->name, o->mac));
+  if (auto* o = std::get_if<BridgeCreate>(&op))
+    return write(rtnl::encode_bridge_create(o->name, o->mac));
   if (auto* o = std::get_if<WgLinkCreate>(&op)) {
     auto e = write(rtnl::encode_link_create(o->name, "wireguard"));
     if (e && e->code == EOPNOTSUPP)
       e->message = fmt::format("{}: the kernel has no WireGuard support ({})", o->name, e->message);
     return e;
   }
-  if (std::holds_alternative<WgSetDevice>(op) || std::holds_alternative<FecSet>(op)) return apply_genl(op);
+  if (std::holds_alternative<WgSetDevice>(op) || std::holds_alternative<FecSet>(op))
+    return apply_genl(op);
   if (auto* o = std::get_if<LinkRename>(&op)) {
     int index;
     if (auto e = index_of(o->from, index)) return e;

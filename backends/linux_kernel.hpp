@@ -16,8 +16,8 @@ namespace netkeep {
 // Requests sent, for `apply --stats` and the benchmarks.
 struct KernelStats {
   uint64_t rtnl_reads = 0, rtnl_writes = 0;  // dumps and gets; write requests
-  uint64_t nft_reads = 0, nft_writes = 0;    // dump and gen requests; batch messages incl. begin/end
-  uint64_t other_writes = 0;                 // sysctls, files, generic netlink
+  uint64_t nft_reads = 0, nft_writes = 0;  // dump and gen requests; batch messages incl. begin/end
+  uint64_t other_writes = 0;               // sysctls, files, generic netlink
 };
 
 class LinuxKernel : public KernelReader, public KernelWriter {
@@ -36,12 +36,17 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   uint64_t writes() const override { return writes_ + nft_->messages_sent(); }
   // The name of a link by ifindex, as of the last snapshot and the writes since.
   std::string name_of(int ifindex) const;
-  std::optional<WriteError> read_counters(std::vector<NftCounter>& out) { return nft_->read_counters(out); }
+  std::optional<WriteError> read_counters(std::vector<NftCounter>& out) {
+    return nft_->read_counters(out);
+  }
   uint64_t nft_messages() const { return nft_->messages_sent(); }
-  uint64_t requests() const { return rtnl_->requests_sent() + nft_->requests(); }  // reads and writes
+  uint64_t requests() const {
+    return rtnl_->requests_sent() + nft_->requests();
+  }  // reads and writes
 
  private:
-  LinuxKernel(std::unique_ptr<nl::Socket> rtnl, std::unique_ptr<NftKernel> nft, std::filesystem::path root)
+  LinuxKernel(std::unique_ptr<nl::Socket> rtnl, std::unique_ptr<NftKernel> nft,
+              std::filesystem::path root)
       : rtnl_(std::move(rtnl)), nft_(std::move(nft)), root_(std::move(root)) {}
   std::optional<WriteError> snapshot_once(Actual& a);
   std::optional<WriteError> write(nl::Message m);
@@ -56,10 +61,10 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   std::unique_ptr<NftKernel> nft_;
   std::filesystem::path root_;
   std::map<std::string, int> ifindex_;  // from the snapshot, kept current by renames
-  std::unique_ptr<nl::Socket> genl_;     // opened on first use
+  std::unique_ptr<nl::Socket> genl_;    // opened on first use
   std::optional<uint16_t> wg_family_, ethtool_family_;
-  std::set<std::string> fec_names_;      // links whose FEC the config sets, by name
-  std::set<Mac> fec_macs_;               // ... or by MAC
+  std::set<std::string> fec_names_;  // links whose FEC the config sets, by name
+  std::set<Mac> fec_macs_;           // ... or by MAC
   uint64_t writes_ = 0;
   uint64_t rtnl_writes_ = 0;
 };

@@ -23,7 +23,9 @@ Attrs Attrs::of(const nlmsghdr* nlh, size_t header) {
   return Attrs(start, start < end ? static_cast<size_t>(end - start) : 0);
 }
 
-Attrs Attrs::nested(const nlattr* a) { return Attrs(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a)); }
+Attrs Attrs::nested(const nlattr* a) {
+  return Attrs(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a));
+}
 
 WriteError decode_error(const nlmsghdr* nlh) {
   WriteError e;
@@ -41,13 +43,16 @@ WriteError decode_error(const nlmsghdr* nlh) {
     size_t total = mnl_nlmsg_get_payload_len(nlh);
     if (offset < total) {
       for (const nlattr* attr : Attrs(payload + offset, total - offset)) {
-        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+            mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
           e.message = mnl_attr_get_str(attr);
       }
     }
   }
-  if (e.message.empty()) e.message = std::strerror(e.code);
-  else e.message = fmt::format("{} ({})", std::strerror(e.code), e.message);
+  if (e.message.empty())
+    e.message = std::strerror(e.code);
+  else
+    e.message = fmt::format("{} ({})", std::strerror(e.code), e.message);
   return e;
 }
 
@@ -71,7 +76,9 @@ std::unique_ptr<Socket> Socket::open(int bus, std::string& error) {
   return std::unique_ptr<Socket>(new Socket(s));
 }
 
-Socket::~Socket() { mnl_socket_close(sock_); }
+Socket::~Socket() {
+  mnl_socket_close(sock_);
+}
 
 std::optional<WriteError> Socket::send(nlmsghdr* nlh) {
   nlh->nlmsg_seq = ++seq_;
@@ -103,7 +110,8 @@ std::optional<WriteError> Socket::receive(uint32_t seq,
       if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
       switch (nlh->nlmsg_type) {
         case NLMSG_NOOP:
-        case NLMSG_OVERRUN: continue;
+        case NLMSG_OVERRUN:
+          continue;
         case NLMSG_DONE: {
           WriteError e = decode_error(nlh);
           if (e.code) return e;  // a dump can end in an error
@@ -133,7 +141,8 @@ std::optional<WriteError> Socket::size_buffers(size_t batch_len) {
   int v = static_cast<int>(std::min<size_t>(want, INT32_MAX / 2));
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) < 0 &&
       setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) < 0)
-    return WriteError{errno, fmt::format("sizing the netlink send buffer: {}", std::strerror(errno))};
+    return WriteError{errno,
+                      fmt::format("sizing the netlink send buffer: {}", std::strerror(errno))};
   int rcv = 4 << 20;  // room for an error per message of a large failing batch
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
@@ -150,7 +159,8 @@ std::optional<WriteError> Socket::send_batch(
   for (;;) {
     if (mnl_socket_sendto(sock_, buf, len) >= 0) break;
     if (errno == EINTR) continue;
-    return WriteError{errno, fmt::format("netlink send of a {}-byte batch: {}", len, std::strerror(errno))};
+    return WriteError{
+        errno, fmt::format("netlink send of a {}-byte batch: {}", len, std::strerror(errno))};
   }
   requests_++;
   const int fd = mnl_socket_get_fd(sock_);
@@ -161,7 +171,8 @@ std::optional<WriteError> Socket::send_batch(
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;  // every answer read
       // ENOBUFS: answers were dropped; the batch's outcome is unknown.
-      return WriteError{errno, fmt::format("reading the kernel's answers: {}", std::strerror(errno))};
+      return WriteError{errno,
+                        fmt::format("reading the kernel's answers: {}", std::strerror(errno))};
     }
     int left = static_cast<int>(n);
     for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(nlh, left);
@@ -180,13 +191,15 @@ std::optional<WriteError> Socket::request(nlmsghdr* nlh) {
   return receive(nlh->nlmsg_seq, nullptr);
 }
 
-std::optional<WriteError> Socket::get(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& each) {
+std::optional<WriteError> Socket::get(nlmsghdr* nlh,
+                                      const std::function<void(const nlmsghdr*)>& each) {
   nlh->nlmsg_flags |= NLM_F_ACK;
   if (auto e = send(nlh)) return e;
   return receive(nlh->nlmsg_seq, &each);
 }
 
-std::optional<WriteError> Socket::dump(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& each) {
+std::optional<WriteError> Socket::dump(nlmsghdr* nlh,
+                                       const std::function<void(const nlmsghdr*)>& each) {
   nlh->nlmsg_flags |= NLM_F_DUMP;
   if (auto e = send(nlh)) return e;
   return receive(nlh->nlmsg_seq, &each);

@@ -85,8 +85,9 @@ class Socket {
   // NLM_F_ACK it answers only failures, each carrying its message's sequence
   // number, so no success ACK per message is needed. Socket buffers are
   // sized for the batch (SO_SNDBUFFORCE where permitted).
-  std::optional<WriteError> send_batch(const char* buf, size_t len,
-                                       const std::function<void(uint32_t, const WriteError&)>& on_error);
+  std::optional<WriteError> send_batch(
+      const char* buf, size_t len,
+      const std::function<void(uint32_t, const WriteError&)>& on_error);
 
   uint64_t requests_sent() const { return requests_; }
 

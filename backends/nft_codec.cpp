@@ -37,11 +37,14 @@ char* reserve(std::vector<char>& buf, size_t& start) {
 
 void commit(std::vector<char>& buf, size_t start) {
   auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data() + start);
-  if (nlh->nlmsg_len > kMaxMessage) throw std::length_error("nftables message larger than its buffer");
+  if (nlh->nlmsg_len > kMaxMessage)
+    throw std::length_error("nftables message larger than its buffer");
   buf.resize(start + NLMSG_ALIGN(nlh->nlmsg_len));
 }
 
-uint16_t family_u16(NftFamily f) { return static_cast<uint16_t>(f); }
+uint16_t family_u16(NftFamily f) {
+  return static_cast<uint16_t>(f);
+}
 
 // Rules are modelled as the kernel dumps them. The kernel dumps
 // NFTA_EXTHDR_FLAGS for a TCP-option write too, but refuses the attribute
@@ -57,7 +60,8 @@ nftnl_expr* to_nftnl(const NftExpr& e) {
   nftnl_expr* x = nftnl_expr_alloc(e.name.c_str());
   if (!x) return nullptr;
   for (const auto& a : e.attrs)
-    if (send_attr(e, a.type)) nftnl_expr_set(x, a.type, a.value.data(), static_cast<uint32_t>(a.value.size()));
+    if (send_attr(e, a.type))
+      nftnl_expr_set(x, a.type, a.value.data(), static_cast<uint32_t>(a.value.size()));
   return x;
 }
 
@@ -87,7 +91,9 @@ void encode_rule_add(const NftRuleAdd& o, uint32_t seq, std::vector<char>& buf) 
   nftnl_rule_set_u32(r.get(), NFTNL_RULE_ID, o.id);
   uint16_t flags = NLM_F_CREATE;
   switch (o.place) {
-    case RulePlace::append: flags |= NLM_F_APPEND; break;
+    case RulePlace::append:
+      flags |= NLM_F_APPEND;
+      break;
     case RulePlace::before_handle:  // without NLM_F_APPEND the kernel inserts before `position`
       nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, o.ref);
       break;
@@ -100,8 +106,9 @@ void encode_rule_add(const NftRuleAdd& o, uint32_t seq, std::vector<char>& buf) 
   commit(buf, start);
 }
 
-void encode_chain(uint16_t type, NftFamily family, const std::string& table, const std::string& name,
-                  const std::optional<BaseChain>& base, uint16_t flags, uint32_t seq, std::vector<char>& buf) {
+void encode_chain(uint16_t type, NftFamily family, const std::string& table,
+                  const std::string& name, const std::optional<BaseChain>& base, uint16_t flags,
+                  uint32_t seq, std::vector<char>& buf) {
   ChainPtr c(nftnl_chain_alloc());
   nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, family_u16(family));
   nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
@@ -146,14 +153,16 @@ void encode_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
     return commit(buf, start);
   }
   if (auto* o = std::get_if<NftChainAdd>(&op))
-    return encode_chain(NFT_MSG_NEWCHAIN, o->family, o->table, o->name, o->base, NLM_F_CREATE, seq, buf);
+    return encode_chain(NFT_MSG_NEWCHAIN, o->family, o->table, o->name, o->base, NLM_F_CREATE, seq,
+                        buf);
   if (auto* o = std::get_if<NftChainDel>(&op))
     return encode_chain(NFT_MSG_DELCHAIN, o->family, o->table, o->name, std::nullopt, 0, seq, buf);
   if (auto* o = std::get_if<NftTableAdd>(&op)) {
     TablePtr t(nftnl_table_alloc());
     nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, family_u16(o->table.family));
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, o->table.name.c_str());
-    nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWTABLE, o->table.family, NLM_F_CREATE, seq);
+    nlmsghdr* nlh =
+        header(reserve(buf, start), NFT_MSG_NEWTABLE, o->table.family, NLM_F_CREATE, seq);
     nftnl_table_nlmsg_build_payload(nlh, t.get());
     return commit(buf, start);
   }
@@ -164,7 +173,8 @@ void encode_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
     nftnl_obj_set_str(obj.get(), NFTNL_OBJ_NAME, o->name.c_str());
     nftnl_obj_set_u32(obj.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
     // NLM_F_EXCL: an existing counter must never be reset by a re-add.
-    nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWOBJ, o->family, NLM_F_CREATE | NLM_F_EXCL, seq);
+    nlmsghdr* nlh =
+        header(reserve(buf, start), NFT_MSG_NEWOBJ, o->family, NLM_F_CREATE | NLM_F_EXCL, seq);
     nftnl_obj_nlmsg_build_payload(nlh, obj.get());
     return commit(buf, start);
   }
@@ -196,7 +206,9 @@ std::optional<NftChain> decode_chain(const nlmsghdr* nlh) {
   out.name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
   if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
     BaseChain b;
-    b.type = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE) ? nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE) : "";
+    b.type = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE)
+                 ? nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE)
+                 : "";
     b.hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
     b.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
     b.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
@@ -219,7 +231,8 @@ std::optional<NftCounter> decode_counter(const nlmsghdr* nlh) {
   if (nftnl_obj_nlmsg_parse(nlh, o.get()) < 0) return std::nullopt;
   if (nftnl_obj_get_u32(o.get(), NFTNL_OBJ_TYPE) != NFT_OBJECT_COUNTER) return std::nullopt;
   return NftCounter{static_cast<NftFamily>(nftnl_obj_get_u32(o.get(), NFTNL_OBJ_FAMILY)),
-                    nftnl_obj_get_str(o.get(), NFTNL_OBJ_TABLE), nftnl_obj_get_str(o.get(), NFTNL_OBJ_NAME),
+                    nftnl_obj_get_str(o.get(), NFTNL_OBJ_TABLE),
+                    nftnl_obj_get_str(o.get(), NFTNL_OBJ_NAME),
                     nftnl_obj_get_u64(o.get(), NFTNL_OBJ_CTR_PKTS),
                     nftnl_obj_get_u64(o.get(), NFTNL_OBJ_CTR_BYTES)};
 }
@@ -234,19 +247,37 @@ std::optional<uint32_t> decode_gen(const nlmsghdr* nlh) {
 }
 
 std::optional<Subject> decode_subject(const nlmsghdr* nlh) {
-  if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg)))
+  if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES ||
+      nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg)))
     return std::nullopt;
   Subject s;
   s.msg = static_cast<uint8_t>(nlh->nlmsg_type & 0xff);
-  s.family = static_cast<NftFamily>(static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh))->nfgen_family);
+  s.family = static_cast<NftFamily>(
+      static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh))->nfgen_family);
   // Attribute numbers of the table and the name, per message kind.
   uint16_t table_attr = 0, name_attr = 0;
   switch (s.msg) {
-    case NFT_MSG_NEWTABLE: case NFT_MSG_DELTABLE: name_attr = NFTA_TABLE_NAME; break;
-    case NFT_MSG_NEWCHAIN: case NFT_MSG_DELCHAIN: table_attr = NFTA_CHAIN_TABLE; name_attr = NFTA_CHAIN_NAME; break;
-    case NFT_MSG_NEWRULE: case NFT_MSG_DELRULE: table_attr = NFTA_RULE_TABLE; name_attr = NFTA_RULE_CHAIN; break;
-    case NFT_MSG_NEWOBJ: case NFT_MSG_DELOBJ: table_attr = NFTA_OBJ_TABLE; name_attr = NFTA_OBJ_NAME; break;
-    default: return s;  // sets, elements, generations...: never netkeep's
+    case NFT_MSG_NEWTABLE:
+    case NFT_MSG_DELTABLE:
+      name_attr = NFTA_TABLE_NAME;
+      break;
+    case NFT_MSG_NEWCHAIN:
+    case NFT_MSG_DELCHAIN:
+      table_attr = NFTA_CHAIN_TABLE;
+      name_attr = NFTA_CHAIN_NAME;
+      break;
+    case NFT_MSG_NEWRULE:
+    case NFT_MSG_DELRULE:
+      table_attr = NFTA_RULE_TABLE;
+      name_attr = NFTA_RULE_CHAIN;
+      break;
+    case NFT_MSG_NEWOBJ:
+    case NFT_MSG_DELOBJ:
+      table_attr = NFTA_OBJ_TABLE;
+      name_attr = NFTA_OBJ_NAME;
+      break;
+    default:
+      return s;  // sets, elements, generations...: never netkeep's
   }
   for (const nlattr* a : nl::Attrs::of(nlh, sizeof(nfgenmsg))) {
     if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) continue;
@@ -270,10 +301,18 @@ nl::Message nft_request(uint8_t msg, NftFamily family) {
 
 }  // namespace
 
-nl::Message request_gen() { return nft_request(NFT_MSG_GETGEN, static_cast<NftFamily>(0)); }
-nl::Message dump_tables() { return nft_request(NFT_MSG_GETTABLE, static_cast<NftFamily>(0)); }
-nl::Message dump_chains() { return nft_request(NFT_MSG_GETCHAIN, static_cast<NftFamily>(0)); }
-nl::Message dump_objects() { return nft_request(NFT_MSG_GETOBJ, static_cast<NftFamily>(0)); }
+nl::Message request_gen() {
+  return nft_request(NFT_MSG_GETGEN, static_cast<NftFamily>(0));
+}
+nl::Message dump_tables() {
+  return nft_request(NFT_MSG_GETTABLE, static_cast<NftFamily>(0));
+}
+nl::Message dump_chains() {
+  return nft_request(NFT_MSG_GETCHAIN, static_cast<NftFamily>(0));
+}
+nl::Message dump_objects() {
+  return nft_request(NFT_MSG_GETOBJ, static_cast<NftFamily>(0));
+}
 
 nl::Message dump_rules(NftFamily family, const std::string& table, const std::string& chain) {
   nl::Message m = nft_request(NFT_MSG_GETRULE, family);

@@ -20,14 +20,18 @@ struct Owned {
   const char* name;
 };
 constexpr Owned kChains[] = {
-    {NftFamily::ip, "nat", "router7-portforwardings"}, {NftFamily::ip, "nat", "prerouting"},
-    {NftFamily::ip, "nat", "postrouting"},             {NftFamily::ip, "filter", "forward"},
-    {NftFamily::ip, "filter", "input"},                {NftFamily::ip, "filter", "output"},
-    {NftFamily::ip6, "filter", "forward"},             {NftFamily::ip6, "filter", "input"},
+    {NftFamily::ip, "nat", "router7-portforwardings"},
+    {NftFamily::ip, "nat", "prerouting"},
+    {NftFamily::ip, "nat", "postrouting"},
+    {NftFamily::ip, "filter", "forward"},
+    {NftFamily::ip, "filter", "input"},
+    {NftFamily::ip, "filter", "output"},
+    {NftFamily::ip6, "filter", "forward"},
+    {NftFamily::ip6, "filter", "input"},
     {NftFamily::ip6, "filter", "output"},
 };
 constexpr Owned kCounters[] = {
-    {NftFamily::ip, "filter", "fwded"},  {NftFamily::ip, "filter", "inputc"},
+    {NftFamily::ip, "filter", "fwded"},   {NftFamily::ip, "filter", "inputc"},
     {NftFamily::ip, "filter", "outputc"}, {NftFamily::ip6, "filter", "fwded"},
     {NftFamily::ip6, "filter", "inputc"}, {NftFamily::ip6, "filter", "outputc"},
 };
@@ -58,7 +62,8 @@ std::unique_ptr<NftKernel> NftKernel::open(std::string& error) {
 std::optional<WriteError> NftKernel::generation(uint32_t& gen) {
   auto m = nft::request_gen();
   std::optional<uint32_t> id;
-  if (auto e = sock_->get(m.hdr(), [&](const nlmsghdr* nlh) { id = nft::decode_gen(nlh); })) return e;
+  if (auto e = sock_->get(m.hdr(), [&](const nlmsghdr* nlh) { id = nft::decode_gen(nlh); }))
+    return e;
   if (!id) return WriteError{EBADMSG, "no ruleset generation in the kernel's reply"};
   gen = *id;
   return std::nullopt;
@@ -83,7 +88,8 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
 std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
   auto m = nft::dump_tables();
   if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
-        if (auto t = nft::decode_table(nlh); t && (t->family == NftFamily::ip || t->family == NftFamily::ip6))
+        if (auto t = nft::decode_table(nlh);
+            t && (t->family == NftFamily::ip || t->family == NftFamily::ip6))
           s.tables.push_back(*t);
       }))
     return e;
@@ -134,7 +140,8 @@ std::vector<NftError> NftKernel::send(const std::vector<Op>& ops, bool commit) {
   buf.reserve(ops.size() * 768 + 64);
   const uint32_t first = ++seq_;
   nft::encode_batch_begin(first, buf);
-  for (size_t i = 0; i < ops.size(); i++) nft::encode_op(ops[i], first + 1 + static_cast<uint32_t>(i), buf);
+  for (size_t i = 0; i < ops.size(); i++)
+    nft::encode_op(ops[i], first + 1 + static_cast<uint32_t>(i), buf);
   if (commit) nft::encode_batch_end(first + 1 + static_cast<uint32_t>(ops.size()), buf);
   seq_ += static_cast<uint32_t>(ops.size()) + 1;
 
@@ -143,7 +150,8 @@ std::vector<NftError> NftKernel::send(const std::vector<Op>& ops, bool commit) {
     size_t i = seq > first && seq <= first + ops.size() ? seq - first - 1 : NftError::npos;
     errors.push_back({i, e});
   };
-  if (auto e = sock_->send_batch(buf.data(), buf.size(), on_error)) errors.push_back(NftError{NftError::npos, *e});
+  if (auto e = sock_->send_batch(buf.data(), buf.size(), on_error))
+    errors.push_back(NftError{NftError::npos, *e});
   sent_ += ops.size() + (commit ? 2 : 1);
   batches_++;
   return errors;

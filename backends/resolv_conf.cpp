@@ -52,7 +52,8 @@ std::optional<WriteError> replace_unless_regular(const std::filesystem::path& p,
   FileKind now = inspect(p).kind;
   if (now == FileKind::regular || now == FileKind::other) {
     ::unlink(tmpl.c_str());
-    return WriteError{EEXIST, fmt::format("{} is now a file netkeep does not own; left alone", p.string())};
+    return WriteError{EEXIST,
+                      fmt::format("{} is now a file netkeep does not own; left alone", p.string())};
   }
   // A missing file is created with RENAME_NOREPLACE, closing the remaining race.
   int r = now == FileKind::missing

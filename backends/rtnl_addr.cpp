@@ -8,7 +8,9 @@ namespace netkeep::rtnl {
 
 namespace {
 
-int af(Family f) { return f == Family::v4 ? AF_INET : AF_INET6; }
+int af(Family f) {
+  return f == Family::v4 ? AF_INET : AF_INET6;
+}
 
 nl::Message encode(uint16_t type, uint16_t flags, int ifindex, const Address& a) {
   nl::Message m(type, flags);
@@ -45,7 +47,8 @@ std::optional<AddrMsg> decode_addr(const nlmsghdr* nlh) {
     if (type == IFA_ADDRESS && is_addr) address = IpAddr::from_bytes(mnl_attr_get_payload(attr), n);
     if (type == IFA_BROADCAST && mnl_attr_get_payload_len(attr) == 4)
       m.addr.broadcast = IpAddr::from_bytes(mnl_attr_get_payload(attr), 4);
-    if (type == IFA_PROTO && mnl_attr_validate(attr, MNL_TYPE_U8) == 0) m.addr.proto = mnl_attr_get_u8(attr);
+    if (type == IFA_PROTO && mnl_attr_validate(attr, MNL_TYPE_U8) == 0)
+      m.addr.proto = mnl_attr_get_u8(attr);
   }
   // IPv4 reports the interface's own address as IFA_LOCAL (IFA_ADDRESS is
   // the peer on point-to-point links); IPv6 only sends IFA_ADDRESS.

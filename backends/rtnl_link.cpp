@@ -24,7 +24,8 @@ std::optional<LinkMsg> decode_link(const nlmsghdr* nlh) {
         if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) m.link.mtu = mnl_attr_get_u32(attr);
         break;
       case IFLA_MASTER:
-        if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) m.master_index = static_cast<int>(mnl_attr_get_u32(attr));
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+          m.master_index = static_cast<int>(mnl_attr_get_u32(attr));
         break;
       case IFLA_ADDRESS:
         if (mnl_attr_get_payload_len(attr) == 6)

@@ -51,13 +51,27 @@ std::optional<RouteMsg> decode_route(const nlmsghdr* nlh) {
     const bool is_addr = mnl_attr_get_payload_len(attr) == n;
     const void* p = mnl_attr_get_payload(attr);
     switch (type) {
-      case RTA_DST: if (is_addr) r.dst.addr = *IpAddr::from_bytes(p, n); break;
-      case RTA_GATEWAY: if (is_addr) r.gateway = IpAddr::from_bytes(p, n); break;
-      case RTA_PREFSRC: if (is_addr) r.prefsrc = IpAddr::from_bytes(p, n); break;
-      case RTA_OIF: if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) m.oif = static_cast<int>(mnl_attr_get_u32(attr)); break;
-      case RTA_PRIORITY: if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) r.priority = mnl_attr_get_u32(attr); break;
-      case RTA_TABLE: if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) table = mnl_attr_get_u32(attr); break;
-      case RTA_MULTIPATH: return std::nullopt;  // netkeep never makes these
+      case RTA_DST:
+        if (is_addr) r.dst.addr = *IpAddr::from_bytes(p, n);
+        break;
+      case RTA_GATEWAY:
+        if (is_addr) r.gateway = IpAddr::from_bytes(p, n);
+        break;
+      case RTA_PREFSRC:
+        if (is_addr) r.prefsrc = IpAddr::from_bytes(p, n);
+        break;
+      case RTA_OIF:
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+          m.oif = static_cast<int>(mnl_attr_get_u32(attr));
+        break;
+      case RTA_PRIORITY:
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) r.priority = mnl_attr_get_u32(attr);
+        break;
+      case RTA_TABLE:
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) table = mnl_attr_get_u32(attr);
+        break;
+      case RTA_MULTIPATH:
+        return std::nullopt;  // netkeep never makes these
     }
   }
   if (table != kRouteTableMain || m.oif == 0) return std::nullopt;
@@ -68,7 +82,9 @@ nl::Message encode_route_replace(int oif, const Route& r) {
   return encode(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, oif, r);
 }
 
-nl::Message encode_route_delete(int oif, const Route& r) { return encode(RTM_DELROUTE, 0, oif, r); }
+nl::Message encode_route_delete(int oif, const Route& r) {
+  return encode(RTM_DELROUTE, 0, oif, r);
+}
 
 nl::Message encode_route_dump() {
   nl::Message m(RTM_GETROUTE, 0);

@@ -10,7 +10,9 @@
 namespace netkeep::sysctl {
 
 namespace {
-std::string path_of(const std::string& key) { return "/proc/sys/" + key; }
+std::string path_of(const std::string& key) {
+  return "/proc/sys/" + key;
+}
 }  // namespace
 
 std::optional<std::string> read(const std::string& key) {
@@ -18,7 +20,8 @@ std::optional<std::string> read(const std::string& key) {
   if (fd < 0) return std::nullopt;
   char buf[256];
   ssize_t n;
-  do n = ::read(fd, buf, sizeof buf); while (n < 0 && errno == EINTR);
+  do n = ::read(fd, buf, sizeof buf);
+  while (n < 0 && errno == EINTR);
   ::close(fd);
   if (n < 0) return std::nullopt;
   std::string s(buf, static_cast<size_t>(n));
@@ -28,10 +31,12 @@ std::optional<std::string> read(const std::string& key) {
 
 std::optional<WriteError> write(const std::string& key, const std::string& value) {
   int fd = ::open(path_of(key).c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return WriteError{errno, fmt::format("open {}: {}", path_of(key), std::strerror(errno))};
+  if (fd < 0)
+    return WriteError{errno, fmt::format("open {}: {}", path_of(key), std::strerror(errno))};
   std::string line = value + "\n";
   ssize_t n;
-  do n = ::write(fd, line.data(), line.size()); while (n < 0 && errno == EINTR);
+  do n = ::write(fd, line.data(), line.size());
+  while (n < 0 && errno == EINTR);
   int e = errno;
   ::close(fd);
   if (n < 0) return WriteError{e, fmt::format("write {}: {}", path_of(key), std::strerror(e))};

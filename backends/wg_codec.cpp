@@ -54,7 +54,8 @@ void put_endpoint(nlmsghdr* nlh, size_t max, const WgEndpoint& e, bool& ok) {
 std::vector<nl::Message> encode_set_device(uint16_t family, const WgInterfaceSpec& d, size_t max) {
   Builder b{family, max, {}, nullptr};
   b.start(d.name);
-  mnl_attr_put(b.cur(), WGDEVICE_A_PRIVATE_KEY, d.private_key.bytes.size(), d.private_key.bytes.data());
+  mnl_attr_put(b.cur(), WGDEVICE_A_PRIVATE_KEY, d.private_key.bytes.size(),
+               d.private_key.bytes.data());
   mnl_attr_put_u16(b.cur(), WGDEVICE_A_LISTEN_PORT, d.port);
   mnl_attr_put_u32(b.cur(), WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS);
   b.open_peers();
@@ -66,9 +67,11 @@ std::vector<nl::Message> encode_set_device(uint16_t family, const WgInterfaceSpe
     while (first_part || next_ip < p.allowed_ips.size()) {
       nlattr* peer = b.peers ? mnl_attr_nest_start_check(b.cur(), max, 0) : nullptr;
       bool ok = peer != nullptr;
-      ok = ok && mnl_attr_put_check(b.cur(), max, WGPEER_A_PUBLIC_KEY, p.public_key.size(), p.public_key.data());
+      ok = ok && mnl_attr_put_check(b.cur(), max, WGPEER_A_PUBLIC_KEY, p.public_key.size(),
+                                    p.public_key.data());
       if (first_part) {
-        ok = ok && mnl_attr_put_u32_check(b.cur(), max, WGPEER_A_FLAGS, WGPEER_F_REPLACE_ALLOWEDIPS);
+        ok =
+            ok && mnl_attr_put_u32_check(b.cur(), max, WGPEER_A_FLAGS, WGPEER_F_REPLACE_ALLOWEDIPS);
         if (p.endpoint && p.endpoint->addr) put_endpoint(b.cur(), max, *p.endpoint, ok);
       }
       nlattr* ips = ok ? mnl_attr_nest_start_check(b.cur(), max, WGPEER_A_ALLOWEDIPS) : nullptr;
@@ -77,8 +80,11 @@ std::vector<nl::Message> encode_set_device(uint16_t family, const WgInterfaceSpe
       while (ok && next_ip + placed < p.allowed_ips.size()) {
         const Prefix& ip = p.allowed_ips[next_ip + placed];
         nlattr* one = mnl_attr_nest_start_check(b.cur(), max, 0);
-        bool fit = one && mnl_attr_put_u16_check(b.cur(), max, WGALLOWEDIP_A_FAMILY, ip.addr.is_v4() ? AF_INET : AF_INET6) &&
-                   mnl_attr_put_check(b.cur(), max, WGALLOWEDIP_A_IPADDR, static_cast<size_t>(ip.addr.size()), ip.addr.bytes.data()) &&
+        bool fit = one &&
+                   mnl_attr_put_u16_check(b.cur(), max, WGALLOWEDIP_A_FAMILY,
+                                          ip.addr.is_v4() ? AF_INET : AF_INET6) &&
+                   mnl_attr_put_check(b.cur(), max, WGALLOWEDIP_A_IPADDR,
+                                      static_cast<size_t>(ip.addr.size()), ip.addr.bytes.data()) &&
                    mnl_attr_put_u8_check(b.cur(), max, WGALLOWEDIP_A_CIDR_MASK, ip.len);
         if (!fit) {
           if (one) mnl_attr_nest_cancel(b.cur(), one);
@@ -117,7 +123,8 @@ nl::Message encode_get_device(uint16_t family, const std::string& ifname) {
 namespace {
 
 std::string bytes(const nlattr* a) {
-  return std::string(static_cast<const char*>(mnl_attr_get_payload(a)), mnl_attr_get_payload_len(a));
+  return std::string(static_cast<const char*>(mnl_attr_get_payload(a)),
+                     mnl_attr_get_payload_len(a));
 }
 
 void decode_peer(const nlattr* peer_nest, WgDeviceState& d) {
@@ -125,7 +132,9 @@ void decode_peer(const nlattr* peer_nest, WgDeviceState& d) {
   std::vector<Prefix> ips;
   for (const nlattr* a : nl::Attrs::nested(peer_nest)) {
     switch (mnl_attr_get_type(a)) {
-      case WGPEER_A_PUBLIC_KEY: p.public_key = bytes(a); break;
+      case WGPEER_A_PUBLIC_KEY:
+        p.public_key = bytes(a);
+        break;
       case WGPEER_A_ENDPOINT: {
         const auto len = mnl_attr_get_payload_len(a);
         const void* v = mnl_attr_get_payload(a);
@@ -149,7 +158,8 @@ void decode_peer(const nlattr* peer_nest, WgDeviceState& d) {
           for (const nlattr* f : nl::Attrs::nested(one)) {
             if (mnl_attr_get_type(f) == WGALLOWEDIP_A_IPADDR)
               addr = IpAddr::from_bytes(mnl_attr_get_payload(f), mnl_attr_get_payload_len(f));
-            if (mnl_attr_get_type(f) == WGALLOWEDIP_A_CIDR_MASK && mnl_attr_validate(f, MNL_TYPE_U8) == 0)
+            if (mnl_attr_get_type(f) == WGALLOWEDIP_A_CIDR_MASK &&
+                mnl_attr_validate(f, MNL_TYPE_U8) == 0)
               cidr = mnl_attr_get_u8(f);
           }
           if (addr) ips.push_back({*addr, cidr});
@@ -187,7 +197,9 @@ bool decode_device(const nlmsghdr* nlh, WgDeviceState& d) {
         if (std::all_of(d.private_key.begin(), d.private_key.end(), [](char c) { return c == 0; }))
           d.private_key.clear();
         break;
-      case WGDEVICE_A_PUBLIC_KEY: d.public_key = bytes(a); break;
+      case WGDEVICE_A_PUBLIC_KEY:
+        d.public_key = bytes(a);
+        break;
       case WGDEVICE_A_PEERS:
         for (const nlattr* peer : nl::Attrs::nested(a)) decode_peer(peer, d);
         break;

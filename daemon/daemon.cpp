@@ -74,7 +74,8 @@ class Daemon {
       if (!e->empty()) log("warning: {}; changes from there are caught by the periodic resync", *e);
     if (!opts_.metrics.empty()) {
       std::string err;
-      metrics_server_.emplace(io_, opts_.metrics, [this] { return render_metrics(); }, err);
+      metrics_server_.emplace(
+          io_, opts_.metrics, [this] { return render_metrics(); }, err);
       if (!err.empty()) {
         log("error: {}", err);
         return 1;
@@ -92,7 +93,8 @@ class Daemon {
       return rtnl_watch_.drain([this](const nlmsghdr* nlh) {
         // Until the first snapshot every event counts.
         std::string why;
-        bool r = !last_ || rtnl_relevant(nlh, *last_, [this](int i) { return kernel_->name_of(i); }, &why);
+        bool r = !last_ || rtnl_relevant(
+                               nlh, *last_, [this](int i) { return kernel_->name_of(i); }, &why);
         if (r && !why.empty()) reasons_.insert(why);
         return r;
       });
@@ -129,16 +131,19 @@ class Daemon {
 
   // Watches one event fd: on readable, drain it and ask for a reconcile.
   template <class Drain>
-  void watch(std::optional<asio::posix::stream_descriptor>& d, int fd, const char* source, Drain drain) {
+  void watch(std::optional<asio::posix::stream_descriptor>& d, int fd, const char* source,
+             Drain drain) {
     if (fd < 0) return;
     if (!d) d.emplace(io_, fd);
-    d->async_wait(asio::posix::stream_descriptor::wait_read, [this, &d, fd, source, drain](auto ec) {
-      if (ec) return;
-      Drained got = drain();
-      if (got.overrun) log("{}: events were lost (overrun); resyncing in full", source);
-      if (got.events || got.overrun) trigger(source);
-      watch(d, fd, source, drain);
-    });
+    d->async_wait(asio::posix::stream_descriptor::wait_read,
+                  [this, &d, fd, source, drain](auto ec) {
+                    if (ec) return;
+                    Drained got = drain();
+                    if (got.overrun)
+                      log("{}: events were lost (overrun); resyncing in full", source);
+                    if (got.events || got.overrun) trigger(source);
+                    watch(d, fd, source, drain);
+                  });
   }
 
   void schedule_resync() {
@@ -182,11 +187,13 @@ class Daemon {
     // Events are judged against the state this reconcile planned from; its
     // own writes therefore count as changes and cause one confirming round.
     last_ = rc.snapshot;
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     for (const auto& d : rc.diags) log("reconcile {}: {}", n, d.str());
     for (const auto& w : rc.plan.warnings) log("reconcile {}: warning: {}", n, w);
-    if (!rc.snapshot_error.empty()) log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error);
+    if (!rc.snapshot_error.empty())
+      log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error);
     for (const auto& op : rc.result.applied) {
       log("reconcile {}: {}", n, to_text(op));
       metrics_.applied(op_kind(op));
@@ -204,8 +211,8 @@ class Daemon {
     if (reasons_.size() > 3) why += fmt::format("; {} more", reasons_.size() - 3);
     sources_.clear();
     reasons_.clear();
-    log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {})", n, rc.result.applied.size(),
-        rc.result.failures.size(), seconds * 1000, why);
+    log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {})", n,
+        rc.result.applied.size(), rc.result.failures.size(), seconds * 1000, why);
 
     if (rc.changed())
       for (const auto& w : notify_pidfiles(opts_.notify_pidfiles)) log("warning: {}", w);
@@ -214,7 +221,8 @@ class Daemon {
       sd_notify("READY=1");
     }
     if (failed) {
-      backoff_ = backoff_.count() ? std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff)) : kMinBackoff;
+      backoff_ = backoff_.count() ? std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff))
+                                  : kMinBackoff;
       log("reconcile {}: retrying in {} s", n, backoff_.count());
       retry_.expires_after(backoff_);
       retry_.async_wait([this](auto ec) {

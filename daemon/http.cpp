@@ -27,8 +27,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(8 * 1024);
     parser_->body_limit(0);  // a scrape has no body
     stream_.expires_after(kDeadline);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
  private:
@@ -51,7 +52,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     res_.prepare_payload();
     stream_.expires_after(kDeadline);
-    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
+    http::async_write(stream_, res_,
+                      [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
   }
 
   void close() {
@@ -72,7 +74,8 @@ bool parse_listen(const std::string& s, std::string& host, std::string& port) {
   if (colon == std::string::npos || colon + 1 == s.size()) return false;
   host = s.substr(0, colon);
   port = s.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return !host.empty();
 }
 

@@ -20,34 +20,49 @@ std::string Metrics::render(const std::vector<NftCounter>& counters) const {
     const char* counter;
     const char* metric;
   };
-  for (const Name& n : {Name{"fwded", "forward"}, Name{"inputc", "input"}, Name{"outputc", "output"}}) {
+  for (const Name& n :
+       {Name{"fwded", "forward"}, Name{"inputc", "input"}, Name{"outputc", "output"}}) {
     for (const char* unit : {"packets", "bytes"}) {
       out += fmt::format("# TYPE nftables_filter_{}_{} counter\n", n.metric, unit);
       for (const auto& c : counters) {
         if (c.table != "filter" || c.name != n.counter) continue;
-        const char* family = c.family == NftFamily::ip ? "ipv4" : c.family == NftFamily::ip6 ? "ipv6" : "inet";
+        const char* family = c.family == NftFamily::ip    ? "ipv4"
+                             : c.family == NftFamily::ip6 ? "ipv6"
+                                                          : "inet";
         out += fmt::format("nftables_filter_{}_{}{{family=\"{}\"}} {}\n", n.metric, unit, family,
                            unit[0] == 'p' ? c.packets : c.bytes);
       }
     }
   }
-  out += "# HELP netkeep_reconciles_total Reconciles run, by result.\n# TYPE netkeep_reconciles_total counter\n";
-  for (const auto& [result, n] : reconciles_) out += fmt::format("netkeep_reconciles_total{{result=\"{}\"}} {}\n", result, n);
-  out += "# HELP netkeep_reconcile_duration_seconds Time from snapshot to the last write of a reconcile.\n"
-         "# TYPE netkeep_reconcile_duration_seconds histogram\n";
+  out +=
+      "# HELP netkeep_reconciles_total Reconciles run, by result.\n# TYPE netkeep_reconciles_total "
+      "counter\n";
+  for (const auto& [result, n] : reconciles_)
+    out += fmt::format("netkeep_reconciles_total{{result=\"{}\"}} {}\n", result, n);
+  out +=
+      "# HELP netkeep_reconcile_duration_seconds Time from snapshot to the last write of a "
+      "reconcile.\n"
+      "# TYPE netkeep_reconcile_duration_seconds histogram\n";
   for (size_t i = 0; i < kBuckets.size(); i++)
-    out += fmt::format("netkeep_reconcile_duration_seconds_bucket{{le=\"{}\"}} {}\n", kBuckets[i], buckets_[i]);
-  out += fmt::format("netkeep_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", duration_count_);
+    out += fmt::format("netkeep_reconcile_duration_seconds_bucket{{le=\"{}\"}} {}\n", kBuckets[i],
+                       buckets_[i]);
+  out +=
+      fmt::format("netkeep_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", duration_count_);
   out += fmt::format("netkeep_reconcile_duration_seconds_sum {}\n", duration_sum_);
   out += fmt::format("netkeep_reconcile_duration_seconds_count {}\n", duration_count_);
-  out += "# HELP netkeep_ops_applied_total Ops applied, by kind.\n# TYPE netkeep_ops_applied_total counter\n";
-  for (const auto& [kind, n] : ops_applied_) out += fmt::format("netkeep_ops_applied_total{{kind=\"{}\"}} {}\n", kind, n);
-  out += "# HELP netkeep_drift_events_total Events that asked for a reconcile, by source.\n"
-         "# TYPE netkeep_drift_events_total counter\n";
+  out +=
+      "# HELP netkeep_ops_applied_total Ops applied, by kind.\n# TYPE netkeep_ops_applied_total "
+      "counter\n";
+  for (const auto& [kind, n] : ops_applied_)
+    out += fmt::format("netkeep_ops_applied_total{{kind=\"{}\"}} {}\n", kind, n);
+  out +=
+      "# HELP netkeep_drift_events_total Events that asked for a reconcile, by source.\n"
+      "# TYPE netkeep_drift_events_total counter\n";
   for (const auto& [source, n] : drift_events_)
     out += fmt::format("netkeep_drift_events_total{{source=\"{}\"}} {}\n", source, n);
-  out += "# HELP netkeep_last_success_timestamp_seconds When the last successful reconcile ended.\n"
-         "# TYPE netkeep_last_success_timestamp_seconds gauge\n";
+  out +=
+      "# HELP netkeep_last_success_timestamp_seconds When the last successful reconcile ended.\n"
+      "# TYPE netkeep_last_success_timestamp_seconds gauge\n";
   out += fmt::format("netkeep_last_success_timestamp_seconds {:.3f}\n", last_success_);
   return out;
 }

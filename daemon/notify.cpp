@@ -30,7 +30,8 @@ std::vector<std::string> notify_pidfiles(const std::vector<std::string>& paths) 
       continue;
     }
     if (kill(static_cast<pid_t>(pid), SIGUSR1) < 0)
-      warnings.push_back(fmt::format("--notify-pidfile {}: pid {}: {}", path, pid, std::strerror(errno)));
+      warnings.push_back(
+          fmt::format("--notify-pidfile {}: pid {}: {}", path, pid, std::strerror(errno)));
   }
   return warnings;
 }

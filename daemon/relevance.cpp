@@ -20,7 +20,8 @@ namespace {
 // A DEL message decodes like its NEW sibling.
 struct AsNew {
   explicit AsNew(const nlmsghdr* nlh, uint16_t new_type)
-      : buf(reinterpret_cast<const char*>(nlh), reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len) {
+      : buf(reinterpret_cast<const char*>(nlh),
+            reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len) {
     hdr()->nlmsg_type = new_type;
   }
   nlmsghdr* hdr() { return reinterpret_cast<nlmsghdr*>(buf.data()); }
@@ -34,8 +35,8 @@ bool contains(const std::vector<T>& v, const T& x) {
 
 }  // namespace
 
-bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last, const std::function<std::string(int)>& name_of,
-                   std::string* why) {
+bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last,
+                   const std::function<std::string(int)>& name_of, std::string* why) {
   const uint16_t t = nlh->nlmsg_type;
   const bool add = t == RTM_NEWLINK || t == RTM_NEWADDR || t == RTM_NEWROUTE;
   auto say = [&](bool relevant, const std::string& what) {
@@ -61,8 +62,9 @@ bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last, const std::function<
     // lease is in force), can change a plan; link-local and other
     // programs' addresses come and go without concern.
     const uint8_t p = a->addr.proto;
-    const bool concern = p == kAddrProtoInterfaces || p == kAddrProtoDhcp4 || p == kAddrProtoDhcp6 ||
-                         (a->addr.local.addr.is_v4() && (a->addr.dev == "uplink0" || a->addr.dev.empty()));
+    const bool concern =
+        p == kAddrProtoInterfaces || p == kAddrProtoDhcp4 || p == kAddrProtoDhcp6 ||
+        (a->addr.local.addr.is_v4() && (a->addr.dev == "uplink0" || a->addr.dev.empty()));
     if (!concern) return false;
     // Flags (tentative, deprecated) and lifetimes are not in the model.
     return say(a->addr.dev.empty() || add != contains(last.addrs, a->addr),
@@ -76,12 +78,16 @@ bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last, const std::function<
     // Routes netkeep owns, and any route taking an owned route's place
     // (same destination and metric). Kernel prefix routes and routes
     // learned from router advertisements never change a plan.
-    auto owned = [](const Route& x) { return x.proto == kRouteProtoNetkeep || x.proto == kRouteProtoDhcp; };
-    bool concern = owned(r->route) || std::any_of(last.routes.begin(), last.routes.end(), [&](const Route& x) {
-                     return owned(x) && x.dst == r->route.dst && x.priority == r->route.priority;
-                   });
+    auto owned = [](const Route& x) {
+      return x.proto == kRouteProtoNetkeep || x.proto == kRouteProtoDhcp;
+    };
+    bool concern =
+        owned(r->route) || std::any_of(last.routes.begin(), last.routes.end(), [&](const Route& x) {
+          return owned(x) && x.dst == r->route.dst && x.priority == r->route.priority;
+        });
     if (!concern) return false;
-    return say(add != contains(last.routes, r->route), "route " + r->route.dst.str() + " dev " + r->route.dev);
+    return say(add != contains(last.routes, r->route),
+               "route " + r->route.dst.str() + " dev " + r->route.dev);
   }
   return false;
 }
@@ -94,9 +100,13 @@ bool nft_relevant(const nlmsghdr* nlh, std::string* why) {
     case NFT_MSG_NEWTABLE:
     case NFT_MSG_DELTABLE:
       return (s->family == NftFamily::ip && s->table == "nat") || s->table == "filter";
-    case NFT_MSG_NEWCHAIN: case NFT_MSG_DELCHAIN: case NFT_MSG_NEWRULE: case NFT_MSG_DELRULE:
+    case NFT_MSG_NEWCHAIN:
+    case NFT_MSG_DELCHAIN:
+    case NFT_MSG_NEWRULE:
+    case NFT_MSG_DELRULE:
       return nft_owned_chain(s->family, s->table, s->name);
-    case NFT_MSG_NEWOBJ: case NFT_MSG_DELOBJ:
+    case NFT_MSG_NEWOBJ:
+    case NFT_MSG_DELOBJ:
       return nft_owned_counter(s->family, s->table, s->name);
   }
   return false;

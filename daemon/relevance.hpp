@@ -15,8 +15,8 @@
 namespace netkeep {
 
 // When relevant, `why` (if given) says what changed, for the log.
-bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last, const std::function<std::string(int)>& name_of,
-                   std::string* why = nullptr);
+bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last,
+                   const std::function<std::string(int)>& name_of, std::string* why = nullptr);
 bool nft_relevant(const nlmsghdr* nlh, std::string* why = nullptr);
 
 }  // namespace netkeep

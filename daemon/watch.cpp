@@ -44,8 +44,8 @@ Drained NetlinkWatch::drain(const std::function<bool(const nlmsghdr*)>& relevant
     ssize_t n = recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
     if (n > 0) {
       int left = static_cast<int>(n);
-      for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(nlh, static_cast<unsigned>(left));
-           nlh = NLMSG_NEXT(nlh, left))
+      for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+           NLMSG_OK(nlh, static_cast<unsigned>(left)); nlh = NLMSG_NEXT(nlh, left))
         if (relevant(nlh)) d.events++;
       continue;
     }

@@ -20,7 +20,7 @@ struct Link {
   std::string kind;  // IFLA_INFO_KIND: "veth", "bridge", ... ; empty for physical NICs
   Mac mac;
   uint32_t mtu = 0;
-  bool up = false;  // IFF_UP, the administrative state
+  bool up = false;     // IFF_UP, the administrative state
   std::string master;  // name of the bridge it is enslaved to; empty when none
   auto operator<=>(const Link&) const = default;
 };
@@ -76,9 +76,9 @@ struct WgDeviceState {
 inline constexpr const char* kHiddenKey = "(hidden)";
 
 struct Actual {
-  std::vector<Link> links;          // sorted by name
-  std::vector<Address> addrs;       // sorted
-  std::vector<Route> routes;        // sorted
+  std::vector<Link> links;                     // sorted by name
+  std::vector<Address> addrs;                  // sorted
+  std::vector<Route> routes;                   // sorted
   std::map<std::string, std::string> sysctls;  // "net/ipv4/ip_forward" -> "1"
   std::map<std::string, FileInfo> files;       // "/tmp/resolv.conf", relative to --root
   NftState nft;                                // the owned nftables objects
@@ -95,6 +95,8 @@ inline constexpr uint8_t kScopeLink = 253;
 inline constexpr uint8_t kScopeHost = 254;
 
 // Route metric the kernel assigns when none is given (IPv6 uses 1024, IP6_RT_PRIO_USER).
-inline uint32_t default_metric(Family f) { return f == Family::v6 ? 1024 : 0; }
+inline uint32_t default_metric(Family f) {
+  return f == Family::v6 ? 1024 : 0;
+}
 
 }  // namespace netkeep

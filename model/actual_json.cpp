@@ -28,14 +28,20 @@ void Actual::normalize() {
 
 namespace {
 
-std::string opt_ip(const std::optional<IpAddr>& a) { return a ? quote(a->str()) : "null"; }
+std::string opt_ip(const std::optional<IpAddr>& a) {
+  return a ? quote(a->str()) : "null";
+}
 
 const char* file_kind_name(FileKind k) {
   switch (k) {
-    case FileKind::missing: return "missing";
-    case FileKind::regular: return "regular";
-    case FileKind::symlink: return "symlink";
-    case FileKind::other: return "other";
+    case FileKind::missing:
+      return "missing";
+    case FileKind::regular:
+      return "regular";
+    case FileKind::symlink:
+      return "symlink";
+    case FileKind::other:
+      return "other";
   }
   return "other";
 }
@@ -72,7 +78,8 @@ std::string b64(const std::string& bytes) {
   std::string out;
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16 | static_cast<uint8_t>(bytes[i + 1]) << 8 | static_cast<uint8_t>(bytes[i + 2]);
+    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16 | static_cast<uint8_t>(bytes[i + 1]) << 8 |
+                 static_cast<uint8_t>(bytes[i + 2]);
     out += {t[v >> 18], t[v >> 12 & 63], t[v >> 6 & 63], t[v & 63]};
   }
   if (i + 1 == bytes.size()) {
@@ -91,13 +98,16 @@ std::string wg_json(const WgDeviceState& d) {
   for (size_t i = 0; i < d.peers.size(); i++) {
     const auto& p = d.peers[i];
     std::string ips;
-    for (size_t k = 0; k < p.allowed_ips.size(); k++) ips += fmt::format("{}\"{}\"", k ? ", " : "", p.allowed_ips[k].str());
-    peers += fmt::format(R"({}{{"public_key": "{}", "endpoint": {}, "endpoint_port": {}, "allowed_ips": [{}]}})",
-                         i ? ", " : "", b64(p.public_key), opt_ip(p.endpoint), p.endpoint_port, ips);
+    for (size_t k = 0; k < p.allowed_ips.size(); k++)
+      ips += fmt::format("{}\"{}\"", k ? ", " : "", p.allowed_ips[k].str());
+    peers += fmt::format(
+        R"({}{{"public_key": "{}", "endpoint": {}, "endpoint_port": {}, "allowed_ips": [{}]}})",
+        i ? ", " : "", b64(p.public_key), opt_ip(p.endpoint), p.endpoint_port, ips);
   }
-  return fmt::format(R"({{"name": {}, "listen_port": {}, "private_key": {}, "public_key": "{}", "peers": [{}]}})",
-                     quote(d.name), d.listen_port, d.private_key.empty() ? "null" : quote(kHiddenKey),
-                     b64(d.public_key), peers);
+  return fmt::format(
+      R"({{"name": {}, "listen_port": {}, "private_key": {}, "public_key": "{}", "peers": [{}]}})",
+      quote(d.name), d.listen_port, d.private_key.empty() ? "null" : quote(kHiddenKey),
+      b64(d.public_key), peers);
 }
 
 // Handles and counter values are left out: they differ from run to run,
@@ -105,7 +115,8 @@ std::string wg_json(const WgDeviceState& d) {
 std::string nft_json(const NftState& n) {
   std::string out = "  \"nft\": {\n    \"tables\": [";
   for (size_t i = 0; i < n.tables.size(); i++)
-    out += fmt::format("{}\"{} {}\"", i ? ", " : "", family_name(n.tables[i].family), n.tables[i].name);
+    out += fmt::format("{}\"{} {}\"", i ? ", " : "", family_name(n.tables[i].family),
+                       n.tables[i].name);
   out += "],\n    \"counters\": [";
   for (size_t i = 0; i < n.counters.size(); i++)
     out += fmt::format("{}\"{} {} {}\"", i ? ", " : "", family_name(n.counters[i].family),
@@ -115,12 +126,13 @@ std::string nft_json(const NftState& n) {
     const auto& c = n.chains[i];
     std::string base = "null";
     if (c.base)
-      base = fmt::format(R"({{"type": {}, "hook": {}, "priority": {}, "policy": {}}})", quote(c.base->type),
-                         c.base->hook, c.base->priority, c.base->policy);
+      base = fmt::format(R"({{"type": {}, "hook": {}, "priority": {}, "policy": {}}})",
+                         quote(c.base->type), c.base->hook, c.base->priority, c.base->policy);
     out += fmt::format(R"({}
       {{"family": "{}", "table": {}, "name": {}, "base": {}, "rules": [)",
                        i ? "," : "", family_name(c.family), quote(c.table), quote(c.name), base);
-    for (size_t k = 0; k < c.rules.size(); k++) out += fmt::format("{}\n        {}", k ? "," : "", rule_json(c.rules[k]));
+    for (size_t k = 0; k < c.rules.size(); k++)
+      out += fmt::format("{}\n        {}", k ? "," : "", rule_json(c.rules[k]));
     out += c.rules.empty() ? "]}" : "\n      ]}";
   }
   out += n.chains.empty() ? "]\n  }\n" : "\n    ]\n  }\n";
@@ -131,28 +143,40 @@ std::string nft_json(const NftState& n) {
 
 std::string to_json(const Actual& a) {
   std::string out = "{\n";
-  write_list(out, "links", a.links, [](const Link& l) {
-    return fmt::format(R"({{"name": {}, "kind": {}, "mac": "{}", "mtu": {}, "up": {}, "master": {}}})",
-                       quote(l.name), quote(l.kind), l.mac.str(), l.mtu, l.up, quote(l.master));
-  }, false);
-  write_list(out, "addrs", a.addrs, [](const Address& x) {
-    return fmt::format(R"({{"dev": {}, "local": "{}", "broadcast": {}, "proto": {}}})",
-                       quote(x.dev), x.local.str(), opt_ip(x.broadcast), x.proto);
-  }, false);
-  write_list(out, "routes", a.routes, [](const Route& r) {
-    return fmt::format(
-        R"({{"dst": "{}", "gateway": {}, "dev": {}, "proto": {}, "scope": {}, "prefsrc": {}, "priority": {}}})",
-        r.dst.str(), opt_ip(r.gateway), quote(r.dev), r.proto, r.scope, opt_ip(r.prefsrc),
-        r.priority);
-  }, false);
+  write_list(
+      out, "links", a.links,
+      [](const Link& l) {
+        return fmt::format(
+            R"({{"name": {}, "kind": {}, "mac": "{}", "mtu": {}, "up": {}, "master": {}}})",
+            quote(l.name), quote(l.kind), l.mac.str(), l.mtu, l.up, quote(l.master));
+      },
+      false);
+  write_list(
+      out, "addrs", a.addrs,
+      [](const Address& x) {
+        return fmt::format(R"({{"dev": {}, "local": "{}", "broadcast": {}, "proto": {}}})",
+                           quote(x.dev), x.local.str(), opt_ip(x.broadcast), x.proto);
+      },
+      false);
+  write_list(
+      out, "routes", a.routes,
+      [](const Route& r) {
+        return fmt::format(
+            R"({{"dst": "{}", "gateway": {}, "dev": {}, "proto": {}, "scope": {}, "prefsrc": {}, "priority": {}}})",
+            r.dst.str(), opt_ip(r.gateway), quote(r.dev), r.proto, r.scope, opt_ip(r.prefsrc),
+            r.priority);
+      },
+      false);
   out += "  \"sysctls\": {";
   size_t i = 0;
-  for (const auto& [k, v] : a.sysctls) out += fmt::format("{}\n    {}: {}", i++ ? "," : "", quote(k), quote(v));
+  for (const auto& [k, v] : a.sysctls)
+    out += fmt::format("{}\n    {}: {}", i++ ? "," : "", quote(k), quote(v));
   out += a.sysctls.empty() ? "},\n" : "\n  },\n";
   out += "  \"files\": {";
   i = 0;
   for (const auto& [k, f] : a.files) {
-    out += fmt::format("{}\n    {}: {{\"kind\": \"{}\"", i++ ? "," : "", quote(k), file_kind_name(f.kind));
+    out += fmt::format("{}\n    {}: {{\"kind\": \"{}\"", i++ ? "," : "", quote(k),
+                       file_kind_name(f.kind));
     if (f.kind == FileKind::regular) out += fmt::format(", \"content\": {}", quote(f.content));
     out += "}";
   }
@@ -160,7 +184,8 @@ std::string to_json(const Actual& a) {
   write_list(out, "wireguard", a.wireguard, wg_json, false);
   out += "  \"fec\": {";
   i = 0;
-  for (const auto& [k, v] : a.fec) out += fmt::format("{}\n    {}: {}", i++ ? "," : "", quote(k), quote(v));
+  for (const auto& [k, v] : a.fec)
+    out += fmt::format("{}\n    {}: {}", i++ ? "," : "", quote(k), quote(v));
   out += a.fec.empty() ? "},\n" : "\n  },\n";
   out += nft_json(a.nft);
   return out + "}\n";
@@ -235,7 +260,8 @@ std::vector<std::string> words(std::string_view s) {
   size_t start = 0;
   while (start <= s.size()) {
     size_t sp = s.find(' ', start);
-    out.emplace_back(s.substr(start, sp == std::string_view::npos ? std::string_view::npos : sp - start));
+    out.emplace_back(
+        s.substr(start, sp == std::string_view::npos ? std::string_view::npos : sp - start));
     if (sp == std::string_view::npos) break;
     start = sp + 1;
   }
@@ -310,8 +336,8 @@ std::optional<Actual> actual_from_json(std::string_view text, std::string& error
     if (!root["links"].get_array().get(arr))
       for (element e : arr) {
         object o = e.get_object();
-        Link l{str(o, "name"), str(o, "kind"), {}, static_cast<uint32_t>(num(o, "mtu")), false,
-               str(o, "master")};
+        Link l{str(o, "name"), str(o, "kind"),  {}, static_cast<uint32_t>(num(o, "mtu")),
+               false,          str(o, "master")};
         auto mac = Mac::parse(str(o, "mac"));
         if (!mac) throw Bad{"bad \"mac\""};
         l.mac = *mac;

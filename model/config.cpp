@@ -85,12 +85,14 @@ ConfigFile<T> load_one(const std::filesystem::path& dir, const char* name, Diagn
   ConfigFile<T> f;
   std::string text, err;
   switch (read_file(dir / name, text, err)) {
-    case ReadResult::missing: return f;
+    case ReadResult::missing:
+      return f;
     case ReadResult::error:
       diags.push_back({Severity::error, name, "", fmt::format("cannot read: {}", err)});
       f.state = FileState::invalid;
       return f;
-    case ReadResult::ok: break;
+    case ReadResult::ok:
+      break;
   }
   json::Sink sink{name, &diags};
   auto v = parse(text, sink);
@@ -118,7 +120,8 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags) {
   if (d.wireguard.state != FileState::missing && stat((dir / kWireGuardFile).c_str(), &st) == 0 &&
       (st.st_mode & 077))
     diags.push_back({Severity::warning, kWireGuardFile, "",
-                     fmt::format("holds private keys but its mode is {:04o}; chmod 600 it", st.st_mode & 07777)});
+                     fmt::format("holds private keys but its mode is {:04o}; chmod 600 it",
+                                 st.st_mode & 07777)});
   return d;
 }
 

@@ -24,7 +24,8 @@ std::optional<WireGuardConfig> parse_wireguard(std::string_view text, json::Sink
 
 // Resolves WireGuard endpoints given as hostnames, in place; an endpoint
 // that does not resolve stays without an address (and gets no route).
-void resolve_endpoints(Desired& d, const std::function<std::optional<IpAddr>(const std::string&)>& resolve,
+void resolve_endpoints(Desired& d,
+                       const std::function<std::optional<IpAddr>(const std::string&)>& resolve,
                        Diagnostics& diags);
 
 // Standard base64 (RFC 4648, with padding), as Go encodes []byte in JSON.

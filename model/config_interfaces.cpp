@@ -14,24 +14,26 @@ using json::element;
 using json::Object;
 using json::Sink;
 
-std::string quoted(std::string_view s) { return fmt::format("\"{}\"", s); }
+std::string quoted(std::string_view s) {
+  return fmt::format("\"{}\"", s);
+}
 
 std::optional<Mac> read_mac(Object& o, std::string_view key) {
   auto s = o.string(key);
   if (!s || s->empty()) return std::nullopt;  // Go's omitempty writes "" for unset
   auto m = Mac::parse(*s);
   if (!m)
-    o.sink().error(o.key_path(key),
-                   fmt::format("{} is not a MAC address (expected e.g. 02:00:00:00:00:01)",
-                               quoted(*s)));
+    o.sink().error(
+        o.key_path(key),
+        fmt::format("{} is not a MAC address (expected e.g. 02:00:00:00:00:01)", quoted(*s)));
   return m;
 }
 
 std::optional<Prefix> parse_prefix(std::string_view s, const std::string& path, Sink& sink) {
   auto slash = s.find('/');
   if (slash == std::string_view::npos) {
-    sink.error(path, fmt::format("{} has no prefix length (expected e.g. 10.10.0.1/24)",
-                                 quoted(s)));
+    sink.error(path,
+               fmt::format("{} has no prefix length (expected e.g. 10.10.0.1/24)", quoted(s)));
     return std::nullopt;
   }
   auto addr = IpAddr::parse(s.substr(0, slash));
@@ -83,9 +85,9 @@ std::optional<RouteSpec> read_route(element e, const std::string& path, Sink& si
   if (auto d = o->string("destination")) {
     if (auto p = parse_prefix(*d, o->key_path("destination"), sink)) {
       if (p->network() != *p) {
-        sink.error(o->key_path("destination"),
-                   fmt::format("{} has host bits set (did you mean {}?)", quoted(*d),
-                               p->network().str()));
+        sink.error(
+            o->key_path("destination"),
+            fmt::format("{} has host bits set (did you mean {}?)", quoted(*d), p->network().str()));
         ok = false;
       }
       r.destination = *p;
@@ -127,7 +129,8 @@ std::optional<InterfaceSpec> read_interface(element e, const std::string& path, 
     else
       s.mtu = static_cast<uint32_t>(*mtu);
   }
-  if (auto a = o->string("addr"); a && !a->empty()) s.addr = parse_prefix(*a, o->key_path("addr"), sink);
+  if (auto a = o->string("addr"); a && !a->empty())
+    s.addr = parse_prefix(*a, o->key_path("addr"), sink);
   o->array("extra_addrs", [&](element item, const std::string& p) {
     if (auto str = json::as_string(item, p, sink))
       if (auto pre = parse_prefix(*str, p, sink)) s.extra_addrs.push_back(*pre);
@@ -139,8 +142,9 @@ std::optional<InterfaceSpec> read_interface(element e, const std::string& path, 
     std::string lower(*f);
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     if (!kFecModes.contains(lower))
-      sink.error(o->key_path("fec"),
-                 fmt::format("{} is not a FEC mode (rs, baser, llrs, auto, off, none)", quoted(*f)));
+      sink.error(
+          o->key_path("fec"),
+          fmt::format("{} is not a FEC mode (rs, baser, llrs, auto, off, none)", quoted(*f)));
     else
       s.fec = lower;
   }
@@ -190,8 +194,9 @@ std::optional<InterfacesConfig> parse_interfaces(std::string_view text, Sink& si
   for (size_t i = 0; i < c.interfaces.size(); i++) {
     auto [it, fresh] = seen.emplace(c.interfaces[i].name, i);
     if (!fresh)
-      sink.error(json::join(json::index("interfaces", i), "name"),
-                 fmt::format("\"{}\" is already the name of interfaces[{}]", it->first, it->second));
+      sink.error(
+          json::join(json::index("interfaces", i), "name"),
+          fmt::format("\"{}\" is already the name of interfaces[{}]", it->first, it->second));
   }
   if (sink.errors > 0) return std::nullopt;
   return c;

@@ -39,7 +39,8 @@ std::optional<PortRange> read_range(Object& o, std::string_view key) {
   auto first = parse_port(s->substr(0, dash));
   auto last = dash == std::string_view::npos ? first : parse_port(s->substr(dash + 1));
   if (!first || !last) {
-    o.sink().error(o.key_path(key), fmt::format("\"{}\" is not a port (1-65535) or a range N-M", *s));
+    o.sink().error(o.key_path(key),
+                   fmt::format("\"{}\" is not a port (1-65535) or a range N-M", *s));
     return std::nullopt;
   }
   if (*first > *last) {
@@ -117,10 +118,12 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
                                dest_port->last - dest_port->first + 1, port->str(),
                                port->last - port->first + 1));
       else if (*dest_port != *port)
-        sink.error(o->key_path("dest_port"),
-                   fmt::format("\"{}\" must equal port \"{}\": nftables keeps a connection's port within "
-                               "a DNAT range and cannot shift it (a single dest_port maps the whole range to it)",
-                               dest_port->str(), port->str()));
+        sink.error(
+            o->key_path("dest_port"),
+            fmt::format(
+                "\"{}\" must equal port \"{}\": nftables keeps a connection's port within "
+                "a DNAT range and cannot shift it (a single dest_port maps the whole range to it)",
+                dest_port->str(), port->str()));
     }
     o->finish();
     if (sink.errors > errors || !protos || !port || !dest || !dest_port) return;
@@ -156,16 +159,18 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
       size_t later = std::max(spans[k].entry, spans[reach].entry);
       size_t earlier = std::min(spans[k].entry, spans[reach].entry);
       if (reported.insert(later).second)
-        sink.error(json::join(entries[later].first, "port"),
-                   fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", entries[later].second.port_text,
-                               entries[earlier].first, entries[earlier].second.port_text,
-                               spans[k].proto == IPPROTO_TCP ? "tcp" : "udp"));
+        sink.error(
+            json::join(entries[later].first, "port"),
+            fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", entries[later].second.port_text,
+                        entries[earlier].first, entries[earlier].second.port_text,
+                        spans[k].proto == IPPROTO_TCP ? "tcp" : "udp"));
     }
     if (spans[k].port.last > spans[reach].port.last) reach = k;
   }
   if (sink.errors > 0) return std::nullopt;
   PortForwardings pf;
-  for (auto& [path, e] : entries) pf.forwardings.insert(pf.forwardings.end(), e.rules.begin(), e.rules.end());
+  for (auto& [path, e] : entries)
+    pf.forwardings.insert(pf.forwardings.end(), e.rules.begin(), e.rules.end());
   return pf;
 }
 

@@ -66,7 +66,8 @@ std::optional<WgPeerSpec> read_peer(element e, const std::string& path, Sink& si
   int errors = sink.errors;
   WgPeerSpec p;
   if (auto k = read_key(*o, "public_key", false)) p.public_key = *k;
-  if (auto ep = o->string("endpoint"); ep && !ep->empty()) p.endpoint = parse_endpoint(*ep, o->key_path("endpoint"), sink);
+  if (auto ep = o->string("endpoint"); ep && !ep->empty())
+    p.endpoint = parse_endpoint(*ep, o->key_path("endpoint"), sink);
   o->array("allowed_ips", [&](element item, const std::string& ip_path) {
     auto str = json::as_string(item, ip_path, sink);
     if (!str) return;
@@ -95,7 +96,8 @@ std::optional<WireGuardConfig> parse_wireguard(std::string_view text, Sink& sink
     WgInterfaceSpec w;
     if (auto n = o->string("name")) {
       if (n->empty() || n->size() > kMaxIfName)
-        sink.error(o->key_path("name"), fmt::format("\"{}\" is not a valid interface name (1-15 bytes)", *n));
+        sink.error(o->key_path("name"),
+                   fmt::format("\"{}\" is not a valid interface name (1-15 bytes)", *n));
       w.name = *n;
     } else if (!o->raw("name")) {
       sink.error(o->key_path("name"), "missing");
@@ -118,7 +120,8 @@ std::optional<WireGuardConfig> parse_wireguard(std::string_view text, Sink& sink
   return c;
 }
 
-void resolve_endpoints(Desired& d, const std::function<std::optional<IpAddr>(const std::string&)>& resolve,
+void resolve_endpoints(Desired& d,
+                       const std::function<std::optional<IpAddr>(const std::string&)>& resolve,
                        Diagnostics& diags) {
   if (!d.wireguard.ok()) return;
   for (auto& w : d.wireguard.value.interfaces)
@@ -126,8 +129,9 @@ void resolve_endpoints(Desired& d, const std::function<std::optional<IpAddr>(con
       if (p.endpoint && !p.endpoint->addr) {
         p.endpoint->addr = resolve(p.endpoint->host);
         if (!p.endpoint->addr)
-          diags.push_back({Severity::warning, kWireGuardFile, "",
-                           fmt::format("{}: endpoint host \"{}\" does not resolve", w.name, p.endpoint->host)});
+          diags.push_back(
+              {Severity::warning, kWireGuardFile, "",
+               fmt::format("{}: endpoint host \"{}\" does not resolve", w.name, p.endpoint->host)});
       }
 }
 

@@ -18,8 +18,8 @@ namespace netkeep {
 enum class FileState { missing, ok, invalid };
 
 struct RouteSpec {
-  Prefix destination;              // network form, e.g. 2001:db8:5::/64
-  std::optional<IpAddr> gateway;   // none: an on-link route (scope link)
+  Prefix destination;             // network form, e.g. 2001:db8:5::/64
+  std::optional<IpAddr> gateway;  // none: an on-link route (scope link)
   bool operator==(const RouteSpec&) const = default;
 };
 

@@ -24,14 +24,20 @@ std::string show(element e) {
 
 std::string type_name(element e) {
   switch (e.type()) {
-    case element_type::ARRAY: return "an array";
-    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
     case element_type::INT64:
     case element_type::UINT64:
-    case element_type::DOUBLE: return "a number";
-    case element_type::STRING: return "a string";
-    case element_type::BOOL: return "a boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "a value";
 }
@@ -41,7 +47,9 @@ std::string join(std::string_view path, std::string_view key) {
   return fmt::format("{}.{}", path, key);
 }
 
-std::string index(std::string_view path, size_t i) { return fmt::format("{}[{}]", path, i); }
+std::string index(std::string_view path, size_t i) {
+  return fmt::format("{}[{}]", path, i);
+}
 
 std::optional<element> parse(simdjson::dom::parser& parser, const simdjson::padded_string& text,
                              Sink& sink) {

@@ -26,10 +26,10 @@ struct Sink {
   void warn(std::string path, std::string message);
 };
 
-std::string show(element e);          // the value as JSON text, for messages
-std::string type_name(element e);     // "a string", "an object", ...
+std::string show(element e);       // the value as JSON text, for messages
+std::string type_name(element e);  // "a string", "an object", ...
 std::string join(std::string_view path, std::string_view key);  // "a.b"
-std::string index(std::string_view path, size_t i);            // "a[3]"
+std::string index(std::string_view path, size_t i);             // "a[3]"
 
 // Parses `text`; on failure reports a syntax or empty-file error and returns nullopt.
 std::optional<element> parse(simdjson::dom::parser& parser, const simdjson::padded_string& text,

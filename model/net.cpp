@@ -78,7 +78,9 @@ uint32_t IpAddr::v4_host_order() const {
   return ntohl(be);
 }
 
-std::string Prefix::str() const { return fmt::format("{}/{}", addr.str(), len); }
+std::string Prefix::str() const {
+  return fmt::format("{}/{}", addr.str(), len);
+}
 
 std::optional<Prefix> Prefix::parse(std::string_view s) {
   auto slash = s.find('/');
@@ -118,7 +120,10 @@ std::optional<uint8_t> mask_length(const IpAddr& mask) {
     for (int bit = 7; bit >= 0; bit--) {
       bool one = mask.bytes[i] >> bit & 1;
       if (one && zero_seen) return std::nullopt;
-      if (one) len++; else zero_seen = true;
+      if (one)
+        len++;
+      else
+        zero_seen = true;
     }
   }
   return static_cast<uint8_t>(len);

@@ -7,9 +7,12 @@ namespace netkeep {
 
 const char* family_name(NftFamily f) {
   switch (f) {
-    case NftFamily::inet: return "inet";
-    case NftFamily::ip: return "ip";
-    case NftFamily::ip6: return "ip6";
+    case NftFamily::inet:
+      return "inet";
+    case NftFamily::ip:
+      return "ip";
+    case NftFamily::ip6:
+      return "ip6";
   }
   return "?";
 }
@@ -20,7 +23,8 @@ const NftChain* NftState::chain(NftFamily f, std::string_view table, std::string
   return nullptr;
 }
 
-const NftCounter* NftState::counter(NftFamily f, std::string_view table, std::string_view name) const {
+const NftCounter* NftState::counter(NftFamily f, std::string_view table,
+                                    std::string_view name) const {
   for (const auto& c : counters)
     if (c.family == f && c.table == table && c.name == name) return &c;
   return nullptr;
@@ -45,7 +49,9 @@ uint64_t hash_of(const RuleBody& body) {
   return h;
 }
 
-bool operator==(const NftRule& a, const NftRule& b) { return a.body == b.body; }
+bool operator==(const NftRule& a, const NftRule& b) {
+  return a.body == b.body;
+}
 
 bool operator==(const NftChain& a, const NftChain& b) {
   return a.family == b.family && a.table == b.table && a.name == b.name && a.base == b.base &&

@@ -24,8 +24,8 @@ struct NftAttr {
 };
 
 struct NftExpr {
-  std::string name;             // "payload", "cmp", "nat", ...
-  std::vector<NftAttr> attrs;   // sorted by type
+  std::string name;            // "payload", "cmp", "nat", ...
+  std::vector<NftAttr> attrs;  // sorted by type
   auto operator<=>(const NftExpr&) const = default;
 };
 
@@ -42,7 +42,7 @@ struct NftRule {
 };
 
 struct BaseChain {
-  std::string type;  // "filter", "nat"
+  std::string type;   // "filter", "nat"
   uint32_t hook = 0;  // NF_INET_*
   int32_t priority = 0;
   uint32_t policy = 1;  // NF_ACCEPT
@@ -70,8 +70,8 @@ struct NftTable {
 
 // The owned objects as they are (a snapshot) or as they should be.
 struct NftState {
-  std::vector<NftTable> tables;  // every table of the families netkeep uses
-  std::vector<NftChain> chains;  // owned chains only
+  std::vector<NftTable> tables;      // every table of the families netkeep uses
+  std::vector<NftChain> chains;      // owned chains only
   std::vector<NftCounter> counters;  // owned counters only
 
   const NftChain* chain(NftFamily f, std::string_view table, std::string_view name) const;

@@ -41,15 +41,19 @@ std::string host_hex(const std::string& bytes) {  // a host-order u32
 }
 
 uint16_t be16(const std::string& b) {
-  return b.size() >= 2 ? static_cast<uint16_t>(static_cast<unsigned char>(b[0]) << 8 | static_cast<unsigned char>(b[1])) : 0;
+  return b.size() >= 2 ? static_cast<uint16_t>(static_cast<unsigned char>(b[0]) << 8 |
+                                               static_cast<unsigned char>(b[1]))
+                       : 0;
 }
 
-std::string cstr(const std::string& b) { return std::string(b.c_str()); }
+std::string cstr(const std::string& b) {
+  return std::string(b.c_str());
+}
 
 struct Renderer {
   std::string out;
-  std::string field;      // what reg 1 holds, e.g. "ip daddr"
-  std::string mask;       // a bitwise mask applied to it
+  std::string field;  // what reg 1 holds, e.g. "ip daddr"
+  std::string mask;   // a bitwise mask applied to it
   uint32_t field_len = 0;
   std::string l4 = "th";  // set by a meta l4proto match
   std::string regs[5];    // immediate data by register
@@ -73,7 +77,8 @@ struct Renderer {
         len = 0;
         for (unsigned char c : mask) len += __builtin_popcount(c);
       }
-      word(fmt::format("{} {}{}{}", field, neg, a.str(), len == 32 ? "" : "/" + std::to_string(len)));
+      word(fmt::format("{} {}{}{}", field, neg, a.str(),
+                       len == 32 ? "" : "/" + std::to_string(len)));
       return;
     }
     if (field == "dport" || field == "sport") {
@@ -116,18 +121,24 @@ struct Renderer {
       uint32_t base = u32(e, NFTNL_EXPR_PAYLOAD_BASE), off = u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
       field_len = u32(e, NFTNL_EXPR_PAYLOAD_LEN);
       mask.clear();
-      if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 16) field = "ip daddr";
-      else if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 12) field = "ip saddr";
-      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && field_len == 2) field = "dport";
-      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 0 && field_len == 2) field = "sport";
-      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 13 && field_len == 1) field = "tcp flags";
-      else field = fmt::format("@{},{},{}", base, off * 8, field_len * 8);
+      if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 16)
+        field = "ip daddr";
+      else if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 12)
+        field = "ip saddr";
+      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && field_len == 2)
+        field = "dport";
+      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 0 && field_len == 2)
+        field = "sport";
+      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 13 && field_len == 1)
+        field = "tcp flags";
+      else
+        field = fmt::format("@{},{},{}", base, off * 8, field_len * 8);
     } else if (n == "meta" && !attr(e, NFTNL_EXPR_META_SREG)) {
       uint32_t key = u32(e, NFTNL_EXPR_META_KEY);
-      field = key == NFT_META_L4PROTO ? "meta l4proto"
+      field = key == NFT_META_L4PROTO   ? "meta l4proto"
               : key == NFT_META_IIFNAME ? "iifname"
               : key == NFT_META_OIFNAME ? "oifname"
-              : fmt::format("meta {}", key);
+                                        : fmt::format("meta {}", key);
       mask.clear();
     } else if (n == "ct" && !attr(e, NFTNL_EXPR_CT_SREG)) {
       field = u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_STATUS ? "ct status" : "ct";
@@ -145,12 +156,18 @@ struct Renderer {
       if (reg == NFT_REG_VERDICT) {
         int32_t v = static_cast<int32_t>(u32(e, NFTNL_EXPR_IMM_VERDICT));
         const std::string* chain = attr(e, NFTNL_EXPR_IMM_CHAIN);
-        if (v == NFT_JUMP) word("jump " + (chain ? cstr(*chain) : "?"));
-        else if (v == NFT_GOTO) word("goto " + (chain ? cstr(*chain) : "?"));
-        else if (v == NF_ACCEPT) word("accept");
-        else if (v == NF_DROP) word("drop");
-        else if (v == NFT_RETURN) word("return");
-        else word(fmt::format("verdict {}", v));
+        if (v == NFT_JUMP)
+          word("jump " + (chain ? cstr(*chain) : "?"));
+        else if (v == NFT_GOTO)
+          word("goto " + (chain ? cstr(*chain) : "?"));
+        else if (v == NF_ACCEPT)
+          word("accept");
+        else if (v == NF_DROP)
+          word("drop");
+        else if (v == NFT_RETURN)
+          word("return");
+        else
+          word(fmt::format("verdict {}", v));
       } else if (reg < 5) {
         const std::string* d = attr(e, NFTNL_EXPR_IMM_DATA);
         regs[reg] = d ? *d : std::string();
@@ -164,7 +181,8 @@ struct Renderer {
         std::memcpy(a.bytes.data(), regs[amin].data(), 4);
         to = a.str();
       }
-      uint32_t pmin = u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN), pmax = u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX);
+      uint32_t pmin = u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN),
+               pmax = u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX);
       if (pmin && pmin < 5) {
         to += ":" + std::to_string(be16(regs[pmin]));
         if (pmax && pmax < 5 && pmax != pmin) to += "-" + std::to_string(be16(regs[pmax]));

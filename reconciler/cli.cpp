@@ -23,7 +23,8 @@
 namespace netkeep {
 namespace {
 
-constexpr const char* kUsage = R"(netkeep keeps a Linux router's network configuration equal to its config files.
+constexpr const char* kUsage =
+    R"(netkeep keeps a Linux router's network configuration equal to its config files.
 
 Usage:
   netkeep plan  [--config DIR] [--root DIR] [--json] [--check]   show what apply would change
@@ -156,7 +157,8 @@ int cmd_plan(const Args& a) {
     for (const auto& e : kernel->check_nft(nft_ops)) {
       check_failed = true;
       fmt::print(stderr, "error: the kernel would reject {}: {}\n",
-                 e.index < nft_ops.size() ? to_text(nft_ops[e.index]) : "the nftables batch", e.error.message);
+                 e.index < nft_ops.size() ? to_text(nft_ops[e.index]) : "the nftables batch",
+                 e.error.message);
     }
     if (!check_failed && !nft_ops.empty())
       fmt::print(stderr, "netkeep: the kernel accepts the {} nftables ops\n", nft_ops.size());
@@ -182,7 +184,8 @@ int cmd_apply(const Args& a) {
   const ExecResult& r = rc.result;
   if (a.json) {
     std::string out = "{\"applied\": [";
-    for (size_t i = 0; i < r.applied.size(); i++) out += (i ? ",\n  " : "\n  ") + to_json(r.applied[i]);
+    for (size_t i = 0; i < r.applied.size(); i++)
+      out += (i ? ",\n  " : "\n  ") + to_json(r.applied[i]);
     out += "],\n \"failed\": [";
     for (size_t i = 0; i < r.failures.size(); i++) {
       const auto& f = r.failures[i];
@@ -194,7 +197,8 @@ int cmd_apply(const Args& a) {
     if (a.stats) {
       KernelStats st = kernel->stats();
       out += fmt::format(
-          ",\n \"stats\": {{\"rtnetlink_reads\": {}, \"rtnetlink_writes\": {}, \"nftables_reads\": {}, "
+          ",\n \"stats\": {{\"rtnetlink_reads\": {}, \"rtnetlink_writes\": {}, \"nftables_reads\": "
+          "{}, "
           "\"nftables_writes\": {}, \"other_writes\": {}}}",
           st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes);
     }
@@ -207,7 +211,9 @@ int cmd_apply(const Args& a) {
              r.failures.size(), r.write_requests);
   if (a.stats && !a.json) {
     KernelStats st = kernel->stats();
-    fmt::print(stderr, "netkeep: requests: rtnetlink {} reads {} writes; nftables {} reads {} writes; other {} writes\n",
+    fmt::print(stderr,
+               "netkeep: requests: rtnetlink {} reads {} writes; nftables {} reads {} writes; "
+               "other {} writes\n",
                st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes);
   }
   return rc.ok() ? 0 : 1;
@@ -222,7 +228,8 @@ int cmd_show(const Args& a) {
   }
   for (const auto& l : x.links)
     fmt::print("link {} {}{} mtu {} address {}{}\n", l.name, l.kind.empty() ? "" : l.kind + " ",
-               l.up ? "up" : "down", l.mtu, l.mac.str(), l.master.empty() ? "" : " master " + l.master);
+               l.up ? "up" : "down", l.mtu, l.mac.str(),
+               l.master.empty() ? "" : " master " + l.master);
   for (const auto& ad : x.addrs) fmt::print("addr {} proto {}\n", addr_text(ad), ad.proto);
   for (const auto& r : x.routes) fmt::print("route {}\n", route_text(r));
   for (const auto& [k, v] : x.sysctls) fmt::print("sysctl {} = {}\n", sysctl_dotted(k), v);
@@ -279,8 +286,8 @@ int run(int argc, char** argv) {
     } else if (a.command.empty() && !s.starts_with("-")) {
       return usage_error(fmt::format("unknown command \"{}\"", s));
     } else {
-      return usage_error(fmt::format("unknown option \"{}\"{}", s,
-                                     a.command.empty() ? "" : " for " + a.command));
+      return usage_error(
+          fmt::format("unknown option \"{}\"{}", s, a.command.empty() ? "" : " for " + a.command));
     }
   }
   if (a.help) {

@@ -29,27 +29,27 @@ struct Dependencies {
       if (missing_links.contains(dev)) return fmt::format("link {} is missing", dev);
       return std::nullopt;
     };
-    return std::visit(
-        Overload{
-            [&](const LinkSetMtu& o) { return link(o.dev); },
-            [&](const WgSetDevice& o) { return link(o.device.name); },
-            [&](const FecSet& o) { return link(o.dev); },
-            [&](const LinkSetMac& o) { return link(o.dev); },
-            [&](const LinkSetUp& o) { return link(o.dev); },
-            [&](const LinkSetMaster& o) {
-              auto b = link(o.dev);
-              return b ? b : link(o.master);
-            },
-            [&](const AddrAdd& o) { return link(o.addr.dev); },
-            [&](const RouteReplace& o) -> std::optional<std::string> {
-              if (auto b = link(o.route.dev)) return b;
-              if (o.route.prefsrc && missing_addrs.contains(*o.route.prefsrc))
-                return fmt::format("source address {} is missing", o.route.prefsrc->str());
-              return std::nullopt;
-            },
-            [&](const auto&) -> std::optional<std::string> { return std::nullopt; },
-        },
-        op);
+    return std::visit(Overload{
+                          [&](const LinkSetMtu& o) { return link(o.dev); },
+                          [&](const WgSetDevice& o) { return link(o.device.name); },
+                          [&](const FecSet& o) { return link(o.dev); },
+                          [&](const LinkSetMac& o) { return link(o.dev); },
+                          [&](const LinkSetUp& o) { return link(o.dev); },
+                          [&](const LinkSetMaster& o) {
+                            auto b = link(o.dev);
+                            return b ? b : link(o.master);
+                          },
+                          [&](const AddrAdd& o) { return link(o.addr.dev); },
+                          [&](const RouteReplace& o) -> std::optional<std::string> {
+                            if (auto b = link(o.route.dev)) return b;
+                            if (o.route.prefsrc && missing_addrs.contains(*o.route.prefsrc))
+                              return fmt::format("source address {} is missing",
+                                                 o.route.prefsrc->str());
+                            return std::nullopt;
+                          },
+                          [&](const auto&) -> std::optional<std::string> { return std::nullopt; },
+                      },
+                      op);
   }
 
   void failed(const Op& op) {
@@ -75,8 +75,10 @@ void apply_nft_transaction(const Plan& plan, KernelWriter& writer, ExecResult& r
   std::vector<std::optional<WriteError>> per_op(ops.size());
   std::string batch_error;
   for (const auto& e : errors) {
-    if (e.index < ops.size()) per_op[e.index] = e.error;
-    else batch_error = e.error.message;
+    if (e.index < ops.size())
+      per_op[e.index] = e.error;
+    else
+      batch_error = e.error.message;
   }
   for (size_t i = 0; i < ops.size(); i++) {
     if (per_op[i]) {
@@ -118,6 +120,8 @@ ExecResult execute(const Plan& plan, KernelWriter& writer) {
   return r;
 }
 
-std::string to_text(const OpFailure& f) { return fmt::format("{}: {}", to_text(f.op), f.error.message); }
+std::string to_text(const OpFailure& f) {
+  return fmt::format("{}: {}", to_text(f.op), f.error.message);
+}
 
 }  // namespace netkeep

@@ -7,7 +7,9 @@ namespace netkeep {
 
 namespace {
 
-WriteError err(int code, std::string message) { return {code, std::move(message)}; }
+WriteError err(int code, std::string message) {
+  return {code, std::move(message)};
+}
 
 template <class T, class P>
 void erase_if(std::vector<T>& v, P pred) {
@@ -83,9 +85,11 @@ std::optional<WriteError> FakeKernel::apply_link(const Op& op) {
     return std::nullopt;
   }
   std::string dev;
-  std::visit([&](const auto& o) {
-    if constexpr (requires { o.dev; }) dev = o.dev;
-  }, op);
+  std::visit(
+      [&](const auto& o) {
+        if constexpr (requires { o.dev; }) dev = o.dev;
+      },
+      op);
   Link* l = find(dev);
   if (!l) return err(ENODEV, "No such device");
   if (auto* o = std::get_if<LinkSetMtu>(&op)) l->mtu = o->to;
@@ -114,7 +118,8 @@ std::optional<WriteError> FakeKernel::apply(const Op& op) {
     else
       state_.addrs.push_back(o->addr);
   } else if (auto* o = std::get_if<AddrDel>(&op)) {
-    erase_if(state_.addrs, [&](const Address& a) { return a.dev == o->addr.dev && a.local == o->addr.local; });
+    erase_if(state_.addrs,
+             [&](const Address& a) { return a.dev == o->addr.dev && a.local == o->addr.local; });
   } else if (auto* o = std::get_if<RouteReplace>(&op)) {
     if (!find(o->route.dev)) return err(ENODEV, "No such device");
     erase_if(state_.routes, [&](const Route& r) {
@@ -148,8 +153,7 @@ NftChain* find_chain(NftState& s, NftFamily f, const std::string& table, const s
 
 }  // namespace
 
-std::optional<WriteError> FakeKernel::apply_nft_op(NftState& s, const Op& op,
-                                                  std::map<uint32_t, uint64_t>& ids) {
+std::optional<WriteError> FakeKernel::apply_nft_op(NftState& s, const Op& op) {
   if (auto* o = std::get_if<NftTableAdd>(&op)) {
     if (!s.has_table(o->table.family, o->table.name)) s.tables.push_back(o->table);
     return std::nullopt;
@@ -191,18 +195,19 @@ std::optional<WriteError> FakeKernel::apply_nft_op(NftState& s, const Op& op,
   if (!c) return err(ENOENT, "No such file or directory");
   NftRule r{o->body, ++next_handle_, o->text};
   auto at = [&](uint64_t handle) {
-    return std::find_if(c->rules.begin(), c->rules.end(), [&](const NftRule& x) { return x.handle == handle; });
+    return std::find_if(c->rules.begin(), c->rules.end(),
+                        [&](const NftRule& x) { return x.handle == handle; });
   };
   auto pos = c->rules.end();
   switch (o->place) {
-    case RulePlace::append: break;
+    case RulePlace::append:
+      break;
     case RulePlace::before_handle:
       pos = at(o->ref);
       if (pos == c->rules.end()) return err(ENOENT, "No such file or directory");
       break;
   }
   c->rules.insert(pos, r);
-  ids[o->id] = r.handle;
   return std::nullopt;
 }
 
@@ -213,11 +218,10 @@ std::vector<NftError> FakeKernel::apply_nft(const std::vector<Op>& ops) {
     for (const auto& c : state_.nft.chains)
       for (const auto& r : c.rules) next_handle_ = std::max(next_handle_, r.handle);
   NftState s = state_.nft;  // all or nothing
-  std::map<uint32_t, uint64_t> ids;
   std::vector<NftError> errors;
   for (size_t i = 0; i < ops.size(); i++) {
     std::optional<WriteError> e = refuse ? refuse(ops[i]) : std::nullopt;
-    if (!e) e = apply_nft_op(s, ops[i], ids);
+    if (!e) e = apply_nft_op(s, ops[i]);
     if (e) errors.push_back({i, *e});
   }
   if (errors.empty()) state_.nft = std::move(s);

@@ -17,13 +17,19 @@ namespace netkeep {
 
 namespace {
 
-std::string u32(uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
+std::string u32(uint32_t v) {
+  return std::string(reinterpret_cast<const char*>(&v), 4);
+}
 std::string be16(uint16_t v) {
   const char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)};
   return std::string(b, 2);
 }
-std::string byte(uint8_t v) { return std::string(1, static_cast<char>(v)); }
-std::string str0(const std::string& s) { return s + '\0'; }
+std::string byte(uint8_t v) {
+  return std::string(1, static_cast<char>(v));
+}
+std::string str0(const std::string& s) {
+  return s + '\0';
+}
 
 NftExpr expr(std::string name, std::vector<NftAttr> attrs) {
   std::sort(attrs.begin(), attrs.end());
@@ -65,7 +71,8 @@ NftExpr meta(uint32_t key) {
 
 // [ immediate reg N DATA ]
 NftExpr immediate(uint32_t reg, std::string data) {
-  return expr("immediate", {{NFTNL_EXPR_IMM_DREG, u32(reg)}, {NFTNL_EXPR_IMM_DATA, std::move(data)}});
+  return expr("immediate",
+              {{NFTNL_EXPR_IMM_DREG, u32(reg)}, {NFTNL_EXPR_IMM_DATA, std::move(data)}});
 }
 
 // [ meta load IIFNAME/OIFNAME => reg 1 ] [ cmp eq reg 1 NAME ]: names are
@@ -85,7 +92,8 @@ void addr_match(std::vector<NftExpr>& r, uint32_t offset, uint32_t op, const Pre
   Prefix net = p.network();
   if (net.len % 8 == 0 && net.len > 0) {
     r.push_back(payload(NFT_PAYLOAD_NETWORK_HEADER, offset, net.len / 8));
-    r.push_back(cmp(op, std::string(reinterpret_cast<const char*>(net.addr.bytes.data()), net.len / 8)));
+    r.push_back(
+        cmp(op, std::string(reinterpret_cast<const char*>(net.addr.bytes.data()), net.len / 8)));
     return;
   }
   r.push_back(payload(NFT_PAYLOAD_NETWORK_HEADER, offset, 4));
@@ -98,7 +106,9 @@ void addr_match(std::vector<NftExpr>& r, uint32_t offset, uint32_t op, const Pre
   r.push_back(cmp(op, std::string(reinterpret_cast<const char*>(net.addr.bytes.data()), 4)));
 }
 
-NftRule rule(std::vector<NftExpr> body, std::string text) { return {std::move(body), 0, std::move(text)}; }
+NftRule rule(std::vector<NftExpr> body, std::string text) {
+  return {std::move(body), 0, std::move(text)};
+}
 
 NftRule jump(const std::string& chain) {
   // [ immediate reg 0 jump -> CHAIN ]
@@ -137,14 +147,16 @@ NftRule hairpin_masquerade(const std::optional<Prefix>& lan) {
   if (lan) {
     ifname(r, NFT_META_OIFNAME, "lan0");
     addr_match(r, kSaddr, NFT_CMP_EQ, *lan);
-    text = fmt::format("oifname \"lan0\" ip saddr {} ct status 0x20 masquerade", lan->network().str());
+    text =
+        fmt::format("oifname \"lan0\" ip saddr {} ct status 0x20 masquerade", lan->network().str());
   } else {
     ifname(r, NFT_META_IIFNAME, "lan0");
     ifname(r, NFT_META_OIFNAME, "lan0");
     text = "iifname \"lan0\" oifname \"lan0\" ct status 0x20 masquerade";
   }
   // [ ct load status => reg 1 ] [ bitwise & 0x20 (IPS_DST_NAT) ] [ cmp neq 0 ]
-  r.push_back(expr("ct", {{NFTNL_EXPR_CT_DREG, u32(kReg1)}, {NFTNL_EXPR_CT_KEY, u32(NFT_CT_STATUS)}}));
+  r.push_back(
+      expr("ct", {{NFTNL_EXPR_CT_DREG, u32(kReg1)}, {NFTNL_EXPR_CT_KEY, u32(NFT_CT_STATUS)}}));
   r.push_back(bitwise(u32(0x20)));
   r.push_back(cmp(NFT_CMP_NEQ, u32(0)));
   r.push_back(expr("masq", {}));
@@ -162,7 +174,8 @@ NftRule clamp_mss(const std::string& uplink) {
   r.push_back(cmp(NFT_CMP_NEQ, byte(0)));
   // [ rt load tcpmss => reg 1 ] [ byteorder reg 1 = hton(reg 1, 2, 2) ]
   // [ exthdr write tcpopt reg 1 => 2b @ 2 + 2 ]
-  r.push_back(expr("rt", {{NFTNL_EXPR_RT_KEY, u32(NFT_RT_TCPMSS)}, {NFTNL_EXPR_RT_DREG, u32(kReg1)}}));
+  r.push_back(
+      expr("rt", {{NFTNL_EXPR_RT_KEY, u32(NFT_RT_TCPMSS)}, {NFTNL_EXPR_RT_DREG, u32(kReg1)}}));
   r.push_back(expr("byteorder", {{NFTNL_EXPR_BYTEORDER_DREG, u32(kReg1)},
                                  {NFTNL_EXPR_BYTEORDER_SREG, u32(kReg1)},
                                  {NFTNL_EXPR_BYTEORDER_OP, u32(NFT_BYTEORDER_HTON)},
@@ -174,10 +187,14 @@ NftRule clamp_mss(const std::string& uplink) {
                               {NFTNL_EXPR_EXTHDR_LEN, u32(2)},
                               {NFTNL_EXPR_EXTHDR_FLAGS, u32(0)},
                               {NFTNL_EXPR_EXTHDR_OP, u32(NFT_EXTHDR_OP_TCPOPT)}}));
-  return rule(std::move(r), fmt::format("oifname \"{}\" tcp flags 0x2 tcp option maxseg size set rt mtu", uplink));
+  return rule(
+      std::move(r),
+      fmt::format("oifname \"{}\" tcp flags 0x2 tcp option maxseg size set rt mtu", uplink));
 }
 
-BaseChain base(const char* type, uint32_t hook, int32_t priority) { return {type, hook, priority, NF_ACCEPT}; }
+BaseChain base(const char* type, uint32_t hook, int32_t priority) {
+  return {type, hook, priority, NF_ACCEPT};
+}
 
 }  // namespace
 
@@ -204,7 +221,8 @@ NftRule forwarding_rule(const Forwarding& f, const std::optional<Prefix>& lan) {
     r.push_back(cmp(NFT_CMP_GTE, be16(f.port.first)));
     r.push_back(cmp(NFT_CMP_LTE, be16(f.port.last)));
   }
-  r.push_back(immediate(NFT_REG_1, std::string(reinterpret_cast<const char*>(f.dest_addr.bytes.data()), 4)));
+  r.push_back(immediate(NFT_REG_1,
+                        std::string(reinterpret_cast<const char*>(f.dest_addr.bytes.data()), 4)));
   r.push_back(immediate(NFT_REG_2, be16(f.dest_port.first)));
   uint32_t proto_max = NFT_REG_2;
   if (!f.dest_port.single()) {
@@ -212,15 +230,17 @@ NftRule forwarding_rule(const Forwarding& f, const std::optional<Prefix>& lan) {
     proto_max = NFT_REG_3;
   }
   // [ nat dnat ip addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg N flags 0x3 ]
-  r.push_back(expr("nat", {{NFTNL_EXPR_NAT_TYPE, u32(NFT_NAT_DNAT)},
-                           {NFTNL_EXPR_NAT_FAMILY, u32(NFPROTO_IPV4)},
-                           {NFTNL_EXPR_NAT_REG_ADDR_MIN, u32(NFT_REG_1)},
-                           {NFTNL_EXPR_NAT_REG_ADDR_MAX, u32(NFT_REG_1)},
-                           {NFTNL_EXPR_NAT_REG_PROTO_MIN, u32(NFT_REG_2)},
-                           {NFTNL_EXPR_NAT_REG_PROTO_MAX, u32(proto_max)},
-                           {NFTNL_EXPR_NAT_FLAGS, u32(NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED)}}));
+  r.push_back(expr(
+      "nat", {{NFTNL_EXPR_NAT_TYPE, u32(NFT_NAT_DNAT)},
+              {NFTNL_EXPR_NAT_FAMILY, u32(NFPROTO_IPV4)},
+              {NFTNL_EXPR_NAT_REG_ADDR_MIN, u32(NFT_REG_1)},
+              {NFTNL_EXPR_NAT_REG_ADDR_MAX, u32(NFT_REG_1)},
+              {NFTNL_EXPR_NAT_REG_PROTO_MIN, u32(NFT_REG_2)},
+              {NFTNL_EXPR_NAT_REG_PROTO_MAX, u32(proto_max)},
+              {NFTNL_EXPR_NAT_FLAGS, u32(NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED)}}));
   text += fmt::format(" fib daddr type 2 {} dport {} dnat to {}:{}",
-                      f.proto == IPPROTO_TCP ? "tcp" : "udp", f.port.str(), f.dest_addr.str(), f.dest_port.str());
+                      f.proto == IPPROTO_TCP ? "tcp" : "udp", f.port.str(), f.dest_addr.str(),
+                      f.dest_port.str());
   return rule(std::move(r), std::move(text));
 }
 
@@ -230,15 +250,28 @@ NftState desired_ruleset(const NftInputs& in) {
   NftChain fwd{NftFamily::ip, "nat", kForwardingChain, std::nullopt, {}};
   for (const auto& f : in.forwardings) fwd.rules.push_back(forwarding_rule(f, in.lan));
   s.chains.push_back(std::move(fwd));
-  s.chains.push_back({NftFamily::ip, "nat", "prerouting", base("nat", NF_INET_PRE_ROUTING, 0), {jump(kForwardingChain)}});
-  s.chains.push_back({NftFamily::ip, "nat", "postrouting", base("nat", NF_INET_POST_ROUTING, 100),
+  s.chains.push_back({NftFamily::ip,
+                      "nat",
+                      "prerouting",
+                      base("nat", NF_INET_PRE_ROUTING, 0),
+                      {jump(kForwardingChain)}});
+  s.chains.push_back({NftFamily::ip,
+                      "nat",
+                      "postrouting",
+                      base("nat", NF_INET_POST_ROUTING, 100),
                       {masquerade_uplink(in.uplink), hairpin_masquerade(in.lan)}});
   for (NftFamily f : {NftFamily::ip, NftFamily::ip6}) {
-    for (const char* c : {"fwded", "inputc", "outputc"}) s.counters.push_back({f, "filter", c, 0, 0});
-    s.chains.push_back({f, "filter", "forward", base("filter", NF_INET_FORWARD, 0),
+    for (const char* c : {"fwded", "inputc", "outputc"})
+      s.counters.push_back({f, "filter", c, 0, 0});
+    s.chains.push_back({f,
+                        "filter",
+                        "forward",
+                        base("filter", NF_INET_FORWARD, 0),
                         {clamp_mss(in.uplink), counter_ref("fwded")}});
-    s.chains.push_back({f, "filter", "input", base("filter", NF_INET_LOCAL_IN, 0), {counter_ref("inputc")}});
-    s.chains.push_back({f, "filter", "output", base("filter", NF_INET_LOCAL_OUT, 0), {counter_ref("outputc")}});
+    s.chains.push_back(
+        {f, "filter", "input", base("filter", NF_INET_LOCAL_IN, 0), {counter_ref("inputc")}});
+    s.chains.push_back(
+        {f, "filter", "output", base("filter", NF_INET_LOCAL_OUT, 0), {counter_ref("outputc")}});
   }
   return s;
 }

@@ -12,8 +12,8 @@
 namespace netkeep {
 
 struct NftInputs {
-  std::string uplink;              // oifname of the masquerade and MSS rules
-  std::optional<Prefix> lan;       // lan0's configured prefix: excluded from DNAT
+  std::string uplink;         // oifname of the masquerade and MSS rules
+  std::optional<Prefix> lan;  // lan0's configured prefix: excluded from DNAT
   std::vector<Forwarding> forwardings;
 };
 

@@ -120,7 +120,8 @@ struct NftChainAdd {  // creates a chain, or updates a base chain's policy
   bool operator==(const NftChainAdd&) const = default;
 };
 
-struct NftChainDel {  // with its rules; only to recreate a base chain of the wrong type/hook/priority
+struct NftChainDel {  // with its rules; only to recreate a base chain of the wrong
+                      // type/hook/priority
   NftFamily family = NftFamily::ip;
   std::string table, name;
   std::string why;
@@ -152,10 +153,10 @@ struct NftRuleAdd {
   bool operator==(const NftRuleAdd&) const = default;
 };
 
-using Op = std::variant<BridgeCreate, WgLinkCreate, LinkRename, LinkSetMtu, LinkSetMac, LinkSetMaster,
-                        LinkSetUp, FecSet, WgSetDevice, AddrAdd, AddrDel, RouteReplace, RouteDel, SysctlSet,
-                        NftTableAdd, NftCounterAdd, NftChainDel, NftChainAdd, NftRuleDel,
-                        NftRuleAdd, FileWrite>;
+using Op = std::variant<BridgeCreate, WgLinkCreate, LinkRename, LinkSetMtu, LinkSetMac,
+                        LinkSetMaster, LinkSetUp, FecSet, WgSetDevice, AddrAdd, AddrDel,
+                        RouteReplace, RouteDel, SysctlSet, NftTableAdd, NftCounterAdd, NftChainDel,
+                        NftChainAdd, NftRuleDel, NftRuleAdd, FileWrite>;
 
 bool is_nft(const Op& op);
 

@@ -64,25 +64,38 @@ std::vector<Route> desired_routes(const Desired& d, const LinkView& v) {
   if (d.dhcp4.ok() && v.exists("uplink0")) {
     const auto& l = d.dhcp4.value;
     // The router may be outside the leased subnet; the /32 makes it reachable.
-    out.push_back({{l.router, 32}, std::nullopt, "uplink0", kRouteProtoDhcp, kScopeLink,
-                   l.client_ip, 0});
+    out.push_back(
+        {{l.router, 32}, std::nullopt, "uplink0", kRouteProtoDhcp, kScopeLink, l.client_ip, 0});
     if (!default_via_wireguard(d)) {
-      out.push_back({{IpAddr::v4(0), 0}, l.router, "uplink0", kRouteProtoDhcp, kScopeUniverse,
-                     l.client_ip, 0});
+      out.push_back({{IpAddr::v4(0), 0},
+                     l.router,
+                     "uplink0",
+                     kRouteProtoDhcp,
+                     kScopeUniverse,
+                     l.client_ip,
+                     0});
     } else if (d.wireguard.ok()) {
       // The default route goes through WireGuard; its peers stay reachable
       // through the DHCP router.
       for (const auto& w : d.wireguard.value.interfaces)
         for (const auto& p : w.peers)
-          if (p.endpoint && p.endpoint->addr && p.endpoint->addr->is_v4() && *p.endpoint->addr != l.router)
-            out.push_back({{*p.endpoint->addr, 32}, l.router, "uplink0", kRouteProtoDhcp, kScopeUniverse,
-                           l.client_ip, 0});
+          if (p.endpoint && p.endpoint->addr && p.endpoint->addr->is_v4() &&
+              *p.endpoint->addr != l.router)
+            out.push_back({{*p.endpoint->addr, 32},
+                           l.router,
+                           "uplink0",
+                           kRouteProtoDhcp,
+                           kScopeUniverse,
+                           l.client_ip,
+                           0});
     }
   }
   return out;
 }
 
-bool same_addr(const Address& a, const Address& b) { return a.dev == b.dev && a.local == b.local; }
+bool same_addr(const Address& a, const Address& b) {
+  return a.dev == b.dev && a.local == b.local;
+}
 
 void plan_addrs(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
   auto want = desired_addrs(d, v);
@@ -91,7 +104,8 @@ void plan_addrs(const Desired& d, const Actual& actual, const LinkView& v, std::
 
   std::vector<Op> dels, adds;
   for (const auto& a : have) {
-    bool wanted = std::any_of(want.begin(), want.end(), [&](const Address& w) { return same_addr(w, a); });
+    bool wanted =
+        std::any_of(want.begin(), want.end(), [&](const Address& w) { return same_addr(w, a); });
     if (wanted) continue;
     // Sweep only what a valid file governs and netkeep owns (SPEC §4).
     if (a.proto == kAddrProtoInterfaces && d.interfaces.governs())
@@ -103,7 +117,8 @@ void plan_addrs(const Desired& d, const Actual& actual, const LinkView& v, std::
       dels.push_back(AddrDel{a, "stale DHCPv4 address"});
   }
   for (const auto& w : want) {
-    auto it = std::find_if(have.begin(), have.end(), [&](const Address& a) { return same_addr(w, a); });
+    auto it =
+        std::find_if(have.begin(), have.end(), [&](const Address& a) { return same_addr(w, a); });
     if (it == have.end() || it->broadcast != w.broadcast) adds.push_back(AddrAdd{w});
   }
   ops.insert(ops.end(), dels.begin(), dels.end());
@@ -111,7 +126,9 @@ void plan_addrs(const Desired& d, const Actual& actual, const LinkView& v, std::
 }
 
 // The kernel's identity of a route in one table: destination and metric.
-bool same_key(const Route& a, const Route& b) { return a.dst == b.dst && a.priority == b.priority; }
+bool same_key(const Route& a, const Route& b) {
+  return a.dst == b.dst && a.priority == b.priority;
+}
 
 void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
   auto want = desired_routes(d, v);
@@ -123,12 +140,13 @@ void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std:
   std::vector<Op> dels, adds;
   for (const auto& r : have) {
     // A route with a desired route's identity is overwritten by its replace.
-    bool claimed = std::any_of(want.begin(), want.end(), [&](const Route& w) { return same_key(w, r); });
+    bool claimed =
+        std::any_of(want.begin(), want.end(), [&](const Route& w) { return same_key(w, r); });
     if (claimed) continue;
     if (r.proto == kRouteProtoNetkeep && d.interfaces.governs())
       dels.push_back(RouteDel{r, "no longer in interfaces.json"});
-    else if (r.proto == kRouteProtoDhcp && d.dhcp4.ok() && r.dev == "uplink0" && r.family() == Family::v4 &&
-             !(endpoints_frozen && r.dst.len == 32 && r.gateway))
+    else if (r.proto == kRouteProtoDhcp && d.dhcp4.ok() && r.dev == "uplink0" &&
+             r.family() == Family::v4 && !(endpoints_frozen && r.dst.len == 32 && r.gateway))
       dels.push_back(RouteDel{r, "stale DHCPv4 route"});
   }
   for (const auto& w : want)
@@ -153,7 +171,8 @@ void plan_sysctls(const Actual& actual, const LinkView& v, std::vector<Op>& ops)
     for (const auto& [cur, fin] : v.final_name)
       if (fin == uplink) now_named = cur;
     // Forwarding makes the kernel ignore router advertisements unless accept_ra is 2.
-    want("net/ipv6/conf/" + now_named + "/accept_ra", "net/ipv6/conf/" + uplink + "/accept_ra", "2");
+    want("net/ipv6/conf/" + now_named + "/accept_ra", "net/ipv6/conf/" + uplink + "/accept_ra",
+         "2");
   }
   std::sort(sets.begin(), sets.end(), [](const Op& a, const Op& b) {
     return std::get<SysctlSet>(a).key < std::get<SysctlSet>(b).key;

@@ -17,7 +17,7 @@ Plan plan(const Desired& desired, const Actual& actual);
 // The link phase, exposed for the address/route phases and for tests.
 struct LinkView {
   std::map<std::string, std::string> final_name;  // current name -> name after the link ops
-  std::set<std::string> names;                     // every link name after the link ops
+  std::set<std::string> names;                    // every link name after the link ops
   // interfaces.json entries that matched a link (by index), keyed by their name.
   std::vector<const InterfaceSpec*> matched;
 
@@ -27,8 +27,10 @@ struct LinkView {
 };
 
 LinkView plan_links(const Desired& desired, const Actual& actual, std::vector<Op>& ops);
-void plan_wireguard(const Desired& desired, const Actual& actual, const LinkView& view, std::vector<Op>& ops);
+void plan_wireguard(const Desired& desired, const Actual& actual, const LinkView& view,
+                    std::vector<Op>& ops);
 void plan_fec(const Desired& desired, const Actual& actual, const LinkView& view, Plan& plan);
-void plan_nft(const Desired& desired, const Actual& actual, const LinkView& view, std::vector<Op>& ops);
+void plan_nft(const Desired& desired, const Actual& actual, const LinkView& view,
+              std::vector<Op>& ops);
 
 }  // namespace netkeep

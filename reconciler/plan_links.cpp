@@ -22,7 +22,7 @@ namespace {
 
 // The working view of one link while the link phase is planned.
 struct Slot {
-  Link link;                          // as it is now (bridges to create: as they will start)
+  Link link;  // as it is now (bridges to create: as they will start)
   const InterfaceSpec* spec = nullptr;
   bool created = false;
 };
@@ -50,7 +50,9 @@ Slot* by_mac(std::vector<Slot>& slots, const Mac& mac) {
   return nullptr;
 }
 
-std::string final_of(const Slot& s) { return s.spec ? s.spec->name : s.link.name; }
+std::string final_of(const Slot& s) {
+  return s.spec ? s.spec->name : s.link.name;
+}
 
 // Renames in an order where each target name is free when its turn comes
 // (a link may first have to move out of the way). A cycle (two links
@@ -116,7 +118,8 @@ LinkView plan_links(const Desired& desired, const Actual& actual, std::vector<Op
     }
   }
   for (const auto& s : cfg.interfaces) {
-    bool taken = std::any_of(slots.begin(), slots.end(), [&](const Slot& x) { return x.spec == &s; });
+    bool taken =
+        std::any_of(slots.begin(), slots.end(), [&](const Slot& x) { return x.spec == &s; });
     if (!taken)
       if (Slot* slot = match(slots, s, false)) slot->spec = &s;
   }
@@ -153,7 +156,8 @@ LinkView plan_links(const Desired& desired, const Actual& actual, std::vector<Op
   // then enslave, and up last so a link comes up fully configured.
   ops.insert(ops.end(), creates.begin(), creates.end());
   order_renames(renames, slots, ops);
-  for (auto* group : {&mtus, &macs, &masters, &ups}) ops.insert(ops.end(), group->begin(), group->end());
+  for (auto* group : {&mtus, &macs, &masters, &ups})
+    ops.insert(ops.end(), group->begin(), group->end());
 
   view.names.clear();
   for (const auto& slot : slots) {

@@ -21,8 +21,8 @@ struct Ids {
 // The rules are moved into the ops: a desired ruleset is built for one plan.
 void add_all(NftChain& want, Ids& ids, std::vector<Op>& ops) {
   for (auto& r : want.rules)
-    ops.push_back(NftRuleAdd{want.family, want.table, want.name, std::move(r.body), std::move(r.text), ids.next++,
-                             RulePlace::append, 0});
+    ops.push_back(NftRuleAdd{want.family, want.table, want.name, std::move(r.body),
+                             std::move(r.text), ids.next++, RulePlace::append, 0});
 }
 
 // Longest increasing subsequence of `seq` (values are desired indices),
@@ -34,11 +34,14 @@ std::vector<size_t> longest_increasing(const std::vector<size_t>& seq) {
     auto it = std::lower_bound(tails.begin(), tails.end(), seq[i],
                                [&](size_t pos, size_t v) { return seq[pos] < v; });
     if (it != tails.begin()) parent[i] = *(it - 1);
-    if (it == tails.end()) tails.push_back(i);
-    else *it = i;
+    if (it == tails.end())
+      tails.push_back(i);
+    else
+      *it = i;
   }
   std::vector<size_t> out;
-  for (size_t i = tails.empty() ? SIZE_MAX : tails.back(); i != SIZE_MAX; i = parent[i]) out.push_back(i);
+  for (size_t i = tails.empty() ? SIZE_MAX : tails.back(); i != SIZE_MAX; i = parent[i])
+    out.push_back(i);
   std::reverse(out.begin(), out.end());
   return out;
 }
@@ -74,8 +77,9 @@ void diff_rules(const NftChain& have, NftChain& want, Ids& ids, std::vector<Op>&
 
   for (size_t j = 0; j < have.rules.size(); j++)
     if (!have_kept[j])
-      ops.push_back(NftRuleDel{have.family, have.table, have.name, have.rules[j].handle,
-                               have.rules[j].text.empty() ? rule_text(have.rules[j].body) : have.rules[j].text});
+      ops.push_back(NftRuleDel{
+          have.family, have.table, have.name, have.rules[j].handle,
+          have.rules[j].text.empty() ? rule_text(have.rules[j].body) : have.rules[j].text});
 
   // A new rule goes before the next kept rule, or at the end when none
   // follows: consecutive new rules then land in order. (Positioning after a
@@ -89,8 +93,14 @@ void diff_rules(const NftChain& have, NftChain& want, Ids& ids, std::vector<Op>&
   }
   for (size_t i = 0; i < want.rules.size(); i++) {
     if (kept[i]) continue;
-    NftRuleAdd add{want.family, want.table, want.name, std::move(want.rules[i].body), std::move(want.rules[i].text),
-                   ids.next++, before[i] ? RulePlace::before_handle : RulePlace::append, before[i]};
+    NftRuleAdd add{want.family,
+                   want.table,
+                   want.name,
+                   std::move(want.rules[i].body),
+                   std::move(want.rules[i].text),
+                   ids.next++,
+                   before[i] ? RulePlace::before_handle : RulePlace::append,
+                   before[i]};
     ops.push_back(std::move(add));
   }
 }
@@ -117,7 +127,8 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   for (const auto& t : want.tables)
     if (!have.has_table(t.family, t.name)) ops.push_back(NftTableAdd{t});
   for (const auto& c : want.counters)
-    if (!have.counter(c.family, c.table, c.name)) ops.push_back(NftCounterAdd{c.family, c.table, c.name});
+    if (!have.counter(c.family, c.table, c.name))
+      ops.push_back(NftCounterAdd{c.family, c.table, c.name});
 
   Ids ids;
   std::vector<Op> chain_ops, rule_ops;
@@ -132,7 +143,8 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
         chain_ops.push_back(NftChainAdd{wc.family, wc.table, wc.name, wc.base});
       } else {
         // Type, hook and priority of a chain cannot change in place.
-        chain_ops.push_back(NftChainDel{wc.family, wc.table, wc.name, "wrong type, hook or priority"});
+        chain_ops.push_back(
+            NftChainDel{wc.family, wc.table, wc.name, "wrong type, hook or priority"});
         chain_ops.push_back(NftChainAdd{wc.family, wc.table, wc.name, wc.base});
         if (!frozen) add_all(wc, ids, rule_ops);
         continue;

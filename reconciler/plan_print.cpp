@@ -19,11 +19,16 @@ namespace {
 
 std::string proto_name(uint8_t p) {
   switch (p) {
-    case kRouteProtoKernel: return "kernel";
-    case kRouteProtoBoot: return "boot";
-    case 4: return "static";
-    case kRouteProtoDhcp: return "dhcp";
-    case kRouteProtoNetkeep: return "netkeep";
+    case kRouteProtoKernel:
+      return "kernel";
+    case kRouteProtoBoot:
+      return "boot";
+    case 4:
+      return "static";
+    case kRouteProtoDhcp:
+      return "dhcp";
+    case kRouteProtoNetkeep:
+      return "netkeep";
   }
   return std::to_string(p);
 }
@@ -35,9 +40,13 @@ struct Overload : F... {
 template <class... F>
 Overload(F...) -> Overload<F...>;
 
-std::string why(const std::string& w) { return w.empty() ? "" : "  (" + w + ")"; }
+std::string why(const std::string& w) {
+  return w.empty() ? "" : "  (" + w + ")";
+}
 
-std::string opt(const std::optional<IpAddr>& a) { return a ? quote(a->str()) : "null"; }
+std::string opt(const std::optional<IpAddr>& a) {
+  return a ? quote(a->str()) : "null";
+}
 
 std::string route_json(const Route& r) {
   return fmt::format(
@@ -58,13 +67,18 @@ const char* hook_name(uint32_t hook) {
 std::string chain_spec(const std::optional<BaseChain>& b) {
   if (!b) return "";
   return fmt::format(" {{ type {} hook {} priority {}; policy {}; }}", b->type, hook_name(b->hook),
-                     b->priority, b->policy == 1 ? "accept" : b->policy == 0 ? "drop" : "?");
+                     b->priority,
+                     b->policy == 1   ? "accept"
+                     : b->policy == 0 ? "drop"
+                                      : "?");
 }
 
 const char* place_name(RulePlace p) {
   switch (p) {
-    case RulePlace::append: return "append";
-    case RulePlace::before_handle: return "before_handle";
+    case RulePlace::append:
+      return "append";
+    case RulePlace::before_handle:
+      return "before_handle";
   }
   return "?";
 }
@@ -115,12 +129,18 @@ std::string to_text(const Op& op) {
             for (const auto& c : o.changes) s += "\n    " + c;
             return s;
           },
-          [](const FecSet& o) { return fmt::format("~ link {}: fec {} -> {}", o.dev, o.from, o.to); },
-          [](const LinkSetMtu& o) { return fmt::format("~ link {}: mtu {} -> {}", o.dev, o.from, o.to); },
+          [](const FecSet& o) {
+            return fmt::format("~ link {}: fec {} -> {}", o.dev, o.from, o.to);
+          },
+          [](const LinkSetMtu& o) {
+            return fmt::format("~ link {}: mtu {} -> {}", o.dev, o.from, o.to);
+          },
           [](const LinkSetMac& o) {
             return fmt::format("~ link {}: address {} -> {}", o.dev, o.from.str(), o.to.str());
           },
-          [](const LinkSetMaster& o) { return fmt::format("~ link {}: master {}", o.dev, o.master); },
+          [](const LinkSetMaster& o) {
+            return fmt::format("~ link {}: master {}", o.dev, o.master);
+          },
           [](const LinkSetUp& o) { return fmt::format("~ link {}: up", o.dev); },
           [](const AddrAdd& o) { return "+ addr " + addr_text(o.addr); },
           [](const AddrDel& o) { return "- addr " + addr_text(o.addr) + why(o.why); },
@@ -141,7 +161,8 @@ std::string to_text(const Op& op) {
                                chain_spec(o.base));
           },
           [](const NftChainDel& o) {
-            return fmt::format("- nft {} {} chain {}{}", family_name(o.family), o.table, o.name, why(o.why));
+            return fmt::format("- nft {} {} chain {}{}", family_name(o.family), o.table, o.name,
+                               why(o.why));
           },
           [](const NftRuleAdd& o) {
             return fmt::format("+ nft {} {} chain {} rule: {}", family_name(o.family), o.table,
@@ -173,17 +194,21 @@ std::string to_json(const Op& op) {
             return fmt::format(R"("kind": "link_rename", "from": {}, "to": {}, "mac": "{}")",
                                quote(o.from), quote(o.to), o.mac.str());
           },
-          [](const WgLinkCreate& o) { return fmt::format(R"("kind": "wireguard_create", "name": {})", quote(o.name)); },
+          [](const WgLinkCreate& o) {
+            return fmt::format(R"("kind": "wireguard_create", "name": {})", quote(o.name));
+          },
           [](const WgSetDevice& o) {
             // The private key is never printed, in any form.
             std::string changes;
-            for (size_t i = 0; i < o.changes.size(); i++) changes += (i ? ", " : "") + quote(o.changes[i]);
-            return fmt::format(R"x("kind": "wireguard_set", "name": {}, "private_key": "(hidden)", "listen_port": {}, "peers": {}, "changes": [{}])x",
-                               quote(o.device.name), o.device.port, o.device.peers.size(), changes);
+            for (size_t i = 0; i < o.changes.size(); i++)
+              changes += (i ? ", " : "") + quote(o.changes[i]);
+            return fmt::format(
+                R"x("kind": "wireguard_set", "name": {}, "private_key": "(hidden)", "listen_port": {}, "peers": {}, "changes": [{}])x",
+                quote(o.device.name), o.device.port, o.device.peers.size(), changes);
           },
           [](const FecSet& o) {
-            return fmt::format(R"("kind": "fec_set", "dev": {}, "from": {}, "to": {})", quote(o.dev),
-                               quote(o.from), quote(o.to));
+            return fmt::format(R"("kind": "fec_set", "dev": {}, "from": {}, "to": {})",
+                               quote(o.dev), quote(o.from), quote(o.to));
           },
           [](const LinkSetMtu& o) {
             return fmt::format(R"("kind": "link_set_mtu", "dev": {}, "from": {}, "to": {})",
@@ -204,7 +229,9 @@ std::string to_json(const Op& op) {
           [](const AddrDel& o) {
             return R"("kind": "addr_del", )" + addr_json(o.addr) + ", \"why\": " + quote(o.why);
           },
-          [](const RouteReplace& o) { return R"("kind": "route_replace", )" + route_json(o.route); },
+          [](const RouteReplace& o) {
+            return R"("kind": "route_replace", )" + route_json(o.route);
+          },
           [](const RouteDel& o) {
             return R"("kind": "route_del", )" + route_json(o.route) + ", \"why\": " + quote(o.why);
           },
@@ -217,8 +244,9 @@ std::string to_json(const Op& op) {
                                family_name(o.table.family), quote(o.table.name));
           },
           [](const NftCounterAdd& o) {
-            return fmt::format(R"("kind": "nft_counter_add", "family": "{}", "table": {}, "name": {})",
-                               family_name(o.family), quote(o.table), quote(o.name));
+            return fmt::format(
+                R"("kind": "nft_counter_add", "family": "{}", "table": {}, "name": {})",
+                family_name(o.family), quote(o.table), quote(o.name));
           },
           [](const NftChainAdd& o) {
             std::string base = "null";
@@ -226,12 +254,14 @@ std::string to_json(const Op& op) {
               base = fmt::format(R"({{"type": {}, "hook": "{}", "priority": {}, "policy": {}}})",
                                  quote(o.base->type), hook_name(o.base->hook), o.base->priority,
                                  o.base->policy);
-            return fmt::format(R"("kind": "nft_chain_add", "family": "{}", "table": {}, "name": {}, "base": {})",
-                               family_name(o.family), quote(o.table), quote(o.name), base);
+            return fmt::format(
+                R"("kind": "nft_chain_add", "family": "{}", "table": {}, "name": {}, "base": {})",
+                family_name(o.family), quote(o.table), quote(o.name), base);
           },
           [](const NftChainDel& o) {
-            return fmt::format(R"("kind": "nft_chain_del", "family": "{}", "table": {}, "name": {}, "why": {})",
-                               family_name(o.family), quote(o.table), quote(o.name), quote(o.why));
+            return fmt::format(
+                R"("kind": "nft_chain_del", "family": "{}", "table": {}, "name": {}, "why": {})",
+                family_name(o.family), quote(o.table), quote(o.name), quote(o.why));
           },
           [](const NftRuleAdd& o) {
             return fmt::format(
@@ -245,9 +275,10 @@ std::string to_json(const Op& op) {
                 family_name(o.family), quote(o.table), quote(o.chain), quote(o.text), o.handle);
           },
           [](const FileWrite& o) {
-            return fmt::format(R"("kind": "file_write", "path": {}, "content": {}, "replaces": "{}")",
-                               quote(o.path), quote(o.content),
-                               o.was == FileKind::symlink ? "symlink" : "nothing");
+            return fmt::format(
+                R"("kind": "file_write", "path": {}, "content": {}, "replaces": "{}")",
+                quote(o.path), quote(o.content),
+                o.was == FileKind::symlink ? "symlink" : "nothing");
           },
       },
       op);

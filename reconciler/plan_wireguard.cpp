@@ -53,16 +53,19 @@ std::vector<std::string> wg_changes(const WgInterfaceSpec& want, const WgDeviceS
     std::string key = b64(p.public_key);
     std::string want_ep = p.endpoint && p.endpoint->addr ? p.endpoint->str() : "(none)";
     if (!h) {
-      out.push_back(fmt::format("+ peer {} endpoint {} allowed-ips {}", key, want_ep, prefixes(p.allowed_ips)));
+      out.push_back(fmt::format("+ peer {} endpoint {} allowed-ips {}", key, want_ep,
+                                prefixes(p.allowed_ips)));
       continue;
     }
     std::vector<Prefix> have_ips = h->allowed_ips, want_ips = p.allowed_ips;
     std::sort(have_ips.begin(), have_ips.end());
     std::sort(want_ips.begin(), want_ips.end());
     if (have_ips != want_ips)
-      out.push_back(fmt::format("~ peer {} allowed-ips {} -> {}", key, prefixes(have_ips), prefixes(want_ips)));
+      out.push_back(fmt::format("~ peer {} allowed-ips {} -> {}", key, prefixes(have_ips),
+                                prefixes(want_ips)));
     // A peer without a configured endpoint may roam: its endpoint is the kernel's.
-    if (p.endpoint && p.endpoint->addr && (h->endpoint != p.endpoint->addr || h->endpoint_port != p.endpoint->port))
+    if (p.endpoint && p.endpoint->addr &&
+        (h->endpoint != p.endpoint->addr || h->endpoint_port != p.endpoint->port))
       out.push_back(fmt::format("~ peer {} endpoint {} -> {}", key, endpoint_of(*h), want_ep));
   }
   if (have)
@@ -75,7 +78,8 @@ std::vector<std::string> wg_changes(const WgInterfaceSpec& want, const WgDeviceS
 
 }  // namespace
 
-void plan_wireguard(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
+void plan_wireguard(const Desired& d, const Actual& actual, const LinkView& v,
+                    std::vector<Op>& ops) {
   if (!d.wireguard.ok()) return;
   for (const auto& w : d.wireguard.value.interfaces) {
     if (!v.exists(w.name)) continue;
@@ -97,7 +101,8 @@ void plan_fec(const Desired& d, const Actual& actual, const LinkView& v, Plan& p
     auto it = actual.fec.find(now_named);
     if (it == actual.fec.end()) continue;  // not read: the link is made in this plan
     if (it->second == "unsupported") {
-      p.warnings.push_back(fmt::format("link {}: the driver does not support FEC; fec \"{}\" not applied", s->name, s->fec));
+      p.warnings.push_back(fmt::format(
+          "link {}: the driver does not support FEC; fec \"{}\" not applied", s->name, s->fec));
       continue;
     }
     if (it->second != s->fec) p.ops.push_back(FecSet{s->name, it->second, s->fec});

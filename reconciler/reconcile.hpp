@@ -13,7 +13,7 @@
 namespace netkeep {
 
 struct Reconcile {
-  Diagnostics diags;          // config errors and warnings
+  Diagnostics diags;           // config errors and warnings
   std::string snapshot_error;  // non-empty: the kernel's state could not be read; nothing was done
   std::optional<Actual> snapshot;  // the state the plan was made from
   Plan plan;

@@ -56,7 +56,8 @@ const char* kGoodInterfaces = R"({
   "bridges": [{"name": "br0", "interface_hardware_addrs": ["02:00:00:00:00:03"]}]
 })";
 
-const char* kGoodDhcp4 = R"({"valid_until": "2026-05-18T23:46:04+02:00", "client_ip": "203.0.113.62",
+const char* kGoodDhcp4 =
+    R"({"valid_until": "2026-05-18T23:46:04+02:00", "client_ip": "203.0.113.62",
  "subnet_mask": "255.255.255.128", "router": "203.0.113.1", "dns": ["192.0.2.53"]})";
 
 const char* kGoodDhcp6 = R"({"valid_until": "0001-01-01T00:00:00Z",
@@ -115,25 +116,31 @@ TEST_CASE("wrong JSON types name the path and the value") {
                "interfaces.json: interfaces[0].extra_addrs[0]: 5 is a number, expected a string");
   expect_error(interfaces(R"({"interfaces": [{"name": "lan0", "mtu": 1492.5}]})"),
                "interfaces[0].mtu: 1492.5 is a number, expected an integer");
-  expect_error(dhcp4(R"({"client_ip": ["1.2.3.4"], "subnet_mask": "255.0.0.0", "router": "1.0.0.1"})"),
-               R"(dhcp4/wire/lease.json: client_ip: ["1.2.3.4"] is an array, expected a string)");
+  expect_error(
+      dhcp4(R"({"client_ip": ["1.2.3.4"], "subnet_mask": "255.0.0.0", "router": "1.0.0.1"})"),
+      R"(dhcp4/wire/lease.json: client_ip: ["1.2.3.4"] is an array, expected a string)");
 }
 
 TEST_CASE("invalid values name the path and the value") {
-  expect_error(interfaces(R"({"interfaces": [{"name": "lan0", "hardware_addr": "02:00:00:00:00"}]})"),
-               R"(interfaces.json: interfaces[0].hardware_addr: "02:00:00:00:00" is not a MAC address)");
-  expect_error(interfaces(R"({"bridges": [{"name": "br0", "interface_hardware_addrs": ["zz"]}]})"),
-               R"(interfaces.json: bridges[0].interface_hardware_addrs[0]: "zz" is not a MAC address)");
+  expect_error(
+      interfaces(R"({"interfaces": [{"name": "lan0", "hardware_addr": "02:00:00:00:00"}]})"),
+      R"(interfaces.json: interfaces[0].hardware_addr: "02:00:00:00:00" is not a MAC address)");
+  expect_error(
+      interfaces(R"({"bridges": [{"name": "br0", "interface_hardware_addrs": ["zz"]}]})"),
+      R"(interfaces.json: bridges[0].interface_hardware_addrs[0]: "zz" is not a MAC address)");
   expect_error(interfaces(R"({"interfaces": [{"name": "lan0", "addr": "10.10.0.300/24"}]})"),
                R"(interfaces.json: interfaces[0].addr: "10.10.0.300" is not an IP address)");
-  expect_error(interfaces(R"({"interfaces": [{"name": "lan0", "addr": "10.10.0.1/33"}]})"),
-               R"(interfaces.json: interfaces[0].addr: "10.10.0.1/33": prefix length must be 0-32)");
-  expect_error(interfaces(R"({"interfaces": [{"name": "lan0", "extra_addrs": ["2001:db8::1/129"]}]})"),
-               R"(interfaces[0].extra_addrs[0]: "2001:db8::1/129": prefix length must be 0-128)");
+  expect_error(
+      interfaces(R"({"interfaces": [{"name": "lan0", "addr": "10.10.0.1/33"}]})"),
+      R"(interfaces.json: interfaces[0].addr: "10.10.0.1/33": prefix length must be 0-32)");
+  expect_error(
+      interfaces(R"({"interfaces": [{"name": "lan0", "extra_addrs": ["2001:db8::1/129"]}]})"),
+      R"(interfaces[0].extra_addrs[0]: "2001:db8::1/129": prefix length must be 0-128)");
   expect_error(interfaces(R"({"interfaces": [{"name": "lan0", "addr": "10.10.0.1"}]})"),
                R"(interfaces[0].addr: "10.10.0.1" has no prefix length)");
-  expect_error(interfaces(R"({"interfaces": [{"name": "averyveryverylong0"}]})"),
-               R"(interfaces.json: interfaces[0].name: "averyveryverylong0" is longer than 15 bytes)");
+  expect_error(
+      interfaces(R"({"interfaces": [{"name": "averyveryverylong0"}]})"),
+      R"(interfaces.json: interfaces[0].name: "averyveryverylong0" is longer than 15 bytes)");
   expect_error(interfaces(R"({"interfaces": [{"name": "lan/0"}]})"),
                R"(interfaces[0].name: "lan/0" is not a valid interface name)");
   expect_error(interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:01"}]})"),
@@ -144,25 +151,35 @@ TEST_CASE("invalid values name the path and the value") {
                "interfaces[0].mtu: 10 is out of range");
   expect_error(interfaces(R"({"interfaces": [{"name": "lan0", "fec": "turbo"}]})"),
                R"(interfaces[0].fec: "turbo" is not a FEC mode)");
-  expect_error(interfaces(R"({"interfaces": [{"name": "lan0", "extra_routes": [{"destination": "10.0.0.1/8"}]}]})"),
-               R"(interfaces[0].extra_routes[0].destination: "10.0.0.1/8" has host bits set (did you mean 10.0.0.0/8?))");
-  expect_error(interfaces(R"({"interfaces": [{"name": "lan0", "extra_routes": [{"destination": "10.0.0.0/8", "gateway": "fe80::1"}]}]})"),
-               R"(interfaces[0].extra_routes[0].gateway: "fe80::1" is not of the destination's address family)");
+  expect_error(
+      interfaces(
+          R"({"interfaces": [{"name": "lan0", "extra_routes": [{"destination": "10.0.0.1/8"}]}]})"),
+      R"(interfaces[0].extra_routes[0].destination: "10.0.0.1/8" has host bits set (did you mean 10.0.0.0/8?))");
+  expect_error(
+      interfaces(
+          R"({"interfaces": [{"name": "lan0", "extra_routes": [{"destination": "10.0.0.0/8", "gateway": "fe80::1"}]}]})"),
+      R"(interfaces[0].extra_routes[0].gateway: "fe80::1" is not of the destination's address family)");
   expect_error(interfaces(R"({"interfaces": [{"name": "lan0"}, {"name": "lan0"}]})"),
                R"(interfaces[1].name: "lan0" is already the name of interfaces[0])");
 }
 
 TEST_CASE("DHCP leases: masks, addresses") {
-  expect_error(dhcp4(R"({"client_ip": "203.0.113.62", "subnet_mask": "255.0.255.0", "router": "203.0.113.1"})"),
-               R"(dhcp4/wire/lease.json: subnet_mask: "255.0.255.0" is not a contiguous netmask)");
+  expect_error(
+      dhcp4(
+          R"({"client_ip": "203.0.113.62", "subnet_mask": "255.0.255.0", "router": "203.0.113.1"})"),
+      R"(dhcp4/wire/lease.json: subnet_mask: "255.0.255.0" is not a contiguous netmask)");
   expect_error(dhcp4(R"({"client_ip": "203.0.113.62", "router": "203.0.113.1"})"),
                "dhcp4/wire/lease.json: subnet_mask: missing");
-  expect_error(dhcp4(R"({"client_ip": "2001:db8::1", "subnet_mask": "255.0.0.0", "router": "203.0.113.1"})"),
-               R"(dhcp4/wire/lease.json: client_ip: "2001:db8::1" is not an IPv4 address)");
-  expect_error(dhcp4(R"({"client_ip": "203.0.113.62", "subnet_mask": "255.255.255.0", "router": "203.0.113.1", "dns": ["x"]})"),
-               R"(dns[0]: "x" is not an IP address)");
-  expect_error(dhcp6(R"({"prefixes": [{"IP": "2001:db8::", "Mask": "////AAAA//8AAAAAAAAAAA=="}]})"),
-               R"(dhcp6/wire/lease.json: prefixes[0].Mask: "////AAAA//8AAAAAAAAAAA==" is not a contiguous netmask)");
+  expect_error(
+      dhcp4(R"({"client_ip": "2001:db8::1", "subnet_mask": "255.0.0.0", "router": "203.0.113.1"})"),
+      R"(dhcp4/wire/lease.json: client_ip: "2001:db8::1" is not an IPv4 address)");
+  expect_error(
+      dhcp4(
+          R"({"client_ip": "203.0.113.62", "subnet_mask": "255.255.255.0", "router": "203.0.113.1", "dns": ["x"]})"),
+      R"(dns[0]: "x" is not an IP address)");
+  expect_error(
+      dhcp6(R"({"prefixes": [{"IP": "2001:db8::", "Mask": "////AAAA//8AAAAAAAAAAA=="}]})"),
+      R"(dhcp6/wire/lease.json: prefixes[0].Mask: "////AAAA//8AAAAAAAAAAA==" is not a contiguous netmask)");
   expect_error(dhcp6(R"({"prefixes": [{"IP": "2001:db8::", "Mask": "notbase64"}]})"),
                R"(prefixes[0].Mask: "notbase64" is not the base64 of a 16-byte IPv6 mask)");
   expect_error(dhcp6(R"({"prefixes": [{"IP": "10.0.0.0", "Mask": "////////AAAAAAAAAAAAAA=="}]})"),
@@ -174,18 +191,22 @@ TEST_CASE("unknown keys are warnings, not errors") {
   auto p = interfaces(R"({"interfaces": [{"name": "lan0", "colour": "blue"}], "version": 2})");
   CHECK(p.ok);
   CHECK(!has_errors(p.diags));
-  CHECK(p.text().find("warning: interfaces.json: interfaces[0].colour: unknown key, ignored") != std::string::npos);
-  CHECK(p.text().find("warning: interfaces.json: version: unknown key, ignored") != std::string::npos);
+  CHECK(p.text().find("warning: interfaces.json: interfaces[0].colour: unknown key, ignored") !=
+        std::string::npos);
+  CHECK(p.text().find("warning: interfaces.json: version: unknown key, ignored") !=
+        std::string::npos);
 }
 
 TEST_CASE("null and empty strings mean unset, as Go writes them") {
-  auto p = interfaces(R"({"interfaces": [{"name": "lan0", "hardware_addr": "", "addr": null, "mtu": 0}]})");
+  auto p = interfaces(
+      R"({"interfaces": [{"name": "lan0", "hardware_addr": "", "addr": null, "mtu": 0}]})");
   CHECK(p.ok);
 }
 
 TEST_CASE("no input crashes a parser: truncations and byte flips of valid files") {
   std::mt19937 rng(42);
-  for (std::string base : {std::string(kGoodInterfaces), std::string(kGoodDhcp4), std::string(kGoodDhcp6)}) {
+  for (std::string base :
+       {std::string(kGoodInterfaces), std::string(kGoodDhcp4), std::string(kGoodDhcp6)}) {
     for (size_t cut = 0; cut <= base.size(); cut += 3) {
       interfaces(base.substr(0, cut));
       dhcp4(base.substr(0, cut));
@@ -193,8 +214,7 @@ TEST_CASE("no input crashes a parser: truncations and byte flips of valid files"
     }
     for (int i = 0; i < 2000; i++) {
       std::string s = base;
-      for (int flips = 0; flips < 3; flips++)
-        s[rng() % s.size()] = static_cast<char>(rng() % 256);
+      for (int flips = 0; flips < 3; flips++) s[rng() % s.size()] = static_cast<char>(rng() % 256);
       auto a = interfaces(s);
       auto b = dhcp4(s);
       auto c = dhcp6(s);
@@ -216,8 +236,9 @@ Parsed wireguard(std::string_view json) {
 const std::string kPriv = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 const std::string kPub = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 std::string wg(const std::string& iface_extra, const std::string& peer_extra) {
-  return R"({"interfaces": [{"name": "wg0", "private_key": ")" + kPriv + R"(", "port": 51820)" + iface_extra +
-         R"(, "peers": [{"public_key": ")" + kPub + R"(", "allowed_ips": ["10.0.137.0/24"])" + peer_extra + "}]}]}";
+  return R"({"interfaces": [{"name": "wg0", "private_key": ")" + kPriv + R"(", "port": 51820)" +
+         iface_extra + R"(, "peers": [{"public_key": ")" + kPub +
+         R"(", "allowed_ips": ["10.0.137.0/24"])" + peer_extra + "}]}]}";
 }
 }  // namespace
 
@@ -229,16 +250,23 @@ TEST_CASE("wireguard.json: a valid file and its errors") {
                R"(wireguard.json: interfaces[0].peers[0].endpoint: "192.0.2.7" has no port)");
   expect_error(wireguard(wg("", R"(, "endpoint": "192.0.2.7:70000")")),
                R"(interfaces[0].peers[0].endpoint: "192.0.2.7:70000" has no valid port (1-65535))");
-  expect_error(wireguard(wg("", R"(, "endpoint": "2001:db8::7:51820")")), "has an IPv6 address without brackets");
+  expect_error(wireguard(wg("", R"(, "endpoint": "2001:db8::7:51820")")),
+               "has an IPv6 address without brackets");
   expect_error(wireguard(R"({"interfaces": [{"name": "wg0", "private_key": ")" + kPriv +
-                         R"(", "peers": [{"public_key": ")" + kPub + R"(", "allowed_ips": ["10.0.137.0/33"]}]}]})"),
+                         R"(", "peers": [{"public_key": ")" + kPub +
+                         R"(", "allowed_ips": ["10.0.137.0/33"]}]}]})"),
                R"(interfaces[0].peers[0].allowed_ips[0]: "10.0.137.0/33" is not a prefix)");
   auto bad_pub = wireguard(R"({"interfaces": [{"name": "wg0", "private_key": ")" + kPriv +
                            R"(", "peers": [{"public_key": "short"}]}]})");
-  expect_error(bad_pub, R"(interfaces[0].peers[0].public_key: "short" is not the base64 of 32 bytes)");
-  auto bad_priv = wireguard(R"({"interfaces": [{"name": "wg0", "private_key": "c2VjcmV0LXByaXZhdGUta2V5", "peers": []}]})");
-  expect_error(bad_priv, "wireguard.json: interfaces[0].private_key: is not the base64 of 32 bytes (value hidden)");
+  expect_error(bad_pub,
+               R"(interfaces[0].peers[0].public_key: "short" is not the base64 of 32 bytes)");
+  auto bad_priv = wireguard(
+      R"({"interfaces": [{"name": "wg0", "private_key": "c2VjcmV0LXByaXZhdGUta2V5", "peers": []}]})");
+  expect_error(
+      bad_priv,
+      "wireguard.json: interfaces[0].private_key: is not the base64 of 32 bytes (value hidden)");
   CHECK(bad_priv.text().find("c2VjcmV0") == std::string::npos);  // never the private key's value
-  expect_error(wireguard(R"({"interfaces": [{"name": "wg0", "private_key": ")" + kPriv + R"(", "port": 65536}]})"),
+  expect_error(wireguard(R"({"interfaces": [{"name": "wg0", "private_key": ")" + kPriv +
+                         R"(", "port": 65536}]})"),
                "interfaces[0].port: 65536 is not a port (0-65535)");
 }

@@ -45,7 +45,9 @@ std::string render(const Diagnostics& diags, const Plan& p) {
 
 }  // namespace
 
-TEST_CASE("golden: there are at least 10 cases") { CHECK(cases().size() >= 10); }
+TEST_CASE("golden: there are at least 10 cases") {
+  CHECK(cases().size() >= 10);
+}
 
 TEST_CASE("golden: plans equal plan.golden and converge on a fake kernel") {
   const bool update = std::getenv("UPDATE_GOLDEN") != nullptr;
@@ -55,7 +57,8 @@ TEST_CASE("golden: plans equal plan.golden and converge on a fake kernel") {
     // git keeps no file modes but the executable bit: give wireguard.json
     // the mode it would have on a router, so the goldens hold no mode warning.
     if (fs::exists(dir / "config/wireguard.json"))
-      fs::permissions(dir / "config/wireguard.json", fs::perms::owner_read | fs::perms::owner_write);
+      fs::permissions(dir / "config/wireguard.json",
+                      fs::perms::owner_read | fs::perms::owner_write);
     Diagnostics diags;
     Desired desired = load_config(dir / "config", diags);
     std::string err;

@@ -37,7 +37,8 @@ Actual converged(const Desired& d) {
 
 template <class T>
 size_t count(const Plan& p) {
-  return std::count_if(p.ops.begin(), p.ops.end(), [](const Op& o) { return std::holds_alternative<T>(o); });
+  return std::count_if(p.ops.begin(), p.ops.end(),
+                       [](const Op& o) { return std::holds_alternative<T>(o); });
 }
 
 std::vector<uint64_t> handles(const Actual& a, const char* chain) {
@@ -66,8 +67,11 @@ std::pair<Plan, Actual> step(const Actual& a, const Desired& next) {
 
 TEST_CASE("each desired rule renders as the nft text it is labelled with") {
   Desired d;
-  NftInputs in{"uplink0", *Prefix::parse("10.10.0.0/24"),
-               {fwd(8080), {6, {6000, 6010}, *IpAddr::parse("10.10.0.99"), {6000, 6010}}, fwd(53, "10.10.0.99", 17)}};
+  NftInputs in{"uplink0",
+               *Prefix::parse("10.10.0.0/24"),
+               {fwd(8080),
+                {6, {6000, 6010}, *IpAddr::parse("10.10.0.99"), {6000, 6010}},
+                fwd(53, "10.10.0.99", 17)}};
   for (const auto& c : desired_ruleset(in).chains)
     for (const auto& r : c.rules) CHECK(rule_text(r.body) == r.text);
   in.lan = *Prefix::parse("10.10.0.0/25");  // not byte-aligned: masked compare
@@ -156,7 +160,9 @@ TEST_CASE("foreign rules inside owned chains are removed; owned counters are nev
   CHECK(del.handle == 777);
   CHECK(del.text == "counter");
   // A missing counter is created; existing ones are not named in the plan.
-  std::erase_if(a.nft.counters, [](const NftCounter& c) { return c.name == "inputc" && c.family == NftFamily::ip6; });
+  std::erase_if(a.nft.counters, [](const NftCounter& c) {
+    return c.name == "inputc" && c.family == NftFamily::ip6;
+  });
   Plan p2 = nft_only(plan(d, a));
   CHECK(count<NftCounterAdd>(p2) == 1);
   CHECK(std::get<NftCounterAdd>(p2.ops[0]).family == NftFamily::ip6);
@@ -201,7 +207,9 @@ TEST_CASE("the uplink and lan0's prefix shape the rules") {
   Desired d;
   Diagnostics diags;
   json::Sink sink{kInterfacesFile, &diags};
-  d.interfaces = {FileState::ok, *parse_interfaces(R"({"interfaces": [{"name": "lan0", "addr": "192.168.1.1/24"}]})", sink)};
+  d.interfaces = {
+      FileState::ok,
+      *parse_interfaces(R"({"interfaces": [{"name": "lan0", "addr": "192.168.1.1/24"}]})", sink)};
   d.portforwardings = {FileState::ok, {{fwd(80)}}};
   Actual a;
   a.links = {{"eth0", "veth", {}, 1500, true, ""}};
@@ -211,7 +219,8 @@ TEST_CASE("the uplink and lan0's prefix shape the rules") {
   // Without a lan0 address the rules carry no LAN exclusion.
   d.interfaces = {};
   text = to_text(nft_only(plan(d, a)));
-  CHECK(text.find("ip daddr != 127.0.0.0/8 fib daddr type 2 tcp dport 80 dnat to 10.10.0.23:80") != std::string::npos);
+  CHECK(text.find("ip daddr != 127.0.0.0/8 fib daddr type 2 tcp dport 80 dnat to 10.10.0.23:80") !=
+        std::string::npos);
 }
 
 TEST_CASE("a rejected transaction leaves the fake kernel's ruleset as it was") {
@@ -221,7 +230,8 @@ TEST_CASE("a rejected transaction leaves the fake kernel's ruleset as it was") {
   Plan p = plan(next, a);
   FakeKernel k(a);
   k.refuse = [](const Op& op) -> std::optional<WriteError> {
-    if (auto* add = std::get_if<NftRuleAdd>(&op); add && add->text.find("dport 1004") != std::string::npos)
+    if (auto* add = std::get_if<NftRuleAdd>(&op);
+        add && add->text.find("dport 1004") != std::string::npos)
       return WriteError{EINVAL, "Invalid argument"};
     return std::nullopt;
   };
@@ -239,14 +249,15 @@ namespace {
 // where nft 1.0 loads one byte. It lists the same but differs in the kernel.
 RuleBody router7_encoding(RuleBody b) {
   for (size_t i = 0; i + 1 < b.size(); i++) {
-    if (b[i].name != "payload" || b[i].attrs.size() < 4 || b[i].attrs[3].value != std::string("\x01\0\0\0", 4))
+    if (b[i].name != "payload" || b[i].attrs.size() < 4 ||
+        b[i].attrs[3].value != std::string("\x01\0\0\0", 4))
       continue;
     b[i].attrs[3].value = std::string("\x04\0\0\0", 4);  // LEN 4
     NftExpr mask = b[i + 1];
     mask.name = "bitwise";
     mask.attrs = {{1, std::string("\x01\0\0\0", 4)}, {2, std::string("\x01\0\0\0", 4)},
                   {3, std::string("\x04\0\0\0", 4)}, {4, std::string("\xff\0\0\0", 4)},
-                  {5, std::string(4, '\0')}, {6, std::string(4, '\0')}};
+                  {5, std::string(4, '\0')},         {6, std::string(4, '\0')}};
     b[i + 1].attrs[2].value = std::string("\x7f\0\0\0", 4);
     b.insert(b.begin() + static_cast<long>(i) + 1, mask);
     return b;

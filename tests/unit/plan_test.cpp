@@ -14,9 +14,15 @@ using namespace netkeep;
 
 namespace {
 
-Mac mac(const char* s) { return *Mac::parse(s); }
-Prefix pre(const char* s) { return *Prefix::parse(s); }
-IpAddr ip(const char* s) { return *IpAddr::parse(s); }
+Mac mac(const char* s) {
+  return *Mac::parse(s);
+}
+Prefix pre(const char* s) {
+  return *Prefix::parse(s);
+}
+IpAddr ip(const char* s) {
+  return *IpAddr::parse(s);
+}
 
 InterfacesConfig ifcfg(const char* json) {
   Diagnostics d;
@@ -37,8 +43,10 @@ Actual two_links() {
   Actual a;
   a.links = {{"eth3", "veth", mac("02:00:00:00:00:01"), 1500, true, ""},
              {"eth4", "veth", mac("02:00:00:00:00:02"), 1500, true, ""}};
-  a.sysctls = {{"net/ipv4/ip_forward", "1"}, {"net/ipv6/conf/all/forwarding", "1"},
-               {"net/ipv4/icmp_ratelimit", "0"}, {"net/ipv6/icmp/ratelimit", "0"}};
+  a.sysctls = {{"net/ipv4/ip_forward", "1"},
+               {"net/ipv6/conf/all/forwarding", "1"},
+               {"net/ipv4/icmp_ratelimit", "0"},
+               {"net/ipv6/icmp/ratelimit", "0"}};
   return a;
 }
 
@@ -64,7 +72,8 @@ TEST_CASE("a MAC match wins over a name match") {
   a.links[1].name = "uplink0";
   auto p = plan_core(with_interfaces(R"({"interfaces": [
       {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
-      {"hardware_addr": "02:00:00:00:00:02", "name": "lan0"}]})"), a);
+      {"hardware_addr": "02:00:00:00:00:02", "name": "lan0"}]})"),
+                     a);
   // uplink0 (MAC ..02) must move out of the way before eth3 takes its name.
   REQUIRE(p.ops.size() >= 2);
   CHECK(to_text(p.ops[0]) == "~ link uplink0 (02:00:00:00:00:02): rename -> lan0");
@@ -75,30 +84,39 @@ TEST_CASE("a MAC match wins over a name match") {
 }
 
 TEST_CASE("a config entry whose link does not exist is skipped") {
-  auto p = plan_core(with_interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:99", "name": "wan9", "addr": "10.9.0.1/24"}]})"),
-                two_links());
+  auto p = plan_core(
+      with_interfaces(
+          R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:99", "name": "wan9", "addr": "10.9.0.1/24"}]})"),
+      two_links());
   CHECK(p.empty());
 }
 
 TEST_CASE("links not in the config are left alone") {
   Actual a = two_links();
   a.links[1].up = false;
-  auto p = plan_core(with_interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:01", "name": "eth3"}]})"), a);
+  auto p =
+      plan_core(with_interfaces(
+                    R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:01", "name": "eth3"}]})"),
+                a);
   CHECK(p.empty());
 }
 
 TEST_CASE("an invalid interfaces.json leaves its links, addresses and routes alone") {
   Actual a = two_links();
   a.addrs = {{"eth4", pre("10.30.0.1/24"), ip("10.30.0.255"), kAddrProtoInterfaces}};
-  a.routes = {{pre("10.99.0.0/16"), ip("10.30.0.254"), "eth4", kRouteProtoNetkeep, 0, std::nullopt, 0}};
+  a.routes = {
+      {pre("10.99.0.0/16"), ip("10.30.0.254"), "eth4", kRouteProtoNetkeep, 0, std::nullopt, 0}};
   Desired d;
   d.interfaces.state = FileState::invalid;
   CHECK(plan_core(d, a).empty());
   // A missing file declares nothing: netkeep's own objects are swept.
   d.interfaces.state = FileState::missing;
   auto p = plan_core(d, a);
-  CHECK(has_line(p, "- addr 10.30.0.1/24 brd 10.30.0.255 dev eth4  (no longer in interfaces.json)"));
-  CHECK(has_line(p, "- route 10.99.0.0/16 via 10.30.0.254 dev eth4 proto netkeep  (no longer in interfaces.json)"));
+  CHECK(
+      has_line(p, "- addr 10.30.0.1/24 brd 10.30.0.255 dev eth4  (no longer in interfaces.json)"));
+  CHECK(has_line(p,
+                 "- route 10.99.0.0/16 via 10.30.0.254 dev eth4 proto netkeep  (no longer in "
+                 "interfaces.json)"));
 }
 
 TEST_CASE("the DHCPv4 sweep spares interfaces.json's addresses and foreign routes") {
@@ -106,13 +124,15 @@ TEST_CASE("the DHCPv4 sweep spares interfaces.json's addresses and foreign route
   a.links[0].name = "uplink0";
   a.addrs = {{"uplink0", pre("192.0.2.1/24"), ip("192.0.2.255"), kAddrProtoInterfaces},
              {"uplink0", pre("198.18.0.5/24"), ip("198.18.0.255"), 0}};
-  a.routes = {{pre("10.0.0.0/8"), ip("192.0.2.254"), "uplink0", kRouteProtoBoot, 0, std::nullopt, 0}};
+  a.routes = {
+      {pre("10.0.0.0/8"), ip("192.0.2.254"), "uplink0", kRouteProtoBoot, 0, std::nullopt, 0}};
   Desired d;
   d.dhcp4 = {FileState::ok, {ip("203.0.113.62"), 25, ip("203.0.113.1"), {}}};
   d.interfaces.state = FileState::invalid;
   auto p = plan_core(d, a);
   CHECK(has_line(p, "- addr 198.18.0.5/24 brd 198.18.0.255 dev uplink0  (stale DHCPv4 address)"));
-  CHECK_FALSE(has_line(p, "- addr 192.0.2.1/24 brd 192.0.2.255 dev uplink0  (stale DHCPv4 address)"));
+  CHECK_FALSE(
+      has_line(p, "- addr 192.0.2.1/24 brd 192.0.2.255 dev uplink0  (stale DHCPv4 address)"));
   for (const auto& op : p.ops) CHECK_FALSE(std::holds_alternative<RouteDel>(op));
 }
 
@@ -120,7 +140,8 @@ TEST_CASE("an invalid lease leaves DHCP state alone") {
   Actual a = two_links();
   a.links[0].name = "uplink0";
   a.addrs = {{"uplink0", pre("203.0.113.62/25"), ip("203.0.113.127"), kAddrProtoDhcp4}};
-  a.routes = {{pre("0.0.0.0/0"), ip("203.0.113.1"), "uplink0", kRouteProtoDhcp, 0, ip("203.0.113.62"), 0}};
+  a.routes = {
+      {pre("0.0.0.0/0"), ip("203.0.113.1"), "uplink0", kRouteProtoDhcp, 0, ip("203.0.113.62"), 0}};
   a.sysctls["net/ipv6/conf/uplink0/accept_ra"] = "2";
   Desired d;
   d.dhcp4.state = FileState::invalid;
@@ -129,14 +150,16 @@ TEST_CASE("an invalid lease leaves DHCP state alone") {
 }
 
 TEST_CASE("resolv.conf: written when missing or a symlink, never over a regular file") {
-  const char* cfg = R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:02", "name": "lan0", "addr": "10.10.0.1/24"}]})";
+  const char* cfg =
+      R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:02", "name": "lan0", "addr": "10.10.0.1/24"}]})";
   Actual a = two_links();
   a.links[1].name = "lan0";
   a.addrs = {{"lan0", pre("10.10.0.1/24"), ip("10.10.0.255"), kAddrProtoInterfaces}};
   a.files["/tmp/resolv.conf"] = {FileKind::symlink, ""};
   auto p = plan_core(with_interfaces(cfg), a);
   REQUIRE(p.ops.size() == 1);
-  CHECK(to_text(p.ops[0]) == R"(~ file /tmp/resolv.conf (replaces a symlink): "nameserver 10.10.0.1")");
+  CHECK(to_text(p.ops[0]) ==
+        R"(~ file /tmp/resolv.conf (replaces a symlink): "nameserver 10.10.0.1")");
   a.files["/tmp/resolv.conf"] = {FileKind::regular, "nameserver 100.100.100.100\n"};
   CHECK(plan_core(with_interfaces(cfg), a).empty());
 }
@@ -144,7 +167,10 @@ TEST_CASE("resolv.conf: written when missing or a symlink, never over a regular 
 TEST_CASE("a wrong broadcast address is repaired in place") {
   Actual a = two_links();
   a.addrs = {{"eth4", pre("10.10.0.1/24"), std::nullopt, kAddrProtoInterfaces}};
-  auto p = plan_core(with_interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:02", "name": "eth4", "addr": "10.10.0.1/24"}]})"), a);
+  auto p = plan_core(
+      with_interfaces(
+          R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:02", "name": "eth4", "addr": "10.10.0.1/24"}]})"),
+      a);
   REQUIRE(p.ops.size() == 1);
   CHECK(to_text(p.ops[0]) == "+ addr 10.10.0.1/24 brd 10.10.0.255 dev eth4");
 }
@@ -160,8 +186,10 @@ TEST_CASE("the executor collects every error and runs what does not depend on a 
   FakeKernel k(a);
   // The kernel refuses the MTU and the rename of eth4.
   k.refuse = [](const Op& op) -> std::optional<WriteError> {
-    if (std::holds_alternative<LinkSetMtu>(op)) return WriteError{EINVAL, "mtu greater than device maximum"};
-    if (auto* r = std::get_if<LinkRename>(&op); r && r->to == "lan0") return WriteError{EBUSY, "busy"};
+    if (std::holds_alternative<LinkSetMtu>(op))
+      return WriteError{EINVAL, "mtu greater than device maximum"};
+    if (auto* r = std::get_if<LinkRename>(&op); r && r->to == "lan0")
+      return WriteError{EBUSY, "busy"};
     return std::nullopt;
   };
   ExecResult r = execute(p, k);
@@ -178,13 +206,15 @@ TEST_CASE("the executor collects every error and runs what does not depend on a 
   CHECK(up->up);
   CHECK(up->mtu == 1500);
   bool addr = false;
-  for (const auto& x : k.state().addrs) addr |= x.dev == "uplink0" && x.local == pre("192.0.2.1/24");
+  for (const auto& x : k.state().addrs)
+    addr |= x.dev == "uplink0" && x.local == pre("192.0.2.1/24");
   CHECK(addr);
   CHECK(k.state().sysctls.at("net/ipv6/conf/uplink0/accept_ra") == "2");
 }
 
 TEST_CASE("plans are values: equal inputs, equal plans") {
-  auto d = with_interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"}]})");
+  auto d = with_interfaces(
+      R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"}]})");
   CHECK(plan(d, two_links()) == plan(d, two_links()));
   CHECK(plan(d, two_links()) != plan(Desired{}, two_links()));
 }
@@ -195,25 +225,32 @@ TEST_CASE("WireGuard endpoints given as hostnames are resolved when planning") {
   json::Sink s1{kInterfacesFile, &diags};
   d.interfaces = {FileState::ok, *parse_interfaces(R"({"interfaces": [
       {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
-      {"name": "wg0", "extra_routes": [{"destination": "0.0.0.0/0"}]}]})", s1)};
+      {"name": "wg0", "extra_routes": [{"destination": "0.0.0.0/0"}]}]})",
+                                                   s1)};
   json::Sink s2{kWireGuardFile, &diags};
   d.wireguard = {FileState::ok, *parse_wireguard(R"({"interfaces": [{"name": "wg0",
       "private_key": "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", "port": 51820,
       "peers": [{"public_key": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "endpoint": "vpn.example.org:51820",
                  "allowed_ips": ["0.0.0.0/0"]},
                 {"public_key": "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=", "endpoint": "nowhere.invalid:51820",
-                 "allowed_ips": ["10.9.0.0/16"]}]}]})", s2)};
+                 "allowed_ips": ["10.9.0.0/16"]}]}]})",
+                                                 s2)};
   d.dhcp4 = {FileState::ok, {ip("203.0.113.62"), 25, ip("203.0.113.1"), {}}};
-  resolve_endpoints(d, [](const std::string& host) -> std::optional<IpAddr> {
-    if (host == "vpn.example.org") return ip("192.0.2.55");
-    return std::nullopt;
-  }, diags);
+  resolve_endpoints(
+      d,
+      [](const std::string& host) -> std::optional<IpAddr> {
+        if (host == "vpn.example.org") return ip("192.0.2.55");
+        return std::nullopt;
+      },
+      diags);
   CHECK(diags.size() == 1);
-  CHECK(diags[0].str() == R"(warning: wireguard.json: wg0: endpoint host "nowhere.invalid" does not resolve)");
+  CHECK(diags[0].str() ==
+        R"(warning: wireguard.json: wg0: endpoint host "nowhere.invalid" does not resolve)");
   Actual a = two_links();
   std::string text = to_text(plan_core(d, a));
   CHECK(text.find("endpoint 192.0.2.55:51820") != std::string::npos);  // the plan shows the address
-  CHECK(text.find("+ route 192.0.2.55 via 203.0.113.1 dev uplink0 proto dhcp src 203.0.113.62") != std::string::npos);
+  CHECK(text.find("+ route 192.0.2.55 via 203.0.113.1 dev uplink0 proto dhcp src 203.0.113.62") !=
+        std::string::npos);
   CHECK(text.find("+ route default dev wg0") != std::string::npos);
   CHECK(text.find("+ route default via 203.0.113.1") == std::string::npos);
 }

@@ -22,7 +22,9 @@ void expect(const std::string& json, const std::string& line) {
   CHECK_MESSAGE(got.find(line) != std::string::npos, "want: ", line, "\ngot: ", got);
 }
 
-std::string one(const std::string& fields) { return R"({"forwardings": [)" + fields + "]}"; }
+std::string one(const std::string& fields) {
+  return R"({"forwardings": [)" + fields + "]}";
+}
 
 }  // namespace
 
@@ -32,7 +34,8 @@ TEST_CASE("the SPEC example expands to one rule per protocol, in file order") {
   auto pf = parse_portforwardings(R"({"forwardings": [
   {"proto": "tcp", "port": "8080", "dest_addr": "10.10.0.23", "dest_port": "80"},
   {"port": "6000-6010", "dest_addr": "10.10.0.99", "dest_port": "6000-6010"},
-  {"proto": "tcp,udp", "port": "53", "dest_addr": "10.10.0.99", "dest_port": "53"}]})", sink);
+  {"proto": "tcp,udp", "port": "53", "dest_addr": "10.10.0.99", "dest_port": "53"}]})",
+                                  sink);
   REQUIRE(pf);
   REQUIRE(pf->forwardings.size() == 4);
   CHECK(pf->forwardings[1].port == PortRange{6000, 6010});
@@ -44,13 +47,15 @@ TEST_CASE("the SPEC example expands to one rule per protocol, in file order") {
 TEST_CASE("bad ports, ranges, protocols and addresses") {
   expect(one(R"({"port": "0", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
          R"(portforwardings.json: forwardings[0].port: "0" is not a port (1-65535))");
-  expect(one(R"({"port": "8080", "dest_addr": "10.0.0.1", "dest_port": "80"}, {"port": "70000", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
-         R"(portforwardings.json: forwardings[1].port: "70000" is not a port (1-65535))");
+  expect(
+      one(R"({"port": "8080", "dest_addr": "10.0.0.1", "dest_port": "80"}, {"port": "70000", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
+      R"(portforwardings.json: forwardings[1].port: "70000" is not a port (1-65535))");
   expect(one(R"({"port": "9000-8000", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
          R"(forwardings[0].port: "9000-8000" is a reversed range (did you mean 8000-9000?))");
   expect(one(R"({"port": "http", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
          R"(forwardings[0].port: "http" is not a port)");
-  expect(one(R"({"port": "80-", "dest_addr": "10.0.0.1", "dest_port": "80"})"), R"(forwardings[0].port: "80-" is not a port)");
+  expect(one(R"({"port": "80-", "dest_addr": "10.0.0.1", "dest_port": "80"})"),
+         R"(forwardings[0].port: "80-" is not a port)");
   expect(one(R"({"port": "8000-8010", "dest_addr": "10.0.0.1", "dest_port": "80-85"})"),
          R"(forwardings[0].dest_port: "80-85" spans 6 ports but port "8000-8010" spans 11)");
   expect(one(R"({"port": "6000-6002", "dest_addr": "10.0.0.1", "dest_port": "7000-7002"})"),
@@ -64,19 +69,23 @@ TEST_CASE("bad ports, ranges, protocols and addresses") {
   expect(one(R"({"port": "80", "dest_port": "80"})"), "forwardings[0].dest_addr: missing");
   expect(one(R"({"port": 80, "dest_addr": "10.0.0.1", "dest_port": "80"})"),
          "forwardings[0].port: 80 is a number, expected a string");
-  expect(R"({"forwardings": {"port": "80"}})", R"(portforwardings.json: forwardings: {"port":"80"} is an object, expected an array)");
+  expect(R"({"forwardings": {"port": "80"}})",
+         R"(portforwardings.json: forwardings: {"port":"80"} is an object, expected an array)");
   expect(R"({"forwardings": [)", "portforwardings.json: invalid JSON");
   expect("", "portforwardings.json: file is empty");
 }
 
 TEST_CASE("overlapping forwardings of one protocol name both entries") {
-  expect(one(R"({"port": "50-60", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "50-60"},
+  expect(
+      one(R"({"port": "50-60", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "50-60"},
                 {"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"},
                 {"port": "55", "proto": "tcp,udp", "dest_addr": "10.0.0.2", "dest_port": "55"})"),
-         R"(portforwardings.json: forwardings[2].port: "55" overlaps forwardings[0].port "50-60" (udp))");
+      R"(portforwardings.json: forwardings[2].port: "55" overlaps forwardings[0].port "50-60" (udp))");
   // The same port on different protocols is fine.
   Diagnostics d;
   json::Sink sink{kPortForwardingsFile, &d};
-  CHECK(parse_portforwardings(one(R"({"port": "53", "proto": "tcp", "dest_addr": "10.0.0.1", "dest_port": "53"},
-                                     {"port": "53", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "53"})"), sink));
+  CHECK(parse_portforwardings(
+      one(R"({"port": "53", "proto": "tcp", "dest_addr": "10.0.0.1", "dest_port": "53"},
+                                     {"port": "53", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "53"})"),
+      sink));
 }

@@ -16,16 +16,21 @@ Actual last() {
   Actual a;
   a.links = {{"lan0", "", *Mac::parse("02:00:00:00:00:aa"), 1492, true, ""},  // a NIC: no kind
              {"uplink0", "veth", *Mac::parse("02:00:00:00:00:01"), 1500, true, ""}};
-  a.addrs = {{"lan0", *Prefix::parse("10.10.0.1/24"), IpAddr::parse("10.10.0.255"), kAddrProtoInterfaces},
-             {"lan0", *Prefix::parse("fe80::ff:fe00:aa/64"), std::nullopt, 3}};
-  a.routes = {{*Prefix::parse("0.0.0.0/0"), IpAddr::parse("203.0.113.1"), "uplink0", kRouteProtoDhcp, 0,
-               IpAddr::parse("203.0.113.62"), 0}};
+  a.addrs = {
+      {"lan0", *Prefix::parse("10.10.0.1/24"), IpAddr::parse("10.10.0.255"), kAddrProtoInterfaces},
+      {"lan0", *Prefix::parse("fe80::ff:fe00:aa/64"), std::nullopt, 3}};
+  a.routes = {{*Prefix::parse("0.0.0.0/0"), IpAddr::parse("203.0.113.1"), "uplink0",
+               kRouteProtoDhcp, 0, IpAddr::parse("203.0.113.62"), 0}};
   return a;
 }
 
-std::string name_of(int i) { return i == 2 ? "lan0" : i == 3 ? "uplink0" : ""; }
+std::string name_of(int i) {
+  return i == 2 ? "lan0" : i == 3 ? "uplink0" : "";
+}
 
-bool relevant(nl::Message m) { return rtnl_relevant(m.hdr(), last(), name_of); }
+bool relevant(nl::Message m) {
+  return rtnl_relevant(m.hdr(), last(), name_of);
+}
 
 }  // namespace
 
@@ -44,7 +49,8 @@ TEST_CASE("link events: only changes to what the model holds") {
 }
 
 TEST_CASE("address events: owned addresses and IPv4 on uplink0") {
-  Address owned{"", *Prefix::parse("10.10.0.1/24"), IpAddr::parse("10.10.0.255"), kAddrProtoInterfaces};
+  Address owned{"", *Prefix::parse("10.10.0.1/24"), IpAddr::parse("10.10.0.255"),
+                kAddrProtoInterfaces};
   CHECK_FALSE(relevant(rtnl::encode_addr_replace(2, owned)));  // already known: e.g. a flags change
   auto del = rtnl::encode_addr_replace(2, owned);
   del.hdr()->nlmsg_type = RTM_DELADDR;
@@ -52,17 +58,30 @@ TEST_CASE("address events: owned addresses and IPv4 on uplink0") {
   Address ll{"", *Prefix::parse("fe80::1/64"), std::nullopt, 3};  // IFAPROT_KERNEL_LL
   CHECK_FALSE(relevant(rtnl::encode_addr_replace(2, ll)));
   Address foreign_v4{"", *Prefix::parse("198.18.0.5/24"), IpAddr::parse("198.18.0.255"), 0};
-  CHECK(relevant(rtnl::encode_addr_replace(3, foreign_v4)));   // on uplink0: swept by the DHCP lease
+  CHECK(relevant(rtnl::encode_addr_replace(3, foreign_v4)));  // on uplink0: swept by the DHCP lease
   CHECK_FALSE(relevant(rtnl::encode_addr_replace(2, foreign_v4)));  // on lan0: someone else's
 }
 
 TEST_CASE("route events: owned routes and routes taking their place") {
-  Route prefix{*Prefix::parse("fe80::/64"), std::nullopt, "", kRouteProtoKernel, 0, std::nullopt, 256};
+  Route prefix{
+      *Prefix::parse("fe80::/64"), std::nullopt, "", kRouteProtoKernel, 0, std::nullopt, 256};
   CHECK_FALSE(relevant(rtnl::encode_route_replace(3, prefix)));
   Route ra{*Prefix::parse("2001:db8::/64"), IpAddr::parse("fe80::1"), "", 9, 0, std::nullopt, 1024};
   CHECK_FALSE(relevant(rtnl::encode_route_replace(3, ra)));
-  Route theirs{*Prefix::parse("0.0.0.0/0"), IpAddr::parse("192.0.2.1"), "", kRouteProtoBoot, 0, std::nullopt, 0};
+  Route theirs{*Prefix::parse("0.0.0.0/0"),
+               IpAddr::parse("192.0.2.1"),
+               "",
+               kRouteProtoBoot,
+               0,
+               std::nullopt,
+               0};
   CHECK(relevant(rtnl::encode_route_replace(3, theirs)));  // replaces the DHCP default route
-  Route ours{*Prefix::parse("10.99.0.0/16"), IpAddr::parse("10.10.0.254"), "", kRouteProtoNetkeep, 0, std::nullopt, 0};
+  Route ours{*Prefix::parse("10.99.0.0/16"),
+             IpAddr::parse("10.10.0.254"),
+             "",
+             kRouteProtoNetkeep,
+             0,
+             std::nullopt,
+             0};
   CHECK(relevant(rtnl::encode_route_replace(2, ours)));
 }

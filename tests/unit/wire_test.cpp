@@ -16,9 +16,15 @@
 using namespace netkeep;
 
 namespace {
-Mac mac(const char* s) { return *Mac::parse(s); }
-Prefix pre(const char* s) { return *Prefix::parse(s); }
-IpAddr ip(const char* s) { return *IpAddr::parse(s); }
+Mac mac(const char* s) {
+  return *Mac::parse(s);
+}
+Prefix pre(const char* s) {
+  return *Prefix::parse(s);
+}
+IpAddr ip(const char* s) {
+  return *IpAddr::parse(s);
+}
 }  // namespace
 
 TEST_CASE("bridge create round-trips: name, MAC and kind") {
@@ -73,17 +79,16 @@ TEST_CASE("IPv4 address replace carries broadcast and the ownership mark") {
 TEST_CASE("IPv4 address message matches hand-written bytes") {
   Address a{"", pre("10.10.0.1/24"), ip("10.10.0.255"), 78};
   auto m = rtnl::encode_addr_replace(2, a);
-  const uint8_t want[] = {
-      // ifaddrmsg: family AF_INET, prefixlen 24, flags 0, scope 0, index 2
-      2, 24, 0, 0, 2, 0, 0, 0,
-      // IFA_LOCAL 10.10.0.1
-      8, 0, IFA_LOCAL, 0, 10, 10, 0, 1,
-      // IFA_ADDRESS 10.10.0.1
-      8, 0, IFA_ADDRESS, 0, 10, 10, 0, 1,
-      // IFA_BROADCAST 10.10.0.255
-      8, 0, IFA_BROADCAST, 0, 10, 10, 0, 255,
-      // IFA_PROTO 78, padded to 4 bytes
-      5, 0, IFA_PROTO, 0, 78, 0, 0, 0};
+  const uint8_t want[] = {// ifaddrmsg: family AF_INET, prefixlen 24, flags 0, scope 0, index 2
+                          2, 24, 0, 0, 2, 0, 0, 0,
+                          // IFA_LOCAL 10.10.0.1
+                          8, 0, IFA_LOCAL, 0, 10, 10, 0, 1,
+                          // IFA_ADDRESS 10.10.0.1
+                          8, 0, IFA_ADDRESS, 0, 10, 10, 0, 1,
+                          // IFA_BROADCAST 10.10.0.255
+                          8, 0, IFA_BROADCAST, 0, 10, 10, 0, 255,
+                          // IFA_PROTO 78, padded to 4 bytes
+                          5, 0, IFA_PROTO, 0, 78, 0, 0, 0};
   REQUIRE(m.hdr()->nlmsg_len == sizeof(nlmsghdr) + sizeof want);
   CHECK(std::memcmp(mnl_nlmsg_get_payload(m.hdr()), want, sizeof want) == 0);
 }
@@ -98,12 +103,12 @@ TEST_CASE("IPv6 address round-trips without broadcast") {
 }
 
 TEST_CASE("routes round-trip: gateway, scope, protocol, source, metric") {
-  Route def{pre("0.0.0.0/0"), ip("203.0.113.1"), "", kRouteProtoDhcp, RT_SCOPE_UNIVERSE,
-            ip("203.0.113.62"), 0};
-  Route host{pre("203.0.113.1/32"), std::nullopt, "", kRouteProtoDhcp, RT_SCOPE_LINK,
-             ip("203.0.113.62"), 0};
-  Route v6{pre("2001:db8:5::/64"), ip("fe80::2"), "", kRouteProtoNetkeep, RT_SCOPE_UNIVERSE,
-           std::nullopt, 1024};
+  Route def{pre("0.0.0.0/0"),  ip("203.0.113.1"),  "", kRouteProtoDhcp,
+            RT_SCOPE_UNIVERSE, ip("203.0.113.62"), 0};
+  Route host{pre("203.0.113.1/32"), std::nullopt,       "", kRouteProtoDhcp,
+             RT_SCOPE_LINK,         ip("203.0.113.62"), 0};
+  Route v6{pre("2001:db8:5::/64"), ip("fe80::2"), "",  kRouteProtoNetkeep,
+           RT_SCOPE_UNIVERSE,      std::nullopt,  1024};
   for (const Route& r : {def, host, v6}) {
     auto m = rtnl::encode_route_replace(5, r);
     auto back = rtnl::decode_route(m.hdr());
@@ -121,7 +126,8 @@ TEST_CASE("route dumps: other tables, non-unicast and multipath are not netkeep'
   CHECK_FALSE(rtnl::decode_route(m.hdr()));
   rtm->rtm_type = RTN_UNICAST;
   // RTA_TABLE is the last attribute; point it at table 100.
-  auto* table = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(m.hdr()) + m.hdr()->nlmsg_len - 8);
+  auto* table =
+      reinterpret_cast<nlattr*>(reinterpret_cast<char*>(m.hdr()) + m.hdr()->nlmsg_len - 8);
   REQUIRE(mnl_attr_get_type(table) == RTA_TABLE);
   mnl_attr_put_u32(m.hdr(), RTA_MULTIPATH, 0);
   CHECK_FALSE(rtnl::decode_route(m.hdr()));
