@@ -73,25 +73,6 @@ std::string rule_json(const NftRule& r) {
   return out + "]}";
 }
 
-std::string b64(const std::string& bytes) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16 | static_cast<uint8_t>(bytes[i + 1]) << 8 |
-                 static_cast<uint8_t>(bytes[i + 2]);
-    out += {t[v >> 18], t[v >> 12 & 63], t[v >> 6 & 63], t[v & 63]};
-  }
-  if (i + 1 == bytes.size()) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-    out += {t[v >> 18], t[v >> 12 & 63], '=', '='};
-  } else if (i + 2 == bytes.size()) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16 | static_cast<uint8_t>(bytes[i + 1]) << 8;
-    out += {t[v >> 18], t[v >> 12 & 63], t[v >> 6 & 63], '='};
-  }
-  return out;
-}
-
 // The private key is never written: "(hidden)" when one is set, as wg show does.
 std::string wg_json(const WgDeviceState& d) {
   std::string peers;
@@ -102,12 +83,12 @@ std::string wg_json(const WgDeviceState& d) {
       ips += fmt::format("{}\"{}\"", k ? ", " : "", p.allowed_ips[k].str());
     peers += fmt::format(
         R"({}{{"public_key": "{}", "endpoint": {}, "endpoint_port": {}, "allowed_ips": [{}]}})",
-        i ? ", " : "", b64(p.public_key), opt_ip(p.endpoint), p.endpoint_port, ips);
+        i ? ", " : "", base64_encode(p.public_key), opt_ip(p.endpoint), p.endpoint_port, ips);
   }
   return fmt::format(
       R"({{"name": {}, "listen_port": {}, "private_key": {}, "public_key": "{}", "peers": [{}]}})",
       quote(d.name), d.listen_port, d.private_key.empty() ? "null" : quote(kHiddenKey),
-      b64(d.public_key), peers);
+      base64_encode(d.public_key), peers);
 }
 
 // Handles and counter values are left out: they differ from run to run,

@@ -58,6 +58,21 @@ std::optional<std::string> base64_decode(std::string_view s) {
   return out;
 }
 
+std::string base64_encode(std::string_view bytes) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 2]);
+    out += t[v >> 18];
+    out += t[v >> 12 & 63];
+    out += i + 1 < bytes.size() ? t[v >> 6 & 63] : '=';
+    out += i + 2 < bytes.size() ? t[v & 63] : '=';
+  }
+  return out;
+}
+
 namespace {
 
 enum class ReadResult { ok, missing, error };

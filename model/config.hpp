@@ -30,5 +30,6 @@ void resolve_endpoints(Desired& d,
 
 // Standard base64 (RFC 4648, with padding), as Go encodes []byte in JSON.
 std::optional<std::string> base64_decode(std::string_view s);
+std::string base64_encode(std::string_view bytes);
 
 }  // namespace netkeep

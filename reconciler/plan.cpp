@@ -167,9 +167,7 @@ void plan_sysctls(const Actual& actual, const LinkView& v, std::vector<Op>& ops)
   for (const char* k : {"net/ipv4/icmp_ratelimit", "net/ipv6/icmp/ratelimit"}) want(k, k, "0");
   std::string uplink = v.uplink();
   if (v.exists(uplink)) {
-    std::string now_named = uplink;
-    for (const auto& [cur, fin] : v.final_name)
-      if (fin == uplink) now_named = cur;
+    std::string now_named = v.before(uplink);
     // Forwarding makes the kernel ignore router advertisements unless accept_ra is 2.
     want("net/ipv6/conf/" + now_named + "/accept_ra", "net/ipv6/conf/" + uplink + "/accept_ra",
          "2");

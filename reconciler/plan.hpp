@@ -22,6 +22,7 @@ struct LinkView {
   std::vector<const InterfaceSpec*> matched;
 
   std::string after(const std::string& current) const;  // current name -> final name
+  std::string before(const std::string& final) const;   // final name -> current name
   bool exists(const std::string& name) const { return names.contains(name); }
   std::string uplink() const;  // first of uplink0, eth0, ens3; "uplink0" when none
 };

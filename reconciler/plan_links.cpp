@@ -11,6 +11,12 @@ std::string LinkView::after(const std::string& current) const {
   return it == final_name.end() ? current : it->second;
 }
 
+std::string LinkView::before(const std::string& final) const {
+  for (const auto& [cur, fin] : final_name)
+    if (fin == final) return cur;
+  return final;
+}
+
 std::string LinkView::uplink() const {
   // router7's uplink: the first of these that exists after renames.
   for (const char* n : {"uplink0", "eth0", "ens3"})

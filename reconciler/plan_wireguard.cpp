@@ -4,26 +4,12 @@
 
 #include <algorithm>
 
+#include "model/config.hpp"
 #include "reconciler/plan.hpp"
 
 namespace netkeep {
 
 namespace {
-
-std::string b64(const std::string& bytes) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
-    if (i + 2 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 2]);
-    out += t[v >> 18];
-    out += t[v >> 12 & 63];
-    out += i + 1 < bytes.size() ? t[v >> 6 & 63] : '=';
-    out += i + 2 < bytes.size() ? t[v & 63] : '=';
-  }
-  return out;
-}
 
 std::string prefixes(std::vector<Prefix> v) {
   std::sort(v.begin(), v.end());
@@ -50,7 +36,7 @@ std::vector<std::string> wg_changes(const WgInterfaceSpec& want, const WgDeviceS
     if (have)
       for (const auto& x : have->peers)
         if (x.public_key == p.public_key) h = &x;
-    std::string key = b64(p.public_key);
+    std::string key = base64_encode(p.public_key);
     std::string want_ep = p.endpoint && p.endpoint->addr ? p.endpoint->str() : "(none)";
     if (!h) {
       out.push_back(fmt::format("+ peer {} endpoint {} allowed-ips {}", key, want_ep,
@@ -72,7 +58,7 @@ std::vector<std::string> wg_changes(const WgInterfaceSpec& want, const WgDeviceS
     for (const auto& h : have->peers)
       if (std::none_of(want.peers.begin(), want.peers.end(),
                        [&](const WgPeerSpec& p) { return p.public_key == h.public_key; }))
-        out.push_back(fmt::format("- peer {}", b64(h.public_key)));
+        out.push_back(fmt::format("- peer {}", base64_encode(h.public_key)));
   return out;
 }
 
@@ -95,9 +81,7 @@ void plan_fec(const Desired& d, const Actual& actual, const LinkView& v, Plan& p
   if (!d.interfaces.ok()) return;
   for (const InterfaceSpec* s : v.matched) {
     if (s->fec.empty()) continue;
-    std::string now_named = s->name;
-    for (const auto& [cur, fin] : v.final_name)
-      if (fin == s->name) now_named = cur;
+    std::string now_named = v.before(s->name);
     auto it = actual.fec.find(now_named);
     if (it == actual.fec.end()) continue;  // not read: the link is made in this plan
     if (it->second == "unsupported") {

@@ -3,6 +3,8 @@
 #include "model/config.hpp"
 #include "model/net.hpp"
 
+#include <vector>
+
 using namespace netkeep;
 
 TEST_CASE("MAC addresses parse and print in ip's form") {
@@ -48,4 +50,8 @@ TEST_CASE("base64 as Go encodes []byte") {
   CHECK(base64_decode("YWJj") == std::string("abc"));
   for (const char* bad : {"Y", "YQ=", "Y===", "YQ==YQ==", "Y*==", "=YQ="})
     CHECK_MESSAGE(!base64_decode(bad), bad);
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string(32, '\x07')})
+    CHECK(base64_decode(base64_encode(s)) == s);
+  CHECK(base64_encode(std::string(32, '\x07')) == "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=");
 }
