@@ -1,5 +1,5 @@
-# Helpers for kernel tests. Each test makes its own namespaces, named after
-# itself and its pid, and deletes them on exit, pass or fail.
+# Helpers for kernel tests. Each test makes its own namespaces, named with a
+# tag unique to the run, and deletes them on exit, pass or fail.
 #   source lib.sh; NETKEEP=$1
 set -u
 NETKEEP=$(realpath "$1")
@@ -10,20 +10,24 @@ if [ "$(id -u)" != 0 ]; then
   echo "SKIP: kernel tests need root to create network namespaces"
   exit 77
 fi
-TAG="nk$$"
-NAMESPACES=()
+# Unique per run: pids are reused (pid_max may be 32768).
+TAG="nk$$x$RANDOM"
 WORK=$(mktemp -d)
+# new_ns runs in $(...) subshells, so the namespaces are found by their tag
+# at exit, not remembered in a variable.
 cleanup() {
-  for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
   for job in $(jobs -p); do kill "$job" 2>/dev/null; done
+  ip netns list | awk '{print $1}' | grep "^$TAG-" | while read -r ns; do ip netns del "$ns"; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 new_ns() {  # new_ns NAME: creates namespace "$TAG-NAME", prints its name
   local ns="$TAG-$1"
-  ip netns add "$ns"
-  NAMESPACES+=("$ns")
+  if ! ip netns add "$ns"; then
+    echo "cannot create namespace $ns" >&2
+    exit 1
+  fi
   ip -n "$ns" link set lo up
   echo "$ns"
 }
