@@ -186,7 +186,7 @@ class Daemon {
     Reconcile rc = reconcile(opts_.config, *kernel_, *kernel_, resolve_host);
     // Events are judged against the state this reconcile planned from; its
     // own writes therefore count as changes and cause one confirming round.
-    last_ = rc.snapshot;
+    last_ = std::move(rc.snapshot);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
