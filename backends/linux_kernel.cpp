@@ -104,7 +104,7 @@ std::optional<WriteError> LinuxKernel::snapshot_once(Actual& a) {
   return std::nullopt;
 }
 
-std::vector<NftError> LinuxKernel::apply_nft(const std::vector<Op>& ops) {
+std::vector<NftError> LinuxKernel::apply_nft(const std::vector<const Op*>& ops) {
   return nft_->send(ops, true);
 }
 

@@ -29,10 +29,12 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   void scope(const Desired& d) override;
   std::optional<Actual> snapshot(std::string& error) override;
   std::optional<WriteError> apply(const Op& op) override;
-  std::vector<NftError> apply_nft(const std::vector<Op>& ops) override;
+  std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override;
   // Sends the nftables ops as a batch without its end: the kernel checks
   // every message and commits nothing.
-  std::vector<NftError> check_nft(const std::vector<Op>& ops) { return nft_->send(ops, false); }
+  std::vector<NftError> check_nft(const std::vector<const Op*>& ops) {
+    return nft_->send(ops, false);
+  }
   uint64_t writes() const override { return writes_ + nft_->messages_sent(); }
   // The name of a link by ifindex, as of the last snapshot and the writes since.
   std::string name_of(int ifindex) const;

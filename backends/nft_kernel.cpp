@@ -134,14 +134,14 @@ std::optional<WriteError> NftKernel::read_counters(std::vector<NftCounter>& out)
   });
 }
 
-std::vector<NftError> NftKernel::send(const std::vector<Op>& ops, bool commit) {
+std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool commit) {
   if (ops.empty()) return {};
   std::vector<char> buf;
   buf.reserve(ops.size() * 768 + 64);
   const uint32_t first = ++seq_;
   nft::encode_batch_begin(first, buf);
   for (size_t i = 0; i < ops.size(); i++)
-    nft::encode_op(ops[i], first + 1 + static_cast<uint32_t>(i), buf);
+    nft::encode_op(*ops[i], first + 1 + static_cast<uint32_t>(i), buf);
   if (commit) nft::encode_batch_end(first + 1 + static_cast<uint32_t>(ops.size()), buf);
   seq_ += static_cast<uint32_t>(ops.size()) + 1;
 

@@ -25,7 +25,7 @@ class NftKernel {
   // One transaction: batch begin, one message per op, batch end, one send.
   // With `commit` false the batch has no end: the kernel validates every
   // message and aborts (a dry run the kernel itself checks).
-  std::vector<NftError> send(const std::vector<Op>& ops, bool commit = true);
+  std::vector<NftError> send(const std::vector<const Op*>& ops, bool commit = true);
   // The owned counters with their current values (a read: nothing is reset).
   std::optional<WriteError> read_counters(std::vector<NftCounter>& out);
 

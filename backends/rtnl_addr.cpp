@@ -32,7 +32,8 @@ nl::Message encode(uint16_t type, uint16_t flags, int ifindex, const Address& a)
 }  // namespace
 
 std::optional<AddrMsg> decode_addr(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(ifaddrmsg)))
+  if ((nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR) ||
+      nlh->nlmsg_len < mnl_nlmsg_size(sizeof(ifaddrmsg)))
     return std::nullopt;
   const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
   if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return std::nullopt;

@@ -13,6 +13,7 @@ struct AddrMsg {
   Address addr;  // addr.dev is left empty: resolved from ifindex after the dump
 };
 
+// Takes RTM_NEW* (dumps, events) and RTM_DEL* (events).
 std::optional<AddrMsg> decode_addr(const nlmsghdr* nlh);
 
 // RTM_NEWADDR with NLM_F_REPLACE (add, or fix broadcast/mark), or RTM_DELADDR.

@@ -9,7 +9,8 @@
 namespace netkeep::rtnl {
 
 std::optional<LinkMsg> decode_link(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg)))
+  if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) ||
+      nlh->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg)))
     return std::nullopt;
   const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   LinkMsg m;

@@ -16,6 +16,7 @@ struct LinkMsg {
   Link link;             // link.master is left empty: names are resolved after the dump
 };
 
+// Takes RTM_NEW* (dumps, events) and RTM_DEL* (events).
 std::optional<LinkMsg> decode_link(const nlmsghdr* nlh);
 
 // What to change on an existing link (by ifindex); unset fields are left alone.

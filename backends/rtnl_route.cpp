@@ -33,7 +33,8 @@ nl::Message encode(uint16_t type, uint16_t flags, int oif, const Route& r) {
 }  // namespace
 
 std::optional<RouteMsg> decode_route(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(rtmsg)))
+  if ((nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != RTM_DELROUTE) ||
+      nlh->nlmsg_len < mnl_nlmsg_size(sizeof(rtmsg)))
     return std::nullopt;
   const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
   if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return std::nullopt;

@@ -14,7 +14,7 @@ struct RouteMsg {
 };
 
 // nullopt for messages netkeep does not manage: other tables, non-unicast,
-// cached clones, multipath.
+// cached clones, multipath. Takes RTM_NEWROUTE and RTM_DELROUTE.
 std::optional<RouteMsg> decode_route(const nlmsghdr* nlh);
 
 nl::Message encode_route_replace(int oif, const Route& r);

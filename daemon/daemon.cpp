@@ -37,12 +37,6 @@ constexpr auto kMaxDefer = 250ms;
 constexpr auto kMinBackoff = 1s;
 constexpr auto kMaxBackoff = 60s;
 
-std::string op_kind(const Op& op) {
-  std::string json = to_json(op);  // {"kind": "...", ...}
-  auto start = json.find("\"kind\": \"") + 9;
-  return json.substr(start, json.find('"', start) - start);
-}
-
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -194,9 +188,9 @@ class Daemon {
     for (const auto& w : rc.plan.warnings) log("reconcile {}: warning: {}", n, w);
     if (!rc.snapshot_error.empty())
       log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error);
-    for (const auto& op : rc.result.applied) {
-      log("reconcile {}: {}", n, to_text(op));
-      metrics_.applied(op_kind(op));
+    for (size_t i : rc.result.applied) {
+      log("reconcile {}: {}", n, to_text(rc.plan.ops[i]));
+      metrics_.applied(op_kind(rc.plan.ops[i]));
     }
     for (const auto& f : rc.result.failures) log("reconcile {}: error: {}", n, to_text(f));
     // A bad config file is reported, not retried: its inotify event will

@@ -17,17 +17,6 @@ namespace netkeep {
 
 namespace {
 
-// A DEL message decodes like its NEW sibling.
-struct AsNew {
-  explicit AsNew(const nlmsghdr* nlh, uint16_t new_type)
-      : buf(reinterpret_cast<const char*>(nlh),
-            reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len) {
-    hdr()->nlmsg_type = new_type;
-  }
-  nlmsghdr* hdr() { return reinterpret_cast<nlmsghdr*>(buf.data()); }
-  std::vector<char> buf;
-};
-
 template <class T>
 bool contains(const std::vector<T>& v, const T& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
@@ -44,8 +33,7 @@ bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last,
     return relevant;
   };
   if (t == RTM_NEWLINK || t == RTM_DELLINK) {
-    AsNew m(nlh, RTM_NEWLINK);
-    auto l = rtnl::decode_link(m.hdr());
+    auto l = rtnl::decode_link(nlh);
     if (!l) return false;
     const Link* known = last.link(l->link.name);
     if (!add) return say(known != nullptr, "link " + l->link.name);
@@ -54,8 +42,7 @@ bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last,
     return say(!known || !(*known == l->link), "link " + l->link.name);
   }
   if (t == RTM_NEWADDR || t == RTM_DELADDR) {
-    AsNew m(nlh, RTM_NEWADDR);
-    auto a = rtnl::decode_addr(m.hdr());
+    auto a = rtnl::decode_addr(nlh);
     if (!a) return false;
     a->addr.dev = name_of(a->ifindex);
     // Only addresses netkeep owns, and IPv4 on uplink0 (swept when a DHCP
@@ -71,8 +58,7 @@ bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last,
                "address " + a->addr.local.str() + " dev " + a->addr.dev);
   }
   if (t == RTM_NEWROUTE || t == RTM_DELROUTE) {
-    AsNew m(nlh, RTM_NEWROUTE);
-    auto r = rtnl::decode_route(m.hdr());
+    auto r = rtnl::decode_route(nlh);
     if (!r) return false;  // another table, not unicast: never netkeep's
     r->route.dev = name_of(r->oif);
     // Routes netkeep owns, and any route taking an owned route's place

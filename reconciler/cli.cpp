@@ -151,13 +151,13 @@ int cmd_plan(const Args& a) {
     for (const auto& w : p.warnings) fmt::print(stderr, "warning: {}\n", w);
   bool check_failed = false;
   if (a.check) {
-    std::vector<Op> nft_ops;
+    std::vector<const Op*> nft_ops;
     for (const auto& op : p.ops)
-      if (is_nft(op)) nft_ops.push_back(op);
+      if (is_nft(op)) nft_ops.push_back(&op);
     for (const auto& e : kernel->check_nft(nft_ops)) {
       check_failed = true;
       fmt::print(stderr, "error: the kernel would reject {}: {}\n",
-                 e.index < nft_ops.size() ? to_text(nft_ops[e.index]) : "the nftables batch",
+                 e.index < nft_ops.size() ? to_text(*nft_ops[e.index]) : "the nftables batch",
                  e.error.message);
     }
     if (!check_failed && !nft_ops.empty())
@@ -185,7 +185,7 @@ int cmd_apply(const Args& a) {
   if (a.json) {
     std::string out = "{\"applied\": [";
     for (size_t i = 0; i < r.applied.size(); i++)
-      out += (i ? ",\n  " : "\n  ") + to_json(r.applied[i]);
+      out += (i ? ",\n  " : "\n  ") + to_json(rc.plan.ops[r.applied[i]]);
     out += "],\n \"failed\": [";
     for (size_t i = 0; i < r.failures.size(); i++) {
       const auto& f = r.failures[i];
@@ -204,7 +204,7 @@ int cmd_apply(const Args& a) {
     }
     fmt::print("{}}}\n", out);
   } else {
-    for (const auto& op : r.applied) fmt::print("{}\n", to_text(op));
+    for (size_t i : r.applied) fmt::print("{}\n", to_text(rc.plan.ops[i]));
   }
   for (const auto& f : r.failures) fmt::print(stderr, "error: {}\n", to_text(f));
   fmt::print(stderr, "netkeep: {} ops applied, {} failed, {} write requests\n", r.applied.size(),

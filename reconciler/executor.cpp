@@ -64,12 +64,16 @@ struct Dependencies {
 // one, none is applied, and each op is reported failed (the rejected ones
 // with the kernel's own error).
 void apply_nft_transaction(const Plan& plan, KernelWriter& writer, ExecResult& r) {
-  std::vector<Op> ops;
-  for (const Op& op : plan.ops)
-    if (is_nft(op)) ops.push_back(op);
+  std::vector<const Op*> ops;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < plan.ops.size(); i++)
+    if (is_nft(plan.ops[i])) {
+      ops.push_back(&plan.ops[i]);
+      index.push_back(i);
+    }
   std::vector<NftError> errors = writer.apply_nft(ops);
   if (errors.empty()) {
-    r.applied.insert(r.applied.end(), ops.begin(), ops.end());
+    r.applied.insert(r.applied.end(), index.begin(), index.end());
     return;
   }
   std::vector<std::optional<WriteError>> per_op(ops.size());
@@ -82,11 +86,11 @@ void apply_nft_transaction(const Plan& plan, KernelWriter& writer, ExecResult& r
   }
   for (size_t i = 0; i < ops.size(); i++) {
     if (per_op[i]) {
-      r.failures.push_back({ops[i], *per_op[i], false});
+      r.failures.push_back({*ops[i], *per_op[i], false});
     } else {
       std::string why = batch_error.empty() ? "not applied: the nftables transaction was rejected"
                                             : "not applied: " + batch_error;
-      r.failures.push_back({ops[i], {0, why}, true});
+      r.failures.push_back({*ops[i], {0, why}, true});
     }
   }
 }
@@ -98,7 +102,8 @@ ExecResult execute(const Plan& plan, KernelWriter& writer) {
   Dependencies deps;
   uint64_t before = writer.writes();
   bool nft_done = false;
-  for (const Op& op : plan.ops) {
+  for (size_t i = 0; i < plan.ops.size(); i++) {
+    const Op& op = plan.ops[i];
     if (is_nft(op)) {
       if (!nft_done) apply_nft_transaction(plan, writer, r);
       nft_done = true;
@@ -113,7 +118,7 @@ ExecResult execute(const Plan& plan, KernelWriter& writer) {
       r.failures.push_back({op, *err, false});
       deps.failed(op);
     } else {
-      r.applied.push_back(op);
+      r.applied.push_back(i);
     }
   }
   r.write_requests = writer.writes() - before;

@@ -18,7 +18,7 @@ struct OpFailure {
 };
 
 struct ExecResult {
-  std::vector<Op> applied;
+  std::vector<size_t> applied;  // indices into the plan's ops
   std::vector<OpFailure> failures;
   uint64_t write_requests = 0;
   bool ok() const { return failures.empty(); }

@@ -211,7 +211,7 @@ std::optional<WriteError> FakeKernel::apply_nft_op(NftState& s, const Op& op) {
   return std::nullopt;
 }
 
-std::vector<NftError> FakeKernel::apply_nft(const std::vector<Op>& ops) {
+std::vector<NftError> FakeKernel::apply_nft(const std::vector<const Op*>& ops) {
   if (ops.empty()) return {};
   writes_ += ops.size() + 2;  // batch begin and end
   if (next_handle_ == 0)
@@ -220,8 +220,8 @@ std::vector<NftError> FakeKernel::apply_nft(const std::vector<Op>& ops) {
   NftState s = state_.nft;  // all or nothing
   std::vector<NftError> errors;
   for (size_t i = 0; i < ops.size(); i++) {
-    std::optional<WriteError> e = refuse ? refuse(ops[i]) : std::nullopt;
-    if (!e) e = apply_nft_op(s, ops[i]);
+    std::optional<WriteError> e = refuse ? refuse(*ops[i]) : std::nullopt;
+    if (!e) e = apply_nft_op(s, *ops[i]);
     if (e) errors.push_back({i, *e});
   }
   if (errors.empty()) state_.nft = std::move(s);

@@ -14,7 +14,7 @@ class FakeKernel : public KernelWriter {
   explicit FakeKernel(Actual state) : state_(std::move(state)) {}
 
   std::optional<WriteError> apply(const Op& op) override;
-  std::vector<NftError> apply_nft(const std::vector<Op>& ops) override;
+  std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override;
   uint64_t writes() const override { return writes_; }
 
   const Actual& state() const { return state_; }

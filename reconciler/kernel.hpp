@@ -42,7 +42,8 @@ class KernelWriter {
   virtual std::optional<WriteError> apply(const Op& op) = 0;
   // Sends every nftables op of one reconcile as ONE transaction, which the
   // kernel applies whole or not at all. No errors: committed.
-  virtual std::vector<NftError> apply_nft(const std::vector<Op>& ops) = 0;
+  // The ops point into the plan: a transaction of thousands of rules is not copied.
+  virtual std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) = 0;
   // Write requests sent so far (netlink messages, sysctl and file writes).
   virtual uint64_t writes() const = 0;
 };

@@ -63,17 +63,13 @@ std::vector<Route> desired_routes(const Desired& d, const LinkView& v) {
   }
   if (d.dhcp4.ok() && v.exists("uplink0")) {
     const auto& l = d.dhcp4.value;
+    auto dhcp_route = [&](Prefix dst, std::optional<IpAddr> gateway, uint8_t scope) {
+      out.push_back({dst, gateway, "uplink0", kRouteProtoDhcp, scope, l.client_ip, 0});
+    };
     // The router may be outside the leased subnet; the /32 makes it reachable.
-    out.push_back(
-        {{l.router, 32}, std::nullopt, "uplink0", kRouteProtoDhcp, kScopeLink, l.client_ip, 0});
+    dhcp_route({l.router, 32}, std::nullopt, kScopeLink);
     if (!default_via_wireguard(d)) {
-      out.push_back({{IpAddr::v4(0), 0},
-                     l.router,
-                     "uplink0",
-                     kRouteProtoDhcp,
-                     kScopeUniverse,
-                     l.client_ip,
-                     0});
+      dhcp_route({IpAddr::v4(0), 0}, l.router, kScopeUniverse);
     } else if (d.wireguard.ok()) {
       // The default route goes through WireGuard; its peers stay reachable
       // through the DHCP router.
@@ -81,13 +77,7 @@ std::vector<Route> desired_routes(const Desired& d, const LinkView& v) {
         for (const auto& p : w.peers)
           if (p.endpoint && p.endpoint->addr && p.endpoint->addr->is_v4() &&
               *p.endpoint->addr != l.router)
-            out.push_back({{*p.endpoint->addr, 32},
-                           l.router,
-                           "uplink0",
-                           kRouteProtoDhcp,
-                           kScopeUniverse,
-                           l.client_ip,
-                           0});
+            dhcp_route({*p.endpoint->addr, 32}, l.router, kScopeUniverse);
     }
   }
   return out;

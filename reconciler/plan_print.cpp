@@ -187,66 +187,52 @@ std::string to_json(const Op& op) {
   std::string body = std::visit(
       Overload{
           [](const BridgeCreate& o) {
-            return fmt::format(R"("kind": "bridge_create", "name": {}, "mac": "{}")", quote(o.name),
-                               o.mac.str());
+            return fmt::format(R"("name": {}, "mac": "{}")", quote(o.name), o.mac.str());
           },
           [](const LinkRename& o) {
-            return fmt::format(R"("kind": "link_rename", "from": {}, "to": {}, "mac": "{}")",
-                               quote(o.from), quote(o.to), o.mac.str());
+            return fmt::format(R"("from": {}, "to": {}, "mac": "{}")", quote(o.from), quote(o.to),
+                               o.mac.str());
           },
-          [](const WgLinkCreate& o) {
-            return fmt::format(R"("kind": "wireguard_create", "name": {})", quote(o.name));
-          },
+          [](const WgLinkCreate& o) { return fmt::format(R"("name": {})", quote(o.name)); },
           [](const WgSetDevice& o) {
             // The private key is never printed, in any form.
             std::string changes;
             for (size_t i = 0; i < o.changes.size(); i++)
               changes += (i ? ", " : "") + quote(o.changes[i]);
             return fmt::format(
-                R"x("kind": "wireguard_set", "name": {}, "private_key": "(hidden)", "listen_port": {}, "peers": {}, "changes": [{}])x",
+                R"x("name": {}, "private_key": "(hidden)", "listen_port": {}, "peers": {}, "changes": [{}])x",
                 quote(o.device.name), o.device.port, o.device.peers.size(), changes);
           },
           [](const FecSet& o) {
-            return fmt::format(R"("kind": "fec_set", "dev": {}, "from": {}, "to": {})",
-                               quote(o.dev), quote(o.from), quote(o.to));
+            return fmt::format(R"("dev": {}, "from": {}, "to": {})", quote(o.dev), quote(o.from),
+                               quote(o.to));
           },
           [](const LinkSetMtu& o) {
-            return fmt::format(R"("kind": "link_set_mtu", "dev": {}, "from": {}, "to": {})",
-                               quote(o.dev), o.from, o.to);
+            return fmt::format(R"("dev": {}, "from": {}, "to": {})", quote(o.dev), o.from, o.to);
           },
           [](const LinkSetMac& o) {
-            return fmt::format(R"("kind": "link_set_mac", "dev": {}, "from": "{}", "to": "{}")",
-                               quote(o.dev), o.from.str(), o.to.str());
+            return fmt::format(R"("dev": {}, "from": "{}", "to": "{}")", quote(o.dev), o.from.str(),
+                               o.to.str());
           },
           [](const LinkSetMaster& o) {
-            return fmt::format(R"("kind": "link_set_master", "dev": {}, "master": {})",
-                               quote(o.dev), quote(o.master));
+            return fmt::format(R"("dev": {}, "master": {})", quote(o.dev), quote(o.master));
           },
-          [](const LinkSetUp& o) {
-            return fmt::format(R"("kind": "link_set_up", "dev": {})", quote(o.dev));
-          },
-          [](const AddrAdd& o) { return R"("kind": "addr_add", )" + addr_json(o.addr); },
-          [](const AddrDel& o) {
-            return R"("kind": "addr_del", )" + addr_json(o.addr) + ", \"why\": " + quote(o.why);
-          },
-          [](const RouteReplace& o) {
-            return R"("kind": "route_replace", )" + route_json(o.route);
-          },
-          [](const RouteDel& o) {
-            return R"("kind": "route_del", )" + route_json(o.route) + ", \"why\": " + quote(o.why);
-          },
+          [](const LinkSetUp& o) { return fmt::format(R"("dev": {})", quote(o.dev)); },
+          [](const AddrAdd& o) { return addr_json(o.addr); },
+          [](const AddrDel& o) { return addr_json(o.addr) + ", \"why\": " + quote(o.why); },
+          [](const RouteReplace& o) { return route_json(o.route); },
+          [](const RouteDel& o) { return route_json(o.route) + ", \"why\": " + quote(o.why); },
           [](const SysctlSet& o) {
-            return fmt::format(R"("kind": "sysctl_set", "key": {}, "from": {}, "to": {})",
-                               quote(sysctl_dotted(o.key)), quote(o.from), quote(o.to));
+            return fmt::format(R"("key": {}, "from": {}, "to": {})", quote(sysctl_dotted(o.key)),
+                               quote(o.from), quote(o.to));
           },
           [](const NftTableAdd& o) {
-            return fmt::format(R"("kind": "nft_table_add", "family": "{}", "table": {})",
-                               family_name(o.table.family), quote(o.table.name));
+            return fmt::format(R"("family": "{}", "table": {})", family_name(o.table.family),
+                               quote(o.table.name));
           },
           [](const NftCounterAdd& o) {
-            return fmt::format(
-                R"("kind": "nft_counter_add", "family": "{}", "table": {}, "name": {})",
-                family_name(o.family), quote(o.table), quote(o.name));
+            return fmt::format(R"("family": "{}", "table": {}, "name": {})", family_name(o.family),
+                               quote(o.table), quote(o.name));
           },
           [](const NftChainAdd& o) {
             std::string base = "null";
@@ -254,35 +240,44 @@ std::string to_json(const Op& op) {
               base = fmt::format(R"({{"type": {}, "hook": "{}", "priority": {}, "policy": {}}})",
                                  quote(o.base->type), hook_name(o.base->hook), o.base->priority,
                                  o.base->policy);
-            return fmt::format(
-                R"("kind": "nft_chain_add", "family": "{}", "table": {}, "name": {}, "base": {})",
-                family_name(o.family), quote(o.table), quote(o.name), base);
+            return fmt::format(R"("family": "{}", "table": {}, "name": {}, "base": {})",
+                               family_name(o.family), quote(o.table), quote(o.name), base);
           },
           [](const NftChainDel& o) {
-            return fmt::format(
-                R"("kind": "nft_chain_del", "family": "{}", "table": {}, "name": {}, "why": {})",
-                family_name(o.family), quote(o.table), quote(o.name), quote(o.why));
+            return fmt::format(R"("family": "{}", "table": {}, "name": {}, "why": {})",
+                               family_name(o.family), quote(o.table), quote(o.name), quote(o.why));
           },
           [](const NftRuleAdd& o) {
             return fmt::format(
-                R"("kind": "nft_rule_add", "family": "{}", "table": {}, "chain": {}, "rule": {}, "id": {}, "place": "{}", "ref": {})",
+                R"("family": "{}", "table": {}, "chain": {}, "rule": {}, "id": {}, "place": "{}", "ref": {})",
                 family_name(o.family), quote(o.table), quote(o.chain), quote(o.text), o.id,
                 place_name(o.place), o.ref);
           },
           [](const NftRuleDel& o) {
             return fmt::format(
-                R"("kind": "nft_rule_del", "family": "{}", "table": {}, "chain": {}, "rule": {}, "handle": {})",
+                R"("family": "{}", "table": {}, "chain": {}, "rule": {}, "handle": {})",
                 family_name(o.family), quote(o.table), quote(o.chain), quote(o.text), o.handle);
           },
           [](const FileWrite& o) {
-            return fmt::format(
-                R"("kind": "file_write", "path": {}, "content": {}, "replaces": "{}")",
-                quote(o.path), quote(o.content),
-                o.was == FileKind::symlink ? "symlink" : "nothing");
+            return fmt::format(R"("path": {}, "content": {}, "replaces": "{}")", quote(o.path),
+                               quote(o.content),
+                               o.was == FileKind::symlink ? "symlink" : "nothing");
           },
       },
       op);
-  return "{" + body + "}";
+  return fmt::format(R"({{"kind": "{}", {}}})", op_kind(op), body);
+}
+
+const char* op_kind(const Op& op) {
+  // In the order of the Op variant's alternatives.
+  static constexpr const char* kKinds[] = {
+      "bridge_create",   "wireguard_create", "link_rename",   "link_set_mtu",  "link_set_mac",
+      "link_set_master", "link_set_up",      "fec_set",       "wireguard_set", "addr_add",
+      "addr_del",        "route_replace",    "route_del",     "sysctl_set",    "nft_table_add",
+      "nft_counter_add", "nft_chain_del",    "nft_chain_add", "nft_rule_del",  "nft_rule_add",
+      "file_write"};
+  static_assert(std::size(kKinds) == std::variant_size_v<Op>);
+  return kKinds[op.index()];
 }
 
 namespace {

@@ -269,7 +269,7 @@ RuleBody router7_encoding(RuleBody b) {
 struct CountingKernel : FakeKernel {
   using FakeKernel::FakeKernel;
   int transactions = 0;
-  std::vector<NftError> apply_nft(const std::vector<Op>& ops) override {
+  std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override {
     transactions++;
     return FakeKernel::apply_nft(ops);
   }
