@@ -2,13 +2,16 @@
 
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
-#include <libnftnl/expr.h>
 #include <libnftnl/gen.h>
 #include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 
+#include <arpa/inet.h>
+#include <endian.h>
+
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -49,34 +52,17 @@ uint16_t family_u16(NftFamily f) {
 // Rules are modelled as the kernel dumps them. The kernel dumps
 // NFTA_EXTHDR_FLAGS for a TCP-option write too, but refuses the attribute
 // on input (nft_exthdr_tcp_set_init: EINVAL), so it is not sent.
-bool send_attr(const NftExpr& e, uint16_t type) {
-  if (e.name == "exthdr" && type == NFTNL_EXPR_EXTHDR_FLAGS)
-    return std::none_of(e.attrs.begin(), e.attrs.end(),
-                        [](const NftAttr& a) { return a.type == NFTNL_EXPR_EXTHDR_SREG; });
-  return true;
-}
-
-nftnl_expr* to_nftnl(const NftExpr& e) {
-  nftnl_expr* x = nftnl_expr_alloc(e.name.c_str());
-  if (!x) return nullptr;
-  for (const auto& a : e.attrs)
-    if (send_attr(e, a.type))
-      nftnl_expr_set(x, a.type, a.value.data(), static_cast<uint32_t>(a.value.size()));
-  return x;
-}
-
-NftExpr from_nftnl(nftnl_expr* x) {
-  NftExpr e;
-  e.name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
-  // Counter values change with traffic; they are not part of what a rule is.
-  const bool counter = e.name == "counter";
-  for (uint16_t type = NFTNL_EXPR_BASE; type < 32; type++) {
-    if (!nftnl_expr_is_set(x, type) || counter) continue;
-    uint32_t len = 0;
-    const void* data = nftnl_expr_get(x, type, &len);
-    if (data) e.attrs.push_back({type, std::string(static_cast<const char*>(data), len)});
+RuleBody sendable(const RuleBody& body) {
+  if (body.find("exthdr") == std::string::npos) return body;
+  auto exprs = decode_exprs(body);
+  for (auto& e : exprs) {
+    auto has = [&](uint16_t t) {
+      return std::any_of(e.attrs.begin(), e.attrs.end(), [&](const NftAttr& a) { return a.type == t; });
+    };
+    if (e.name == "exthdr" && has(NFTA_EXTHDR_SREG))
+      std::erase_if(e.attrs, [](const NftAttr& a) { return a.type == NFTA_EXTHDR_FLAGS; });
   }
-  return e;
+  return encode_exprs(exprs);
 }
 
 nlmsghdr* header(char* at, uint16_t type, NftFamily family, uint16_t flags, uint32_t seq) {
@@ -84,25 +70,20 @@ nlmsghdr* header(char* at, uint16_t type, NftFamily family, uint16_t flags, uint
 }
 
 void encode_rule_add(const NftRuleAdd& o, uint32_t seq, std::vector<char>& buf) {
-  RulePtr r(nftnl_rule_alloc());
-  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family_u16(o.family));
-  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, o.table.c_str());
-  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, o.chain.c_str());
-  nftnl_rule_set_u32(r.get(), NFTNL_RULE_ID, o.id);
-  uint16_t flags = NLM_F_CREATE;
-  switch (o.place) {
-    case RulePlace::append:
-      flags |= NLM_F_APPEND;
-      break;
-    case RulePlace::before_handle:  // without NLM_F_APPEND the kernel inserts before `position`
-      nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, o.ref);
-      break;
-  }
-  for (const auto& e : o.body)
-    if (nftnl_expr* x = to_nftnl(e)) nftnl_rule_add_expr(r.get(), x);
+  // Without NLM_F_APPEND and with a position the kernel inserts before it.
+  const uint16_t flags = NLM_F_CREATE | (o.place == RulePlace::append ? NLM_F_APPEND : 0);
   size_t start;
   nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWRULE, o.family, flags, seq);
-  nftnl_rule_nlmsg_build_payload(nlh, r.get());
+  mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, o.table.c_str());
+  mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, o.chain.c_str());
+  if (o.place == RulePlace::before_handle) mnl_attr_put_u64(nlh, NFTA_RULE_POSITION, htobe64(o.ref));
+  nlattr* exprs = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
+  const RuleBody body = sendable(o.body);
+  if (body.size() > kMaxMessage / 2) throw std::length_error("nftables rule larger than its buffer");
+  std::memcpy(mnl_nlmsg_get_payload_tail(nlh), body.data(), body.size());
+  nlh->nlmsg_len += static_cast<uint32_t>(MNL_ALIGN(body.size()));
+  mnl_attr_nest_end(nlh, exprs);
+  mnl_attr_put_u32(nlh, NFTA_RULE_ID, htonl(o.id));
   commit(buf, start);
 }
 
@@ -181,18 +162,32 @@ void encode_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
 }
 
 std::optional<RuleMsg> decode_rule(const nlmsghdr* nlh) {
-  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWRULE) return std::nullopt;
-  RulePtr r(nftnl_rule_alloc());
-  if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) return std::nullopt;
+  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWRULE ||
+      nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg)))
+    return std::nullopt;
   RuleMsg m;
-  m.family = static_cast<NftFamily>(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY));
-  m.table = nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE);
-  m.chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
-  m.rule.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
-  nftnl_expr_iter* it = nftnl_expr_iter_create(r.get());
-  for (nftnl_expr* x = nftnl_expr_iter_next(it); x; x = nftnl_expr_iter_next(it))
-    m.rule.body.push_back(from_nftnl(x));
-  nftnl_expr_iter_destroy(it);
+  m.family = static_cast<NftFamily>(
+      static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh))->nfgen_family);
+  bool table = false, chain = false;
+  for (const nlattr* a : nl::Attrs::of(nlh, sizeof(nfgenmsg))) {
+    switch (mnl_attr_get_type(a)) {
+      case NFTA_RULE_TABLE:
+      case NFTA_RULE_CHAIN:
+        if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return std::nullopt;
+        (mnl_attr_get_type(a) == NFTA_RULE_TABLE ? m.table : m.chain) = mnl_attr_get_str(a);
+        (mnl_attr_get_type(a) == NFTA_RULE_TABLE ? table : chain) = true;
+        break;
+      case NFTA_RULE_HANDLE:
+        if (mnl_attr_validate(a, MNL_TYPE_U64) < 0) return std::nullopt;
+        m.rule.handle = be64toh(mnl_attr_get_u64(a));
+        break;
+      case NFTA_RULE_EXPRESSIONS:
+        m.rule.body.assign(static_cast<const char*>(mnl_attr_get_payload(a)),
+                           mnl_attr_get_payload_len(a));
+        break;
+    }
+  }
+  if (!table || !chain) return std::nullopt;
   return m;
 }
 

@@ -1,4 +1,6 @@
-// nftables messages through libnftnl: encode netkeep's ops, decode dumps.
+// nftables messages: netkeep's ops encoded (headers, tables, chains and
+// objects through libnftnl; rules are already in the kernel's encoding), and
+// dumps decoded.
 // Pure functions over buffers, so wire tests need no kernel.
 #pragma once
 
@@ -21,9 +23,11 @@ void encode_op(const Op& op, uint32_t seq, std::vector<char>& buf);
 void encode_batch_begin(uint32_t seq, std::vector<char>& buf);
 void encode_batch_end(uint32_t seq, std::vector<char>& buf);
 
+// A rule message (NEWRULE, from a dump, an event or an echo). Table and
+// chain point into the message.
 struct RuleMsg {
   NftFamily family;
-  std::string table, chain;
+  std::string_view table, chain;
   NftRule rule;
 };
 std::optional<RuleMsg> decode_rule(const nlmsghdr* nlh);

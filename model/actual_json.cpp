@@ -63,8 +63,9 @@ std::string hex(const std::string& bytes) {
 
 std::string rule_json(const NftRule& r) {
   std::string out = fmt::format(R"({{"text": {}, "exprs": [)", quote(rule_text(r.body)));
-  for (size_t i = 0; i < r.body.size(); i++) {
-    const auto& e = r.body[i];
+  const auto exprs = decode_exprs(r.body);
+  for (size_t i = 0; i < exprs.size(); i++) {
+    const auto& e = exprs[i];
     out += fmt::format(R"({}{{"name": {}, "attrs": {{)", i ? ", " : "", quote(e.name));
     for (size_t k = 0; k < e.attrs.size(); k++)
       out += fmt::format(R"({}"{}": "{}")", k ? ", " : "", e.attrs[k].type, hex(e.attrs[k].value));
@@ -286,6 +287,7 @@ void nft_from_json(object o, NftState& n) {
         for (element re : rules) {
           NftRule r;
           r.handle = ++handle;
+          std::vector<NftExpr> exprs;
           for (element ee : re["exprs"].get_array()) {
             NftExpr x{str(ee.get_object(), "name"), {}};
             for (auto [k, v] : ee["attrs"].get_object()) {
@@ -293,8 +295,9 @@ void nft_from_json(object o, NftState& n) {
               std::from_chars(k.data(), k.data() + k.size(), type);
               x.attrs.push_back({static_cast<uint16_t>(type), unhex(v.get_string().value())});
             }
-            r.body.push_back(std::move(x));
+            exprs.push_back(std::move(x));
           }
+          r.body = encode_exprs(exprs);
           chain.rules.push_back(std::move(r));
         }
       n.chains.push_back(std::move(chain));

@@ -1,5 +1,7 @@
 #include "model/nft.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <functional>
 #include <string_view>
 
@@ -36,17 +38,149 @@ bool NftState::has_table(NftFamily f, std::string_view name) const {
   return false;
 }
 
-uint64_t hash_of(const RuleBody& body) {
-  uint64_t h = 0;
-  auto mix = [&](uint64_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
-  for (const auto& e : body) {
-    mix(std::hash<std::string_view>{}(e.name));
-    for (const auto& a : e.attrs) {
-      mix(a.type);
-      mix(std::hash<std::string_view>{}(a.value));
+namespace {
+
+// Netlink attribute framing (linux/netlink.h), written out here so the
+// model needs no netlink library: a 4-byte header (length including the
+// header, type), the payload, zero padding to 4 bytes.
+constexpr uint16_t kListElem = 1;  // NFTA_LIST_ELEM
+constexpr uint16_t kExprName = 1, kExprData = 2;  // NFTA_EXPR_NAME, NFTA_EXPR_DATA
+constexpr uint16_t kDataValue = 1, kDataVerdict = 2;  // NFTA_DATA_VALUE, NFTA_DATA_VERDICT
+constexpr uint16_t kVerdictCode = 1, kVerdictChain = 2;  // NFTA_VERDICT_CODE, _CHAIN
+constexpr uint16_t kTypeMask = 0x3fff;  // without NLA_F_NESTED and NLA_F_NET_BYTEORDER
+
+size_t align4(size_t n) {
+  return (n + 3) & ~size_t{3};
+}
+
+// One attribute at the front of `in`: its type and payload; `in` moves past it.
+bool next_attr(std::string_view& in, uint16_t& type, std::string_view& payload) {
+  if (in.size() < 4) return false;
+  uint16_t len, t;
+  std::memcpy(&len, in.data(), 2);
+  std::memcpy(&t, in.data() + 2, 2);
+  if (len < 4 || len > in.size()) return false;
+  type = t & kTypeMask;
+  payload = in.substr(4, len - 4);
+  in.remove_prefix(std::min(in.size(), align4(len)));
+  return true;
+}
+
+}  // namespace
+
+size_t ExprWriter::open(uint16_t type) {
+  size_t at = out_.size();
+  put(type, nullptr, 0);
+  return at;
+}
+
+void ExprWriter::close(size_t at) {
+  auto len = static_cast<uint16_t>(out_.size() - at);
+  std::memcpy(out_.data() + at, &len, 2);
+}
+
+// An attribute whose payload is `n` bytes from `p`, then `zeros` NUL bytes.
+void ExprWriter::put(uint16_t type, const void* p, size_t n, size_t zeros) {
+  const auto len = static_cast<uint16_t>(4 + n + zeros);
+  const size_t at = out_.size();
+  out_.resize(at + align4(len), '\0');
+  std::memcpy(out_.data() + at, &len, 2);
+  std::memcpy(out_.data() + at + 2, &type, 2);
+  if (n) std::memcpy(out_.data() + at + 4, p, n);
+}
+
+ExprWriter& ExprWriter::begin(std::string_view name) {
+  elem_ = open(kListElem);
+  str(kExprName, name);
+  data_ = open(kExprData);
+  return *this;
+}
+
+ExprWriter& ExprWriter::be32(uint16_t type, uint32_t v) {
+  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24),
+                              static_cast<unsigned char>(v >> 16),
+                              static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
+  put(type, b, 4);
+  return *this;
+}
+
+ExprWriter& ExprWriter::u8(uint16_t type, uint8_t v) {
+  put(type, &v, 1);
+  return *this;
+}
+
+ExprWriter& ExprWriter::str(uint16_t type, std::string_view s) {
+  put(type, s.data(), s.size(), 1);
+  return *this;
+}
+
+ExprWriter& ExprWriter::data(uint16_t type, std::string_view value) {
+  size_t at = open(type);
+  put(kDataValue, value.data(), value.size());
+  close(at);
+  return *this;
+}
+
+ExprWriter& ExprWriter::verdict(uint16_t type, int32_t code, std::string_view chain) {
+  size_t at = open(type);
+  size_t v = open(kDataVerdict);
+  be32(kVerdictCode, static_cast<uint32_t>(code));
+  if (!chain.empty()) str(kVerdictChain, chain);
+  close(v);
+  close(at);
+  return *this;
+}
+
+ExprWriter& ExprWriter::raw(uint16_t type, std::string_view payload) {
+  put(type, payload.data(), payload.size());
+  return *this;
+}
+
+ExprWriter& ExprWriter::end() {
+  close(data_);
+  close(elem_);
+  return *this;
+}
+
+std::vector<NftExpr> decode_exprs(std::string_view body) {
+  std::vector<NftExpr> out;
+  uint16_t type;
+  std::string_view elem;
+  while (next_attr(body, type, elem)) {
+    if (type != kListElem) continue;
+    NftExpr e;
+    std::string_view a;
+    while (next_attr(elem, type, a)) {
+      if (type == kExprName) e.name = std::string(a.substr(0, a.find('\0')));
+      if (type != kExprData) continue;
+      std::string_view v;
+      while (next_attr(a, type, v)) e.attrs.push_back({type, std::string(v)});
     }
+    out.push_back(std::move(e));
   }
-  return h;
+  return out;
+}
+
+std::optional<std::string_view> nested_attr(std::string_view payload, uint16_t type) {
+  uint16_t t;
+  std::string_view v;
+  while (next_attr(payload, t, v))
+    if (t == type) return v;
+  return std::nullopt;
+}
+
+RuleBody encode_exprs(const std::vector<NftExpr>& exprs) {
+  ExprWriter w;
+  for (const auto& e : exprs) {
+    w.begin(e.name);
+    for (const auto& a : e.attrs) w.raw(a.type, a.value);
+    w.end();
+  }
+  return w.take();
+}
+
+uint64_t hash_of(const RuleBody& body) {
+  return std::hash<std::string_view>{}(body);
 }
 
 bool operator==(const NftRule& a, const NftRule& b) {

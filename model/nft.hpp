@@ -1,12 +1,13 @@
 // The nftables objects netkeep owns, as values. Rules are compared by what
-// the kernel holds — expression names and their attributes as libnftnl
-// parses them from the kernel's dump — never by a text rendering.
+// the kernel holds — the bytes of their expressions as the kernel dumps
+// them — never by a text rendering.
 #pragma once
 
 #include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace netkeep {
@@ -15,30 +16,61 @@ enum class NftFamily : uint8_t { inet = 1, ip = 2, ip6 = 10 };  // NFPROTO_*
 
 const char* family_name(NftFamily f);  // "ip", "ip6", "inet"
 
-// One expression attribute: libnftnl's attribute number and its value bytes
-// (u32 attributes in host order, data attributes as the kernel holds them).
+// A rule is what the kernel holds: the payload of its NFTA_RULE_EXPRESSIONS
+// attribute, byte for byte as the kernel dumps it (a list of NFTA_LIST_ELEM,
+// each an NFTA_EXPR_NAME and an NFTA_EXPR_DATA). Desired rules are written in
+// that same form (ExprWriter), so comparing and hashing rules is comparing and
+// hashing bytes, a dump is decoded by copying, and a rule is sent as it is.
+using RuleBody = std::string;
+
+// A view of a rule's expressions for people and for JSON: each attribute of
+// an expression's NFTA_EXPR_DATA, by its kernel number (NFTA_PAYLOAD_DREG,
+// ...), with its payload bytes as on the wire, in wire order.
 struct NftAttr {
   uint16_t type = 0;
   std::string value;
-  auto operator<=>(const NftAttr&) const = default;
+  bool operator==(const NftAttr&) const = default;
 };
 
 struct NftExpr {
   std::string name;            // "payload", "cmp", "nat", ...
-  std::vector<NftAttr> attrs;  // sorted by type
-  auto operator<=>(const NftExpr&) const = default;
+  std::vector<NftAttr> attrs;  // in the order the kernel dumps them
+  bool operator==(const NftExpr&) const = default;
 };
 
-using RuleBody = std::vector<NftExpr>;
+std::vector<NftExpr> decode_exprs(std::string_view body);  // malformed tails are dropped
+RuleBody encode_exprs(const std::vector<NftExpr>& exprs);
+// The payload of attribute `type` inside a nested attribute's payload, or
+// nullopt: e.g. NFTA_DATA_VALUE inside NFTA_CMP_DATA.
+std::optional<std::string_view> nested_attr(std::string_view payload, uint16_t type);
 
-// A hash of what a rule is (names and attributes), for matching thousands
-// of rules without comparing their long shared prefixes again and again.
+// Writes expressions in the kernel's dump encoding, one rule at a time.
+class ExprWriter {
+ public:
+  ExprWriter& begin(std::string_view name);  // an expression; attributes follow
+  ExprWriter& be32(uint16_t type, uint32_t v);
+  ExprWriter& u8(uint16_t type, uint8_t v);
+  ExprWriter& str(uint16_t type, std::string_view s);          // NUL-terminated
+  ExprWriter& data(uint16_t type, std::string_view value);     // NFTA_DATA_VALUE inside
+  ExprWriter& verdict(uint16_t type, int32_t code, std::string_view chain = {});  // NFTA_DATA_VERDICT
+  ExprWriter& raw(uint16_t type, std::string_view payload);    // any attribute, as it is
+  ExprWriter& end();                                           // closes the expression
+  RuleBody take() { return std::move(out_); }
+
+ private:
+  size_t open(uint16_t type);
+  void close(size_t at);
+  void put(uint16_t type, const void* p, size_t n, size_t zeros = 0);
+  std::string out_;
+  size_t elem_ = 0, data_ = 0;
+};
+
+// A hash of a rule's bytes, for matching thousands of rules at once.
 uint64_t hash_of(const RuleBody& body);
 
 struct NftRule {
   RuleBody body;
   uint64_t handle = 0;  // the kernel's; 0 for a rule not yet added
-  std::string text;     // nft syntax, for people; not compared
 };
 
 struct BaseChain {

@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <fmt/format.h>
-#include <libnftnl/expr.h>  // attribute numbers only
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -20,12 +19,24 @@ const std::string* attr(const NftExpr& e, uint16_t type) {
   return nullptr;
 }
 
-uint32_t u32(const NftExpr& e, uint16_t type, uint32_t fallback = 0) {
-  const std::string* v = attr(e, type);
-  if (!v || v->empty()) return fallback;
+uint32_t be32(std::string_view v) {
   uint32_t x = 0;
-  std::memcpy(&x, v->data(), std::min<size_t>(4, v->size()));
+  for (size_t i = 0; i < 4 && i < v.size(); i++) x = x << 8 | static_cast<unsigned char>(v[i]);
   return x;
+}
+
+// A big-endian u32 attribute (registers, keys, operators), as the kernel sends them.
+uint32_t u32(const NftExpr& e, uint16_t type) {
+  const std::string* v = attr(e, type);
+  return v ? be32(*v) : 0;
+}
+
+// The value inside a data attribute (NFTA_DATA_VALUE), e.g. a cmp's operand.
+std::string data(const NftExpr& e, uint16_t type) {
+  const std::string* v = attr(e, type);
+  if (!v) return {};
+  auto inner = nested_attr(*v, 1);  // NFTA_DATA_VALUE
+  return inner ? std::string(*inner) : std::string();
 }
 
 std::string hex(const std::string& bytes) {
@@ -117,9 +128,9 @@ struct Renderer {
 
   void expr(const NftExpr& e) {
     const std::string& n = e.name;
-    if (n == "payload" && !attr(e, NFTNL_EXPR_PAYLOAD_SREG)) {
-      uint32_t base = u32(e, NFTNL_EXPR_PAYLOAD_BASE), off = u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
-      field_len = u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+    if (n == "payload" && !attr(e, NFTA_PAYLOAD_SREG)) {
+      uint32_t base = u32(e, NFTA_PAYLOAD_BASE), off = u32(e, NFTA_PAYLOAD_OFFSET);
+      field_len = u32(e, NFTA_PAYLOAD_LEN);
       mask.clear();
       if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 16)
         field = "ip daddr";
@@ -133,33 +144,35 @@ struct Renderer {
         field = "tcp flags";
       else
         field = fmt::format("@{},{},{}", base, off * 8, field_len * 8);
-    } else if (n == "meta" && !attr(e, NFTNL_EXPR_META_SREG)) {
-      uint32_t key = u32(e, NFTNL_EXPR_META_KEY);
+    } else if (n == "meta" && !attr(e, NFTA_META_SREG)) {
+      uint32_t key = u32(e, NFTA_META_KEY);
       field = key == NFT_META_L4PROTO   ? "meta l4proto"
               : key == NFT_META_IIFNAME ? "iifname"
               : key == NFT_META_OIFNAME ? "oifname"
                                         : fmt::format("meta {}", key);
       mask.clear();
-    } else if (n == "ct" && !attr(e, NFTNL_EXPR_CT_SREG)) {
-      field = u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_STATUS ? "ct status" : "ct";
+    } else if (n == "ct" && !attr(e, NFTA_CT_SREG)) {
+      field = u32(e, NFTA_CT_KEY) == NFT_CT_STATUS ? "ct status" : "ct";
       mask.clear();
     } else if (n == "fib") {
       field = "fib daddr type";
       mask.clear();
     } else if (n == "bitwise") {
-      if (const std::string* m = attr(e, NFTNL_EXPR_BITWISE_MASK)) mask = *m;
+      mask = data(e, NFTA_BITWISE_MASK);
     } else if (n == "cmp") {
-      const std::string* d = attr(e, NFTNL_EXPR_CMP_DATA);
-      value(u32(e, NFTNL_EXPR_CMP_OP), d ? *d : std::string());
+      value(u32(e, NFTA_CMP_OP), data(e, NFTA_CMP_DATA));
     } else if (n == "immediate") {
-      uint32_t reg = u32(e, NFTNL_EXPR_IMM_DREG);
+      uint32_t reg = u32(e, NFTA_IMMEDIATE_DREG);
       if (reg == NFT_REG_VERDICT) {
-        int32_t v = static_cast<int32_t>(u32(e, NFTNL_EXPR_IMM_VERDICT));
-        const std::string* chain = attr(e, NFTNL_EXPR_IMM_CHAIN);
+        std::string_view verdict;  // NFTA_IMMEDIATE_DATA > NFTA_DATA_VERDICT
+        if (const std::string* d = attr(e, NFTA_IMMEDIATE_DATA))
+          verdict = nested_attr(*d, NFTA_DATA_VERDICT).value_or("");
+        const auto v = static_cast<int32_t>(be32(nested_attr(verdict, NFTA_VERDICT_CODE).value_or("")));
+        const std::string chain(nested_attr(verdict, NFTA_VERDICT_CHAIN).value_or(""));
         if (v == NFT_JUMP)
-          word("jump " + (chain ? cstr(*chain) : "?"));
+          word("jump " + cstr(chain));
         else if (v == NFT_GOTO)
-          word("goto " + (chain ? cstr(*chain) : "?"));
+          word("goto " + cstr(chain));
         else if (v == NF_ACCEPT)
           word("accept");
         else if (v == NF_DROP)
@@ -169,20 +182,19 @@ struct Renderer {
         else
           word(fmt::format("verdict {}", v));
       } else if (reg < 5) {
-        const std::string* d = attr(e, NFTNL_EXPR_IMM_DATA);
-        regs[reg] = d ? *d : std::string();
+        regs[reg] = data(e, NFTA_IMMEDIATE_DATA);
       }
     } else if (n == "nat") {
-      bool dnat = u32(e, NFTNL_EXPR_NAT_TYPE) == NFT_NAT_DNAT;
+      bool dnat = u32(e, NFTA_NAT_TYPE) == NFT_NAT_DNAT;
       std::string to;
-      uint32_t amin = u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN);
+      uint32_t amin = u32(e, NFTA_NAT_REG_ADDR_MIN);
       if (amin && amin < 5 && regs[amin].size() == 4) {
         IpAddr a;
         std::memcpy(a.bytes.data(), regs[amin].data(), 4);
         to = a.str();
       }
-      uint32_t pmin = u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN),
-               pmax = u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX);
+      uint32_t pmin = u32(e, NFTA_NAT_REG_PROTO_MIN),
+               pmax = u32(e, NFTA_NAT_REG_PROTO_MAX);
       if (pmin && pmin < 5) {
         to += ":" + std::to_string(be16(regs[pmin]));
         if (pmax && pmax < 5 && pmax != pmin) to += "-" + std::to_string(be16(regs[pmax]));
@@ -191,11 +203,11 @@ struct Renderer {
     } else if (n == "masq") {
       word("masquerade");
     } else if (n == "objref") {
-      const std::string* name = attr(e, NFTNL_EXPR_OBJREF_IMM_NAME);
+      const std::string* name = attr(e, NFTA_OBJREF_IMM_NAME);
       word(fmt::format("counter name \"{}\"", name ? cstr(*name) : "?"));
     } else if (n == "counter") {
       word("counter");
-    } else if (n == "exthdr" && attr(e, NFTNL_EXPR_EXTHDR_SREG)) {
+    } else if (n == "exthdr" && attr(e, NFTA_EXTHDR_SREG)) {
       word("tcp option maxseg size set rt mtu");
     } else if (n == "rt" || n == "byteorder") {
       // Part of "set rt mtu", printed with the exthdr write.
@@ -209,7 +221,7 @@ struct Renderer {
 
 std::string rule_text(const RuleBody& body) {
   Renderer r;
-  for (const auto& e : body) r.expr(e);
+  for (const auto& e : decode_exprs(body)) r.expr(e);
   return r.out;
 }
 

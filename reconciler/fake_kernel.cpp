@@ -193,7 +193,7 @@ std::optional<WriteError> FakeKernel::apply_nft_op(NftState& s, const Op& op) {
   auto* o = std::get_if<NftRuleAdd>(&op);
   NftChain* c = find_chain(s, o->family, o->table, o->chain);
   if (!c) return err(ENOENT, "No such file or directory");
-  NftRule r{o->body, ++next_handle_, o->text};
+  NftRule r{o->body, ++next_handle_};
   auto at = [&](uint64_t handle) {
     return std::find_if(c->rules.begin(), c->rules.end(),
                         [&](const NftRule& x) { return x.handle == handle; });

@@ -1,10 +1,8 @@
-// Each rule is labelled with what `nft --debug=netlink` prints for it.
+// Each expression is labelled with what `nft --debug=netlink` prints for it.
 #include "reconciler/nft_desired.hpp"
 
 // glibc's netinet/in.h must come before the kernel headers that include linux/in.h.
 #include <netinet/in.h>
-#include <fmt/format.h>
-#include <libnftnl/expr.h>  // attribute numbers only; this target does not link libnftnl
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
@@ -17,119 +15,123 @@ namespace netkeep {
 
 namespace {
 
-std::string u32(uint32_t v) {
-  return std::string(reinterpret_cast<const char*>(&v), 4);
-}
+// Each helper writes one expression with its attributes in the order the
+// kernel dumps them, so the rule's bytes equal the kernel's dump of it.
+constexpr uint32_t kReg1 = NFT_REG_1;
+
 std::string be16(uint16_t v) {
   const char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)};
   return std::string(b, 2);
 }
-std::string byte(uint8_t v) {
-  return std::string(1, static_cast<char>(v));
+std::string host32(uint32_t v) {  // cmp data for a host-order register value
+  return std::string(reinterpret_cast<const char*>(&v), 4);
 }
-std::string str0(const std::string& s) {
-  return s + '\0';
+std::string_view bytes(const IpAddr& a, size_t n) {
+  return {reinterpret_cast<const char*>(a.bytes.data()), n};
 }
-
-NftExpr expr(std::string name, std::vector<NftAttr> attrs) {
-  std::sort(attrs.begin(), attrs.end());
-  return {std::move(name), std::move(attrs)};
-}
-
-constexpr uint32_t kReg1 = NFT_REG_1;
 
 // [ payload load LENb @ BASE header + OFFSET => reg 1 ]
-NftExpr payload(uint32_t base, uint32_t offset, uint32_t len) {
-  return expr("payload", {{NFTNL_EXPR_PAYLOAD_DREG, u32(kReg1)},
-                          {NFTNL_EXPR_PAYLOAD_BASE, u32(base)},
-                          {NFTNL_EXPR_PAYLOAD_OFFSET, u32(offset)},
-                          {NFTNL_EXPR_PAYLOAD_LEN, u32(len)}});
+void payload(ExprWriter& w, uint32_t base, uint32_t offset, uint32_t len) {
+  w.begin("payload")
+      .be32(NFTA_PAYLOAD_DREG, kReg1)
+      .be32(NFTA_PAYLOAD_BASE, base)
+      .be32(NFTA_PAYLOAD_OFFSET, offset)
+      .be32(NFTA_PAYLOAD_LEN, len)
+      .end();
 }
 
 // [ cmp OP reg 1 DATA ]
-NftExpr cmp(uint32_t op, std::string data) {
-  return expr("cmp", {{NFTNL_EXPR_CMP_SREG, u32(kReg1)},
-                      {NFTNL_EXPR_CMP_OP, u32(op)},
-                      {NFTNL_EXPR_CMP_DATA, std::move(data)}});
+void cmp(ExprWriter& w, uint32_t op, std::string_view data) {
+  w.begin("cmp").be32(NFTA_CMP_SREG, kReg1).be32(NFTA_CMP_OP, op).data(NFTA_CMP_DATA, data).end();
 }
 
-// [ bitwise reg 1 = ( reg 1 & MASK ) ^ XOR ]
-NftExpr bitwise(std::string mask) {
-  const uint32_t len = static_cast<uint32_t>(mask.size());
-  return expr("bitwise", {{NFTNL_EXPR_BITWISE_SREG, u32(kReg1)},
-                          {NFTNL_EXPR_BITWISE_DREG, u32(kReg1)},
-                          {NFTNL_EXPR_BITWISE_LEN, u32(len)},
-                          {NFTNL_EXPR_BITWISE_MASK, std::move(mask)},
-                          {NFTNL_EXPR_BITWISE_XOR, std::string(len, '\0')},
-                          {NFTNL_EXPR_BITWISE_OP, u32(0)}});  // NFT_BITWISE_BOOL
+// [ bitwise reg 1 = ( reg 1 & MASK ) ^ 0 ]
+void bitwise(ExprWriter& w, std::string_view mask) {
+  const std::string zeros(mask.size(), '\0');
+  w.begin("bitwise")
+      .be32(NFTA_BITWISE_SREG, kReg1)
+      .be32(NFTA_BITWISE_DREG, kReg1)
+      .be32(NFTA_BITWISE_LEN, static_cast<uint32_t>(mask.size()))
+      .be32(NFTA_BITWISE_OP, 0)  // mask and xor
+      .data(NFTA_BITWISE_MASK, mask)
+      .data(NFTA_BITWISE_XOR, zeros)
+      .end();
 }
 
 // [ meta load KEY => reg 1 ]
-NftExpr meta(uint32_t key) {
-  return expr("meta", {{NFTNL_EXPR_META_KEY, u32(key)}, {NFTNL_EXPR_META_DREG, u32(kReg1)}});
+void meta(ExprWriter& w, uint32_t key) {
+  w.begin("meta").be32(NFTA_META_KEY, key).be32(NFTA_META_DREG, kReg1).end();
 }
 
 // [ immediate reg N DATA ]
-NftExpr immediate(uint32_t reg, std::string data) {
-  return expr("immediate",
-              {{NFTNL_EXPR_IMM_DREG, u32(reg)}, {NFTNL_EXPR_IMM_DATA, std::move(data)}});
+void immediate(ExprWriter& w, uint32_t reg, std::string_view data) {
+  w.begin("immediate").be32(NFTA_IMMEDIATE_DREG, reg).data(NFTA_IMMEDIATE_DATA, data).end();
 }
 
 // [ meta load IIFNAME/OIFNAME => reg 1 ] [ cmp eq reg 1 NAME ]: names are
 // compared as IFNAMSIZ bytes, NUL-padded.
-void ifname(std::vector<NftExpr>& r, uint32_t key, const std::string& name) {
+void ifname(ExprWriter& w, uint32_t key, const std::string& name) {
   std::string padded = name;
   padded.resize(16, '\0');
-  r.push_back(meta(key));
-  r.push_back(cmp(NFT_CMP_EQ, padded));
+  meta(w, key);
+  cmp(w, NFT_CMP_EQ, padded);
 }
 
 constexpr uint32_t kSaddr = 12, kDaddr = 16;  // offsets in the IPv4 header
 
 // ip saddr/daddr ==/!= PREFIX: a whole-byte prefix loads only its bytes;
 // any other loads the address and masks it, as nft 1.0 does.
-void addr_match(std::vector<NftExpr>& r, uint32_t offset, uint32_t op, const Prefix& p) {
+void addr_match(ExprWriter& w, uint32_t offset, uint32_t op, const Prefix& p) {
   Prefix net = p.network();
   if (net.len % 8 == 0 && net.len > 0) {
-    r.push_back(payload(NFT_PAYLOAD_NETWORK_HEADER, offset, net.len / 8));
-    r.push_back(
-        cmp(op, std::string(reinterpret_cast<const char*>(net.addr.bytes.data()), net.len / 8)));
+    payload(w, NFT_PAYLOAD_NETWORK_HEADER, offset, net.len / 8);
+    cmp(w, op, bytes(net.addr, net.len / 8));
     return;
   }
-  r.push_back(payload(NFT_PAYLOAD_NETWORK_HEADER, offset, 4));
+  payload(w, NFT_PAYLOAD_NETWORK_HEADER, offset, 4);
   std::string mask(4, '\0');
   for (int i = 0; i < 4; i++) {
     int keep = std::clamp(static_cast<int>(net.len) - i * 8, 0, 8);
     mask[i] = static_cast<char>(0xff00 >> keep);
   }
-  r.push_back(bitwise(mask));
-  r.push_back(cmp(op, std::string(reinterpret_cast<const char*>(net.addr.bytes.data()), 4)));
+  bitwise(w, mask);
+  cmp(w, op, bytes(net.addr, 4));
 }
 
-NftRule rule(std::vector<NftExpr> body, std::string text) {
-  return {std::move(body), 0, std::move(text)};
+void masq(ExprWriter& w) {
+  w.begin("masq").end();  // [ masq ]
+}
+
+NftRule rule(ExprWriter& w) {
+  return {w.take(), 0};
 }
 
 NftRule jump(const std::string& chain) {
   // [ immediate reg 0 jump -> CHAIN ]
-  return rule({expr("immediate", {{NFTNL_EXPR_IMM_DREG, u32(NFT_REG_VERDICT)},
-                                  {NFTNL_EXPR_IMM_VERDICT, u32(static_cast<uint32_t>(NFT_JUMP))},
-                                  {NFTNL_EXPR_IMM_CHAIN, str0(chain)}})},
-              "jump " + chain);
+  ExprWriter w;
+  w.begin("immediate")
+      .be32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT)
+      .verdict(NFTA_IMMEDIATE_DATA, NFT_JUMP, chain)
+      .end();
+  return rule(w);
 }
 
 NftRule counter_ref(const std::string& name) {
   // [ objref type 1 name NAME ]
-  return rule({expr("objref", {{NFTNL_EXPR_OBJREF_IMM_TYPE, u32(NFT_OBJECT_COUNTER)},
-                               {NFTNL_EXPR_OBJREF_IMM_NAME, str0(name)}})},
-              fmt::format("counter name \"{}\"", name));
+  ExprWriter w;
+  w.begin("objref")
+      .str(NFTA_OBJREF_IMM_NAME, name)
+      .be32(NFTA_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER)
+      .end();
+  return rule(w);
 }
 
+// oifname "UPLINK" masquerade
 NftRule masquerade_uplink(const std::string& uplink) {
-  std::vector<NftExpr> r;
-  ifname(r, NFT_META_OIFNAME, uplink);
-  r.push_back(expr("masq", {}));  // [ masq ]
-  return rule(std::move(r), fmt::format("oifname \"{}\" masquerade", uplink));
+  ExprWriter w;
+  ifname(w, NFT_META_OIFNAME, uplink);
+  masq(w);
+  return rule(w);
 }
 
 // Hairpin NAT: a LAN host connecting to a forwarded port on the uplink
@@ -139,57 +141,57 @@ NftRule masquerade_uplink(const std::string& uplink) {
 // SPEC §3 (after router7) writes this as `iifname "lan0" oifname "lan0" ct
 // status 0x20 masquerade`, which never matches: ip_output() runs
 // POSTROUTING with no input device, so iifname is empty there. With lan0's
-// prefix known, netkeep matches the LAN by source address instead; without
-// it, it keeps SPEC §3's rule.
+// prefix known, netkeep matches the LAN by source address instead
+// (`oifname "lan0" ip saddr PREFIX ct status 0x20 masquerade`); without it,
+// it keeps SPEC §3's rule.
 NftRule hairpin_masquerade(const std::optional<Prefix>& lan) {
-  std::vector<NftExpr> r;
-  std::string text;
+  ExprWriter w;
   if (lan) {
-    ifname(r, NFT_META_OIFNAME, "lan0");
-    addr_match(r, kSaddr, NFT_CMP_EQ, *lan);
-    text =
-        fmt::format("oifname \"lan0\" ip saddr {} ct status 0x20 masquerade", lan->network().str());
+    ifname(w, NFT_META_OIFNAME, "lan0");
+    addr_match(w, kSaddr, NFT_CMP_EQ, *lan);
   } else {
-    ifname(r, NFT_META_IIFNAME, "lan0");
-    ifname(r, NFT_META_OIFNAME, "lan0");
-    text = "iifname \"lan0\" oifname \"lan0\" ct status 0x20 masquerade";
+    ifname(w, NFT_META_IIFNAME, "lan0");
+    ifname(w, NFT_META_OIFNAME, "lan0");
   }
   // [ ct load status => reg 1 ] [ bitwise & 0x20 (IPS_DST_NAT) ] [ cmp neq 0 ]
-  r.push_back(
-      expr("ct", {{NFTNL_EXPR_CT_DREG, u32(kReg1)}, {NFTNL_EXPR_CT_KEY, u32(NFT_CT_STATUS)}}));
-  r.push_back(bitwise(u32(0x20)));
-  r.push_back(cmp(NFT_CMP_NEQ, u32(0)));
-  r.push_back(expr("masq", {}));
-  return rule(std::move(r), std::move(text));
+  w.begin("ct").be32(NFTA_CT_DREG, kReg1).be32(NFTA_CT_KEY, NFT_CT_STATUS).end();
+  bitwise(w, host32(0x20));
+  cmp(w, NFT_CMP_NEQ, host32(0));
+  masq(w);
+  return rule(w);
 }
 
+// oifname "UPLINK" tcp flags 0x2 tcp option maxseg size set rt mtu
 NftRule clamp_mss(const std::string& uplink) {
-  std::vector<NftExpr> r;
-  ifname(r, NFT_META_OIFNAME, uplink);
-  r.push_back(meta(NFT_META_L4PROTO));
-  r.push_back(cmp(NFT_CMP_EQ, byte(IPPROTO_TCP)));
+  ExprWriter w;
+  ifname(w, NFT_META_OIFNAME, uplink);
+  meta(w, NFT_META_L4PROTO);
+  cmp(w, NFT_CMP_EQ, std::string(1, static_cast<char>(IPPROTO_TCP)));
   // tcp flags 0x2: [ payload load 1b @ transport header + 13 ] [ bitwise & 0x02 ] [ cmp neq 0 ]
-  r.push_back(payload(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1));
-  r.push_back(bitwise(byte(0x02)));
-  r.push_back(cmp(NFT_CMP_NEQ, byte(0)));
+  payload(w, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
+  bitwise(w, std::string(1, '\x02'));
+  cmp(w, NFT_CMP_NEQ, std::string(1, '\0'));
   // [ rt load tcpmss => reg 1 ] [ byteorder reg 1 = hton(reg 1, 2, 2) ]
   // [ exthdr write tcpopt reg 1 => 2b @ 2 + 2 ]
-  r.push_back(
-      expr("rt", {{NFTNL_EXPR_RT_KEY, u32(NFT_RT_TCPMSS)}, {NFTNL_EXPR_RT_DREG, u32(kReg1)}}));
-  r.push_back(expr("byteorder", {{NFTNL_EXPR_BYTEORDER_DREG, u32(kReg1)},
-                                 {NFTNL_EXPR_BYTEORDER_SREG, u32(kReg1)},
-                                 {NFTNL_EXPR_BYTEORDER_OP, u32(NFT_BYTEORDER_HTON)},
-                                 {NFTNL_EXPR_BYTEORDER_LEN, u32(2)},
-                                 {NFTNL_EXPR_BYTEORDER_SIZE, u32(2)}}));
-  r.push_back(expr("exthdr", {{NFTNL_EXPR_EXTHDR_SREG, u32(kReg1)},
-                              {NFTNL_EXPR_EXTHDR_TYPE, byte(2)},  // TCPOPT_MAXSEG
-                              {NFTNL_EXPR_EXTHDR_OFFSET, u32(2)},
-                              {NFTNL_EXPR_EXTHDR_LEN, u32(2)},
-                              {NFTNL_EXPR_EXTHDR_FLAGS, u32(0)},
-                              {NFTNL_EXPR_EXTHDR_OP, u32(NFT_EXTHDR_OP_TCPOPT)}}));
-  return rule(
-      std::move(r),
-      fmt::format("oifname \"{}\" tcp flags 0x2 tcp option maxseg size set rt mtu", uplink));
+  w.begin("rt").be32(NFTA_RT_KEY, NFT_RT_TCPMSS).be32(NFTA_RT_DREG, kReg1).end();
+  w.begin("byteorder")
+      .be32(NFTA_BYTEORDER_SREG, kReg1)
+      .be32(NFTA_BYTEORDER_DREG, kReg1)
+      .be32(NFTA_BYTEORDER_OP, NFT_BYTEORDER_HTON)
+      .be32(NFTA_BYTEORDER_LEN, 2)
+      .be32(NFTA_BYTEORDER_SIZE, 2)
+      .end();
+  // The kernel dumps NFTA_EXTHDR_FLAGS for an option write, though it
+  // refuses it on input; the rule is modelled as dumped (see nft_codec).
+  w.begin("exthdr")
+      .be32(NFTA_EXTHDR_SREG, kReg1)
+      .u8(NFTA_EXTHDR_TYPE, 2)  // TCPOPT_MAXSEG
+      .be32(NFTA_EXTHDR_OFFSET, 2)
+      .be32(NFTA_EXTHDR_LEN, 2)
+      .be32(NFTA_EXTHDR_FLAGS, 0)
+      .be32(NFTA_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT)
+      .end();
+  return rule(w);
 }
 
 BaseChain base(const char* type, uint32_t hook, int32_t priority) {
@@ -198,56 +200,55 @@ BaseChain base(const char* type, uint32_t hook, int32_t priority) {
 
 }  // namespace
 
+// ip daddr != 127.0.0.0/8 [ip daddr != LAN] fib daddr type 2 PROTO dport PORT
+//   dnat to ADDR:PORT
 NftRule forwarding_rule(const Forwarding& f, const std::optional<Prefix>& lan) {
-  std::vector<NftExpr> r;
-  std::string text = "ip daddr != 127.0.0.0/8";
-  addr_match(r, kDaddr, NFT_CMP_NEQ, *Prefix::parse("127.0.0.0/8"));
-  if (lan) {
-    addr_match(r, kDaddr, NFT_CMP_NEQ, *lan);
-    text += " ip daddr != " + lan->network().str();
-  }
+  static const Prefix loopback = *Prefix::parse("127.0.0.0/8");
+  ExprWriter w;
+  addr_match(w, kDaddr, NFT_CMP_NEQ, loopback);
+  if (lan) addr_match(w, kDaddr, NFT_CMP_NEQ, *lan);
   // fib daddr type 2: only packets addressed to the router itself (RTN_LOCAL),
   // so forwarded traffic to other hosts is never redirected.
-  r.push_back(expr("fib", {{NFTNL_EXPR_FIB_DREG, u32(kReg1)},
-                           {NFTNL_EXPR_FIB_RESULT, u32(NFT_FIB_RESULT_ADDRTYPE)},
-                           {NFTNL_EXPR_FIB_FLAGS, u32(NFTA_FIB_F_DADDR)}}));
-  r.push_back(cmp(NFT_CMP_EQ, u32(RTN_LOCAL)));
-  r.push_back(meta(NFT_META_L4PROTO));
-  r.push_back(cmp(NFT_CMP_EQ, byte(f.proto)));
-  r.push_back(payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));  // dport
+  w.begin("fib")
+      .be32(NFTA_FIB_DREG, kReg1)
+      .be32(NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE)
+      .be32(NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR)
+      .end();
+  cmp(w, NFT_CMP_EQ, host32(RTN_LOCAL));
+  meta(w, NFT_META_L4PROTO);
+  cmp(w, NFT_CMP_EQ, std::string(1, static_cast<char>(f.proto)));
+  payload(w, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);  // dport
   if (f.port.single()) {
-    r.push_back(cmp(NFT_CMP_EQ, be16(f.port.first)));
+    cmp(w, NFT_CMP_EQ, be16(f.port.first));
   } else {
-    r.push_back(cmp(NFT_CMP_GTE, be16(f.port.first)));
-    r.push_back(cmp(NFT_CMP_LTE, be16(f.port.last)));
+    cmp(w, NFT_CMP_GTE, be16(f.port.first));
+    cmp(w, NFT_CMP_LTE, be16(f.port.last));
   }
-  r.push_back(immediate(NFT_REG_1,
-                        std::string(reinterpret_cast<const char*>(f.dest_addr.bytes.data()), 4)));
-  r.push_back(immediate(NFT_REG_2, be16(f.dest_port.first)));
+  immediate(w, NFT_REG_1, bytes(f.dest_addr, 4));
+  immediate(w, NFT_REG_2, be16(f.dest_port.first));
   uint32_t proto_max = NFT_REG_2;
   if (!f.dest_port.single()) {
-    r.push_back(immediate(NFT_REG_3, be16(f.dest_port.last)));
+    immediate(w, NFT_REG_3, be16(f.dest_port.last));
     proto_max = NFT_REG_3;
   }
   // [ nat dnat ip addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg N flags 0x3 ]
-  r.push_back(expr(
-      "nat", {{NFTNL_EXPR_NAT_TYPE, u32(NFT_NAT_DNAT)},
-              {NFTNL_EXPR_NAT_FAMILY, u32(NFPROTO_IPV4)},
-              {NFTNL_EXPR_NAT_REG_ADDR_MIN, u32(NFT_REG_1)},
-              {NFTNL_EXPR_NAT_REG_ADDR_MAX, u32(NFT_REG_1)},
-              {NFTNL_EXPR_NAT_REG_PROTO_MIN, u32(NFT_REG_2)},
-              {NFTNL_EXPR_NAT_REG_PROTO_MAX, u32(proto_max)},
-              {NFTNL_EXPR_NAT_FLAGS, u32(NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED)}}));
-  text += fmt::format(" fib daddr type 2 {} dport {} dnat to {}:{}",
-                      f.proto == IPPROTO_TCP ? "tcp" : "udp", f.port.str(), f.dest_addr.str(),
-                      f.dest_port.str());
-  return rule(std::move(r), std::move(text));
+  w.begin("nat")
+      .be32(NFTA_NAT_TYPE, NFT_NAT_DNAT)
+      .be32(NFTA_NAT_FAMILY, NFPROTO_IPV4)
+      .be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1)
+      .be32(NFTA_NAT_REG_ADDR_MAX, NFT_REG_1)
+      .be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG_2)
+      .be32(NFTA_NAT_REG_PROTO_MAX, proto_max)
+      .be32(NFTA_NAT_FLAGS, NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED)
+      .end();
+  return rule(w);
 }
 
 NftState desired_ruleset(const NftInputs& in) {
   NftState s;
   s.tables = {{NftFamily::ip, "nat"}, {NftFamily::ip, "filter"}, {NftFamily::ip6, "filter"}};
   NftChain fwd{NftFamily::ip, "nat", kForwardingChain, std::nullopt, {}};
+  fwd.rules.reserve(in.forwardings.size());
   for (const auto& f : in.forwardings) fwd.rules.push_back(forwarding_rule(f, in.lan));
   s.chains.push_back(std::move(fwd));
   s.chains.push_back({NftFamily::ip,

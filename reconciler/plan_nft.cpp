@@ -21,8 +21,8 @@ struct Ids {
 // The rules are moved into the ops: a desired ruleset is built for one plan.
 void add_all(NftChain& want, Ids& ids, std::vector<Op>& ops) {
   for (auto& r : want.rules)
-    ops.push_back(NftRuleAdd{want.family, want.table, want.name, std::move(r.body),
-                             std::move(r.text), ids.next++, RulePlace::append, 0});
+    ops.push_back(NftRuleAdd{want.family, want.table, want.name, std::move(r.body), ids.next++,
+                             RulePlace::append, 0});
 }
 
 // Longest increasing subsequence of `seq` (values are desired indices),
@@ -77,9 +77,8 @@ void diff_rules(const NftChain& have, NftChain& want, Ids& ids, std::vector<Op>&
 
   for (size_t j = 0; j < have.rules.size(); j++)
     if (!have_kept[j])
-      ops.push_back(NftRuleDel{
-          have.family, have.table, have.name, have.rules[j].handle,
-          have.rules[j].text.empty() ? rule_text(have.rules[j].body) : have.rules[j].text});
+      ops.push_back(NftRuleDel{have.family, have.table, have.name, have.rules[j].handle,
+                               rule_text(have.rules[j].body)});
 
   // A new rule goes before the next kept rule, or at the end when none
   // follows: consecutive new rules then land in order. (Positioning after a
@@ -97,7 +96,6 @@ void diff_rules(const NftChain& have, NftChain& want, Ids& ids, std::vector<Op>&
                    want.table,
                    want.name,
                    std::move(want.rules[i].body),
-                   std::move(want.rules[i].text),
                    ids.next++,
                    before[i] ? RulePlace::before_handle : RulePlace::append,
                    before[i]};

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "model/json_out.hpp"
+#include "model/nft_text.hpp"
 #include "model/ownership.hpp"
 
 namespace netkeep {
@@ -166,7 +167,7 @@ std::string to_text(const Op& op) {
           },
           [](const NftRuleAdd& o) {
             return fmt::format("+ nft {} {} chain {} rule: {}", family_name(o.family), o.table,
-                               o.chain, o.text);
+                               o.chain, rule_text(o.body));
           },
           [](const NftRuleDel& o) {
             return fmt::format("- nft {} {} chain {} rule: {}", family_name(o.family), o.table,
@@ -250,7 +251,7 @@ std::string to_json(const Op& op) {
           [](const NftRuleAdd& o) {
             return fmt::format(
                 R"("family": "{}", "table": {}, "chain": {}, "rule": {}, "id": {}, "place": "{}", "ref": {})",
-                family_name(o.family), quote(o.table), quote(o.chain), quote(o.text), o.id,
+                family_name(o.family), quote(o.table), quote(o.chain), quote(rule_text(o.body)), o.id,
                 place_name(o.place), o.ref);
           },
           [](const NftRuleDel& o) {
@@ -321,7 +322,7 @@ std::string to_text(const Plan& p) {
     out += fmt::format("~ nft {} {} chain {}: +{} -{} rules\n", family_name(family), *table, *chain,
                        adds, dels);
     for (; i < end; i++) {
-      if (auto* a = std::get_if<NftRuleAdd>(&p.ops[i])) out += "    + " + a->text + "\n";
+      if (auto* a = std::get_if<NftRuleAdd>(&p.ops[i])) out += "    + " + rule_text(a->body) + "\n";
       if (auto* d = std::get_if<NftRuleDel>(&p.ops[i])) out += "    - " + d->text + "\n";
     }
   }

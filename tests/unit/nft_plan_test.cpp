@@ -1,5 +1,6 @@
 // The nftables planner: minimal per-rule diffs, ownership, isolation.
 #include <doctest/doctest.h>
+#include <linux/netfilter/nf_tables.h>
 
 #include "model/config.hpp"
 #include "model/nft_text.hpp"
@@ -65,19 +66,55 @@ std::pair<Plan, Actual> step(const Actual& a, const Desired& next) {
 
 }  // namespace
 
-TEST_CASE("each desired rule renders as the nft text it is labelled with") {
-  Desired d;
+TEST_CASE("each desired rule renders as the nft text it is built from") {
   NftInputs in{"uplink0",
                *Prefix::parse("10.10.0.0/24"),
                {fwd(8080),
                 {6, {6000, 6010}, *IpAddr::parse("10.10.0.99"), {6000, 6010}},
                 fwd(53, "10.10.0.99", 17)}};
+  std::vector<std::string> texts;
   for (const auto& c : desired_ruleset(in).chains)
-    for (const auto& r : c.rules) CHECK(rule_text(r.body) == r.text);
+    for (const auto& r : c.rules) texts.push_back(c.name + ": " + rule_text(r.body));
+  const std::vector<std::string> want = {
+      "router7-portforwardings: ip daddr != 127.0.0.0/8 ip daddr != 10.10.0.0/24 fib daddr type 2 "
+      "tcp dport 8080 dnat to 10.10.0.23:8080",
+      "router7-portforwardings: ip daddr != 127.0.0.0/8 ip daddr != 10.10.0.0/24 fib daddr type 2 "
+      "tcp dport 6000-6010 dnat to 10.10.0.99:6000-6010",
+      "router7-portforwardings: ip daddr != 127.0.0.0/8 ip daddr != 10.10.0.0/24 fib daddr type 2 "
+      "udp dport 53 dnat to 10.10.0.99:53",
+      "prerouting: jump router7-portforwardings",
+      "postrouting: oifname \"uplink0\" masquerade",
+      "postrouting: oifname \"lan0\" ip saddr 10.10.0.0/24 ct status 0x20 masquerade",
+      "forward: oifname \"uplink0\" tcp flags 0x2 tcp option maxseg size set rt mtu",
+      "forward: counter name \"fwded\"",
+      "input: counter name \"inputc\"",
+      "output: counter name \"outputc\"",
+      "forward: oifname \"uplink0\" tcp flags 0x2 tcp option maxseg size set rt mtu",
+      "forward: counter name \"fwded\"",
+      "input: counter name \"inputc\"",
+      "output: counter name \"outputc\"",
+  };
+  CHECK(texts == want);
   in.lan = *Prefix::parse("10.10.0.0/25");  // not byte-aligned: masked compare
   NftRule r = forwarding_rule(in.forwardings[0], in.lan);
-  CHECK(rule_text(r.body) == r.text);
-  CHECK(r.text.find("ip daddr != 10.10.0.0/25") != std::string::npos);
+  CHECK(rule_text(r.body).find("ip daddr != 10.10.0.0/25 ") != std::string::npos);
+  in.lan.reset();  // without lan0's prefix: SPEC §3's hairpin rule
+  CHECK(rule_text(desired_ruleset(in).chains[2].rules[1].body) ==
+        "iifname \"lan0\" oifname \"lan0\" ct status 0x20 masquerade");
+}
+
+TEST_CASE("rule bytes decode to expressions and encode back unchanged") {
+  NftInputs in{"uplink0", *Prefix::parse("10.10.0.0/25"), {fwd(8080)}};
+  for (const auto& c : desired_ruleset(in).chains)
+    for (const auto& r : c.rules) {
+      auto exprs = decode_exprs(r.body);
+      CHECK(!exprs.empty());
+      CHECK(encode_exprs(exprs) == r.body);
+    }
+  // A truncated body decodes to what is whole, without reading past it.
+  RuleBody body = forwarding_rule(fwd(80), std::nullopt).body;
+  CHECK(decode_exprs(std::string_view(body).substr(0, body.size() - 3)).size() <
+        decode_exprs(body).size());
 }
 
 TEST_CASE("adding one forwarding among many adds one rule before its successor") {
@@ -108,7 +145,7 @@ TEST_CASE("adding at the front inserts before the first kept rule") {
     CHECK(std::get<NftRuleAdd>(op).place == RulePlace::before_handle);
     CHECK(std::get<NftRuleAdd>(op).ref == handles(a, kForwardingChain)[0]);
   }
-  CHECK(std::get<NftRuleAdd>(p.ops[0]).text.find("dport 999 ") != std::string::npos);
+  CHECK(rule_text(std::get<NftRuleAdd>(p.ops[0]).body).find("dport 999 ") != std::string::npos);
 }
 
 TEST_CASE("removing, editing and reordering touch only the rules that differ") {
@@ -153,7 +190,7 @@ TEST_CASE("foreign rules inside owned chains are removed; owned counters are nev
   (void)pre;
   for (auto& c : a.nft.chains)
     if (c.name == "input" && c.family == NftFamily::ip)
-      c.rules.insert(c.rules.begin(), NftRule{{NftExpr{"counter", {}}}, 777, ""});
+      c.rules.insert(c.rules.begin(), NftRule{encode_exprs({NftExpr{"counter", {}}}), 777});
   Plan p = nft_only(plan(d, a));
   REQUIRE(p.ops.size() == 1);
   auto& del = std::get<NftRuleDel>(p.ops[0]);
@@ -231,7 +268,7 @@ TEST_CASE("a rejected transaction leaves the fake kernel's ruleset as it was") {
   FakeKernel k(a);
   k.refuse = [](const Op& op) -> std::optional<WriteError> {
     if (auto* add = std::get_if<NftRuleAdd>(&op);
-        add && add->text.find("dport 1004") != std::string::npos)
+        add && rule_text(add->body).find("dport 1004") != std::string::npos)
       return WriteError{EINVAL, "Invalid argument"};
     return std::nullopt;
   };
@@ -247,23 +284,35 @@ namespace {
 
 // router7's encoding of `ip daddr != 127.0.0.0/8`: a 4-byte load and a mask
 // where nft 1.0 loads one byte. It lists the same but differs in the kernel.
-RuleBody router7_encoding(RuleBody b) {
+std::string be32(uint32_t v) {
+  const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                     static_cast<char>(v >> 8), static_cast<char>(v)};
+  return std::string(b, 4);
+}
+
+std::string data_value(std::string v) {  // NFTA_DATA_VALUE around v (4 bytes here)
+  return std::string("\x08\x00\x01\x00", 4) + v;
+}
+
+RuleBody router7_encoding(const RuleBody& body) {
+  auto b = decode_exprs(body);
   for (size_t i = 0; i + 1 < b.size(); i++) {
-    if (b[i].name != "payload" || b[i].attrs.size() < 4 ||
-        b[i].attrs[3].value != std::string("\x01\0\0\0", 4))
+    if (b[i].name != "payload" || b[i].attrs.size() < 4 || b[i].attrs[3].value != be32(1))
       continue;
-    b[i].attrs[3].value = std::string("\x04\0\0\0", 4);  // LEN 4
-    NftExpr mask = b[i + 1];
-    mask.name = "bitwise";
-    mask.attrs = {{1, std::string("\x01\0\0\0", 4)}, {2, std::string("\x01\0\0\0", 4)},
-                  {3, std::string("\x04\0\0\0", 4)}, {4, std::string("\xff\0\0\0", 4)},
-                  {5, std::string(4, '\0')},         {6, std::string(4, '\0')}};
-    b[i + 1].attrs[2].value = std::string("\x7f\0\0\0", 4);
+    b[i].attrs[3].value = be32(4);  // NFTA_PAYLOAD_LEN
+    NftExpr mask{"bitwise",
+                 {{NFTA_BITWISE_SREG, be32(1)},
+                  {NFTA_BITWISE_DREG, be32(1)},
+                  {NFTA_BITWISE_LEN, be32(4)},
+                  {NFTA_BITWISE_OP, be32(0)},
+                  {NFTA_BITWISE_MASK, data_value(std::string("\xff\0\0\0", 4))},
+                  {NFTA_BITWISE_XOR, data_value(std::string(4, '\0'))}}};
+    b[i + 1].attrs[2].value = data_value(std::string("\x7f\0\0\0", 4));  // NFTA_CMP_DATA
     b.insert(b.begin() + static_cast<long>(i) + 1, mask);
-    return b;
+    return encode_exprs(b);
   }
   FAIL("no 1-byte load in the rule");
-  return b;
+  return body;
 }
 
 struct CountingKernel : FakeKernel {

@@ -1,0 +1,121 @@
+// nftables rule messages: netkeep writes rules in the kernel's own encoding
+// and sends those bytes as they are. libnftnl, which nft itself uses, is the
+// independent reader here: what netkeep sends must parse as the rule meant.
+#include <doctest/doctest.h>
+#include <endian.h>
+#include <libmnl/libmnl.h>
+
+#include <cstdio>  // libnftnl's headers need FILE
+
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <string>
+#include <vector>
+
+#include "backends/nft_codec.hpp"
+#include "model/nft_text.hpp"
+#include "reconciler/nft_desired.hpp"
+
+using namespace netkeep;
+
+namespace {
+
+struct Parsed {
+  std::string table, chain;
+  uint64_t position = 0;
+  uint16_t flags = 0;
+  std::vector<std::string> exprs;
+  bool exthdr_flags = false;
+};
+
+Parsed parse(const std::vector<char>& buf) {
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+  REQUIRE(buf.size() == NLMSG_ALIGN(nlh->nlmsg_len));
+  nftnl_rule* r = nftnl_rule_alloc();
+  REQUIRE(nftnl_rule_nlmsg_parse(nlh, r) == 0);
+  Parsed p;
+  p.table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
+  p.chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+  if (nftnl_rule_is_set(r, NFTNL_RULE_POSITION)) p.position = nftnl_rule_get_u64(r, NFTNL_RULE_POSITION);
+  p.flags = nlh->nlmsg_flags;
+  nftnl_expr_iter* it = nftnl_expr_iter_create(r);
+  for (nftnl_expr* x = nftnl_expr_iter_next(it); x; x = nftnl_expr_iter_next(it)) {
+    p.exprs.push_back(nftnl_expr_get_str(x, NFTNL_EXPR_NAME));
+    if (p.exprs.back() == "exthdr" && nftnl_expr_is_set(x, NFTNL_EXPR_EXTHDR_FLAGS))
+      p.exthdr_flags = true;
+  }
+  nftnl_expr_iter_destroy(it);
+  nftnl_rule_free(r);
+  return p;
+}
+
+Forwarding forwarding() {
+  return {6, {8080, 8080}, *IpAddr::parse("10.10.0.23"), {8080, 8080}};
+}
+
+}  // namespace
+
+TEST_CASE("a new rule is sent as its expressions, placed before a handle or appended") {
+  NftRule rule = forwarding_rule(forwarding(), *Prefix::parse("10.10.0.0/24"));
+  std::vector<char> buf;
+  nft::encode_op(NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 7,
+                            RulePlace::before_handle, 4242},
+                 100, buf);
+  Parsed p = parse(buf);
+  CHECK(p.table == "nat");
+  CHECK(p.chain == kForwardingChain);
+  CHECK(p.position == 4242);
+  CHECK(!(p.flags & NLM_F_APPEND));  // without APPEND the kernel inserts before the position
+  const std::vector<std::string> want = {"payload", "cmp", "payload", "cmp",       "fib",
+                                         "cmp",     "meta", "cmp",    "payload",   "cmp",
+                                         "immediate", "immediate", "nat"};
+  CHECK(p.exprs == want);
+
+  buf.clear();
+  nft::encode_op(NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 8,
+                            RulePlace::append, 0},
+                 101, buf);
+  p = parse(buf);
+  CHECK(p.position == 0);
+  CHECK((p.flags & NLM_F_APPEND));
+}
+
+TEST_CASE("the MSS rule is sent without the exthdr flags the kernel refuses on input") {
+  NftInputs in{"uplink0", std::nullopt, {}};
+  const NftState s = desired_ruleset(in);
+  const NftChain* fwd = s.chain(NftFamily::ip, "filter", "forward");
+  REQUIRE(fwd);
+  const RuleBody& clamp = fwd->rules.at(0).body;
+  REQUIRE(rule_text(clamp).find("maxseg size set rt mtu") != std::string::npos);
+  std::vector<char> buf;
+  nft::encode_op(NftRuleAdd{NftFamily::ip, "filter", "forward", clamp, 1, RulePlace::append, 0}, 1,
+                 buf);
+  Parsed p = parse(buf);
+  CHECK(p.exprs.back() == "exthdr");
+  CHECK(!p.exthdr_flags);
+}
+
+TEST_CASE("a dumped rule decodes to its handle and the bytes of its expressions") {
+  // A dump message has the shape of a new-rule message, plus a handle.
+  NftRule rule = forwarding_rule(forwarding(), std::nullopt);
+  std::vector<char> buf;
+  nft::encode_op(NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 1,
+                            RulePlace::append, 0},
+                 1, buf);
+  auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data());
+  buf.resize(buf.size() + 12);
+  nlh = reinterpret_cast<nlmsghdr*>(buf.data());
+  mnl_attr_put_u64(nlh, NFTA_RULE_HANDLE, htobe64(99));
+  auto m = nft::decode_rule(nlh);
+  REQUIRE(m);
+  CHECK(m->family == NftFamily::ip);
+  CHECK(m->table == "nat");
+  CHECK(m->chain == kForwardingChain);
+  CHECK(m->rule.handle == 99);
+  CHECK(m->rule.body == rule.body);
+  // Cut short: the message is refused, not read past its end.
+  nlh->nlmsg_len = 40;
+  CHECK(!nft::decode_rule(nlh));
+}
