@@ -41,6 +41,28 @@ std::unique_ptr<LinuxKernel> LinuxKernel::open(std::filesystem::path root, std::
       new LinuxKernel(std::move(s), std::move(nft), std::move(root)));
 }
 
+void LinuxKernel::load_view(std::filesystem::path file) {
+  view_file_ = std::move(file);
+  view_identity_ = nft_view_identity(nft_->fd());
+  auto v = load_nft_view(view_file_, view_identity_);
+  if (v) loaded_gen_ = v->gen;
+  nft_->set_view(std::move(v));
+}
+
+std::optional<std::string> LinuxKernel::save_view() {
+  if (view_file_.empty()) return std::nullopt;
+  const auto& v = nft_->view();
+  if (v && loaded_gen_ == v->gen) return std::nullopt;  // unchanged
+  if (!v) {
+    std::error_code ec;
+    std::filesystem::remove(view_file_, ec);
+    return std::nullopt;
+  }
+  auto e = save_nft_view(view_file_, view_identity_, *v);
+  if (!e) loaded_gen_ = v->gen;
+  return e;
+}
+
 std::optional<Actual> LinuxKernel::snapshot(std::string& error) {
   // A dump interrupted by a concurrent change is retried whole, so links,
   // addresses and routes describe one moment.

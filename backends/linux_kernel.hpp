@@ -42,6 +42,14 @@ class LinuxKernel : public KernelReader, public KernelWriter {
     return nft_->read_counters(out);
   }
   uint64_t nft_messages() const { return nft_->messages_sent(); }
+  NftKernel& nft() { return *nft_; }
+
+  // Loads the nftables view (see nft_view.hpp) kept in `file`, if it is of
+  // this boot and network namespace; save_view() writes it back.
+  void load_view(std::filesystem::path file);
+  // Writes the view if it changed since load_view(), or removes the file
+  // when there is none. Returns a warning on failure.
+  std::optional<std::string> save_view();
   uint64_t requests() const {
     return rtnl_->requests_sent() + nft_->requests();
   }  // reads and writes
@@ -69,6 +77,9 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   std::set<Mac> fec_macs_;           // ... or by MAC
   uint64_t writes_ = 0;
   uint64_t rtnl_writes_ = 0;
+  std::filesystem::path view_file_;
+  std::string view_identity_;
+  std::optional<uint32_t> loaded_gen_;  // the generation of the view as loaded
 };
 
 }  // namespace netkeep

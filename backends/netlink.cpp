@@ -153,8 +153,13 @@ std::optional<WriteError> Socket::size_buffers(size_t batch_len) {
   return std::nullopt;
 }
 
+int Socket::fd() const {
+  return mnl_socket_get_fd(sock_);
+}
+
 std::optional<WriteError> Socket::send_batch(
-    const char* buf, size_t len, const std::function<void(uint32_t, const WriteError&)>& on_error) {
+    const char* buf, size_t len, const std::function<void(uint32_t, const WriteError&)>& on_error,
+    const std::function<void(const nlmsghdr*)>& on_other) {
   if (auto e = size_buffers(len)) return e;
   for (;;) {
     if (mnl_socket_sendto(sock_, buf, len) >= 0) break;
@@ -178,7 +183,10 @@ std::optional<WriteError> Socket::send_batch(
     for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(nlh, left);
          nlh = mnl_nlmsg_next(nlh, &left)) {
       if (nlh->nlmsg_pid && nlh->nlmsg_pid != portid) continue;
-      if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+      if (nlh->nlmsg_type != NLMSG_ERROR) {
+        if (on_other) on_other(nlh);
+        continue;
+      }
       WriteError e = decode_error(nlh);
       if (e.code) on_error(nlh->nlmsg_seq, e);
     }

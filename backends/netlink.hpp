@@ -84,12 +84,16 @@ class Socket {
   // errors. nfnetlink processes a batch before sendmsg returns, and without
   // NLM_F_ACK it answers only failures, each carrying its message's sequence
   // number, so no success ACK per message is needed. Socket buffers are
-  // sized for the batch (SO_SNDBUFFORCE where permitted).
+  // sized for the batch (SO_SNDBUFFORCE where permitted). Other answers
+  // addressed to this socket (echoes of messages sent with NLM_F_ECHO) go
+  // to `on_other`.
   std::optional<WriteError> send_batch(
       const char* buf, size_t len,
-      const std::function<void(uint32_t, const WriteError&)>& on_error);
+      const std::function<void(uint32_t, const WriteError&)>& on_error,
+      const std::function<void(const nlmsghdr*)>& on_other = {});
 
   uint64_t requests_sent() const { return requests_; }
+  int fd() const;
 
  private:
   explicit Socket(mnl_socket* s) : sock_(s) {}

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "backends/nft_codec.hpp"
+#include "reconciler/nft_apply.hpp"
 
 namespace netkeep {
 
@@ -43,6 +44,16 @@ bool owned(NftFamily family, std::string_view table, std::string_view name, cons
   });
 }
 
+// A stable order, independent of the kernel's.
+void sort(NftState& s) {
+  auto order = [](const auto& a, const auto& b) {
+    return std::tie(a.family, a.table, a.name) < std::tie(b.family, b.table, b.name);
+  };
+  std::sort(s.chains.begin(), s.chains.end(), order);
+  std::sort(s.counters.begin(), s.counters.end(), order);
+  std::sort(s.tables.begin(), s.tables.end());
+}
+
 }  // namespace
 
 bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name) {
@@ -73,12 +84,19 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
   for (int attempt = 0; attempt < 10; attempt++) {
     uint32_t before = 0, after = 0;
     if (auto e = generation(before)) return e;
+    if (view_ && view_->gen == before) {
+      out = view_->state;
+      return std::nullopt;
+    }
+    view_.reset();
+    full_dumps_++;
     NftState s;
     auto e = snapshot_once(s);
     if (e && e->code != EAGAIN) return e;
     if (auto g = generation(after)) return g;
     if (!e && before == after) {
-      out = std::move(s);
+      out = s;
+      view_ = NftView{after, std::move(s)};
       return std::nullopt;
     }
   }
@@ -115,13 +133,7 @@ std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
         }))
       return e;
   }
-  // A stable order, independent of the kernel's.
-  auto order = [](const auto& a, const auto& b) {
-    return std::tie(a.family, a.table, a.name) < std::tie(b.family, b.table, b.name);
-  };
-  std::sort(s.chains.begin(), s.chains.end(), order);
-  std::sort(s.counters.begin(), s.counters.end(), order);
-  std::sort(s.tables.begin(), s.tables.end());
+  sort(s);
   return std::nullopt;
 }
 
@@ -136,25 +148,67 @@ std::optional<WriteError> NftKernel::read_counters(std::vector<NftCounter>& out)
 
 std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool commit) {
   if (ops.empty()) return {};
+  const bool track = commit && view_ && ops.size() <= kViewOps;
   std::vector<char> buf;
   buf.reserve(ops.size() * 768 + 64);
   const uint32_t first = ++seq_;
   nft::encode_batch_begin(first, buf);
-  for (size_t i = 0; i < ops.size(); i++)
+  for (size_t i = 0; i < ops.size(); i++) {
+    const size_t at = buf.size();
     nft::encode_op(*ops[i], first + 1 + static_cast<uint32_t>(i), buf);
+    if (track && std::holds_alternative<NftRuleAdd>(*ops[i]))
+      reinterpret_cast<nlmsghdr*>(buf.data() + at)->nlmsg_flags |= NLM_F_ECHO;
+  }
   if (commit) nft::encode_batch_end(first + 1 + static_cast<uint32_t>(ops.size()), buf);
   seq_ += static_cast<uint32_t>(ops.size()) + 1;
 
-  std::vector<NftError> errors;
-  auto on_error = [&](uint32_t seq, const WriteError& e) {
-    size_t i = seq > first && seq <= first + ops.size() ? seq - first - 1 : NftError::npos;
-    errors.push_back({i, e});
+  auto index_of = [&](uint32_t seq) {
+    return seq > first && seq <= first + ops.size() ? seq - first - 1 : NftError::npos;
   };
-  if (auto e = sock_->send_batch(buf.data(), buf.size(), on_error))
+  std::vector<NftError> errors;
+  auto on_error = [&](uint32_t seq, const WriteError& e) { errors.push_back({index_of(seq), e}); };
+  std::vector<uint64_t> handles(ops.size(), 0);  // of new rules, from their echoes
+  auto on_echo = [&](const nlmsghdr* nlh) {
+    size_t i = index_of(nlh->nlmsg_seq);
+    if (i == NftError::npos || !std::holds_alternative<NftRuleAdd>(*ops[i])) return;
+    if (auto r = nft::decode_rule(nlh)) handles[i] = r->rule.handle;
+  };
+  if (auto e = sock_->send_batch(buf.data(), buf.size(), on_error, on_echo))
     errors.push_back(NftError{NftError::npos, *e});
   sent_ += ops.size() + (commit ? 2 : 1);
   batches_++;
+  if (!commit) return errors;
+  // A refused batch commits nothing: the view still holds. An answer lost
+  // (npos) leaves the outcome unknown.
+  bool unknown = std::any_of(errors.begin(), errors.end(),
+                             [](const NftError& e) { return e.index == NftError::npos; });
+  if (!track || unknown)
+    view_.reset();
+  else if (errors.empty())
+    update_view(ops, handles);
   return errors;
+}
+
+void NftKernel::update_view(const std::vector<const Op*>& ops,
+                            const std::vector<uint64_t>& handles) {
+  uint32_t gen = 0;
+  if (generation(gen) || gen != view_->gen + 1) {
+    view_.reset();  // another program committed too: its changes are unknown
+    return;
+  }
+  for (size_t i = 0; i < ops.size(); i++) {
+    const bool add = std::holds_alternative<NftRuleAdd>(*ops[i]);
+    if ((add && !handles[i]) || apply_nft_op(view_->state, *ops[i], handles[i])) {
+      view_.reset();
+      return;
+    }
+  }
+  sort(view_->state);
+  view_->gen = gen;
+}
+
+void NftKernel::view_passed(uint32_t gen) {
+  if (view_ && gen == view_->gen + 1) view_->gen = gen;
 }
 
 }  // namespace netkeep

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "backends/netlink.hpp"
+#include "backends/nft_view.hpp"
 #include "model/nft.hpp"
 #include "reconciler/kernel.hpp"
 
@@ -19,13 +20,31 @@ class NftKernel {
   static std::unique_ptr<NftKernel> open(std::string& error);
 
   // The owned chains (with their rules) and counters, and every ip/ip6
-  // table. The ruleset generation is read before and after; if it moved,
-  // the snapshot is taken again.
+  // table. When the ruleset generation equals the view's, that is the view
+  // (one request). Otherwise everything is dumped, with the generation read
+  // before and after (if it moved, the dump is taken again), and the result
+  // becomes the view.
   std::optional<WriteError> snapshot(NftState& out);
   // One transaction: batch begin, one message per op, batch end, one send.
   // With `commit` false the batch has no end: the kernel validates every
   // message and aborts (a dry run the kernel itself checks).
+  //
+  // A committed transaction of up to kViewOps ops keeps the view current:
+  // new rules are sent with NLM_F_ECHO, so the kernel answers with their
+  // handles, and when the generation afterwards is exactly one more than
+  // the view's, no other program committed in between and the view is the
+  // old one with these ops applied. Anything else drops the view.
   std::vector<NftError> send(const std::vector<const Op*>& ops, bool commit = true);
+  static constexpr size_t kViewOps = 1000;
+
+  const std::optional<NftView>& view() const { return view_; }
+  void set_view(std::optional<NftView> v) { view_ = std::move(v); }
+  // Another program committed generation `gen`, which the caller knows
+  // touched nothing netkeep owns (from the event stream): the view holds
+  // for it too, if it was current just before.
+  void view_passed(uint32_t gen);
+  uint64_t full_dumps() const { return full_dumps_; }
+  int fd() const { return sock_->fd(); }
   // The owned counters with their current values (a read: nothing is reset).
   std::optional<WriteError> read_counters(std::vector<NftCounter>& out);
 
@@ -37,11 +56,15 @@ class NftKernel {
   explicit NftKernel(std::unique_ptr<nl::Socket> s) : sock_(std::move(s)) {}
   std::optional<WriteError> snapshot_once(NftState& out);
   std::optional<WriteError> generation(uint32_t& gen);
+  // After a committed batch: the view with `ops` applied, or none.
+  void update_view(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles);
 
   std::unique_ptr<nl::Socket> sock_;
   uint32_t seq_ = 0x4e4b0000;  // batch sequence numbers, apart from dump requests'
   uint64_t sent_ = 0;
   uint64_t batches_ = 0;
+  uint64_t full_dumps_ = 0;
+  std::optional<NftView> view_;
 };
 
 }  // namespace netkeep

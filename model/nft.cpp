@@ -69,24 +69,32 @@ bool next_attr(std::string_view& in, uint16_t& type, std::string_view& payload) 
 }  // namespace
 
 size_t ExprWriter::open(uint16_t type) {
-  size_t at = out_.size();
+  size_t at = len_;
   put(type, nullptr, 0);
   return at;
 }
 
 void ExprWriter::close(size_t at) {
-  auto len = static_cast<uint16_t>(out_.size() - at);
+  auto len = static_cast<uint16_t>(len_ - at);
   std::memcpy(out_.data() + at, &len, 2);
+}
+
+// `n` more bytes at the end, zero-filled (the buffer only ever grows, and
+// what resize() adds is zeros, so padding needs no writing).
+char* ExprWriter::grow(size_t n) {
+  if (len_ + n > out_.size()) out_.resize(std::max(out_.size() * 2, len_ + n));
+  char* at = out_.data() + len_;
+  len_ += n;
+  return at;
 }
 
 // An attribute whose payload is `n` bytes from `p`, then `zeros` NUL bytes.
 void ExprWriter::put(uint16_t type, const void* p, size_t n, size_t zeros) {
   const auto len = static_cast<uint16_t>(4 + n + zeros);
-  const size_t at = out_.size();
-  out_.resize(at + align4(len), '\0');
-  std::memcpy(out_.data() + at, &len, 2);
-  std::memcpy(out_.data() + at + 2, &type, 2);
-  if (n) std::memcpy(out_.data() + at + 4, p, n);
+  char* at = grow(align4(len));
+  std::memcpy(at, &len, 2);
+  std::memcpy(at + 2, &type, 2);
+  if (n) std::memcpy(at + 4, p, n);
 }
 
 ExprWriter& ExprWriter::begin(std::string_view name) {
@@ -179,8 +187,29 @@ RuleBody encode_exprs(const std::vector<NftExpr>& exprs) {
   return w.take();
 }
 
+// Four independent lanes of eight bytes, multiplied and folded: rules
+// differ in a few bytes of long shared prefixes, and hashing 20,000 rules
+// of 700 bytes must take a fraction of a millisecond, not several.
 uint64_t hash_of(const RuleBody& body) {
-  return std::hash<std::string_view>{}(body);
+  constexpr uint64_t k = 0x9e3779b97f4a7c15ull;
+  uint64_t lane[4] = {body.size(), k, k << 1, k >> 1};
+  const char* p = body.data();
+  size_t n = body.size();
+  auto word = [](const char* at) {
+    uint64_t w;
+    std::memcpy(&w, at, 8);
+    return w;
+  };
+  for (; n >= 32; p += 32, n -= 32)
+    for (int i = 0; i < 4; i++) lane[i] = (lane[i] ^ word(p + 8 * i)) * k;
+  uint64_t tail[4] = {};
+  std::memcpy(tail, p, n);
+  uint64_t h = 0;
+  for (int i = 0; i < 4; i++) {
+    lane[i] = (lane[i] ^ tail[i]) * k;
+    h = (h ^ (lane[i] ^ lane[i] >> 31)) * 0xff51afd7ed558ccdull;
+  }
+  return h ^ h >> 33;
 }
 
 bool operator==(const NftRule& a, const NftRule& b) {

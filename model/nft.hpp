@@ -47,6 +47,7 @@ std::optional<std::string_view> nested_attr(std::string_view payload, uint16_t t
 // Writes expressions in the kernel's dump encoding, one rule at a time.
 class ExprWriter {
  public:
+  ExprWriter() : out_(1024, '\0') {}  // a forwarding rule is about 700 bytes
   ExprWriter& begin(std::string_view name);  // an expression; attributes follow
   ExprWriter& be32(uint16_t type, uint32_t v);
   ExprWriter& u8(uint16_t type, uint8_t v);
@@ -55,13 +56,21 @@ class ExprWriter {
   ExprWriter& verdict(uint16_t type, int32_t code, std::string_view chain = {});  // NFTA_DATA_VERDICT
   ExprWriter& raw(uint16_t type, std::string_view payload);    // any attribute, as it is
   ExprWriter& end();                                           // closes the expression
-  RuleBody take() { return std::move(out_); }
+  RuleBody take() {
+    RuleBody r = std::move(out_);
+    r.resize(len_);
+    out_.clear();  // empty, so "zeros beyond len_" holds again
+    len_ = 0;
+    return r;
+  }
 
  private:
   size_t open(uint16_t type);
   void close(size_t at);
   void put(uint16_t type, const void* p, size_t n, size_t zeros = 0);
-  std::string out_;
+  char* grow(size_t n);
+  std::string out_;  // zeros beyond len_
+  size_t len_ = 0;
   size_t elem_ = 0, data_ = 0;
 };
 

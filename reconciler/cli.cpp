@@ -119,6 +119,12 @@ void print_diags(const Diagnostics& diags) {
   for (const auto& d : diags) fmt::print(stderr, "{}\n", d.str());
 }
 
+// Where `apply` keeps its view of the owned nftables objects between runs
+// (see backends/nft_view.hpp); `plan` reads it.
+std::filesystem::path view_file(const Args& a) {
+  return std::filesystem::path(a.root) / "run/netkeep/nft-view";
+}
+
 // Opens the kernel and takes a snapshot scoped to `desired` (if given).
 std::unique_ptr<LinuxKernel> open_kernel(const Args& a, const Desired* desired, Actual& actual) {
   std::string err;
@@ -127,7 +133,10 @@ std::unique_ptr<LinuxKernel> open_kernel(const Args& a, const Desired* desired, 
     fmt::print(stderr, "netkeep: {}\n", err);
     return nullptr;
   }
-  if (desired) kernel->scope(*desired);
+  if (desired) {
+    kernel->scope(*desired);
+    kernel->load_view(view_file(a));
+  }
   auto snap = kernel->snapshot(err);
   if (!snap) {
     fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", err);
@@ -174,7 +183,9 @@ int cmd_apply(const Args& a) {
     fmt::print(stderr, "netkeep: {}\n", err);
     return 1;
   }
+  kernel->load_view(view_file(a));
   Reconcile rc = reconcile(a.config, *kernel, *kernel, resolve_host);
+  if (auto w = kernel->save_view()) fmt::print(stderr, "warning: keeping the nftables view: {}\n", *w);
   print_diags(rc.diags);
   for (const auto& w : rc.plan.warnings) fmt::print(stderr, "warning: {}\n", w);
   if (!rc.snapshot_error.empty()) {

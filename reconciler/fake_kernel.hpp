@@ -24,7 +24,6 @@ class FakeKernel : public KernelWriter {
  private:
   Link* find(const std::string& name);
   std::optional<WriteError> apply_link(const Op& op);
-  std::optional<WriteError> apply_nft_op(NftState& s, const Op& op);
   Actual state_;
   uint64_t writes_ = 0;
   uint64_t next_handle_ = 0;

@@ -11,10 +11,12 @@
 #include <libnftnl/rule.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "backends/nft_codec.hpp"
+#include "backends/nft_view.hpp"
 #include "model/nft_text.hpp"
 #include "reconciler/nft_desired.hpp"
 
@@ -118,4 +120,26 @@ TEST_CASE("a dumped rule decodes to its handle and the bytes of its expressions"
   // Cut short: the message is refused, not read past its end.
   nlh->nlmsg_len = 40;
   CHECK(!nft::decode_rule(nlh));
+}
+
+TEST_CASE("the nftables view file round-trips and is only believed for its own identity") {
+  NftInputs in{"uplink0", *Prefix::parse("10.10.0.0/24"), {forwarding()}};
+  NftView v{41, desired_ruleset(in)};
+  uint64_t h = 100;
+  for (auto& c : v.state.chains)
+    for (auto& r : c.rules) r.handle = h++;
+  char dir[] = "/tmp/netkeep-view-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  const std::filesystem::path file = std::filesystem::path(dir) / "run/netkeep/nft-view";
+  CHECK(!save_nft_view(file, "boot b netns 7", v));
+  auto back = load_nft_view(file, "boot b netns 7");
+  REQUIRE(back);
+  CHECK(back->gen == 41);
+  CHECK(back->state == v.state);
+  CHECK(back->state.chains.at(0).rules.at(0).handle == v.state.chains.at(0).rules.at(0).handle);
+  CHECK(!load_nft_view(file, "boot b netns 8"));  // another namespace
+  CHECK(!load_nft_view(file, ""));                // identity unknown: never believed
+  std::filesystem::resize_file(file, std::filesystem::file_size(file) - 1);
+  CHECK(!load_nft_view(file, "boot b netns 7"));  // truncated
+  std::filesystem::remove_all(dir);
 }

@@ -1,0 +1,199 @@
+#include "backends/nft_view.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace netkeep {
+
+namespace {
+
+constexpr std::string_view kMagic = "netkeep nft view 1\n";
+
+// A plain length-prefixed encoding in host byte order: the file never
+// leaves the machine that wrote it.
+struct Writer {
+  std::string out;
+  template <class T>
+  void num(T v) {
+    out.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  void str(std::string_view s) {
+    num(static_cast<uint32_t>(s.size()));
+    out.append(s);
+  }
+};
+
+struct Reader {
+  std::string_view in;
+  bool ok = true;
+  template <class T>
+  T num() {
+    T v{};
+    if (in.size() < sizeof v) {
+      ok = false;
+      return v;
+    }
+    std::memcpy(&v, in.data(), sizeof v);
+    in.remove_prefix(sizeof v);
+    return v;
+  }
+  std::string str() {
+    auto n = num<uint32_t>();
+    if (!ok || in.size() < n) {
+      ok = false;
+      return {};
+    }
+    std::string s(in.substr(0, n));
+    in.remove_prefix(n);
+    return s;
+  }
+  // A count that cannot exceed what is left, so a corrupt file cannot make
+  // the reader reserve gigabytes.
+  uint32_t count(size_t min_each) {
+    auto n = num<uint32_t>();
+    if (ok && static_cast<uint64_t>(n) * min_each > in.size()) ok = false;
+    return ok ? n : 0;
+  }
+};
+
+}  // namespace
+
+std::string nft_view_identity(int netlink_fd) {
+  std::ifstream f("/proc/sys/kernel/random/boot_id");
+  std::string boot;
+  if (!std::getline(f, boot) || boot.empty()) return {};
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+  uint64_t cookie = 0;
+  socklen_t len = sizeof cookie;
+  if (getsockopt(netlink_fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0) return {};
+  return fmt::format("boot {} netns {}", boot, cookie);
+}
+
+std::optional<NftView> load_nft_view(const std::filesystem::path& file,
+                                     const std::string& identity) {
+  if (identity.empty()) return std::nullopt;
+  std::ifstream f(file, std::ios::binary);
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  if (!f || ec) return std::nullopt;
+  std::string data(size, '\0');
+  if (!f.read(data.data(), static_cast<std::streamsize>(size))) return std::nullopt;
+  Reader r{data};
+  if (r.in.substr(0, kMagic.size()) != kMagic) return std::nullopt;
+  r.in.remove_prefix(kMagic.size());
+  if (r.str() != identity) return std::nullopt;
+  NftView v;
+  v.gen = r.num<uint32_t>();
+  for (uint32_t n = r.count(5); n--;) {
+    NftTable t;
+    t.family = static_cast<NftFamily>(r.num<uint8_t>());
+    t.name = r.str();
+    v.state.tables.push_back(std::move(t));
+  }
+  for (uint32_t n = r.count(14); n--;) {
+    NftChain c;
+    c.family = static_cast<NftFamily>(r.num<uint8_t>());
+    c.table = r.str();
+    c.name = r.str();
+    if (r.num<uint8_t>()) {
+      BaseChain b;
+      b.type = r.str();
+      b.hook = r.num<uint32_t>();
+      b.priority = r.num<int32_t>();
+      b.policy = r.num<uint32_t>();
+      c.base = std::move(b);
+    }
+    uint32_t rules = r.count(12);
+    c.rules.reserve(rules);
+    while (rules--) {
+      NftRule rule;
+      rule.handle = r.num<uint64_t>();
+      rule.body = r.str();
+      c.rules.push_back(std::move(rule));
+    }
+    v.state.chains.push_back(std::move(c));
+  }
+  for (uint32_t n = r.count(9); n--;) {
+    NftCounter c;
+    c.family = static_cast<NftFamily>(r.num<uint8_t>());
+    c.table = r.str();
+    c.name = r.str();
+    v.state.counters.push_back(std::move(c));
+  }
+  if (!r.ok || !r.in.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> save_nft_view(const std::filesystem::path& file,
+                                         const std::string& identity, const NftView& view) {
+  if (identity.empty()) return std::nullopt;
+  Writer w;
+  w.out.append(kMagic);
+  w.str(identity);
+  w.num(view.gen);
+  w.num(static_cast<uint32_t>(view.state.tables.size()));
+  for (const auto& t : view.state.tables) {
+    w.num(static_cast<uint8_t>(t.family));
+    w.str(t.name);
+  }
+  w.num(static_cast<uint32_t>(view.state.chains.size()));
+  for (const auto& c : view.state.chains) {
+    w.num(static_cast<uint8_t>(c.family));
+    w.str(c.table);
+    w.str(c.name);
+    w.num(static_cast<uint8_t>(c.base.has_value()));
+    if (c.base) {
+      w.str(c.base->type);
+      w.num(c.base->hook);
+      w.num(c.base->priority);
+      w.num(c.base->policy);
+    }
+    w.num(static_cast<uint32_t>(c.rules.size()));
+    for (const auto& r : c.rules) {
+      w.num(r.handle);
+      w.str(r.body);
+    }
+  }
+  w.num(static_cast<uint32_t>(view.state.counters.size()));
+  for (const auto& c : view.state.counters) {
+    w.num(static_cast<uint8_t>(c.family));
+    w.str(c.table);
+    w.str(c.name);
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  if (ec) return fmt::format("{}: {}", file.parent_path().string(), ec.message());
+  const std::string tmp = file.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fmt::format("{}: {}", tmp, std::strerror(errno));
+  size_t done = 0;
+  while (done < w.out.size()) {
+    ssize_t n = ::write(fd, w.out.data() + done, w.out.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      std::string e = fmt::format("{}: {}", tmp, std::strerror(errno));
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), file.c_str()) < 0) {
+    std::string e = fmt::format("{}: {}", file.string(), std::strerror(errno));
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace netkeep

@@ -1,0 +1,81 @@
+// One nftables op applied to a value, as the kernel applies it.
+#include "reconciler/nft_apply.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace netkeep {
+
+namespace {
+
+WriteError err(int code, std::string message) {
+  return WriteError{code, std::move(message)};
+}
+
+NftChain* find_chain(NftState& s, NftFamily f, const std::string& table, const std::string& name) {
+  for (auto& c : s.chains)
+    if (c.family == f && c.table == table && c.name == name) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handle) {
+  if (auto* o = std::get_if<NftTableAdd>(&op)) {
+    if (!s.has_table(o->table.family, o->table.name)) s.tables.push_back(o->table);
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<NftCounterAdd>(&op)) {
+    if (!s.has_table(o->family, o->table)) return err(ENOENT, "No such file or directory");
+    if (s.counter(o->family, o->table, o->name)) return err(EEXIST, "File exists");
+    s.counters.push_back({o->family, o->table, o->name, 0, 0});
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<NftChainAdd>(&op)) {
+    if (!s.has_table(o->family, o->table)) return err(ENOENT, "No such file or directory");
+    if (NftChain* c = find_chain(s, o->family, o->table, o->name)) {
+      if (c->base.has_value() != o->base.has_value()) return err(EEXIST, "File exists");
+      c->base = o->base;
+      return std::nullopt;
+    }
+    s.chains.push_back({o->family, o->table, o->name, o->base, {}});
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<NftChainDel>(&op)) {
+    auto before = s.chains.size();
+    erase_if(s.chains, [&](const NftChain& c) {
+      return c.family == o->family && c.table == o->table && c.name == o->name;
+    });
+    if (s.chains.size() == before) return err(ENOENT, "No such file or directory");
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<NftRuleDel>(&op)) {
+    NftChain* c = find_chain(s, o->family, o->table, o->chain);
+    if (!c) return err(ENOENT, "No such file or directory");
+    auto before = c->rules.size();
+    erase_if(c->rules, [&](const NftRule& r) { return r.handle == o->handle; });
+    if (c->rules.size() == before) return err(ENOENT, "No such file or directory");
+    return std::nullopt;
+  }
+  auto* o = std::get_if<NftRuleAdd>(&op);
+  NftChain* c = find_chain(s, o->family, o->table, o->chain);
+  if (!c) return err(ENOENT, "No such file or directory");
+  NftRule r{o->body, handle};
+  auto at = [&](uint64_t handle) {
+    return std::find_if(c->rules.begin(), c->rules.end(),
+                        [&](const NftRule& x) { return x.handle == handle; });
+  };
+  auto pos = c->rules.end();
+  switch (o->place) {
+    case RulePlace::append:
+      break;
+    case RulePlace::before_handle:
+      pos = at(o->ref);
+      if (pos == c->rules.end()) return err(ENOENT, "No such file or directory");
+      break;
+  }
+  c->rules.insert(pos, r);
+  return std::nullopt;
+}
+
+}  // namespace netkeep

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The nftables view (backends/nft_view.hpp): `apply` keeps the owned rules
+# it last saw or wrote, tagged with the ruleset generation, boot and network
+# namespace, and dumps them again only when the generation moved. Checked
+# here: what it saves requests, that the handles it learns from its own
+# commits are right, and that it is never believed when it should not be.
+source "$(dirname "$0")/lib.sh"
+
+router_setup
+CFG=$(config_from fresh-system)
+VIEW="$ROOT/run/netkeep/nft-view"
+fw() {  # fw PORT...: portforwardings.json with one tcp forwarding per port
+  local items="" p
+  for p in "$@"; do items+="${items:+,}{\"port\": \"$p\", \"dest_addr\": \"10.10.0.$((p % 200 + 2))\", \"dest_port\": \"$p\"}"; done
+  write "$CFG/portforwardings.json" "{\"forwardings\": [$items]}"
+}
+# apply_json NS: `apply --json --stats`; then figure KEY reads one figure of it
+apply_json() {
+  nk "$1" apply --json --stats --config "$CFG" --root "$ROOT" >"$WORK/apply.json" 2>"$WORK/apply.err"
+}
+figure() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"][sys.argv[2]])' \
+    "$WORK/apply.json" "$1"
+}
+reads() { apply_json "$R"; figure nftables_reads; }
+handles() { chain_handles "$R" ip nat router7-portforwardings; }
+# gen NS: the nftables ruleset generation (NFT_MSG_GETGEN), read with Python
+gen() {
+  ip netns exec "$1" python3 -c '
+import socket, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)
+s.send(struct.pack("IHHII", 20, (10 << 8) | 16, 1, 1, 0) + struct.pack("BBH", 0, 0, 0))
+d = s.recv(4096)
+off = 20
+while off < len(d):
+    l, t = struct.unpack_from("HH", d, off)
+    if t == 1: print(struct.unpack_from(">I", d, off + 4)[0])
+    off += (l + 3) & ~3'
+}
+
+fw 1001 1002 1003
+apply_json "$R"
+check "a cold apply dumps the (empty) ruleset once" test "$(figure nftables_reads)" -gt 1
+check "and keeps the view of what it wrote, readable by root only" test "$(stat -c %a "$VIEW")" = 600
+equals "then a converged apply reads only the generation" "$(reads)" 1
+equals "and writes nothing" "$(figure nftables_writes)" 0
+
+fw 1001 1002 1009 1003
+apply_json "$R"
+equals "+1 forwarding: the generation before and after the commit" "$(figure nftables_reads)" 2
+equals "+1 forwarding: three messages (begin, rule, end)" "$(figure nftables_writes)" 3
+equals "after it, the view is current: one read" "$(reads)" 1
+equals "and there is nothing to do" "$(figure nftables_writes)" 0
+h=$(handles)
+equals "the new rule is in third place" "$(sed -n 3p <<<"$h" | grep -c 'dport 1009')" 1
+# Its handle came from the kernel's echo; deleting it by that handle must work.
+fw 1001 1002 1003
+status "-1 forwarding deletes the rule by the handle the view learned" 0 \
+  nk "$R" apply --config "$CFG" --root "$ROOT"
+lacks "the rule is gone" "$(handles)" "dport 1009"
+equals "nothing else changed" "$(handles)" "$(grep -v 'dport 1009' <<<"$h")"
+status "plan agrees: nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
+
+# Another program's commit moves the generation: netkeep dumps again and
+# repairs what was changed behind its back.
+ip netns exec "$R" nft insert rule ip nat router7-portforwardings tcp dport 4444 accept
+check "after a foreign commit it dumps again" test "$(reads)" -gt 1
+lacks "and removed the foreign rule" "$(handles)" "dport 4444"
+ip netns exec "$R" nft add table ip docker-like
+ip netns exec "$R" nft add chain ip docker-like c
+check "a commit elsewhere moves the generation too: dumped again" test "$(reads)" -gt 1
+equals "the view is current again" "$(reads)" 1
+
+# A view is never believed for another namespace, even under the same root
+# and at the same generation.
+R2=$(new_ns router2)
+P2=$(new_ns peer2)
+veth "$R2" eth3 02:00:00:00:00:01 "$P2"
+veth "$R2" eth4 02:00:00:00:00:02 "$P2"
+want=$(gen "$R")
+while [ "$(gen "$R2")" -lt "$want" ]; do
+  ip netns exec "$R2" nft add table ip bump
+  [ "$(gen "$R2")" -lt "$want" ] && ip netns exec "$R2" nft delete table ip bump
+done
+equals "the second namespace is at the view's generation" "$(gen "$R2")" "$want"
+nk "$R2" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1
+equals "yet it gets the whole ruleset: the view described another namespace" \
+  "$(chain_handles "$R2" ip nat router7-portforwardings | wc -l)" 3
+
+# A damaged view file is ignored, never trusted.
+apply_json "$R"
+head -c 1000 "$VIEW" >"$VIEW.cut" && mv "$VIEW.cut" "$VIEW"
+check "a truncated view file is ignored: everything is dumped" test "$(reads)" -gt 1
+equals "and the rules are as configured" "$(handles | wc -l)" 3
+finish
