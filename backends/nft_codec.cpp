@@ -182,8 +182,8 @@ std::optional<RuleMsg> decode_rule(const nlmsghdr* nlh) {
         m.rule.handle = be64toh(mnl_attr_get_u64(a));
         break;
       case NFTA_RULE_EXPRESSIONS:
-        m.rule.body.assign(static_cast<const char*>(mnl_attr_get_payload(a)),
-                           mnl_attr_get_payload_len(a));
+        m.rule.body = RuleBody(static_cast<const char*>(mnl_attr_get_payload(a)),
+                               mnl_attr_get_payload_len(a));
         break;
     }
   }

@@ -56,6 +56,11 @@ void sort(NftState& s) {
 
 }  // namespace
 
+bool nft_owned_table(NftFamily family, std::string_view name) {
+  return (family == NftFamily::ip && name == "nat") ||
+         ((family == NftFamily::ip || family == NftFamily::ip6) && name == "filter");
+}
+
 bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name) {
   return owned(family, table, name, std::begin(kChains), std::end(kChains));
 }
@@ -106,8 +111,7 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
 std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
   auto m = nft::dump_tables();
   if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
-        if (auto t = nft::decode_table(nlh);
-            t && (t->family == NftFamily::ip || t->family == NftFamily::ip6))
+        if (auto t = nft::decode_table(nlh); t && nft_owned_table(t->family, t->name))
           s.tables.push_back(*t);
       }))
     return e;

@@ -11,7 +11,9 @@
 
 namespace netkeep {
 
-// The objects netkeep owns (SPEC §3).
+// The objects netkeep owns (SPEC §3). Tables are shared with other programs
+// (netkeep adds them when missing, never deletes them).
+bool nft_owned_table(NftFamily family, std::string_view name);
 bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name);
 bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name);
 
@@ -19,8 +21,8 @@ class NftKernel {
  public:
   static std::unique_ptr<NftKernel> open(std::string& error);
 
-  // The owned chains (with their rules) and counters, and every ip/ip6
-  // table. When the ruleset generation equals the view's, that is the view
+  // The owned chains (with their rules) and counters, and which of the
+  // tables they live in exist. When the ruleset generation equals the view's, that is the view
   // (one request). Otherwise everything is dumped, with the generation read
   // before and after (if it moved, the dump is taken again), and the result
   // becomes the view.

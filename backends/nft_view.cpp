@@ -43,16 +43,17 @@ struct Reader {
     in.remove_prefix(sizeof v);
     return v;
   }
-  std::string str() {
+  std::string_view bytes() {
     auto n = num<uint32_t>();
     if (!ok || in.size() < n) {
       ok = false;
       return {};
     }
-    std::string s(in.substr(0, n));
+    std::string_view s = in.substr(0, n);
     in.remove_prefix(n);
     return s;
   }
+  std::string str() { return std::string(bytes()); }
   // A count that cannot exceed what is left, so a corrupt file cannot make
   // the reader reserve gigabytes.
   uint32_t count(size_t min_each) {
@@ -116,7 +117,7 @@ std::optional<NftView> load_nft_view(const std::filesystem::path& file,
     while (rules--) {
       NftRule rule;
       rule.handle = r.num<uint64_t>();
-      rule.body = r.str();
+      rule.body = RuleBody(r.bytes());
       c.rules.push_back(std::move(rule));
     }
     v.state.chains.push_back(std::move(c));

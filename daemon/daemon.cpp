@@ -8,12 +8,15 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <malloc.h>
+
 #include <csignal>
 #include <memory>
 #include <optional>
 #include <set>
 
 #include "backends/linux_kernel.hpp"
+#include "backends/nft_codec.hpp"
 #include "backends/resolver.hpp"
 #include "daemon/http.hpp"
 #include "daemon/metrics.hpp"
@@ -94,12 +97,15 @@ class Daemon {
       });
     });
     watch(nft_fd_, nft_watch_.fd(), "nftables", [this] {
-      return nft_watch_.drain([this](const nlmsghdr* nlh) {
+      Drained got = nft_watch_.drain([this](const nlmsghdr* nlh) {
         std::string why;
         bool r = nft_relevant(nlh, &why);
         if (r && reasons_.size() < 3) reasons_.insert("nft " + why);
+        follow_generation(nlh, r);
         return r;
       });
+      if (got.overrun) kernel_->nft().set_view(std::nullopt);  // what changed is unknown
+      return got;
     });
     schedule_resync();
     if (uint64_t usec = watchdog_usec()) keep_watchdog(std::chrono::microseconds(usec / 2));
@@ -112,6 +118,20 @@ class Daemon {
   template <class... Args>
   void log(fmt::format_string<Args...> f, Args&&... args) {
     fmt::print(stderr, "netkeep: {}\n", fmt::format(f, std::forward<Args>(args)...));
+  }
+
+  // The view of the owned nftables objects (see nft_view.hpp) holds for
+  // as long as the ruleset generation stands still. Each transaction's
+  // events end with NEWGEN; one that touched nothing netkeep owns (another
+  // program's tables) moves the view along to its generation, so the next
+  // reconcile needs no dump of thousands of rules. netkeep's own commits
+  // have already updated the view when their events arrive.
+  void follow_generation(const nlmsghdr* nlh, bool owned) {
+    commit_touched_owned_ |= owned;
+    if (auto gen = nft::decode_gen(nlh)) {
+      if (!commit_touched_owned_) kernel_->nft().view_passed(*gen);
+      commit_touched_owned_ = false;
+    }
   }
 
   void wait_reload() {
@@ -230,7 +250,7 @@ class Daemon {
   std::string render_metrics() {
     std::vector<NftCounter> counters;
     if (auto e = kernel_->read_counters(counters)) log("metrics: reading counters: {}", e->message);
-    return metrics_.render(counters);
+    return metrics_.render(counters, kernel_->nft().full_dumps());
   }
 
   DaemonOptions opts_;
@@ -244,6 +264,7 @@ class Daemon {
   std::optional<MetricsServer> metrics_server_;
   Metrics metrics_;
   bool dirty_ = false, ready_sent_ = false;
+  bool commit_touched_owned_ = false;  // by the nftables events since the last NEWGEN
   std::chrono::steady_clock::time_point first_event_;
   std::chrono::seconds backoff_{0};
   uint64_t reconciles_ = 0;
@@ -255,6 +276,13 @@ class Daemon {
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
+  // Each reconcile allocates and frees the same large buffers (the parsed
+  // config, thousands of rules, the batch). By default glibc maps such
+  // buffers fresh and unmaps them on free, so every reconcile paid for
+  // page faults on megabytes of zeroed memory. Kept in the heap instead,
+  // they are reused; the daemon's size stays at its largest reconcile's.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
   std::string err;
   auto kernel = LinuxKernel::open(options.root, err);
   if (!kernel) {

@@ -13,7 +13,7 @@ void Metrics::reconciled(bool ok, double seconds, double now_unix) {
   if (ok) last_success_ = now_unix;
 }
 
-std::string Metrics::render(const std::vector<NftCounter>& counters) const {
+std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nft_dumps) const {
   std::string out;
   // router7: counters fwded, inputc, outputc of table filter, per family.
   struct Name {
@@ -60,6 +60,10 @@ std::string Metrics::render(const std::vector<NftCounter>& counters) const {
       "# TYPE netkeep_drift_events_total counter\n";
   for (const auto& [source, n] : drift_events_)
     out += fmt::format("netkeep_drift_events_total{{source=\"{}\"}} {}\n", source, n);
+  out +=
+      "# HELP netkeep_nftables_dumps_total Full dumps of the owned nftables objects (their view "
+      "was not current).\n# TYPE netkeep_nftables_dumps_total counter\n";
+  out += fmt::format("netkeep_nftables_dumps_total {}\n", nft_dumps);
   out +=
       "# HELP netkeep_last_success_timestamp_seconds When the last successful reconcile ended.\n"
       "# TYPE netkeep_last_success_timestamp_seconds gauge\n";

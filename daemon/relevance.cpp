@@ -85,7 +85,7 @@ bool nft_relevant(const nlmsghdr* nlh, std::string* why) {
   switch (s->msg) {
     case NFT_MSG_NEWTABLE:
     case NFT_MSG_DELTABLE:
-      return (s->family == NftFamily::ip && s->table == "nat") || s->table == "filter";
+      return nft_owned_table(s->family, s->table);
     case NFT_MSG_NEWCHAIN:
     case NFT_MSG_DELCHAIN:
     case NFT_MSG_NEWRULE:

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <set>
 #include <tuple>
@@ -51,38 +52,35 @@ std::optional<PortRange> read_range(Object& o, std::string_view key) {
   return PortRange{*first, *last};
 }
 
-// "tcp" (also when empty), "udp", or a comma list of them, in order.
-std::optional<std::vector<uint8_t>> read_protos(Object& o) {
-  std::vector<uint8_t> out;
+// "tcp" (also when empty), "udp", or a comma list of them, in order: at
+// most two, kept inline (a list of 0 marks the end).
+using Protos = std::array<uint8_t, 2>;
+std::optional<Protos> read_protos(Object& o) {
+  Protos out{};
   auto s = o.string("proto");
   if (!s) {
     if (o.raw("proto")) return std::nullopt;  // wrong type, reported
-    return std::vector<uint8_t>{IPPROTO_TCP};
+    return Protos{IPPROTO_TCP, 0};
   }
-  if (s->empty()) return std::vector<uint8_t>{IPPROTO_TCP};
+  if (s->empty()) return Protos{IPPROTO_TCP, 0};
   std::string_view rest = *s;
-  while (true) {
+  for (size_t n = 0;; n++) {
     auto comma = rest.find(',');
     std::string_view p = rest.substr(0, comma);
     while (!p.empty() && p.front() == ' ') p.remove_prefix(1);
     while (!p.empty() && p.back() == ' ') p.remove_suffix(1);
     uint8_t proto = p == "tcp" ? IPPROTO_TCP : p == "udp" ? IPPROTO_UDP : 0;
-    if (!proto || std::find(out.begin(), out.end(), proto) != out.end()) {
+    if (!proto || n >= out.size() || std::find(out.begin(), out.end(), proto) != out.end()) {
       o.sink().error(o.key_path("proto"),
                      fmt::format("\"{}\" is not tcp, udp or a comma list of them", *s));
       return std::nullopt;
     }
-    out.push_back(proto);
+    out[n] = proto;
     if (comma == std::string_view::npos) break;
     rest = rest.substr(comma + 1);
   }
   return out;
 }
-
-struct Entry {
-  std::vector<Forwarding> rules;
-  std::string port_text;
-};
 
 }  // namespace
 
@@ -90,8 +88,12 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
   json::Document doc(text, sink);
   Object* root = doc.root();
   if (!root) return std::nullopt;
-  std::vector<std::pair<std::string, Entry>> entries;  // path -> expanded rules
+  // Every entry expanded to one rule per protocol, and the entry of each.
+  std::vector<Forwarding> rules;
+  std::vector<size_t> entry_of;
+  size_t entry = 0;
   root->array("forwardings", [&](element e, const std::string& path) {
+    const size_t this_entry = entry++;
     auto o = Object::from(e, path, sink);
     if (!o) return;
     int errors = sink.errors;
@@ -127,9 +129,11 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
     }
     o->finish();
     if (sink.errors > errors || !protos || !port || !dest || !dest_port) return;
-    Entry entry{{}, port->str()};
-    for (uint8_t p : *protos) entry.rules.push_back({p, *port, *dest, *dest_port});
-    entries.emplace_back(path, std::move(entry));
+    for (uint8_t p : *protos) {
+      if (!p) break;
+      rules.push_back({p, *port, *dest, *dest_port});
+      entry_of.push_back(this_entry);
+    }
   });
   root->finish();
   if (sink.errors > 0) return std::nullopt;
@@ -144,8 +148,8 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
     size_t entry;
   };
   std::vector<Span> spans;
-  for (size_t i = 0; i < entries.size(); i++)
-    for (const auto& f : entries[i].second.rules) spans.push_back({f.proto, f.port, i});
+  spans.reserve(rules.size());
+  for (size_t i = 0; i < rules.size(); i++) spans.push_back({rules[i].proto, rules[i].port, entry_of[i]});
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return std::tie(a.proto, a.port.first, a.entry) < std::tie(b.proto, b.port.first, b.entry);
   });
@@ -158,20 +162,19 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
     if (spans[k].port.first <= spans[reach].port.last) {
       size_t later = std::max(spans[k].entry, spans[reach].entry);
       size_t earlier = std::min(spans[k].entry, spans[reach].entry);
+      const PortRange& later_port = spans[k].entry == later ? spans[k].port : spans[reach].port;
+      const PortRange& earlier_port = spans[k].entry == later ? spans[reach].port : spans[k].port;
       if (reported.insert(later).second)
         sink.error(
-            json::join(entries[later].first, "port"),
-            fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", entries[later].second.port_text,
-                        entries[earlier].first, entries[earlier].second.port_text,
+            json::join(json::index("forwardings", later), "port"),
+            fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", later_port.str(),
+                        json::index("forwardings", earlier), earlier_port.str(),
                         spans[k].proto == IPPROTO_TCP ? "tcp" : "udp"));
     }
     if (spans[k].port.last > spans[reach].port.last) reach = k;
   }
   if (sink.errors > 0) return std::nullopt;
-  PortForwardings pf;
-  for (auto& [path, e] : entries)
-    pf.forwardings.insert(pf.forwardings.end(), e.rules.begin(), e.rules.end());
-  return pf;
+  return PortForwardings{std::move(rules)};
 }
 
 }  // namespace netkeep

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace netkeep::json {
 
 using simdjson::dom::element_type;
@@ -48,7 +50,10 @@ std::string join(std::string_view path, std::string_view key) {
 }
 
 std::string index(std::string_view path, size_t i) {
-  return fmt::format("{}[{}]", path, i);
+  std::string out;
+  out.reserve(path.size() + 8);
+  out.append(path).append("[").append(std::to_string(i)).append("]");
+  return out;
 }
 
 std::optional<element> parse(simdjson::dom::parser& parser, const simdjson::padded_string& text,
@@ -72,18 +77,30 @@ std::optional<element> parse(simdjson::dom::parser& parser, const simdjson::padd
   return doc;
 }
 
-std::optional<Object> Object::from(element e, std::string path, Sink& sink) {
+std::optional<Object> Object::from(element e, std::string_view path, Sink& sink) {
   simdjson::dom::object o;
   if (e.get_object().get(o)) {
-    sink.error(path.empty() ? "" : path,
-               fmt::format("{} is {}, expected an object", show(e), type_name(e)));
+    sink.error(std::string(path), fmt::format("{} is {}, expected an object", show(e), type_name(e)));
     return std::nullopt;
   }
-  return Object(o, std::move(path), sink);
+  return Object(o, path, sink);
+}
+
+bool Object::seen(std::string_view key) const {
+  return std::find(seen_.begin(), seen_.begin() + nseen_, key) != seen_.begin() + nseen_ ||
+         std::find(more_seen_.begin(), more_seen_.end(), key) != more_seen_.end();
+}
+
+void Object::see(std::string_view key) {
+  if (seen(key)) return;
+  if (nseen_ < seen_.size())
+    seen_[nseen_++] = key;
+  else
+    more_seen_.push_back(key);
 }
 
 std::optional<element> Object::raw(std::string_view key) {
-  seen_.emplace(key);
+  see(key);
   element e;
   if (obj_.at_key(key).get(e) || e.is_null()) return std::nullopt;
   return e;
@@ -92,7 +109,9 @@ std::optional<element> Object::raw(std::string_view key) {
 std::optional<std::string_view> Object::string(std::string_view key) {
   auto e = raw(key);
   if (!e) return std::nullopt;
-  return as_string(*e, key_path(key), *sink_);
+  std::string_view s;
+  if (!e->get_string().get(s)) return s;
+  return as_string(*e, key_path(key), *sink_);  // reports the type error
 }
 
 std::optional<int64_t> Object::integer(std::string_view key) {
@@ -117,13 +136,21 @@ void Object::array(std::string_view key,
                  fmt::format("{} is {}, expected an array", show(*e), type_name(*e)));
     return;
   }
+  // One path buffer for every entry: "forwardings[" then the index.
+  std::string path = key_path(key) + "[";
+  const size_t base = path.size();
   size_t i = 0;
-  for (element item : arr) each(item, index(key_path(key), i++));
+  for (element item : arr) {
+    path.resize(base);
+    path += std::to_string(i++);
+    path += ']';
+    each(item, path);
+  }
 }
 
 void Object::finish() {
   for (auto [key, value] : obj_) {
-    if (!seen_.contains(key)) sink_->warn(key_path(key), "unknown key, ignored");
+    if (!seen(key)) sink_->warn(key_path(key), "unknown key, ignored");
   }
 }
 

@@ -4,10 +4,11 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <set>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -38,10 +39,15 @@ std::optional<element> parse(simdjson::dom::parser& parser, const simdjson::padd
 // An object being read key by key. Keys that were never asked for are
 // warned about by the destructor-free finish(): unknown keys are tolerated
 // (router7 configs carry keys netkeep does not use) but never silently.
+//
+// An Object refers to its path and to the keys asked for, which must
+// outlive it: paths come from the enclosing array() call, keys are string
+// literals. (Thousands of array entries are read per file; none of this
+// allocates per entry.)
 class Object {
  public:
   // Reports a type error and returns nullopt unless `e` is an object.
-  static std::optional<Object> from(element e, std::string path, Sink& sink);
+  static std::optional<Object> from(element e, std::string_view path, Sink& sink);
 
   // Each getter returns nullopt when the key is absent or JSON null (that is
   // not an error), and reports a type error when the key has the wrong type.
@@ -52,17 +58,22 @@ class Object {
   std::optional<element> raw(std::string_view key);
 
   void finish();  // warn about keys never asked for
-  const std::string& path() const { return path_; }
+  std::string_view path() const { return path_; }
   std::string key_path(std::string_view key) const { return join(path_, key); }
   Sink& sink() { return *sink_; }
 
  private:
-  Object(simdjson::dom::object o, std::string path, Sink& sink)
-      : obj_(o), path_(std::move(path)), sink_(&sink) {}
+  Object(simdjson::dom::object o, std::string_view path, Sink& sink)
+      : obj_(o), path_(path), sink_(&sink) {}
+  bool seen(std::string_view key) const;
+  void see(std::string_view key);
   simdjson::dom::object obj_;
-  std::string path_;
+  std::string_view path_;
   Sink* sink_;
-  std::set<std::string, std::less<>> seen_;
+  // The keys asked for: a handful, kept inline.
+  std::array<std::string_view, 12> seen_{};
+  size_t nseen_ = 0;
+  std::vector<std::string_view> more_seen_;
 };
 
 // A parsed config file whose top level must be an object. The parser and

@@ -1,6 +1,7 @@
 #include "model/nft.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <functional>
 #include <string_view>
@@ -68,6 +69,14 @@ bool next_attr(std::string_view& in, uint16_t& type, std::string_view& payload) 
 
 }  // namespace
 
+RuleBody::RuleBody(std::string_view bytes) {
+  if (bytes.empty()) return;
+  Rep* r = static_cast<Rep*>(::operator new(offsetof(Rep, bytes) + bytes.size()));
+  r->size = bytes.size();
+  std::memcpy(r->bytes, bytes.data(), bytes.size());
+  rep_ = std::shared_ptr<const Rep>(r, Free{});
+}
+
 size_t ExprWriter::open(uint16_t type) {
   size_t at = len_;
   put(type, nullptr, 0);
@@ -79,36 +88,10 @@ void ExprWriter::close(size_t at) {
   std::memcpy(out_.data() + at, &len, 2);
 }
 
-// `n` more bytes at the end, zero-filled (the buffer only ever grows, and
-// what resize() adds is zeros, so padding needs no writing).
-char* ExprWriter::grow(size_t n) {
-  if (len_ + n > out_.size()) out_.resize(std::max(out_.size() * 2, len_ + n));
-  char* at = out_.data() + len_;
-  len_ += n;
-  return at;
-}
-
-// An attribute whose payload is `n` bytes from `p`, then `zeros` NUL bytes.
-void ExprWriter::put(uint16_t type, const void* p, size_t n, size_t zeros) {
-  const auto len = static_cast<uint16_t>(4 + n + zeros);
-  char* at = grow(align4(len));
-  std::memcpy(at, &len, 2);
-  std::memcpy(at + 2, &type, 2);
-  if (n) std::memcpy(at + 4, p, n);
-}
-
 ExprWriter& ExprWriter::begin(std::string_view name) {
   elem_ = open(kListElem);
   str(kExprName, name);
   data_ = open(kExprData);
-  return *this;
-}
-
-ExprWriter& ExprWriter::be32(uint16_t type, uint32_t v) {
-  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24),
-                              static_cast<unsigned char>(v >> 16),
-                              static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
-  put(type, b, 4);
   return *this;
 }
 
@@ -192,24 +175,29 @@ RuleBody encode_exprs(const std::vector<NftExpr>& exprs) {
 // of 700 bytes must take a fraction of a millisecond, not several.
 uint64_t hash_of(const RuleBody& body) {
   constexpr uint64_t k = 0x9e3779b97f4a7c15ull;
-  uint64_t lane[4] = {body.size(), k, k << 1, k >> 1};
-  const char* p = body.data();
-  size_t n = body.size();
   auto word = [](const char* at) {
     uint64_t w;
     std::memcpy(&w, at, 8);
     return w;
   };
-  for (; n >= 32; p += 32, n -= 32)
-    for (int i = 0; i < 4; i++) lane[i] = (lane[i] ^ word(p + 8 * i)) * k;
-  uint64_t tail[4] = {};
-  std::memcpy(tail, p, n);
-  uint64_t h = 0;
-  for (int i = 0; i < 4; i++) {
-    lane[i] = (lane[i] ^ tail[i]) * k;
-    h = (h ^ (lane[i] ^ lane[i] >> 31)) * 0xff51afd7ed558ccdull;
+  uint64_t a = body.size(), b = k, c = k << 1, d = k >> 1;
+  const char* p = body.data();
+  size_t n = body.size();
+  for (; n >= 32; p += 32, n -= 32) {
+    a = (a ^ word(p)) * k;
+    b = (b ^ word(p + 8)) * k;
+    c = (c ^ word(p + 16)) * k;
+    d = (d ^ word(p + 24)) * k;
   }
-  return h ^ h >> 33;
+  char tail[32] = {};
+  std::memcpy(tail, p, n);
+  a = (a ^ word(tail)) * k;
+  b = (b ^ word(tail + 8)) * k;
+  c = (c ^ word(tail + 16)) * k;
+  d = (d ^ word(tail + 24)) * k;
+  uint64_t h = a ^ (b >> 17 | b << 47) ^ (c >> 31 | c << 33) ^ (d >> 47 | d << 17);
+  h = (h ^ h >> 32) * 0xff51afd7ed558ccdull;
+  return h ^ h >> 29;
 }
 
 bool operator==(const NftRule& a, const NftRule& b) {

@@ -3,8 +3,13 @@
 // them — never by a text rendering.
 #pragma once
 
+#include <endian.h>
+
+#include <algorithm>
 #include <compare>
+#include <memory>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,7 +26,35 @@ const char* family_name(NftFamily f);  // "ip", "ip6", "inet"
 // each an NFTA_EXPR_NAME and an NFTA_EXPR_DATA). Desired rules are written in
 // that same form (ExprWriter), so comparing and hashing rules is comparing and
 // hashing bytes, a dump is decoded by copying, and a rule is sent as it is.
-using RuleBody = std::string;
+//
+// The bytes are immutable and shared: copying a snapshot of 10,000 rules,
+// or reusing the rules built for the last reconcile, copies pointers.
+class RuleBody {
+ public:
+  RuleBody() = default;
+  RuleBody(std::string_view bytes);
+  RuleBody(const char* bytes, size_t n) : RuleBody(std::string_view(bytes, n)) {}
+
+  std::string_view view() const { return rep_ ? std::string_view(rep_->bytes, rep_->size) : ""; }
+  operator std::string_view() const { return view(); }
+  const char* data() const { return view().data(); }
+  size_t size() const { return rep_ ? rep_->size : 0; }
+  bool empty() const { return size() == 0; }
+  size_t find(std::string_view s) const { return view().find(s); }
+  friend bool operator==(const RuleBody& a, const RuleBody& b) {
+    return a.rep_ == b.rep_ || a.view() == b.view();
+  }
+
+ private:
+  struct Rep {
+    size_t size;
+    char bytes[1];  // `size` of them, allocated with the Rep
+  };
+  struct Free {
+    void operator()(Rep* r) const { ::operator delete(r); }
+  };
+  std::shared_ptr<const Rep> rep_;
+};
 
 // A view of a rule's expressions for people and for JSON: each attribute of
 // an expression's NFTA_EXPR_DATA, by its kernel number (NFTA_PAYLOAD_DREG,
@@ -49,17 +82,20 @@ class ExprWriter {
  public:
   ExprWriter() : out_(1024, '\0') {}  // a forwarding rule is about 700 bytes
   ExprWriter& begin(std::string_view name);  // an expression; attributes follow
-  ExprWriter& be32(uint16_t type, uint32_t v);
+  ExprWriter& be32(uint16_t type, uint32_t v) {
+    const uint32_t be = htobe32(v);
+    put(type, &be, 4);
+    return *this;
+  }
   ExprWriter& u8(uint16_t type, uint8_t v);
   ExprWriter& str(uint16_t type, std::string_view s);          // NUL-terminated
   ExprWriter& data(uint16_t type, std::string_view value);     // NFTA_DATA_VALUE inside
   ExprWriter& verdict(uint16_t type, int32_t code, std::string_view chain = {});  // NFTA_DATA_VERDICT
   ExprWriter& raw(uint16_t type, std::string_view payload);    // any attribute, as it is
   ExprWriter& end();                                           // closes the expression
-  RuleBody take() {
-    RuleBody r = std::move(out_);
-    r.resize(len_);
-    out_.clear();  // empty, so "zeros beyond len_" holds again
+  RuleBody take() {  // exactly sized: thousands of rules are kept at once
+    RuleBody r(out_.data(), len_);
+    std::fill_n(out_.begin(), len_, '\0');  // zeros beyond len_ again
     len_ = 0;
     return r;
   }
@@ -67,8 +103,22 @@ class ExprWriter {
  private:
   size_t open(uint16_t type);
   void close(size_t at);
-  void put(uint16_t type, const void* p, size_t n, size_t zeros = 0);
-  char* grow(size_t n);
+  // An attribute whose payload is `n` bytes from `p`, then `zeros` NUL bytes.
+  void put(uint16_t type, const void* p, size_t n, size_t zeros = 0) {
+    const auto len = static_cast<uint16_t>(4 + n + zeros);
+    char* at = grow((len + 3u) & ~3u);
+    std::memcpy(at, &len, 2);
+    std::memcpy(at + 2, &type, 2);
+    if (n) std::memcpy(at + 4, p, n);
+  }
+  // `n` more bytes at the end, zero-filled (the buffer only ever grows, and
+  // what resize() adds is zeros, so padding needs no writing).
+  char* grow(size_t n) {
+    if (len_ + n > out_.size()) out_.resize(std::max(out_.size() * 2, len_ + n));
+    char* at = out_.data() + len_;
+    len_ += n;
+    return at;
+  }
   std::string out_;  // zeros beyond len_
   size_t len_ = 0;
   size_t elem_ = 0, data_ = 0;
@@ -111,7 +161,7 @@ struct NftTable {
 
 // The owned objects as they are (a snapshot) or as they should be.
 struct NftState {
-  std::vector<NftTable> tables;      // every table of the families netkeep uses
+  std::vector<NftTable> tables;      // those of the tables netkeep uses that exist
   std::vector<NftChain> chains;      // owned chains only
   std::vector<NftCounter> counters;  // owned counters only
 

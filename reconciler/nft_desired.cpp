@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 namespace netkeep {
 
@@ -200,11 +201,12 @@ BaseChain base(const char* type, uint32_t hook, int32_t priority) {
 
 }  // namespace
 
+namespace {
+
 // ip daddr != 127.0.0.0/8 [ip daddr != LAN] fib daddr type 2 PROTO dport PORT
 //   dnat to ADDR:PORT
-NftRule forwarding_rule(const Forwarding& f, const std::optional<Prefix>& lan) {
+NftRule forwarding_rule(ExprWriter& w, const Forwarding& f, const std::optional<Prefix>& lan) {
   static const Prefix loopback = *Prefix::parse("127.0.0.0/8");
-  ExprWriter w;
   addr_match(w, kDaddr, NFT_CMP_NEQ, loopback);
   if (lan) addr_match(w, kDaddr, NFT_CMP_NEQ, *lan);
   // fib daddr type 2: only packets addressed to the router itself (RTN_LOCAL),
@@ -244,12 +246,63 @@ NftRule forwarding_rule(const Forwarding& f, const std::optional<Prefix>& lan) {
   return rule(w);
 }
 
+}  // namespace
+
+NftRule forwarding_rule(const Forwarding& f, const std::optional<Prefix>& lan) {
+  ExprWriter w;
+  return forwarding_rule(w, f, lan);
+}
+
+namespace {
+
+// The daemon builds the forwarding rules on every reconcile, nearly all of
+// them the same as last time. Rules are a pure function of the forwarding
+// and lan0's prefix, so those of the last build are kept and shared (the
+// bytes are immutable), not written again. Bounded: entries of forwardings
+// no longer configured are dropped when they outnumber the current ones.
+struct ForwardingMemo {
+  struct Key {
+    uint8_t proto;
+    uint16_t port_first, port_last, dest_first, dest_last;
+    uint32_t dest_addr;
+    bool operator==(const Key&) const = default;
+  };
+  struct Hash {
+    size_t operator()(const Key& k) const {
+      uint64_t a = uint64_t{k.proto} << 56 ^ uint64_t{k.port_first} << 40 ^
+                   uint64_t{k.port_last} << 24 ^ uint64_t{k.dest_first} << 8 ^ k.dest_last;
+      uint64_t h = (a ^ uint64_t{k.dest_addr} << 17) * 0x9e3779b97f4a7c15ull;
+      return static_cast<size_t>(h ^ h >> 29);
+    }
+  };
+  std::optional<Prefix> lan;
+  std::unordered_map<Key, RuleBody, Hash> rules;
+
+  static Key key(const Forwarding& f) {
+    uint32_t addr;
+    std::memcpy(&addr, f.dest_addr.bytes.data(), 4);
+    return {f.proto, f.port.first, f.port.last, f.dest_port.first, f.dest_port.last, addr};
+  }
+};
+
+}  // namespace
+
 NftState desired_ruleset(const NftInputs& in) {
   NftState s;
   s.tables = {{NftFamily::ip, "nat"}, {NftFamily::ip, "filter"}, {NftFamily::ip6, "filter"}};
   NftChain fwd{NftFamily::ip, "nat", kForwardingChain, std::nullopt, {}};
   fwd.rules.reserve(in.forwardings.size());
-  for (const auto& f : in.forwardings) fwd.rules.push_back(forwarding_rule(f, in.lan));
+  static thread_local ForwardingMemo memo;
+  if (memo.lan != in.lan || memo.rules.size() > 2 * in.forwardings.size() + 64) {
+    memo.rules.clear();
+    memo.lan = in.lan;
+  }
+  ExprWriter w;  // one buffer for thousands of rules
+  for (const auto& f : in.forwardings) {
+    auto [it, fresh] = memo.rules.try_emplace(ForwardingMemo::key(f));
+    if (fresh) it->second = forwarding_rule(w, f, in.lan).body;
+    fwd.rules.push_back({it->second, 0});
+  }
   s.chains.push_back(std::move(fwd));
   s.chains.push_back({NftFamily::ip,
                       "nat",

@@ -3,7 +3,6 @@
 // netkeep does not own are never named in an op; tables are never deleted;
 // the ruleset is never flushed.
 #include <algorithm>
-#include <unordered_map>
 
 #include "model/nft_text.hpp"
 #include "reconciler/nft_desired.hpp"
@@ -50,30 +49,48 @@ std::vector<size_t> longest_increasing(const std::vector<size_t>& seq) {
 // chain's order equals the desired order. Rules already in place, in order,
 // are kept: their handles and counters do not change.
 void diff_rules(const NftChain& have, NftChain& want, Ids& ids, std::vector<Op>& ops) {
-  // Desired indices by rule hash, last first, so duplicates pair up in order.
-  std::unordered_map<uint64_t, std::vector<size_t>> wanted;
-  wanted.reserve(want.rules.size());
-  for (size_t i = want.rules.size(); i-- > 0;) wanted[hash_of(want.rules[i].body)].push_back(i);
+  const size_t nh = have.rules.size(), nw = want.rules.size();
+  std::vector<uint64_t> kept(nw, 0);  // desired index -> handle of the kept rule
+  std::vector<bool> have_kept(nh, false);
+  auto keep = [&](size_t i, size_t j) {
+    kept[i] = have.rules[j].handle;
+    have_kept[j] = true;
+  };
+  // Rules equal at the same place from either end are kept without
+  // hashing: a change to a long chain usually touches a few rules.
+  size_t pre = 0, suf = 0;
+  while (pre < nh && pre < nw && have.rules[pre].body == want.rules[pre].body) {
+    keep(pre, pre);
+    pre++;
+  }
+  while (suf < nh - pre && suf < nw - pre &&
+         have.rules[nh - 1 - suf].body == want.rules[nw - 1 - suf].body) {
+    keep(nw - 1 - suf, nh - 1 - suf);
+    suf++;
+  }
 
+  // In between: desired rules by hash, in order, so equal rules pair up
+  // first to first. One sorted array, no allocation per rule.
+  std::vector<std::pair<uint64_t, size_t>> wanted;
+  wanted.reserve(nw - pre - suf);
+  for (size_t i = pre; i < nw - suf; i++) wanted.emplace_back(hash_of(want.rules[i].body), i);
+  std::sort(wanted.begin(), wanted.end());
+  std::vector<bool> taken(nw, false);
   std::vector<size_t> seq, seq_have;  // matched (desired index, have index) in chain order
-  for (size_t j = 0; j < have.rules.size(); j++) {
-    auto it = wanted.find(hash_of(have.rules[j].body));
-    if (it == wanted.end()) continue;
-    auto& candidates = it->second;
+  for (size_t j = pre; j < nh - suf; j++) {
+    const RuleBody& body = have.rules[j].body;
+    const uint64_t h = hash_of(body);
+    auto it = std::lower_bound(wanted.begin(), wanted.end(), std::pair{h, size_t{0}});
     // Equal hashes are checked for equal rules; a collision is simply no match.
-    auto match = std::find_if(candidates.rbegin(), candidates.rend(),
-                              [&](size_t i) { return want.rules[i].body == have.rules[j].body; });
-    if (match == candidates.rend()) continue;
-    seq.push_back(*match);
-    candidates.erase(std::next(match).base());
-    seq_have.push_back(j);
+    for (; it != wanted.end() && it->first == h; ++it) {
+      if (taken[it->second] || want.rules[it->second].body != body) continue;
+      taken[it->second] = true;
+      seq.push_back(it->second);
+      seq_have.push_back(j);
+      break;
+    }
   }
-  std::vector<uint64_t> kept(want.rules.size(), 0);  // desired index -> handle of the kept rule
-  std::vector<bool> have_kept(have.rules.size(), false);
-  for (size_t pos : longest_increasing(seq)) {
-    kept[seq[pos]] = have.rules[seq_have[pos]].handle;
-    have_kept[seq_have[pos]] = true;
-  }
+  for (size_t pos : longest_increasing(seq)) keep(seq[pos], seq_have[pos]);
 
   for (size_t j = 0; j < have.rules.size(); j++)
     if (!have_kept[j])

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The daemon keeps its view of the owned nftables objects current instead of
+# dumping thousands of rules per reconcile: from its own commits (the
+# kernel echoes new rules' handles) and from the event stream (another
+# program's transaction that touches nothing netkeep owns moves the view to
+# its generation). What it cannot account for is dumped again: a change to
+# an owned chain, or events lost to an overrun. Full dumps are counted by
+# the metric netkeep_nftables_dumps_total.
+source "$(dirname "$0")/lib.sh"
+
+router_setup
+CFG=$(config_from fresh-system)
+fw() {  # fw N [EXTRA]: N tcp forwardings (ports 1000...), and port EXTRA if given
+  python3 - "$@" >"$CFG/.pf" <<'PY'
+import json, sys
+n = int(sys.argv[1]); extra = sys.argv[2:]
+f = [{"port": str(1000 + i), "dest_addr": "10.10.0.%d" % (2 + i % 250), "dest_port": str(1000 + i)} for i in range(n)]
+for p in extra:
+    f.insert(n // 2, {"port": p, "dest_addr": "10.10.0.9", "dest_port": p})
+json.dump({"forwardings": f}, sys.stdout)
+PY
+  mv "$CFG/.pf" "$CFG/portforwardings.json"
+}
+scrape() { printf 'GET /metrics HTTP/1.1\r\nHost: netkeep\r\n\r\n' | ip netns exec "$R" socat -t 2 - TCP:127.0.0.1:9101; }
+dumps() {
+  local out
+  for _ in 1 2 3 4 5; do out=$(scrape); [ -n "$out" ] && break; sleep 0.2; done
+  echo "$out" | awk '$1 == "netkeep_nftables_dumps_total" {print $2}'; }
+rules() { ip netns exec "$R" nft list chain ip nat router7-portforwardings | grep -c dnat; }
+has_port() { ip netns exec "$R" nft list chain ip nat router7-portforwardings | grep -q "dport $1 "; }
+lacks_port() { ! has_port "$1"; }
+
+fw 2000
+daemon_start "$R" --config "$CFG" --root "$ROOT" --metrics 127.0.0.1:9101
+converged() { [ "$(rules)" = 2000 ] && [ "$(reconciles)" -ge 2 ]; }
+within 20000 "converged on 2000 forwardings, and confirmed" converged
+settle
+d0=$(dumps)
+check "the first reconciles dumped ($d0)" test "$d0" -ge 1
+
+fw 2000 60000
+within 5000 "+1 forwarding applied" has_port 60000
+settle
+equals "+1 forwarding: no dump (the view followed netkeep's own commit)" "$(dumps)" "$d0"
+fw 2000
+within 5000 "-1 forwarding applied, by the handle learned from the echo" lacks_port 60000
+settle
+equals "-1 forwarding: no dump" "$(dumps)" "$d0"
+
+# Another program's tables: its transactions touch nothing netkeep owns.
+ip netns exec "$R" nft add table ip docker-like
+ip netns exec "$R" nft add chain ip docker-like c
+ip netns exec "$R" nft add rule ip docker-like c counter
+sleep 0.3
+fw 2000 60001
+within 5000 "after other programs' commits, +1 applied" has_port 60001
+settle
+equals "no dump: the view moved along with their generations" "$(dumps)" "$d0"
+
+# A change to an owned chain is not taken on trust: dumped and repaired.
+ip netns exec "$R" nft insert rule ip nat router7-portforwardings tcp dport 4444 accept
+within 5000 "a foreign rule in the forwarding chain is removed" lacks_port 4444
+settle
+check "that took a dump ($(dumps) > $d0)" test "$(dumps)" -gt "$d0"
+equals "and every forwarding is in place" "$(rules)" 2001
+finish
