@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <compare>
-#include <memory>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
