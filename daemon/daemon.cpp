@@ -23,6 +23,7 @@
 #include "daemon/notify.hpp"
 #include "daemon/relevance.hpp"
 #include "daemon/watch.hpp"
+#include "reconciler/nft_desired.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile.hpp"
 
@@ -283,6 +284,7 @@ int run_daemon(const DaemonOptions& options) {
   // they are reused; the daemon's size stays at its largest reconcile's.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  remember_forwarding_rules(true);
   std::string err;
   auto kernel = LinuxKernel::open(options.root, err);
   if (!kernel) {

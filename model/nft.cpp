@@ -54,8 +54,17 @@ size_t align4(size_t n) {
   return (n + 3) & ~size_t{3};
 }
 
-// One attribute at the front of `in`: its type and payload; `in` moves past it.
-bool next_attr(std::string_view& in, uint16_t& type, std::string_view& payload) {
+}  // namespace
+
+RuleBody::RuleBody(std::string_view bytes) {
+  if (bytes.empty()) return;
+  Rep* r = static_cast<Rep*>(::operator new(offsetof(Rep, bytes) + bytes.size()));
+  r->size = bytes.size();
+  std::memcpy(r->bytes, bytes.data(), bytes.size());
+  rep_ = std::shared_ptr<const Rep>(r, Free{});
+}
+
+bool nla_next(std::string_view& in, uint16_t& type, std::string_view& payload) {
   if (in.size() < 4) return false;
   uint16_t len, t;
   std::memcpy(&len, in.data(), 2);
@@ -65,16 +74,6 @@ bool next_attr(std::string_view& in, uint16_t& type, std::string_view& payload) 
   payload = in.substr(4, len - 4);
   in.remove_prefix(std::min(in.size(), align4(len)));
   return true;
-}
-
-}  // namespace
-
-RuleBody::RuleBody(std::string_view bytes) {
-  if (bytes.empty()) return;
-  Rep* r = static_cast<Rep*>(::operator new(offsetof(Rep, bytes) + bytes.size()));
-  r->size = bytes.size();
-  std::memcpy(r->bytes, bytes.data(), bytes.size());
-  rep_ = std::shared_ptr<const Rep>(r, Free{});
 }
 
 size_t ExprWriter::open(uint16_t type) {
@@ -137,15 +136,15 @@ std::vector<NftExpr> decode_exprs(std::string_view body) {
   std::vector<NftExpr> out;
   uint16_t type;
   std::string_view elem;
-  while (next_attr(body, type, elem)) {
+  while (nla_next(body, type, elem)) {
     if (type != kListElem) continue;
     NftExpr e;
     std::string_view a;
-    while (next_attr(elem, type, a)) {
+    while (nla_next(elem, type, a)) {
       if (type == kExprName) e.name = std::string(a.substr(0, a.find('\0')));
       if (type != kExprData) continue;
       std::string_view v;
-      while (next_attr(a, type, v)) e.attrs.push_back({type, std::string(v)});
+      while (nla_next(a, type, v)) e.attrs.push_back({type, std::string(v)});
     }
     out.push_back(std::move(e));
   }
@@ -155,7 +154,7 @@ std::vector<NftExpr> decode_exprs(std::string_view body) {
 std::optional<std::string_view> nested_attr(std::string_view payload, uint16_t type) {
   uint16_t t;
   std::string_view v;
-  while (next_attr(payload, t, v))
+  while (nla_next(payload, t, v))
     if (t == type) return v;
   return std::nullopt;
 }

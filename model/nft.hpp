@@ -72,6 +72,10 @@ struct NftExpr {
 };
 
 std::vector<NftExpr> decode_exprs(std::string_view body);  // malformed tails are dropped
+// One netlink attribute at the front of `in`: its type (without the
+// NLA_F_* flags) and payload; `in` moves past it. False at the end or on
+// a malformed attribute.
+bool nla_next(std::string_view& in, uint16_t& type, std::string_view& payload);
 RuleBody encode_exprs(const std::vector<NftExpr>& exprs);
 // The payload of attribute `type` inside a nested attribute's payload, or
 // nullopt: e.g. NFTA_DATA_VALUE inside NFTA_CMP_DATA.

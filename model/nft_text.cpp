@@ -7,16 +7,26 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <array>
 #include <cstring>
+#include <optional>
 
 namespace netkeep {
 
 namespace {
 
-const std::string* attr(const NftExpr& e, uint16_t type) {
-  for (const auto& a : e.attrs)
-    if (a.type == type) return &a.value;
-  return nullptr;
+// One expression, as views into the rule's bytes: rendering thousands of
+// rules (a cold apply prints every one) allocates nothing per attribute.
+struct Expr {
+  std::string_view name;
+  std::array<std::pair<uint16_t, std::string_view>, 16> attrs;
+  size_t n = 0;
+};
+
+std::optional<std::string_view> attr(const Expr& e, uint16_t type) {
+  for (size_t i = 0; i < e.n; i++)
+    if (e.attrs[i].first == type) return e.attrs[i].second;
+  return std::nullopt;
 }
 
 uint32_t be32(std::string_view v) {
@@ -26,14 +36,14 @@ uint32_t be32(std::string_view v) {
 }
 
 // A big-endian u32 attribute (registers, keys, operators), as the kernel sends them.
-uint32_t u32(const NftExpr& e, uint16_t type) {
-  const std::string* v = attr(e, type);
+uint32_t u32(const Expr& e, uint16_t type) {
+  auto v = attr(e, type);
   return v ? be32(*v) : 0;
 }
 
 // The value inside a data attribute (NFTA_DATA_VALUE), e.g. a cmp's operand.
-std::string data(const NftExpr& e, uint16_t type) {
-  const std::string* v = attr(e, type);
+std::string data(const Expr& e, uint16_t type) {
+  auto v = attr(e, type);
   if (!v) return {};
   auto inner = nested_attr(*v, 1);  // NFTA_DATA_VALUE
   return inner ? std::string(*inner) : std::string();
@@ -57,8 +67,8 @@ uint16_t be16(const std::string& b) {
                        : 0;
 }
 
-std::string cstr(const std::string& b) {
-  return std::string(b.c_str());
+std::string cstr(std::string_view b) {
+  return std::string(b.substr(0, b.find('\0')));
 }
 
 struct Renderer {
@@ -126,8 +136,8 @@ struct Renderer {
     return v;
   }
 
-  void expr(const NftExpr& e) {
-    const std::string& n = e.name;
+  void expr(const Expr& e) {
+    const std::string_view n = e.name;
     if (n == "payload" && !attr(e, NFTA_PAYLOAD_SREG)) {
       uint32_t base = u32(e, NFTA_PAYLOAD_BASE), off = u32(e, NFTA_PAYLOAD_OFFSET);
       field_len = u32(e, NFTA_PAYLOAD_LEN);
@@ -165,7 +175,7 @@ struct Renderer {
       uint32_t reg = u32(e, NFTA_IMMEDIATE_DREG);
       if (reg == NFT_REG_VERDICT) {
         std::string_view verdict;  // NFTA_IMMEDIATE_DATA > NFTA_DATA_VERDICT
-        if (const std::string* d = attr(e, NFTA_IMMEDIATE_DATA))
+        if (auto d = attr(e, NFTA_IMMEDIATE_DATA))
           verdict = nested_attr(*d, NFTA_DATA_VERDICT).value_or("");
         const auto v = static_cast<int32_t>(be32(nested_attr(verdict, NFTA_VERDICT_CODE).value_or("")));
         const std::string chain(nested_attr(verdict, NFTA_VERDICT_CHAIN).value_or(""));
@@ -203,7 +213,7 @@ struct Renderer {
     } else if (n == "masq") {
       word("masquerade");
     } else if (n == "objref") {
-      const std::string* name = attr(e, NFTA_OBJREF_IMM_NAME);
+      auto name = attr(e, NFTA_OBJREF_IMM_NAME);
       word(fmt::format("counter name \"{}\"", name ? cstr(*name) : "?"));
     } else if (n == "counter") {
       word("counter");
@@ -212,7 +222,7 @@ struct Renderer {
     } else if (n == "rt" || n == "byteorder") {
       // Part of "set rt mtu", printed with the exthdr write.
     } else {
-      word("[" + n + "]");
+      word("[" + std::string(n) + "]");
     }
   }
 };
@@ -221,7 +231,19 @@ struct Renderer {
 
 std::string rule_text(const RuleBody& body) {
   Renderer r;
-  for (const auto& e : decode_exprs(body)) r.expr(e);
+  std::string_view list = body, elem, a;
+  uint16_t type;
+  while (nla_next(list, type, elem)) {
+    if (type != 1) continue;  // NFTA_LIST_ELEM
+    Expr e;
+    while (nla_next(elem, type, a)) {
+      if (type == NFTA_EXPR_NAME) e.name = a.substr(0, a.find('\0'));
+      if (type != NFTA_EXPR_DATA) continue;
+      std::string_view v;
+      while (e.n < e.attrs.size() && nla_next(a, type, v)) e.attrs[e.n++] = {type, v};
+    }
+    r.expr(e);
+  }
   return r.out;
 }
 

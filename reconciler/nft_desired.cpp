@@ -260,6 +260,7 @@ namespace {
 // and lan0's prefix, so those of the last build are kept and shared (the
 // bytes are immutable), not written again. Bounded: entries of forwardings
 // no longer configured are dropped when they outnumber the current ones.
+// Off unless remember_forwarding_rules(true): a one-shot run gains nothing.
 struct ForwardingMemo {
   struct Key {
     uint8_t proto;
@@ -275,6 +276,7 @@ struct ForwardingMemo {
       return static_cast<size_t>(h ^ h >> 29);
     }
   };
+  bool on = false;
   std::optional<Prefix> lan;
   std::unordered_map<Key, RuleBody, Hash> rules;
 
@@ -285,23 +287,37 @@ struct ForwardingMemo {
   }
 };
 
+ForwardingMemo& memo() {
+  static thread_local ForwardingMemo m;
+  return m;
+}
+
 }  // namespace
+
+void remember_forwarding_rules(bool on) {
+  memo().on = on;
+  if (!on) memo().rules.clear();
+}
 
 NftState desired_ruleset(const NftInputs& in) {
   NftState s;
   s.tables = {{NftFamily::ip, "nat"}, {NftFamily::ip, "filter"}, {NftFamily::ip6, "filter"}};
   NftChain fwd{NftFamily::ip, "nat", kForwardingChain, std::nullopt, {}};
   fwd.rules.reserve(in.forwardings.size());
-  static thread_local ForwardingMemo memo;
-  if (memo.lan != in.lan || memo.rules.size() > 2 * in.forwardings.size() + 64) {
-    memo.rules.clear();
-    memo.lan = in.lan;
-  }
   ExprWriter w;  // one buffer for thousands of rules
-  for (const auto& f : in.forwardings) {
-    auto [it, fresh] = memo.rules.try_emplace(ForwardingMemo::key(f));
-    if (fresh) it->second = forwarding_rule(w, f, in.lan).body;
-    fwd.rules.push_back({it->second, 0});
+  ForwardingMemo& m = memo();
+  if (!m.on) {
+    for (const auto& f : in.forwardings) fwd.rules.push_back(forwarding_rule(w, f, in.lan));
+  } else {
+    if (m.lan != in.lan || m.rules.size() > 2 * in.forwardings.size() + 64) {
+      m.rules.clear();
+      m.lan = in.lan;
+    }
+    for (const auto& f : in.forwardings) {
+      auto [it, fresh] = m.rules.try_emplace(ForwardingMemo::key(f));
+      if (fresh) it->second = forwarding_rule(w, f, in.lan).body;
+      fwd.rules.push_back({it->second, 0});
+    }
   }
   s.chains.push_back(std::move(fwd));
   s.chains.push_back({NftFamily::ip,

@@ -19,6 +19,11 @@ struct NftInputs {
 
 NftState desired_ruleset(const NftInputs& in);
 
+// The daemon builds the forwarding rules on every reconcile, nearly all the
+// same as last time. With this on, the rules of the last build are kept and
+// reused (see nft_desired.cpp); a one-shot command leaves it off.
+void remember_forwarding_rules(bool on);
+
 // The rule of one forwarding (exposed for tests).
 NftRule forwarding_rule(const Forwarding& f, const std::optional<Prefix>& lan);
 

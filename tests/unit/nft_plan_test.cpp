@@ -340,3 +340,20 @@ TEST_CASE("router7's encoding of the same rules is replaced once, in one transac
   CHECK(k.transactions == 1);  // all 40 ops commit together: no forwarding is ever absent
   CHECK(nft_only(plan(d, k.state())).empty());
 }
+
+TEST_CASE("remembered forwarding rules are the rules built afresh") {
+  NftInputs in{"uplink0", *Prefix::parse("10.10.0.0/24"), many(50)};
+  const NftState fresh = desired_ruleset(in);
+  remember_forwarding_rules(true);
+  CHECK(desired_ruleset(in) == fresh);
+  CHECK(desired_ruleset(in) == fresh);  // now from the memo
+  in.forwardings[7].dest_port = {81, 81};
+  NftState changed = desired_ruleset(in);
+  CHECK(!(changed == fresh));
+  CHECK(rule_text(changed.chains[0].rules[7].body).find(":81") != std::string::npos);
+  in.lan = *Prefix::parse("10.10.0.0/25");  // every rule depends on lan0's prefix
+  NftState other_lan = desired_ruleset(in);
+  remember_forwarding_rules(false);
+  CHECK(other_lan == desired_ruleset(in));
+  CHECK(rule_text(other_lan.chains[0].rules[0].body).find("10.10.0.0/25") != std::string::npos);
+}
