@@ -150,9 +150,11 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
   std::vector<Span> spans;
   spans.reserve(rules.size());
   for (size_t i = 0; i < rules.size(); i++) spans.push_back({rules[i].proto, rules[i].port, entry_of[i]});
-  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+  auto order = [](const Span& a, const Span& b) {
     return std::tie(a.proto, a.port.first, a.entry) < std::tie(b.proto, b.port.first, b.entry);
-  });
+  };
+  if (!std::is_sorted(spans.begin(), spans.end(), order))  // files are often in port order
+    std::sort(spans.begin(), spans.end(), order);
   std::set<size_t> reported;
   for (size_t k = 1, reach = 0; k < spans.size(); k++) {
     if (spans[k].proto != spans[reach].proto) {

@@ -154,8 +154,19 @@ void Object::finish() {
   }
 }
 
-Document::Document(std::string_view text, Sink& sink) : text_(text) {
-  if (auto doc = parse(parser_, text_, sink)) root_ = Object::from(*doc, "", sink);
+namespace {
+// The idle parser of this thread, if any (see Document).
+thread_local std::unique_ptr<simdjson::dom::parser> spare_parser;
+}  // namespace
+
+Document::Document(std::string_view text, Sink& sink)
+    : parser_(spare_parser ? std::move(spare_parser) : std::make_unique<simdjson::dom::parser>()),
+      text_(text) {
+  if (auto doc = parse(*parser_, text_, sink)) root_ = Object::from(*doc, "", sink);
+}
+
+Document::~Document() {
+  if (!spare_parser) spare_parser = std::move(parser_);
 }
 
 std::optional<std::string_view> as_string(element e, const std::string& path, Sink& sink) {

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 #include <string>
@@ -78,13 +79,21 @@ class Object {
 
 // A parsed config file whose top level must be an object. The parser and
 // the padded text live as long as the elements read from them.
+//
+// The parser's buffers (several times the file's size) are kept per thread
+// and reused by the next Document, so the daemon does not allocate and
+// fault them in on every reconcile; a Document made while another is alive
+// gets a parser of its own.
 class Document {
  public:
   Document(std::string_view text, Sink& sink);
+  ~Document();
+  Document(const Document&) = delete;
+  Document& operator=(const Document&) = delete;
   Object* root() { return root_ ? &*root_ : nullptr; }
 
  private:
-  simdjson::dom::parser parser_;
+  std::unique_ptr<simdjson::dom::parser> parser_;
   simdjson::padded_string text_;
   std::optional<Object> root_;
 };

@@ -2,10 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace netkeep::json {
 
 std::string quote(std::string_view s) {
-  std::string out = "\"";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  // Most strings need no escaping: copy them whole.
+  auto plain = [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; };
+  if (std::all_of(s.begin(), s.end(), plain)) return out.append(s) += '"';
   for (unsigned char c : s) {
     switch (c) {
       case '"':

@@ -41,6 +41,7 @@ class RuleBody {
   size_t size() const { return rep_ ? rep_->size : 0; }
   bool empty() const { return size() == 0; }
   size_t find(std::string_view s) const { return view().find(s); }
+  bool shares(const RuleBody& o) const { return rep_ == o.rep_; }  // the same bytes object
   friend bool operator==(const RuleBody& a, const RuleBody& b) {
     return a.rep_ == b.rep_ || a.view() == b.view();
   }

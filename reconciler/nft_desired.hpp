@@ -17,7 +17,9 @@ struct NftInputs {
   std::vector<Forwarding> forwardings;
 };
 
-NftState desired_ruleset(const NftInputs& in);
+// `have`, the forwarding chain as it is, if known: remembered rules equal
+// to its rule at the same place take on its bytes (see nft_desired.cpp).
+NftState desired_ruleset(const NftInputs& in, const NftChain* have = nullptr);
 
 // The daemon builds the forwarding rules on every reconcile, nearly all the
 // same as last time. With this on, the rules of the last build are kept and

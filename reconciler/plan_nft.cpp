@@ -136,8 +136,8 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   // prefix from interfaces.json: if either file is invalid, the chain's
   // rules stay exactly as they are.
   const bool forwardings_known = d.portforwardings.governs() && d.interfaces.governs();
-  NftState want = desired_ruleset(in);
   const NftState& have = actual.nft;
+  NftState want = desired_ruleset(in, have.chain(NftFamily::ip, "nat", kForwardingChain));
 
   for (const auto& t : want.tables)
     if (!have.has_table(t.family, t.name)) ops.push_back(NftTableAdd{t});

@@ -351,6 +351,17 @@ TEST_CASE("remembered forwarding rules are the rules built afresh") {
   NftState changed = desired_ruleset(in);
   CHECK(!(changed == fresh));
   CHECK(rule_text(changed.chains[0].rules[7].body).find(":81") != std::string::npos);
+  // Rules equal to the kernel's at the same place take on the kernel's bytes.
+  NftChain have = desired_ruleset(in).chains[0];
+  have.rules[3].body = RuleBody(std::string(have.rules[3].body.view()));  // a copy, like a dump
+  CHECK(!desired_ruleset(in).chains[0].rules[3].body.shares(have.rules[3].body));
+  NftChain shared = desired_ruleset(in, &have).chains[0];
+  CHECK(shared.rules[3].body.shares(have.rules[3].body));
+  CHECK(desired_ruleset(in).chains[0].rules[3].body.shares(have.rules[3].body));  // remembered
+  have.rules[4].body = have.rules[5].body;  // a different rule at that place is not taken
+  NftChain other = desired_ruleset(in, &have).chains[0];
+  CHECK(other.rules[4].body == fresh.chains[0].rules[4].body);
+  CHECK(!other.rules[4].body.shares(have.rules[4].body));
   in.lan = *Prefix::parse("10.10.0.0/25");  // every rule depends on lan0's prefix
   NftState other_lan = desired_ruleset(in);
   remember_forwarding_rules(false);
