@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <unordered_map>
 
 namespace netkeep {
 
@@ -257,34 +256,17 @@ namespace {
 
 // The daemon builds the forwarding rules on every reconcile, nearly all of
 // them the same as last time. Rules are a pure function of the forwarding
-// and lan0's prefix, so those of the last build are kept and shared (the
-// bytes are immutable), not written again. Bounded: entries of forwardings
-// no longer configured are dropped when they outnumber the current ones.
+// and lan0's prefix, so the rules of the last build are kept, in order, and
+// reused (the bytes are immutable and shared) where the forwarding list
+// still matches: walking both lists, a forwarding equal to the next old one
+// takes its rule, one equal to the one after (an old entry removed) does
+// too, and anything else (added, changed, reordered) is built afresh.
 // Off unless remember_forwarding_rules(true): a one-shot run gains nothing.
 struct ForwardingMemo {
-  struct Key {
-    uint8_t proto;
-    uint16_t port_first, port_last, dest_first, dest_last;
-    uint32_t dest_addr;
-    bool operator==(const Key&) const = default;
-  };
-  struct Hash {
-    size_t operator()(const Key& k) const {
-      uint64_t a = uint64_t{k.proto} << 56 ^ uint64_t{k.port_first} << 40 ^
-                   uint64_t{k.port_last} << 24 ^ uint64_t{k.dest_first} << 8 ^ k.dest_last;
-      uint64_t h = (a ^ uint64_t{k.dest_addr} << 17) * 0x9e3779b97f4a7c15ull;
-      return static_cast<size_t>(h ^ h >> 29);
-    }
-  };
   bool on = false;
   std::optional<Prefix> lan;
-  std::unordered_map<Key, RuleBody, Hash> rules;
-
-  static Key key(const Forwarding& f) {
-    uint32_t addr;
-    std::memcpy(&addr, f.dest_addr.bytes.data(), 4);
-    return {f.proto, f.port.first, f.port.last, f.dest_port.first, f.dest_port.last, addr};
-  }
+  std::vector<Forwarding> forwardings;
+  std::vector<RuleBody> rules;
 };
 
 ForwardingMemo& memo() {
@@ -295,8 +277,8 @@ ForwardingMemo& memo() {
 }  // namespace
 
 void remember_forwarding_rules(bool on) {
+  memo() = ForwardingMemo{};
   memo().on = on;
-  if (!on) memo().rules.clear();
 }
 
 NftState desired_ruleset(const NftInputs& in, const NftChain* have) {
@@ -309,21 +291,36 @@ NftState desired_ruleset(const NftInputs& in, const NftChain* have) {
   if (!m.on) {
     for (const auto& f : in.forwardings) fwd.rules.push_back(forwarding_rule(w, f, in.lan));
   } else {
-    if (m.lan != in.lan || m.rules.size() > 2 * in.forwardings.size() + 64) {
+    if (m.lan != in.lan) {
+      m.forwardings.clear();
       m.rules.clear();
-      m.lan = in.lan;
     }
+    const bool aligned = have && have->rules.size() == in.forwardings.size();
+    size_t j = 0;  // the next old forwarding
+    std::vector<RuleBody> bodies;
+    bodies.reserve(in.forwardings.size());
     for (size_t i = 0; i < in.forwardings.size(); i++) {
       const Forwarding& f = in.forwardings[i];
-      auto [it, fresh] = m.rules.try_emplace(ForwardingMemo::key(f));
-      if (fresh) it->second = forwarding_rule(w, f, in.lan).body;
+      if (j < m.forwardings.size() && m.forwardings[j] == f) {
+        bodies.push_back(m.rules[j++]);
+      } else if (j + 1 < m.forwardings.size() && m.forwardings[j + 1] == f) {
+        bodies.push_back(m.rules[j + 1]);
+        j += 2;
+      } else {
+        bodies.push_back(forwarding_rule(w, f, in.lan).body);
+      }
       // A rule equal to the kernel's at the same place shares its bytes from
       // now on: comparing them is then comparing pointers, not 700 bytes.
-      if (have && i < have->rules.size() && !it->second.shares(have->rules[i].body) &&
-          it->second == have->rules[i].body)
-        it->second = have->rules[i].body;
-      fwd.rules.push_back({it->second, 0});
+      // (Tried only when the chain and the list are the same length: after
+      // a dump, not while forwardings are being added or removed.)
+      if (aligned && !bodies.back().shares(have->rules[i].body) &&
+          bodies.back() == have->rules[i].body)
+        bodies.back() = have->rules[i].body;
+      fwd.rules.push_back({bodies.back(), 0});
     }
+    m.lan = in.lan;
+    m.forwardings = in.forwardings;
+    m.rules = std::move(bodies);
   }
   s.chains.push_back(std::move(fwd));
   s.chains.push_back({NftFamily::ip,
