@@ -35,9 +35,11 @@ class NftKernel {
   // new rules are sent with NLM_F_ECHO, so the kernel answers with their
   // handles, and when the generation afterwards is exactly one more than
   // the view's, no other program committed in between and the view is the
-  // old one with these ops applied. Anything else drops the view.
+  // old one with these ops applied. Anything else drops the view. (100
+  // echoes of under 1 KiB fit the default socket receive buffer, 208 KiB,
+  // where SO_RCVBUFFORCE is not permitted, e.g. in a user namespace.)
   std::vector<NftError> send(const std::vector<const Op*>& ops, bool commit = true);
-  static constexpr size_t kViewOps = 1000;
+  static constexpr size_t kViewOps = 100;
 
   const std::optional<NftView>& view() const { return view_; }
   void set_view(std::optional<NftView> v) { view_ = std::move(v); }

@@ -71,6 +71,17 @@ ip netns exec "$R" nft add chain ip docker-like c
 check "a commit elsewhere moves the generation too: dumped again" test "$(reads)" -gt 1
 equals "the view is current again" "$(reads)" 1
 
+# A transaction of more than 100 ops is not followed (its echoes could
+# overflow a default receive buffer): the view is dropped, the next run
+# dumps, and the one after needs no dump again.
+fw $(seq 2001 2150)
+nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1
+equals "150 forwardings applied" "$(handles | wc -l)" 150
+check "after a transaction of 150 rules the next apply dumps" test "$(reads)" -gt 1
+equals "and the one after reads only the generation" "$(reads)" 1
+fw 1001 1002 1003
+nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1
+
 # A view is never believed for another namespace, even under the same root
 # and at the same generation.
 R2=$(new_ns router2)
