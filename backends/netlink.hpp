@@ -88,8 +88,7 @@ class Socket {
   // addressed to this socket (echoes of messages sent with NLM_F_ECHO) go
   // to `on_other`.
   std::optional<WriteError> send_batch(
-      const char* buf, size_t len,
-      const std::function<void(uint32_t, const WriteError&)>& on_error,
+      const char* buf, size_t len, const std::function<void(uint32_t, const WriteError&)>& on_error,
       const std::function<void(const nlmsghdr*)>& on_other = {});
 
   uint64_t requests_sent() const { return requests_; }

@@ -57,7 +57,8 @@ RuleBody sendable(const RuleBody& body) {
   auto exprs = decode_exprs(body);
   for (auto& e : exprs) {
     auto has = [&](uint16_t t) {
-      return std::any_of(e.attrs.begin(), e.attrs.end(), [&](const NftAttr& a) { return a.type == t; });
+      return std::any_of(e.attrs.begin(), e.attrs.end(),
+                         [&](const NftAttr& a) { return a.type == t; });
     };
     if (e.name == "exthdr" && has(NFTA_EXTHDR_SREG))
       std::erase_if(e.attrs, [](const NftAttr& a) { return a.type == NFTA_EXTHDR_FLAGS; });
@@ -76,10 +77,12 @@ void encode_rule_add(const NftRuleAdd& o, uint32_t seq, std::vector<char>& buf) 
   nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWRULE, o.family, flags, seq);
   mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, o.table.c_str());
   mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, o.chain.c_str());
-  if (o.place == RulePlace::before_handle) mnl_attr_put_u64(nlh, NFTA_RULE_POSITION, htobe64(o.ref));
+  if (o.place == RulePlace::before_handle)
+    mnl_attr_put_u64(nlh, NFTA_RULE_POSITION, htobe64(o.ref));
   nlattr* exprs = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
   const RuleBody body = sendable(o.body);
-  if (body.size() > kMaxMessage / 2) throw std::length_error("nftables rule larger than its buffer");
+  if (body.size() > kMaxMessage / 2)
+    throw std::length_error("nftables rule larger than its buffer");
   std::memcpy(mnl_nlmsg_get_payload_tail(nlh), body.data(), body.size());
   nlh->nlmsg_len += static_cast<uint32_t>(MNL_ALIGN(body.size()));
   mnl_attr_nest_end(nlh, exprs);

@@ -82,6 +82,58 @@ std::optional<Protos> read_protos(Object& o) {
   return out;
 }
 
+// The common case, read in one pass over the entry's fields: an object of
+// known keys whose values are all valid. nullopt for anything else, which
+// the full reader then reports with its messages.
+std::optional<Forwarding> quick_entry(element e, std::optional<uint8_t>& second_proto) {
+  simdjson::dom::object o;
+  if (e.get_object().get(o)) return std::nullopt;
+  std::string_view proto, port, dest, dest_port;
+  unsigned seen = 0;  // a key given twice goes to the full reader too
+  for (auto [key, value] : o) {
+    std::string_view v;
+    if (value.get_string().get(v)) return std::nullopt;
+    unsigned bit = key == "port"        ? 1
+                   : key == "dest_addr" ? 2
+                   : key == "dest_port" ? 4
+                   : key == "proto"     ? 8
+                                        : 0;
+    if (!bit || (seen & bit)) return std::nullopt;  // unknown keys are warned by the full reader
+    seen |= bit;
+    (bit == 1 ? port : bit == 2 ? dest : bit == 4 ? dest_port : proto) = v;
+  }
+  if (port.empty() || dest.empty() || dest_port.empty()) return std::nullopt;
+  Forwarding f;
+  second_proto.reset();
+  if (proto.empty() || proto == "tcp")
+    f.proto = IPPROTO_TCP;
+  else if (proto == "udp")
+    f.proto = IPPROTO_UDP;
+  else if (proto == "tcp,udp") {
+    f.proto = IPPROTO_TCP;
+    second_proto = IPPROTO_UDP;
+  } else if (proto == "udp,tcp") {
+    f.proto = IPPROTO_UDP;
+    second_proto = IPPROTO_TCP;
+  } else {
+    return std::nullopt;
+  }
+  auto range = [](std::string_view s) -> std::optional<PortRange> {
+    auto dash = s.find('-');
+    auto first = parse_port(s.substr(0, dash));
+    auto last = dash == std::string_view::npos ? first : parse_port(s.substr(dash + 1));
+    if (!first || !last || *first > *last) return std::nullopt;
+    return PortRange{*first, *last};
+  };
+  auto p = range(port), dp = range(dest_port);
+  auto a = IpAddr::parse(dest);
+  if (!p || !dp || !a || !a->is_v4() || (!dp->single() && *dp != *p)) return std::nullopt;
+  f.port = *p;
+  f.dest_addr = *a;
+  f.dest_port = *dp;
+  return f;
+}
+
 }  // namespace
 
 std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink& sink) {
@@ -94,6 +146,17 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
   size_t entry = 0;
   root->array("forwardings", [&](element e, const std::string& path) {
     const size_t this_entry = entry++;
+    std::optional<uint8_t> second;
+    if (auto f = quick_entry(e, second)) {
+      rules.push_back(*f);
+      entry_of.push_back(this_entry);
+      if (second) {
+        f->proto = *second;
+        rules.push_back(*f);
+        entry_of.push_back(this_entry);
+      }
+      return;
+    }
     auto o = Object::from(e, path, sink);
     if (!o) return;
     int errors = sink.errors;
@@ -149,7 +212,8 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
   };
   std::vector<Span> spans;
   spans.reserve(rules.size());
-  for (size_t i = 0; i < rules.size(); i++) spans.push_back({rules[i].proto, rules[i].port, entry_of[i]});
+  for (size_t i = 0; i < rules.size(); i++)
+    spans.push_back({rules[i].proto, rules[i].port, entry_of[i]});
   auto order = [](const Span& a, const Span& b) {
     return std::tie(a.proto, a.port.first, a.entry) < std::tie(b.proto, b.port.first, b.entry);
   };
@@ -167,11 +231,10 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
       const PortRange& later_port = spans[k].entry == later ? spans[k].port : spans[reach].port;
       const PortRange& earlier_port = spans[k].entry == later ? spans[reach].port : spans[k].port;
       if (reported.insert(later).second)
-        sink.error(
-            json::join(json::index("forwardings", later), "port"),
-            fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", later_port.str(),
-                        json::index("forwardings", earlier), earlier_port.str(),
-                        spans[k].proto == IPPROTO_TCP ? "tcp" : "udp"));
+        sink.error(json::join(json::index("forwardings", later), "port"),
+                   fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", later_port.str(),
+                               json::index("forwardings", earlier), earlier_port.str(),
+                               spans[k].proto == IPPROTO_TCP ? "tcp" : "udp"));
     }
     if (spans[k].port.last > spans[reach].port.last) reach = k;
   }

@@ -80,7 +80,8 @@ std::optional<element> parse(simdjson::dom::parser& parser, const simdjson::padd
 std::optional<Object> Object::from(element e, std::string_view path, Sink& sink) {
   simdjson::dom::object o;
   if (e.get_object().get(o)) {
-    sink.error(std::string(path), fmt::format("{} is {}, expected an object", show(e), type_name(e)));
+    sink.error(std::string(path),
+               fmt::format("{} is {}, expected an object", show(e), type_name(e)));
     return std::nullopt;
   }
   return Object(o, path, sink);

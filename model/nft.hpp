@@ -85,7 +85,7 @@ std::optional<std::string_view> nested_attr(std::string_view payload, uint16_t t
 // Writes expressions in the kernel's dump encoding, one rule at a time.
 class ExprWriter {
  public:
-  ExprWriter() : out_(1024, '\0') {}  // a forwarding rule is about 700 bytes
+  ExprWriter() : out_(1024, '\0') {}         // a forwarding rule is about 700 bytes
   ExprWriter& begin(std::string_view name);  // an expression; attributes follow
   ExprWriter& be32(uint16_t type, uint32_t v) {
     const uint32_t be = htobe32(v);
@@ -93,11 +93,12 @@ class ExprWriter {
     return *this;
   }
   ExprWriter& u8(uint16_t type, uint8_t v);
-  ExprWriter& str(uint16_t type, std::string_view s);          // NUL-terminated
-  ExprWriter& data(uint16_t type, std::string_view value);     // NFTA_DATA_VALUE inside
-  ExprWriter& verdict(uint16_t type, int32_t code, std::string_view chain = {});  // NFTA_DATA_VERDICT
-  ExprWriter& raw(uint16_t type, std::string_view payload);    // any attribute, as it is
-  ExprWriter& end();                                           // closes the expression
+  ExprWriter& str(uint16_t type, std::string_view s);       // NUL-terminated
+  ExprWriter& data(uint16_t type, std::string_view value);  // NFTA_DATA_VALUE inside
+  ExprWriter& verdict(uint16_t type, int32_t code,
+                      std::string_view chain = {});          // NFTA_DATA_VERDICT
+  ExprWriter& raw(uint16_t type, std::string_view payload);  // any attribute, as it is
+  ExprWriter& end();                                         // closes the expression
   RuleBody take() {  // exactly sized: thousands of rules are kept at once
     RuleBody r(out_.data(), len_);
     std::fill_n(out_.begin(), len_, '\0');  // zeros beyond len_ again

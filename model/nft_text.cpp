@@ -189,7 +189,8 @@ struct Renderer {
         std::string_view verdict;  // NFTA_IMMEDIATE_DATA > NFTA_DATA_VERDICT
         if (auto d = attr(e, NFTA_IMMEDIATE_DATA))
           verdict = nested_attr(*d, NFTA_DATA_VERDICT).value_or("");
-        const auto v = static_cast<int32_t>(be32(nested_attr(verdict, NFTA_VERDICT_CODE).value_or("")));
+        const auto v =
+            static_cast<int32_t>(be32(nested_attr(verdict, NFTA_VERDICT_CODE).value_or("")));
         const std::string chain(nested_attr(verdict, NFTA_VERDICT_CHAIN).value_or(""));
         if (v == NFT_JUMP)
           word("jump " + cstr(chain));
@@ -211,8 +212,7 @@ struct Renderer {
       std::string to;
       uint32_t amin = u32(e, NFTA_NAT_REG_ADDR_MIN);
       if (amin && amin < 5 && regs[amin].size() == 4) to = ipv4(regs[amin]);
-      uint32_t pmin = u32(e, NFTA_NAT_REG_PROTO_MIN),
-               pmax = u32(e, NFTA_NAT_REG_PROTO_MAX);
+      uint32_t pmin = u32(e, NFTA_NAT_REG_PROTO_MIN), pmax = u32(e, NFTA_NAT_REG_PROTO_MAX);
       if (pmin && pmin < 5) {
         to += ":" + std::to_string(be16(regs[pmin]));
         if (pmax && pmax < 5 && pmax != pmin) to += "-" + std::to_string(be16(regs[pmax]));

@@ -185,7 +185,8 @@ int cmd_apply(const Args& a) {
   }
   kernel->load_view(view_file(a));
   Reconcile rc = reconcile(a.config, *kernel, *kernel, resolve_host);
-  if (auto w = kernel->save_view()) fmt::print(stderr, "warning: keeping the nftables view: {}\n", *w);
+  if (auto w = kernel->save_view())
+    fmt::print(stderr, "warning: keeping the nftables view: {}\n", *w);
   print_diags(rc.diags);
   for (const auto& w : rc.plan.warnings) fmt::print(stderr, "warning: {}\n", w);
   if (!rc.snapshot_error.empty()) {

@@ -145,7 +145,7 @@ enum class RulePlace : uint8_t {
 struct NftRuleAdd {
   NftFamily family = NftFamily::ip;
   std::string table, chain;
-  RuleBody body;  // rule_text() renders it
+  RuleBody body;    // rule_text() renders it
   uint32_t id = 0;  // NFTA_RULE_ID, unique within the plan
   RulePlace place = RulePlace::append;
   uint64_t ref = 0;

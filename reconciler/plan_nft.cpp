@@ -109,12 +109,9 @@ void diff_rules(const NftChain& have, NftChain& want, Ids& ids, std::vector<Op>&
   }
   for (size_t i = 0; i < want.rules.size(); i++) {
     if (kept[i]) continue;
-    NftRuleAdd add{want.family,
-                   want.table,
-                   want.name,
-                   std::move(want.rules[i].body),
-                   ids.next++,
-                   before[i] ? RulePlace::before_handle : RulePlace::append,
+    NftRuleAdd add{want.family, want.table,
+                   want.name,   std::move(want.rules[i].body),
+                   ids.next++,  before[i] ? RulePlace::before_handle : RulePlace::append,
                    before[i]};
     ops.push_back(std::move(add));
   }

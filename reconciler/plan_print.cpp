@@ -251,8 +251,8 @@ std::string to_json(const Op& op) {
           [](const NftRuleAdd& o) {
             return fmt::format(
                 R"("family": "{}", "table": {}, "chain": {}, "rule": {}, "id": {}, "place": "{}", "ref": {})",
-                family_name(o.family), quote(o.table), quote(o.chain), quote(rule_text(o.body)), o.id,
-                place_name(o.place), o.ref);
+                family_name(o.family), quote(o.table), quote(o.chain), quote(rule_text(o.body)),
+                o.id, place_name(o.place), o.ref);
           },
           [](const NftRuleDel& o) {
             return fmt::format(

@@ -297,8 +297,7 @@ std::string data_value(std::string v) {  // NFTA_DATA_VALUE around v (4 bytes he
 RuleBody router7_encoding(const RuleBody& body) {
   auto b = decode_exprs(body);
   for (size_t i = 0; i + 1 < b.size(); i++) {
-    if (b[i].name != "payload" || b[i].attrs.size() < 4 || b[i].attrs[3].value != be32(1))
-      continue;
+    if (b[i].name != "payload" || b[i].attrs.size() < 4 || b[i].attrs[3].value != be32(1)) continue;
     b[i].attrs[3].value = be32(4);  // NFTA_PAYLOAD_LEN
     NftExpr mask{"bitwise",
                  {{NFTA_BITWISE_SREG, be32(1)},

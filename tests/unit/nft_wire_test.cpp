@@ -40,7 +40,8 @@ Parsed parse(const std::vector<char>& buf) {
   Parsed p;
   p.table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
   p.chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
-  if (nftnl_rule_is_set(r, NFTNL_RULE_POSITION)) p.position = nftnl_rule_get_u64(r, NFTNL_RULE_POSITION);
+  if (nftnl_rule_is_set(r, NFTNL_RULE_POSITION))
+    p.position = nftnl_rule_get_u64(r, NFTNL_RULE_POSITION);
   p.flags = nlh->nlmsg_flags;
   nftnl_expr_iter* it = nftnl_expr_iter_create(r);
   for (nftnl_expr* x = nftnl_expr_iter_next(it); x; x = nftnl_expr_iter_next(it)) {
@@ -70,15 +71,15 @@ TEST_CASE("a new rule is sent as its expressions, placed before a handle or appe
   CHECK(p.chain == kForwardingChain);
   CHECK(p.position == 4242);
   CHECK(!(p.flags & NLM_F_APPEND));  // without APPEND the kernel inserts before the position
-  const std::vector<std::string> want = {"payload", "cmp", "payload", "cmp",       "fib",
-                                         "cmp",     "meta", "cmp",    "payload",   "cmp",
+  const std::vector<std::string> want = {"payload",   "cmp",       "payload", "cmp",     "fib",
+                                         "cmp",       "meta",      "cmp",     "payload", "cmp",
                                          "immediate", "immediate", "nat"};
   CHECK(p.exprs == want);
 
   buf.clear();
-  nft::encode_op(NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 8,
-                            RulePlace::append, 0},
-                 101, buf);
+  nft::encode_op(
+      NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 8, RulePlace::append, 0}, 101,
+      buf);
   p = parse(buf);
   CHECK(p.position == 0);
   CHECK((p.flags & NLM_F_APPEND));
@@ -103,9 +104,9 @@ TEST_CASE("a dumped rule decodes to its handle and the bytes of its expressions"
   // A dump message has the shape of a new-rule message, plus a handle.
   NftRule rule = forwarding_rule(forwarding(), std::nullopt);
   std::vector<char> buf;
-  nft::encode_op(NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 1,
-                            RulePlace::append, 0},
-                 1, buf);
+  nft::encode_op(
+      NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 1, RulePlace::append, 0}, 1,
+      buf);
   auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data());
   buf.resize(buf.size() + 12);
   nlh = reinterpret_cast<nlmsghdr*>(buf.data());

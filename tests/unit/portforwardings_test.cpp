@@ -89,3 +89,36 @@ TEST_CASE("overlapping forwardings of one protocol name both entries") {
                                      {"port": "53", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "53"})"),
       sink));
 }
+
+TEST_CASE("every spelling of an entry reads the same, plain or not") {
+  // The common spelling is read in one pass; anything else by the full
+  // reader. Both must agree on what an entry means.
+  auto read = [](const std::string& entries) {
+    Diagnostics d;
+    json::Sink sink{kPortForwardingsFile, &d};
+    auto pf = parse_portforwardings(R"({"forwardings": [)" + entries + "]}", sink);
+    REQUIRE(pf);
+    return std::make_pair(pf->forwardings, d.size());
+  };
+  const auto plain =
+      read(R"({"proto": "udp,tcp", "port": "53", "dest_addr": "10.0.0.9", "dest_port": "5353"})");
+  REQUIRE(plain.first.size() == 2);
+  CHECK(plain.first[0].proto == 17);
+  CHECK(plain.first[1].proto == 6);
+  CHECK(plain.first[1].dest_port == PortRange{5353, 5353});
+  CHECK(plain.second == 0);
+  // Spaces in the list, null values and unknown keys take the full reader.
+  CHECK(
+      read(R"({"proto": " udp , tcp", "port": "53", "dest_addr": "10.0.0.9", "dest_port": "5353"})")
+          .first == plain.first);
+  CHECK(read(R"({"proto": null, "port": "53", "dest_addr": "10.0.0.9", "dest_port": "5353"})")
+            .first[0]
+            .proto == 6);
+  auto unknown = read(
+      R"({"proto": "udp,tcp", "port": "53", "dest_addr": "10.0.0.9", "dest_port": "5353", "colour": "red"})");
+  CHECK(unknown.first == plain.first);
+  CHECK(unknown.second == 1);  // warned
+  // A key given twice: the first counts, as everywhere in netkeep's configs.
+  auto twice = read(R"({"port": "53", "port": "54", "dest_addr": "10.0.0.9", "dest_port": "53"})");
+  CHECK(twice.first[0].port == PortRange{53, 53});
+}
