@@ -40,8 +40,8 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
   for (const auto& [result, n] : reconciles_)
     out += fmt::format("netkeep_reconciles_total{{result=\"{}\"}} {}\n", result, n);
   out +=
-      "# HELP netkeep_reconcile_duration_seconds Time from snapshot to the last write of a "
-      "reconcile.\n"
+      "# HELP netkeep_reconcile_duration_seconds Time a reconcile takes, from reading the "
+      "config to its last write.\n"
       "# TYPE netkeep_reconcile_duration_seconds histogram\n";
   for (size_t i = 0; i < kBuckets.size(); i++)
     out += fmt::format("netkeep_reconcile_duration_seconds_bucket{{le=\"{}\"}} {}\n", kBuckets[i],
