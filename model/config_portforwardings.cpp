@@ -105,11 +105,11 @@ std::optional<Forwarding> quick_entry(element e, std::optional<uint8_t>& second_
   if (port.empty() || dest.empty() || dest_port.empty()) return std::nullopt;
   Forwarding f;
   second_proto.reset();
-  if (proto.empty() || proto == "tcp")
+  if (proto.empty() || proto == "tcp") {
     f.proto = IPPROTO_TCP;
-  else if (proto == "udp")
+  } else if (proto == "udp") {
     f.proto = IPPROTO_UDP;
-  else if (proto == "tcp,udp") {
+  } else if (proto == "tcp,udp") {
     f.proto = IPPROTO_TCP;
     second_proto = IPPROTO_UDP;
   } else if (proto == "udp,tcp") {
