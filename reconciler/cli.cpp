@@ -37,7 +37,8 @@ Usage:
 
 Options:
   --config DIR   directory of interfaces.json, dhcp4/wire/lease.json, ... (default /perm)
-  --root DIR     prefix for files netkeep writes, e.g. ROOT/tmp/resolv.conf (default /)
+  --root DIR     prefix for files netkeep writes, e.g. ROOT/tmp/resolv.conf and
+                 ROOT/run/netkeep/nft-view (default /)
   --json         machine-readable output
   --check        (plan) also have the kernel validate the nftables batch, committing nothing
   --stats        (apply) count the netlink requests sent, reads and writes
@@ -65,6 +66,12 @@ that do not depend on it still run.
 
 --stats prints the requests sent, split into reads and writes, for
 rtnetlink and nftables (with --json: a "stats" object).
+
+The owned nftables rules are kept in ROOT/run/netkeep/nft-view with the
+ruleset generation they belong to; while the kernel reports that
+generation nothing changed, and they are not dumped again. The file is
+only believed in the boot and network namespace that wrote it, and
+deleting it is always safe.
 
 Exit status: 0 converged, 1 some part failed (every error is listed).
 )"},
