@@ -103,4 +103,12 @@ apply_json "$R"
 head -c 1000 "$VIEW" >"$VIEW.cut" && mv "$VIEW.cut" "$VIEW"
 check "a truncated view file is ignored: everything is dumped" test "$(reads)" -gt 1
 equals "and the rules are as configured" "$(handles | wc -l)" 3
+# The view is an optimisation: when it cannot be written, apply warns and
+# still does its work.
+rm -rf "$ROOT/run" && touch "$ROOT/run"  # a file where its directory should be
+fw 1001 1002 1003 1004
+status "apply succeeds though the view cannot be kept" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+contains "and says so" "$(cat "$WORK/err")" "warning: keeping the nftables view: $ROOT/run"
+equals "the rules are as configured" "$(handles | wc -l)" 4
+rm -f "$ROOT/run"
 finish
