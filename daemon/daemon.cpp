@@ -197,6 +197,9 @@ class Daemon {
   void run_reconcile() {
     dirty_ = false;
     const uint64_t n = ++reconciles_;
+    // The periodic resync trusts nothing it kept: the owned nftables objects
+    // are dumped again, whatever the view says.
+    if (sources_.contains("timer")) kernel_->nft().set_view(std::nullopt);
     auto start = std::chrono::steady_clock::now();
     Reconcile rc = reconcile(opts_.config, *kernel_, *kernel_, resolve_host);
     // Events are judged against the state this reconcile planned from; its

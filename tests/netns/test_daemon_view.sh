@@ -4,8 +4,9 @@
 # kernel echoes new rules' handles) and from the event stream (another
 # program's transaction that touches nothing netkeep owns moves the view to
 # its generation). What it cannot account for is dumped again: a change to
-# an owned chain, or events lost to an overrun. Full dumps are counted by
-# the metric netkeep_nftables_dumps_total.
+# an owned chain, or events lost to an overrun; and the periodic resync
+# always dumps. Full dumps are counted by the metric
+# netkeep_nftables_dumps_total.
 source "$(dirname "$0")/lib.sh"
 
 router_setup
@@ -63,4 +64,14 @@ within 5000 "a foreign rule in the forwarding chain is removed" lacks_port 4444
 settle
 check "that took a dump ($(dumps) > $d0)" test "$(dumps)" -gt "$d0"
 equals "and every forwarding is in place" "$(rules)" 2001
+kill "$DAEMON"; wait "$DAEMON" 2>/dev/null
+
+# The periodic resync dumps in full, whatever the view says.
+daemon_start "$R" --config "$CFG" --root "$ROOT" --metrics 127.0.0.1:9101 --resync 1
+started() { [ "$(reconciles)" -ge 1 ]; }
+within 20000 "restarted" started
+settle
+r1=$(dumps)
+sleep 2.5
+check "two resyncs later, more dumps ($r1 -> $(dumps))" test "$(dumps)" -ge $((r1 + 2))
 finish
