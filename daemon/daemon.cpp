@@ -202,11 +202,11 @@ class Daemon {
     if (sources_.contains("timer")) kernel_->nft().set_view(std::nullopt);
     auto start = std::chrono::steady_clock::now();
     Reconcile rc = reconcile(opts_.config, *kernel_, *kernel_, resolve_host);
+    const double seconds =  // reading the config to the last write
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // Events are judged against the state this reconcile planned from; its
     // own writes therefore count as changes and cause one confirming round.
     last_ = std::move(rc.snapshot);
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     for (const auto& d : rc.diags) log("reconcile {}: {}", n, d.str());
     for (const auto& w : rc.plan.warnings) log("reconcile {}: warning: {}", n, w);

@@ -2,12 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace netkeep {
 
@@ -77,20 +78,32 @@ namespace {
 
 enum class ReadResult { ok, missing, error };
 
+// The whole file in one read where its size allows (a portforwardings.json
+// of 10,000 entries is 667 KB, read on every reconcile of the daemon).
 ReadResult read_file(const std::filesystem::path& p, std::string& out, std::string& err) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     if (errno == ENOENT) return ReadResult::missing;
     err = std::strerror(errno);
     return ReadResult::error;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    err = std::strerror(errno);
-    return ReadResult::error;
+  struct stat st {};
+  out.assign(fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0, '\0');
+  size_t got = 0;
+  for (;;) {
+    if (got == out.size()) out.resize(std::max<size_t>(4096, out.size() * 2));  // grew meanwhile
+    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      err = std::strerror(errno);
+      ::close(fd);
+      return ReadResult::error;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
   }
-  out = ss.str();
+  out.resize(got);
+  ::close(fd);
   return ReadResult::ok;
 }
 
