@@ -30,26 +30,33 @@ std::optional<uint16_t> parse_port(std::string_view s) {
   return static_cast<uint16_t>(v);
 }
 
+// "N" or "N-M" as written, possibly reversed; nullopt unless both are ports.
+std::optional<PortRange> parse_range(std::string_view s) {
+  auto dash = s.find('-');
+  auto first = parse_port(s.substr(0, dash));
+  auto last = dash == std::string_view::npos ? first : parse_port(s.substr(dash + 1));
+  if (!first || !last) return std::nullopt;
+  return PortRange{*first, *last};
+}
+
 std::optional<PortRange> read_range(Object& o, std::string_view key) {
   auto s = o.string(key);
   if (!s) {
     if (!o.raw(key)) o.sink().error(o.key_path(key), "missing");
     return std::nullopt;
   }
-  auto dash = s->find('-');
-  auto first = parse_port(s->substr(0, dash));
-  auto last = dash == std::string_view::npos ? first : parse_port(s->substr(dash + 1));
-  if (!first || !last) {
+  auto r = parse_range(*s);
+  if (!r) {
     o.sink().error(o.key_path(key),
                    fmt::format("\"{}\" is not a port (1-65535) or a range N-M", *s));
     return std::nullopt;
   }
-  if (*first > *last) {
+  if (r->first > r->last) {
     o.sink().error(o.key_path(key), fmt::format("\"{}\" is a reversed range (did you mean {}-{}?)",
-                                                *s, *last, *first));
+                                                *s, r->last, r->first));
     return std::nullopt;
   }
-  return PortRange{*first, *last};
+  return r;
 }
 
 // "tcp" (also when empty), "udp", or a comma list of them, in order: at
@@ -118,16 +125,11 @@ std::optional<Forwarding> quick_entry(element e, std::optional<uint8_t>& second_
   } else {
     return std::nullopt;
   }
-  auto range = [](std::string_view s) -> std::optional<PortRange> {
-    auto dash = s.find('-');
-    auto first = parse_port(s.substr(0, dash));
-    auto last = dash == std::string_view::npos ? first : parse_port(s.substr(dash + 1));
-    if (!first || !last || *first > *last) return std::nullopt;
-    return PortRange{*first, *last};
-  };
-  auto p = range(port), dp = range(dest_port);
+  auto p = parse_range(port), dp = parse_range(dest_port);
   auto a = IpAddr::parse(dest);
-  if (!p || !dp || !a || !a->is_v4() || (!dp->single() && *dp != *p)) return std::nullopt;
+  if (!p || !dp || p->first > p->last || dp->first > dp->last || !a || !a->is_v4() ||
+      (!dp->single() && *dp != *p))
+    return std::nullopt;
   f.port = *p;
   f.dest_addr = *a;
   f.dest_port = *dp;

@@ -87,21 +87,8 @@ std::optional<Object> Object::from(element e, std::string_view path, Sink& sink)
   return Object(o, path, sink);
 }
 
-bool Object::seen(std::string_view key) const {
-  return std::find(seen_.begin(), seen_.begin() + nseen_, key) != seen_.begin() + nseen_ ||
-         std::find(more_seen_.begin(), more_seen_.end(), key) != more_seen_.end();
-}
-
-void Object::see(std::string_view key) {
-  if (seen(key)) return;
-  if (nseen_ < seen_.size())
-    seen_[nseen_++] = key;
-  else
-    more_seen_.push_back(key);
-}
-
 std::optional<element> Object::raw(std::string_view key) {
-  see(key);
+  if (std::find(seen_.begin(), seen_.end(), key) == seen_.end()) seen_.push_back(key);
   element e;
   if (obj_.at_key(key).get(e) || e.is_null()) return std::nullopt;
   return e;
@@ -151,7 +138,8 @@ void Object::array(std::string_view key,
 
 void Object::finish() {
   for (auto [key, value] : obj_) {
-    if (!seen(key)) sink_->warn(key_path(key), "unknown key, ignored");
+    if (std::find(seen_.begin(), seen_.end(), key) == seen_.end())
+      sink_->warn(key_path(key), "unknown key, ignored");
   }
 }
 

@@ -4,7 +4,6 @@
 
 #include <simdjson.h>
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -66,15 +65,10 @@ class Object {
  private:
   Object(simdjson::dom::object o, std::string_view path, Sink& sink)
       : obj_(o), path_(path), sink_(&sink) {}
-  bool seen(std::string_view key) const;
-  void see(std::string_view key);
   simdjson::dom::object obj_;
   std::string_view path_;
   Sink* sink_;
-  // The keys asked for: a handful, kept inline.
-  std::array<std::string_view, 12> seen_{};
-  size_t nseen_ = 0;
-  std::vector<std::string_view> more_seen_;
+  std::vector<std::string_view> seen_;  // the keys asked for (literals)
 };
 
 // A parsed config file whose top level must be an object. The parser and

@@ -36,8 +36,16 @@ std::optional<Mac> Mac::parse(std::string_view s) {
 }
 
 std::string IpAddr::str() const {
+  if (is_v4()) {  // without inet_ntop's sprintf: plans and listings print thousands
+    std::string out;
+    for (int i = 0; i < 4; i++) {
+      if (i) out += '.';
+      out += std::to_string(bytes[i]);
+    }
+    return out;
+  }
   char buf[INET6_ADDRSTRLEN];
-  inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes.data(), buf, sizeof buf);
+  inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
   return buf;
 }
 

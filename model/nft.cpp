@@ -1,7 +1,6 @@
 #include "model/nft.hpp"
 
 #include <algorithm>
-#include <cstddef>
 #include <cstring>
 #include <functional>
 #include <string_view>
@@ -55,14 +54,6 @@ size_t align4(size_t n) {
 }
 
 }  // namespace
-
-RuleBody::RuleBody(std::string_view bytes) {
-  if (bytes.empty()) return;
-  Rep* r = static_cast<Rep*>(::operator new(offsetof(Rep, bytes) + bytes.size()));
-  r->size = bytes.size();
-  std::memcpy(r->bytes, bytes.data(), bytes.size());
-  rep_ = std::shared_ptr<const Rep>(r, Free{});
-}
 
 bool nla_next(std::string_view& in, uint16_t& type, std::string_view& payload) {
   if (in.size() < 4) return false;
@@ -134,20 +125,13 @@ ExprWriter& ExprWriter::end() {
 
 std::vector<NftExpr> decode_exprs(std::string_view body) {
   std::vector<NftExpr> out;
-  uint16_t type;
-  std::string_view elem;
-  while (nla_next(body, type, elem)) {
-    if (type != kListElem) continue;
-    NftExpr e;
-    std::string_view a;
-    while (nla_next(elem, type, a)) {
-      if (type == kExprName) e.name = std::string(a.substr(0, a.find('\0')));
-      if (type != kExprData) continue;
-      std::string_view v;
-      while (nla_next(a, type, v)) e.attrs.push_back({type, std::string(v)});
-    }
+  for_each_expr(body, [&](std::string_view name, std::string_view data) {
+    NftExpr e{std::string(name), {}};
+    uint16_t type;
+    std::string_view v;
+    while (nla_next(data, type, v)) e.attrs.push_back({type, std::string(v)});
     out.push_back(std::move(e));
-  }
+  });
   return out;
 }
 

@@ -32,13 +32,14 @@ const char* family_name(NftFamily f);  // "ip", "ip6", "inet"
 class RuleBody {
  public:
   RuleBody() = default;
-  RuleBody(std::string_view bytes);
+  RuleBody(std::string_view bytes)
+      : rep_(bytes.empty() ? nullptr : std::make_shared<const std::string>(bytes)) {}
   RuleBody(const char* bytes, size_t n) : RuleBody(std::string_view(bytes, n)) {}
 
-  std::string_view view() const { return rep_ ? std::string_view(rep_->bytes, rep_->size) : ""; }
+  std::string_view view() const { return rep_ ? std::string_view(*rep_) : ""; }
   operator std::string_view() const { return view(); }
   const char* data() const { return view().data(); }
-  size_t size() const { return rep_ ? rep_->size : 0; }
+  size_t size() const { return view().size(); }
   bool empty() const { return size() == 0; }
   size_t find(std::string_view s) const { return view().find(s); }
   bool shares(const RuleBody& o) const { return rep_ == o.rep_; }  // the same bytes object
@@ -47,14 +48,7 @@ class RuleBody {
   }
 
  private:
-  struct Rep {
-    size_t size;
-    char bytes[1];  // `size` of them, allocated with the Rep
-  };
-  struct Free {
-    void operator()(Rep* r) const { ::operator delete(r); }
-  };
-  std::shared_ptr<const Rep> rep_;
+  std::shared_ptr<const std::string> rep_;
 };
 
 // A view of a rule's expressions for people and for JSON: each attribute of
@@ -72,11 +66,30 @@ struct NftExpr {
   bool operator==(const NftExpr&) const = default;
 };
 
-std::vector<NftExpr> decode_exprs(std::string_view body);  // malformed tails are dropped
 // One netlink attribute at the front of `in`: its type (without the
 // NLA_F_* flags) and payload; `in` moves past it. False at the end or on
 // a malformed attribute.
 bool nla_next(std::string_view& in, uint16_t& type, std::string_view& payload);
+
+// Calls f(name, data) for each expression of a rule: its NFTA_EXPR_NAME
+// without the NUL and the payload of its NFTA_EXPR_DATA (the attributes).
+// A malformed tail ends the walk.
+template <class F>
+void for_each_expr(std::string_view body, F f) {
+  uint16_t type;
+  std::string_view elem, a;
+  while (nla_next(body, type, elem)) {
+    if (type != 1) continue;  // NFTA_LIST_ELEM
+    std::string_view name, data;
+    while (nla_next(elem, type, a)) {
+      if (type == 1) name = a.substr(0, a.find('\0'));  // NFTA_EXPR_NAME
+      if (type == 2) data = a;                          // NFTA_EXPR_DATA
+    }
+    f(name, data);
+  }
+}
+
+std::vector<NftExpr> decode_exprs(std::string_view body);  // malformed tails are dropped
 RuleBody encode_exprs(const std::vector<NftExpr>& exprs);
 // The payload of attribute `type` inside a nested attribute's payload, or
 // nullopt: e.g. NFTA_DATA_VALUE inside NFTA_CMP_DATA.
