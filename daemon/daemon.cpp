@@ -200,10 +200,8 @@ class Daemon {
     // The periodic resync trusts nothing it kept: the owned nftables objects
     // are dumped again, whatever the view says.
     if (sources_.contains("timer")) kernel_->nft().set_view(std::nullopt);
-    auto start = std::chrono::steady_clock::now();
     Reconcile rc = reconcile(opts_.config, *kernel_, *kernel_, resolve_host);
-    const double seconds =  // reading the config to the last write
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = rc.times.total();  // reading the config to the last write
     // Events are judged against the state this reconcile planned from; its
     // own writes therefore count as changes and cause one confirming round.
     last_ = std::move(rc.snapshot);
@@ -229,8 +227,11 @@ class Daemon {
     if (reasons_.size() > 3) why += fmt::format("; {} more", reasons_.size() - 3);
     sources_.clear();
     reasons_.clear();
-    log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {})", n,
-        rc.result.applied.size(), rc.result.failures.size(), seconds * 1000, why);
+    log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {}; config {:.1f}, "
+        "kernel read {:.1f}, plan {:.1f}, write {:.1f} ms)",
+        n, rc.result.applied.size(), rc.result.failures.size(), seconds * 1000, why,
+        rc.times.config * 1000, rc.times.snapshot * 1000, rc.times.plan * 1000,
+        rc.times.execute * 1000);
 
     if (rc.changed())
       for (const auto& w : notify_pidfiles(opts_.notify_pidfiles)) log("warning: {}", w);

@@ -1,24 +1,49 @@
 #include "reconciler/reconcile.hpp"
 
+#include <chrono>
+
 #include "model/config.hpp"
 #include "reconciler/plan.hpp"
 
 namespace netkeep {
 
+namespace {
+
+// Seconds since the previous call; the first call starts the clock.
+class Lap {
+ public:
+  double operator()() {
+    auto now = std::chrono::steady_clock::now();
+    double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return s;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
 Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
                     const Resolver& resolve) {
   Reconcile r;
+  Lap lap;
   // Every file is validated before anything is written.
   Desired desired = load_config(config, r.diags);
   if (resolve) resolve_endpoints(desired, resolve, r.diags);
+  r.times.config = lap();
   reader.scope(desired);
   auto actual = reader.snapshot(r.snapshot_error);
+  r.times.snapshot = lap();
   if (!actual) {
     if (r.snapshot_error.empty()) r.snapshot_error = "unknown error";
     return r;
   }
   r.plan = plan(desired, *actual);
+  r.times.plan = lap();
   r.result = execute(r.plan, writer);
+  r.times.execute = lap();
   r.snapshot = std::move(actual);
   return r;
 }

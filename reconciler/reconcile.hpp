@@ -13,11 +13,18 @@
 namespace netkeep {
 
 struct Reconcile {
+  // Wall time of each step, in seconds: where a reconcile's time went.
+  struct Times {
+    double config = 0, snapshot = 0, plan = 0, execute = 0;
+    double total() const { return config + snapshot + plan + execute; }
+  };
+
   Diagnostics diags;           // config errors and warnings
   std::string snapshot_error;  // non-empty: the kernel's state could not be read; nothing was done
   std::optional<Actual> snapshot;  // the state the plan was made from
   Plan plan;
   ExecResult result;
+  Times times;
 
   bool ok() const { return snapshot_error.empty() && result.ok() && !has_errors(diags); }
   bool changed() const { return !result.applied.empty(); }
