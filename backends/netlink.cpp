@@ -157,6 +157,8 @@ int Socket::fd() const {
   return mnl_socket_get_fd(sock_);
 }
 
+uint32_t Socket::portid() const { return mnl_socket_get_portid(sock_); }
+
 std::optional<WriteError> Socket::send_batch(
     const char* buf, size_t len, const std::function<void(uint32_t, const WriteError&)>& on_error,
     const std::function<void(const nlmsghdr*)>& on_other) {

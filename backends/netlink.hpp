@@ -93,6 +93,9 @@ class Socket {
 
   uint64_t requests_sent() const { return requests_; }
   int fd() const;
+  // The socket's netlink port id. The kernel stamps it on the events its
+  // requests cause (nlmsg_pid), so a listener can tell them apart.
+  uint32_t portid() const;
 
  private:
   explicit Socket(mnl_socket* s) : sock_(s) {}

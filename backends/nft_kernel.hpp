@@ -49,6 +49,7 @@ class NftKernel {
   void view_passed(uint32_t gen);
   uint64_t full_dumps() const { return full_dumps_; }
   int fd() const { return sock_->fd(); }
+  uint32_t portid() const { return sock_->portid(); }
   // The owned counters with their current values (a read: nothing is reset).
   std::optional<WriteError> read_counters(std::vector<NftCounter>& out);
 

@@ -99,8 +99,11 @@ class Daemon {
     });
     watch(nft_fd_, nft_watch_.fd(), "nftables", [this] {
       Drained got = nft_watch_.drain([this](const nlmsghdr* nlh) {
+        // The events of netkeep's own commits carry its socket's port id;
+        // the view already holds what they did.
+        const bool own = nlh->nlmsg_pid == kernel_->nft().portid();
         std::string why;
-        bool r = nft_relevant(nlh, &why);
+        bool r = !own && nft_relevant(nlh, &why);
         if (r && reasons_.size() < 3) reasons_.insert("nft " + why);
         follow_generation(nlh, r);
         return r;
@@ -202,8 +205,10 @@ class Daemon {
     if (sources_.contains("timer")) kernel_->nft().set_view(std::nullopt);
     Reconcile rc = reconcile(opts_.config, *kernel_, *kernel_, resolve_host);
     const double seconds = rc.times.total();  // reading the config to the last write
-    // Events are judged against the state this reconcile planned from; its
-    // own writes therefore count as changes and cause one confirming round.
+    // rtnetlink events are judged against the state this reconcile planned
+    // from; its own link, address and route writes therefore count as
+    // changes and cause one confirming round. (Its nftables commits do not:
+    // see the nftables watch.)
     last_ = std::move(rc.snapshot);
 
     for (const auto& d : rc.diags) log("reconcile {}: {}", n, d.str());

@@ -3,7 +3,8 @@
 # dumping thousands of rules per reconcile: from its own commits (the
 # kernel echoes new rules' handles) and from the event stream (another
 # program's transaction that touches nothing netkeep owns moves the view to
-# its generation). What it cannot account for is dumped again: a change to
+# its generation; the events of its own commits are told apart by the
+# port id the kernel stamps on them). What it cannot account for is dumped again: a change to
 # an owned chain, or events lost to an overrun; and the periodic resync
 # always dumps. Full dumps are counted by the metric
 # netkeep_nftables_dumps_total.
@@ -39,10 +40,13 @@ settle
 d0=$(dumps)
 check "the first reconciles dumped ($d0)" test "$d0" -ge 1
 
+n0=$(reconciles)
 fw 2000 60000
 within 5000 "+1 forwarding applied" has_port 60000
 settle
 equals "+1 forwarding: no dump (the view followed netkeep's own commit)" "$(dumps)" "$d0"
+equals "+1 forwarding: one reconcile (its own commit's events, stamped with its port id, wake nothing)" \
+  "$(($(reconciles) - n0))" 1
 fw 2000
 within 5000 "-1 forwarding applied, by the handle learned from the echo" lacks_port 60000
 settle
