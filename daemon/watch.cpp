@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "model/desired.hpp"
+
 namespace netkeep {
 
 NetlinkWatch::NetlinkWatch(int bus, const std::vector<unsigned>& groups) {
@@ -81,6 +83,17 @@ void ConfigWatch::rescan() {
   }
 }
 
+// Editors' swap files and the temporary files of an atomic rename are
+// written next to the config; only the files netkeep reads count.
+bool ConfigWatch::is_config_file(int wd, const char* name) const {
+  auto w = watches_.find(wd);
+  if (w == watches_.end()) return true;  // not knowing, assume it matters
+  const std::filesystem::path p = (w->second / name).lexically_relative(dir_);
+  for (const char* f : {kInterfacesFile, kDhcp4File, kDhcp6File, kPortForwardingsFile, kWireGuardFile})
+    if (p == f) return true;
+  return false;
+}
+
 Drained ConfigWatch::drain() {
   Drained d;
   alignas(inotify_event) char buf[16 * 1024];
@@ -91,11 +104,12 @@ Drained ConfigWatch::drain() {
     if (n <= 0) break;
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<inotify_event*>(p);
-      if (ev->mask & IN_Q_OVERFLOW) d.overrun = true;
-      if (ev->mask & (IN_ISDIR | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) dirs_changed = true;
-      if (ev->mask & IN_IGNORED) watches_.erase(ev->wd);
-      d.events++;
       p += sizeof(inotify_event) + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) d.overrun = true;
+      const bool dir = ev->mask & (IN_ISDIR | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED);
+      if (dir) dirs_changed = true;
+      if (dir || (ev->len && is_config_file(ev->wd, ev->name))) d.events++;
+      if (ev->mask & IN_IGNORED) watches_.erase(ev->wd);
     }
   }
   if (dirs_changed) rescan();

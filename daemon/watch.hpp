@@ -38,7 +38,8 @@ class NetlinkWatch {
 
 // inotify on the config dir and the lease directories under it. Directories
 // that appear later are watched when they do; a file renamed into place
-// (IN_MOVED_TO) counts like a write.
+// (IN_MOVED_TO) counts like a write. Events on other files (an editor's
+// swap file, the temporary file of a rename) do not count.
 class ConfigWatch {
  public:
   explicit ConfigWatch(std::filesystem::path dir);
@@ -51,6 +52,7 @@ class ConfigWatch {
 
  private:
   void rescan();  // adds watches for directories that exist now
+  bool is_config_file(int wd, const char* name) const;
   std::filesystem::path dir_;
   int fd_ = -1;
   std::string error_;

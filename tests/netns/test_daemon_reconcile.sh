@@ -45,6 +45,13 @@ within 500 "fixing the file recovers within 500 ms" has_rule "dport 7000"
 settle
 
 n0=$(reconciles)
+echo x >"$CFG/.portforwardings.json.swp"
+echo x >"$CFG/notes.txt"
+mkdir -p "$CFG/dhcp4/wire" && echo x >"$CFG/dhcp4/wire/lease.json.tmp"
+rm "$CFG/.portforwardings.json.swp" "$CFG/dhcp4/wire/lease.json.tmp"
+settle
+equals "files netkeep does not read wake no reconcile" "$(reconciles)" "$n0"
+
 python3 - "$CFG/portforwardings.json" <<'PY'
 import os, sys, time
 path = sys.argv[1]
