@@ -4,9 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <set>
-#include <tuple>
 
 #include "model/config.hpp"
 
@@ -22,21 +19,28 @@ using json::element;
 using json::Object;
 using json::Sink;
 
-std::optional<uint16_t> parse_port(std::string_view s) {
-  unsigned v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < 1 || v > 65535)
-    return std::nullopt;
-  return static_cast<uint16_t>(v);
-}
-
-// "N" or "N-M" as written, possibly reversed; nullopt unless both are ports.
+// "N" or "N-M" as written, possibly reversed; nullopt unless both are
+// ports (1-65535, decimal digits only). One pass by hand: a file of
+// thousands of forwardings has two of these per entry.
 std::optional<PortRange> parse_range(std::string_view s) {
-  auto dash = s.find('-');
-  auto first = parse_port(s.substr(0, dash));
-  auto last = dash == std::string_view::npos ? first : parse_port(s.substr(dash + 1));
-  if (!first || !last) return std::nullopt;
-  return PortRange{*first, *last};
+  uint32_t v[2] = {0, 0};
+  size_t part = 0, digits = 0;
+  for (char c : s) {
+    if (c == '-' && part == 0 && digits > 0) {
+      part = 1;
+      digits = 0;
+    } else if (c >= '0' && c <= '9') {
+      v[part] = std::min<uint32_t>(v[part] * 10 + uint32_t(c - '0'), 65536);  // 65536: too big
+      digits++;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (digits == 0) return std::nullopt;
+  if (part == 0) v[1] = v[0];
+  for (uint32_t p : v)
+    if (p < 1 || p > 65535) return std::nullopt;
+  return PortRange{uint16_t(v[0]), uint16_t(v[1])};
 }
 
 std::optional<PortRange> read_range(Object& o, std::string_view key) {
@@ -204,41 +208,27 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
   if (sink.errors > 0) return std::nullopt;
 
   // Two forwardings of one protocol and overlapping ports: only the first
-  // would ever match, which is never what the operator meant.
-  // Sorted by protocol and first port, an overlap is always with the
-  // earlier range reaching furthest: O(n log n) for thousands of entries.
-  struct Span {
-    uint8_t proto;
-    PortRange port;
-    size_t entry;
-  };
-  std::vector<Span> spans;
-  spans.reserve(rules.size());
-  for (size_t i = 0; i < rules.size(); i++)
-    spans.push_back({rules[i].proto, rules[i].port, entry_of[i]});
-  auto order = [](const Span& a, const Span& b) {
-    return std::tie(a.proto, a.port.first, a.entry) < std::tie(b.proto, b.port.first, b.entry);
-  };
-  if (!std::is_sorted(spans.begin(), spans.end(), order))  // files are often in port order
-    std::sort(spans.begin(), spans.end(), order);
-  std::set<size_t> reported;
-  for (size_t k = 1, reach = 0; k < spans.size(); k++) {
-    if (spans[k].proto != spans[reach].proto) {
-      reach = k;
-      continue;
+  // would ever match, which is never what the operator meant. Each port
+  // remembers the rule that took it; an entry stops at its first port
+  // already taken, so each port is visited about once whatever the ranges.
+  std::array<std::vector<uint32_t>, 2> taken;  // tcp, udp: per port, its rule's index + 1
+  for (size_t i = 0; i < rules.size(); i++) {
+    const Forwarding& f = rules[i];
+    auto& owner = taken[f.proto == IPPROTO_TCP ? 0 : 1];
+    if (owner.empty()) owner.resize(65536);
+    for (uint32_t port = f.port.first; port <= f.port.last; port++) {
+      if (owner[port] == 0) {
+        owner[port] = uint32_t(i + 1);
+        continue;
+      }
+      const Forwarding& earlier = rules[owner[port] - 1];
+      sink.error(json::join(json::index("forwardings", entry_of[i]), "port"),
+                 fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", f.port.str(),
+                             json::index("forwardings", entry_of[owner[port] - 1]),
+                             earlier.port.str(),
+                             f.proto == IPPROTO_TCP ? "tcp" : "udp"));
+      break;
     }
-    if (spans[k].port.first <= spans[reach].port.last) {
-      size_t later = std::max(spans[k].entry, spans[reach].entry);
-      size_t earlier = std::min(spans[k].entry, spans[reach].entry);
-      const PortRange& later_port = spans[k].entry == later ? spans[k].port : spans[reach].port;
-      const PortRange& earlier_port = spans[k].entry == later ? spans[reach].port : spans[k].port;
-      if (reported.insert(later).second)
-        sink.error(json::join(json::index("forwardings", later), "port"),
-                   fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", later_port.str(),
-                               json::index("forwardings", earlier), earlier_port.str(),
-                               spans[k].proto == IPPROTO_TCP ? "tcp" : "udp"));
-    }
-    if (spans[k].port.last > spans[reach].port.last) reach = k;
   }
   if (sink.errors > 0) return std::nullopt;
   return PortForwardings{std::move(rules)};

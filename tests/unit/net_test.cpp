@@ -3,6 +3,10 @@
 #include "model/config.hpp"
 #include "model/net.hpp"
 
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <random>
 #include <vector>
 
 using namespace netkeep;
@@ -32,6 +36,33 @@ TEST_CASE("IP addresses and prefixes") {
   CHECK(!IpAddr::parse("256.0.0.1"));
   CHECK(!IpAddr::parse("1.2.3.4.5"));
   CHECK(IpAddr::parse("fe80::2")->family == Family::v6);
+}
+
+TEST_CASE("IPv4 addresses are read exactly as inet_pton reads them") {
+  auto agrees = [](const std::string& s) {
+    uint8_t want[4];
+    bool ok = inet_pton(AF_INET, s.c_str(), want) == 1;
+    auto got = IpAddr::parse(s);
+    if (ok != got.has_value()) return false;
+    return !ok || (got->is_v4() && std::memcmp(got->bytes.data(), want, 4) == 0);
+  };
+  for (const char* s : {"0.0.0.0", "255.255.255.255", "10.10.0.9", "01.2.3.4", "1.2.3.04",
+                        "00.1.1.1", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3", "256.1.1.1",
+                        "1.2.3.1000", "1.2.3.4 ", " 1.2.3.4", "1.2.3.-4", "1.2.3.4x", "", "."})
+    CHECK_MESSAGE(agrees(s), '"' << s << '"');
+  // And on random near-addresses: 3 to 5 parts of 0 to 4 digits.
+  std::mt19937 rng(7);
+  int valid = 0;
+  for (int n = 0; n < 100000; n++) {
+    std::string s;
+    for (int part = 0, parts = 3 + int(rng() % 3); part < parts; part++) {
+      if (part) s += '.';
+      for (int d = int(rng() % 5); d > 0; d--) s += char('0' + rng() % (d > 2 ? 3 : 10));
+    }
+    valid += IpAddr::parse(s).has_value();
+    if (!agrees(s)) FAIL_CHECK('"' << s << '"');
+  }
+  CHECK(valid > 1000);  // the inputs did reach valid addresses
 }
 
 TEST_CASE("netmask lengths") {

@@ -1,6 +1,8 @@
 // portforwardings.json validation: every error names file, path and value.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include "model/config.hpp"
 
 using namespace netkeep;
@@ -73,6 +75,23 @@ TEST_CASE("bad ports, ranges, protocols and addresses") {
          R"(portforwardings.json: forwardings: {"port":"80"} is an object, expected an array)");
   expect(R"({"forwardings": [)", "portforwardings.json: invalid JSON");
   expect("", "portforwardings.json: file is empty");
+}
+
+TEST_CASE("port syntax: decimal N or N-M, each 1-65535") {
+  for (const char* bad : {"-5", "5-", "5-6-7", "+5", " 5", "5 ", "", "-", "0-5", "65536",
+                          "1-65536", "99999999999", "5--6", "0x50", "5.0"})
+    expect(one(fmt::format(R"({{"port": "{}", "dest_addr": "10.0.0.1", "dest_port": "80"}})", bad)),
+           fmt::format(R"(forwardings[0].port: "{}" is not a port)", bad));
+  Diagnostics d;
+  json::Sink sink{kPortForwardingsFile, &d};
+  auto pf = parse_portforwardings(
+      one(R"({"port": "00080", "dest_addr": "10.0.0.1", "dest_port": "65535"},
+             {"port": "1-65535", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "1-65535"})"),
+      sink);
+  REQUIRE(pf);  // leading zeros, as router7 (Go's strconv) takes them
+  CHECK(pf->forwardings[0].port == PortRange{80, 80});
+  CHECK(pf->forwardings[0].dest_port == PortRange{65535, 65535});
+  CHECK(pf->forwardings[1].port == PortRange{1, 65535});
 }
 
 TEST_CASE("overlapping forwardings of one protocol name both entries") {
