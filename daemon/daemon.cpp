@@ -23,6 +23,7 @@
 #include "daemon/notify.hpp"
 #include "daemon/relevance.hpp"
 #include "daemon/watch.hpp"
+#include "model/config.hpp"
 #include "reconciler/nft_desired.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile.hpp"
@@ -294,6 +295,7 @@ int run_daemon(const DaemonOptions& options) {
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
   remember_forwarding_rules(true);
+  remember_portforwardings(true);
   std::string err;
   auto kernel = LinuxKernel::open(options.root, err);
   if (!kernel) {

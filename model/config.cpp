@@ -140,8 +140,10 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags) {
   d.interfaces = load_one<InterfacesConfig>(dir, kInterfacesFile, diags, parse_interfaces);
   d.dhcp4 = load_one<Dhcp4Lease>(dir, kDhcp4File, diags, parse_dhcp4_lease);
   d.dhcp6 = load_one<Dhcp6Lease>(dir, kDhcp6File, diags, parse_dhcp6_lease);
-  d.portforwardings =
-      load_one<PortForwardings>(dir, kPortForwardingsFile, diags, parse_portforwardings);
+  d.portforwardings = load_one<PortForwardings>(
+      dir, kPortForwardingsFile, diags, [](std::string_view t, json::Sink& s) {
+        return parse_portforwardings(t, s, remembered_portforwardings());
+      });
   d.wireguard = load_one<WireGuardConfig>(dir, kWireGuardFile, diags, parse_wireguard);
   // Private keys: the file should be readable by its owner only.
   struct stat st;

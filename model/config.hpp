@@ -10,6 +10,7 @@
 
 #include "model/desired.hpp"
 #include "model/json_in.hpp"
+#include "model/json_layout.hpp"
 
 namespace netkeep {
 
@@ -19,8 +20,30 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags);
 std::optional<InterfacesConfig> parse_interfaces(std::string_view text, json::Sink& sink);
 std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, json::Sink& sink);
 std::optional<Dhcp6Lease> parse_dhcp6_lease(std::string_view text, json::Sink& sink);
-std::optional<PortForwardings> parse_portforwardings(std::string_view text, json::Sink& sink);
 std::optional<WireGuardConfig> parse_wireguard(std::string_view text, json::Sink& sink);
+
+// The daemon reads portforwardings.json again after every change, and a
+// change is usually a line or two in a file of thousands. The memo keeps
+// the last text that parsed cleanly in the plain shape ({"forwardings":
+// [...]}, every entry a plain object of string values, no warning) with
+// its rules and where each entry lies; a new text that differs from it
+// only inside the array has just the entries between its first and last
+// difference parsed. The result, errors included, is what a full parse
+// gives (tests compare the two over random edits).
+struct PortForwardingsMemo {
+  bool valid = false;
+  std::string text;
+  std::vector<Forwarding> rules;  // as PortForwardings holds them
+  std::vector<size_t> entry_of;   // the entry each rule came from
+  json::ArrayLayout layout;
+  uint64_t spliced = 0;  // parses that took entries over from the memo
+};
+std::optional<PortForwardings> parse_portforwardings(std::string_view text, json::Sink& sink,
+                                                     PortForwardingsMemo* memo = nullptr);
+// load_config on this thread reads portforwardings.json with a memo from
+// now on (or no longer). Off by default: a one-shot run gains nothing.
+void remember_portforwardings(bool on);
+PortForwardingsMemo* remembered_portforwardings();  // this thread's, if on
 
 // Resolves WireGuard endpoints given as hostnames, in place; an endpoint
 // that does not resolve stays without an address (and gets no route).

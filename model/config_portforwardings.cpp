@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
+#include <memory>
 
 #include "model/config.hpp"
+#include "model/json_layout.hpp"
 
 namespace netkeep {
 
@@ -140,80 +143,80 @@ std::optional<Forwarding> quick_entry(element e, std::optional<uint8_t>& second_
   return f;
 }
 
-}  // namespace
-
-std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink& sink) {
-  json::Document doc(text, sink);
-  Object* root = doc.root();
-  if (!root) return std::nullopt;
-  // Every entry expanded to one rule per protocol, and the entry of each.
+// Every entry expanded to one rule per protocol, and the entry of each.
+struct Rules {
   std::vector<Forwarding> rules;
   std::vector<size_t> entry_of;
-  size_t entry = 0;
-  root->array("forwardings", [&](element e, const std::string& path) {
-    const size_t this_entry = entry++;
-    std::optional<uint8_t> second;
-    if (auto f = quick_entry(e, second)) {
-      rules.push_back(*f);
-      entry_of.push_back(this_entry);
-      if (second) {
-        f->proto = *second;
-        rules.push_back(*f);
-        entry_of.push_back(this_entry);
-      }
-      return;
-    }
-    auto o = Object::from(e, path, sink);
-    if (!o) return;
-    int errors = sink.errors;
-    auto protos = read_protos(*o);
-    auto port = read_range(*o, "port");
-    std::optional<IpAddr> dest;
-    if (auto d = o->string("dest_addr")) {
-      dest = IpAddr::parse(*d);
-      if (!dest || !dest->is_v4()) {
-        sink.error(o->key_path("dest_addr"), fmt::format("\"{}\" is not an IPv4 address", *d));
-        dest.reset();
-      }
-    } else if (!o->raw("dest_addr")) {
-      sink.error(o->key_path("dest_addr"), "missing");
-    }
-    auto dest_port = read_range(*o, "dest_port");
-    // A DNAT port range keeps each connection's port when it lies within the
-    // range and picks an arbitrary one otherwise: the kernel cannot shift a
-    // range. So a dest_port range must be the port range itself.
-    if (port && dest_port && !dest_port->single()) {
-      if (dest_port->last - dest_port->first != port->last - port->first)
-        sink.error(o->key_path("dest_port"),
-                   fmt::format("\"{}\" spans {} ports but port \"{}\" spans {}", dest_port->str(),
-                               dest_port->last - dest_port->first + 1, port->str(),
-                               port->last - port->first + 1));
-      else if (*dest_port != *port)
-        sink.error(
-            o->key_path("dest_port"),
-            fmt::format(
-                "\"{}\" must equal port \"{}\": nftables keeps a connection's port within "
-                "a DNAT range and cannot shift it (a single dest_port maps the whole range to it)",
-                dest_port->str(), port->str()));
-    }
-    o->finish();
-    if (sink.errors > errors || !protos || !port || !dest || !dest_port) return;
-    for (uint8_t p : *protos) {
-      if (!p) break;
-      rules.push_back({p, *port, *dest, *dest_port});
-      entry_of.push_back(this_entry);
-    }
-  });
-  root->finish();
-  if (sink.errors > 0) return std::nullopt;
 
-  // Two forwardings of one protocol and overlapping ports: only the first
-  // would ever match, which is never what the operator meant. Each port
-  // remembers the rule that took it; an entry stops at its first port
-  // already taken, so each port is visited about once whatever the ranges.
+  void add(const Forwarding& f, size_t entry) {
+    rules.push_back(f);
+    entry_of.push_back(entry);
+  }
+  // By quick_entry alone; false if it does not take the entry.
+  bool add_quick(element e, size_t entry) {
+    std::optional<uint8_t> second;
+    auto f = quick_entry(e, second);
+    if (!f) return false;
+    add(*f, entry);
+    if (second) {
+      f->proto = *second;
+      add(*f, entry);
+    }
+    return true;
+  }
+};
+
+// An entry quick_entry does not take, read key by key with every error reported.
+void read_entry(element e, const std::string& path, size_t entry, Sink& sink, Rules& out) {
+  auto o = Object::from(e, path, sink);
+  if (!o) return;
+  int errors = sink.errors;
+  auto protos = read_protos(*o);
+  auto port = read_range(*o, "port");
+  std::optional<IpAddr> dest;
+  if (auto d = o->string("dest_addr")) {
+    dest = IpAddr::parse(*d);
+    if (!dest || !dest->is_v4()) {
+      sink.error(o->key_path("dest_addr"), fmt::format("\"{}\" is not an IPv4 address", *d));
+      dest.reset();
+    }
+  } else if (!o->raw("dest_addr")) {
+    sink.error(o->key_path("dest_addr"), "missing");
+  }
+  auto dest_port = read_range(*o, "dest_port");
+  // A DNAT port range keeps each connection's port when it lies within the
+  // range and picks an arbitrary one otherwise: the kernel cannot shift a
+  // range. So a dest_port range must be the port range itself.
+  if (port && dest_port && !dest_port->single()) {
+    if (dest_port->last - dest_port->first != port->last - port->first)
+      sink.error(o->key_path("dest_port"),
+                 fmt::format("\"{}\" spans {} ports but port \"{}\" spans {}", dest_port->str(),
+                             dest_port->last - dest_port->first + 1, port->str(),
+                             port->last - port->first + 1));
+    else if (*dest_port != *port)
+      sink.error(
+          o->key_path("dest_port"),
+          fmt::format(
+              "\"{}\" must equal port \"{}\": nftables keeps a connection's port within "
+              "a DNAT range and cannot shift it (a single dest_port maps the whole range to it)",
+              dest_port->str(), port->str()));
+  }
+  o->finish();
+  if (sink.errors > errors || !protos || !port || !dest || !dest_port) return;
+  for (uint8_t p : *protos) {
+    if (!p) break;
+    out.add({p, *port, *dest, *dest_port}, entry);
+  }
+}
+
+// Two forwardings of one protocol and overlapping ports: only the first
+// would ever match, which is never what the operator meant. Each port
+// remembers the rule that took it; an entry stops at its first port
+// already taken, so each port is visited about once whatever the ranges.
+void check_overlaps(const Rules& r, Sink& sink) {
   std::array<std::vector<uint32_t>, 2> taken;  // tcp, udp: per port, its rule's index + 1
-  for (size_t i = 0; i < rules.size(); i++) {
-    const Forwarding& f = rules[i];
+  for (size_t i = 0; i < r.rules.size(); i++) {
+    const Forwarding& f = r.rules[i];
     auto& owner = taken[f.proto == IPPROTO_TCP ? 0 : 1];
     if (owner.empty()) owner.resize(65536);
     for (uint32_t port = f.port.first; port <= f.port.last; port++) {
@@ -221,17 +224,161 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
         owner[port] = uint32_t(i + 1);
         continue;
       }
-      const Forwarding& earlier = rules[owner[port] - 1];
-      sink.error(json::join(json::index("forwardings", entry_of[i]), "port"),
+      const size_t earlier = owner[port] - 1;
+      sink.error(json::join(json::index("forwardings", r.entry_of[i]), "port"),
                  fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", f.port.str(),
-                             json::index("forwardings", entry_of[owner[port] - 1]),
-                             earlier.port.str(),
-                             f.proto == IPPROTO_TCP ? "tcp" : "udp"));
+                             json::index("forwardings", r.entry_of[earlier]),
+                             r.rules[earlier].port.str(), f.proto == IPPROTO_TCP ? "tcp" : "udp"));
       break;
     }
   }
+}
+
+size_t common_prefix(std::string_view a, std::string_view b) {
+  constexpr size_t kBlock = 256;  // memcmp a block at a time, then byte by byte
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i + kBlock <= n && std::memcmp(a.data() + i, b.data() + i, kBlock) == 0) i += kBlock;
+  while (i < n && a[i] == b[i]) i++;
+  return i;
+}
+
+size_t common_suffix(std::string_view a, std::string_view b, size_t limit) {
+  constexpr size_t kBlock = 256;
+  const char* ea = a.data() + a.size();
+  const char* eb = b.data() + b.size();
+  size_t i = 0;
+  while (i + kBlock <= limit && std::memcmp(ea - i - kBlock, eb - i - kBlock, kBlock) == 0)
+    i += kBlock;
+  while (i < limit && ea[-1 - ptrdiff_t(i)] == eb[-1 - ptrdiff_t(i)]) i++;
+  return i;
+}
+
+// The new text read from the memo's: when it differs only inside the
+// forwardings array, the entries wholly before and wholly after the
+// difference are taken over, and only those between are parsed. false
+// (nothing learned) for anything else: the caller parses in full.
+bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayLayout& layout) {
+  const std::string_view old = m.text;
+  const std::vector<json::Span>& e = m.layout.entries;
+  if (t == old) {
+    out = {m.rules, m.entry_of};
+    layout = m.layout;
+    return true;
+  }
+  const size_t p = common_prefix(old, t);
+  const size_t s = common_suffix(old, t, std::min(old.size(), t.size()) - p);
+  if (p <= m.layout.open || old.size() - s > m.layout.close) return false;  // outside the array
+  // Entries [0, i) end before the difference, entries [j, n) start after it.
+  auto before =
+      std::partition_point(e.begin(), e.end(), [&](const json::Span& x) { return x.second <= p; });
+  auto after = std::partition_point(e.begin(), e.end(),
+                                    [&](const json::Span& x) { return x.first < old.size() - s; });
+  const size_t i = size_t(before - e.begin()), j = size_t(after - e.begin());
+  const ptrdiff_t delta = ptrdiff_t(t.size()) - ptrdiff_t(old.size());
+  const size_t from = i > 0 ? e[i - 1].second : m.layout.open + 1;
+  const size_t to = size_t(ptrdiff_t(j < e.size() ? e[j].first : m.layout.close) + delta);
+
+  // What lies between, parsed with stand-ins for its unchanged neighbours:
+  // "{}" is an object as they are, so commas and spacing are judged as
+  // they would be in place.
+  const std::string_view lead = i > 0 ? "{}" : "", trail = j < e.size() ? "{}" : "";
+  std::string frag;
+  frag.reserve(to - from + 6);
+  frag.append("[").append(lead).append(t.substr(from, to - from)).append(trail).append("]");
+  static thread_local simdjson::dom::parser parser;
+  simdjson::dom::array arr;
+  if (parser.parse(frag).get_array().get(arr)) return false;
+  auto spans = json::list_objects(frag, 1, frag.size() - 1);
+  const size_t leading = lead.empty() ? 0 : 1;
+  const size_t stand_ins = leading + (trail.empty() ? 0 : 1);
+  if (!spans || spans->size() != arr.size() || spans->size() < stand_ins) return false;
+  const size_t added = spans->size() - stand_ins;
+  Rules mid;
+  size_t index = 0;
+  for (element x : arr) {
+    const size_t k = index++;
+    if (k < leading || k >= leading + added) continue;  // a stand-in
+    if (!mid.add_quick(x, i + k - leading)) return false;
+  }
+
+  // Before, between, after; entries after shift by what was added and removed.
+  const size_t front =
+      size_t(std::lower_bound(m.entry_of.begin(), m.entry_of.end(), i) - m.entry_of.begin());
+  const size_t back =
+      size_t(std::lower_bound(m.entry_of.begin(), m.entry_of.end(), j) - m.entry_of.begin());
+  out.rules.reserve(front + mid.rules.size() + m.rules.size() - back);
+  out.entry_of.reserve(out.rules.capacity());
+  for (size_t r = 0; r < front; r++) out.add(m.rules[r], m.entry_of[r]);
+  for (size_t r = 0; r < mid.rules.size(); r++) out.add(mid.rules[r], mid.entry_of[r]);
+  for (size_t r = back; r < m.rules.size(); r++) out.add(m.rules[r], m.entry_of[r] - j + i + added);
+
+  layout.open = m.layout.open;
+  layout.close = size_t(ptrdiff_t(m.layout.close) + delta);
+  layout.entries.assign(e.begin(), before);
+  const size_t shift = from - 1 - lead.size();  // from frag offsets to the text's
+  for (size_t x = leading; x < leading + added; x++)
+    layout.entries.push_back({(*spans)[x].first + shift, (*spans)[x].second + shift});
+  for (auto y = after; y != e.end(); ++y)
+    layout.entries.push_back(
+        {size_t(ptrdiff_t(y->first) + delta), size_t(ptrdiff_t(y->second) + delta)});
+  return true;
+}
+
+thread_local std::unique_ptr<PortForwardingsMemo> thread_memo;
+
+}  // namespace
+
+void remember_portforwardings(bool on) {
+  thread_memo = on ? std::make_unique<PortForwardingsMemo>() : nullptr;
+}
+
+PortForwardingsMemo* remembered_portforwardings() {
+  return thread_memo.get();
+}
+
+std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink& sink,
+                                                     PortForwardingsMemo* memo) {
+  Rules r;
+  json::ArrayLayout layout;
+  bool remember = false;  // the memo can describe this text
+  if (memo && memo->valid && splice(*memo, text, r, layout)) {
+    memo->spliced++;
+    remember = true;
+  } else {
+    const size_t diagnostics = sink.out->size();
+    bool plain = true;  // every entry taken by quick_entry
+    json::Document doc(text, sink);
+    Object* root = doc.root();
+    if (!root) return std::nullopt;
+    size_t entry = 0;
+    root->array("forwardings", [&](element e, const std::string& path) {
+      const size_t this_entry = entry++;
+      if (r.add_quick(e, this_entry)) return;
+      plain = false;
+      read_entry(e, path, this_entry, sink, r);
+    });
+    root->finish();
+    if (sink.errors > 0) return std::nullopt;
+    if (memo && plain && sink.out->size() == diagnostics) {
+      if (auto l = json::forwardings_layout(text)) {
+        layout = std::move(*l);
+        remember = true;
+      }
+    }
+  }
+  check_overlaps(r, sink);
   if (sink.errors > 0) return std::nullopt;
-  return PortForwardings{std::move(rules)};
+  if (memo) {
+    memo->valid = remember;
+    if (remember) {
+      memo->text.assign(text);
+      memo->rules = r.rules;
+      memo->entry_of = r.entry_of;
+      memo->layout = std::move(layout);
+    }
+  }
+  return PortForwardings{std::move(r.rules)};
 }
 
 }  // namespace netkeep

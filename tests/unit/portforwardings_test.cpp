@@ -3,7 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <random>
+
 #include "model/config.hpp"
+#include "model/json_layout.hpp"
 
 using namespace netkeep;
 
@@ -140,4 +144,138 @@ TEST_CASE("every spelling of an entry reads the same, plain or not") {
   // A key given twice: the first counts, as everywhere in netkeep's configs.
   auto twice = read(R"({"port": "53", "port": "54", "dest_addr": "10.0.0.9", "dest_port": "53"})");
   CHECK(twice.first[0].port == PortRange{53, 53});
+}
+
+namespace {
+
+// A random plain entry, with the keys in random order and random spacing.
+std::string random_entry(std::mt19937& rng) {
+  auto pick = [&](std::initializer_list<const char*> l) { return *(l.begin() + rng() % l.size()); };
+  const unsigned port = 1 + rng() % 20000;
+  std::string p = std::to_string(port);
+  if (rng() % 5 == 0) p += "-" + std::to_string(port + rng() % 5);
+  std::vector<std::string> fields = {
+      R"("port": ")" + p + '"',
+      R"("dest_addr": "10.10.)" + std::to_string(rng() % 256) + "." + std::to_string(rng() % 256) + '"',
+      R"("dest_port": ")" + p + '"'};
+  switch (rng() % 5) {
+    case 0: fields.push_back(R"("proto": "udp")"); break;
+    case 1: fields.push_back(R"("proto": "tcp,udp")"); break;
+    case 2: fields.push_back(R"("proto": "t\u0063p")"); break;  // an escape the scan must step over
+    default: break;
+  }
+  std::shuffle(fields.begin(), fields.end(), rng);
+  std::string out = "{";
+  for (size_t i = 0; i < fields.size(); i++) out += (i ? pick({", ", ",", ",\n    "}) : "") + fields[i];
+  return out + "}";
+}
+
+std::string random_doc(std::mt19937& rng, int n) {
+  std::string out = "{\"forwardings\": [";
+  for (int i = 0; i < n; i++) out += (i ? ",\n  " : "\n  ") + random_entry(rng);
+  return out + "\n]}\n";
+}
+
+// One edit: mostly to whole entries, sometimes to any byte, now and then
+// outside the array.
+void random_edit(std::mt19937& rng, std::string& t) {
+  auto layout = json::forwardings_layout(t);
+  const unsigned kind = rng() % 11;
+  if (!layout || kind == 0) {  // a byte inserted, removed or replaced anywhere
+    const size_t at = rng() % (t.size() + 1);
+    const std::string chars = " \n,:{}[]\"\\-0123456789tcpudx";
+    const char c = chars[rng() % chars.size()];
+    switch (rng() % 3) {
+      case 0: t.insert(at, 1, c); break;
+      case 1: if (at < t.size()) t.erase(at, 1); break;
+      default: if (at < t.size()) t[at] = c; break;
+    }
+    return;
+  }
+  const auto& e = layout->entries;
+  const size_t n = e.size(), k = n ? rng() % n : 0;
+  switch (kind) {
+    case 1: case 2: case 3:  // a new entry before entry k, or at the end
+      if (n == 0) t.insert(layout->open + 1, random_entry(rng));
+      else if (rng() % 4 == 0) t.insert(e[n - 1].second, ", " + random_entry(rng));
+      else t.insert(e[k].first, random_entry(rng) + ",\n  ");
+      return;
+    case 4: case 5:  // entry k removed, with one of its commas
+      if (n == 0) return;
+      if (k + 1 < n) t.erase(e[k].first, e[k + 1].first - e[k].first);
+      else if (k > 0) t.erase(e[k - 1].second, e[k].second - e[k - 1].second);
+      else t.erase(e[k].first, e[k].second - e[k].first);
+      return;
+    case 6: case 7:  // entry k replaced
+      if (n) t.replace(e[k].first, e[k].second - e[k].first, random_entry(rng));
+      return;
+    case 8: case 9:  // spacing after entry k
+      if (n) t.insert(e[k].second, rng() % 2 ? " " : "\n");
+      return;
+    default:  // at the array's ends or outside it: spacing, or another key
+      switch (rng() % 5) {
+        case 0: t.insert(0, " "); break;
+        case 1: t.insert(layout->open + 1, " "); break;
+        case 2: t.insert(layout->close, "\n"); break;
+        case 3: t.insert(layout->close + 1, " "); break;
+        default: t.insert(1, R"("note": "x", )"); break;
+      }
+      return;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the memo's incremental parse gives what a full parse gives, over random edits") {
+  std::mt19937 rng(11);
+  PortForwardingsMemo memo;
+  std::string text = random_doc(rng, 40), last_clean = text;
+  int ok = 0;
+  for (int step = 0; step < 4000; step++) {
+    if (step % 500 == 0) text = random_doc(rng, 20 + int(rng() % 60));
+    random_edit(rng, text);
+    Diagnostics with, without;
+    json::Sink a{kPortForwardingsFile, &with}, b{kPortForwardingsFile, &without};
+    auto got = parse_portforwardings(text, a, &memo);
+    auto want = parse_portforwardings(text, b);
+    std::string got_diags, want_diags;
+    for (const auto& d : with) got_diags += d.str() + "\n";
+    for (const auto& d : without) want_diags += d.str() + "\n";
+    if (got != want || got_diags != want_diags) {
+      FAIL_CHECK("step " << step << ": the memo's parse differs on\n" << text << "\ngot: " << got_diags
+                         << "\nwant: " << want_diags);
+      break;
+    }
+    ok += want.has_value();
+    // The next edit starts from the last text without errors or warnings,
+    // as an operator's next save would.
+    if (want && without.empty())
+      last_clean = text;
+    else
+      text = last_clean;
+  }
+  INFO("parses without error: " << ok << ", taken from the memo: " << memo.spliced);
+  CHECK(ok > 1000);              // the edits mostly keep the file valid
+  CHECK(memo.spliced > 1000);    // and most of those were spliced, not parsed in full
+}
+
+TEST_CASE("the memo splices only inside the forwardings array") {
+  PortForwardingsMemo memo;
+  Diagnostics d;
+  json::Sink sink{kPortForwardingsFile, &d};
+  const std::string a = R"({"forwardings": [{"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"}]})";
+  REQUIRE(parse_portforwardings(a, sink, &memo));
+  CHECK(memo.valid);
+  const std::string b = R"({"forwardings": [{"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"},
+    {"port": "81", "proto": "udp", "dest_addr": "10.0.0.2", "dest_port": "81"}]})";
+  auto pf = parse_portforwardings(b, sink, &memo);
+  REQUIRE(pf);
+  CHECK(memo.spliced == 1);
+  REQUIRE(pf->forwardings.size() == 2);
+  CHECK(pf->forwardings[1].proto == 17);
+  // A warning (an unknown key) makes the text one the memo does not keep.
+  const std::string c = R"({"forwardings": [{"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80", "x": "y"}]})";
+  REQUIRE(parse_portforwardings(c, sink, &memo));
+  CHECK(!memo.valid);
+  CHECK(d.size() == 1);
 }
