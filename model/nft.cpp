@@ -47,25 +47,8 @@ constexpr uint16_t kListElem = 1;                        // NFTA_LIST_ELEM
 constexpr uint16_t kExprName = 1, kExprData = 2;         // NFTA_EXPR_NAME, NFTA_EXPR_DATA
 constexpr uint16_t kDataValue = 1, kDataVerdict = 2;     // NFTA_DATA_VALUE, NFTA_DATA_VERDICT
 constexpr uint16_t kVerdictCode = 1, kVerdictChain = 2;  // NFTA_VERDICT_CODE, _CHAIN
-constexpr uint16_t kTypeMask = 0x3fff;  // without NLA_F_NESTED and NLA_F_NET_BYTEORDER
-
-size_t align4(size_t n) {
-  return (n + 3) & ~size_t{3};
-}
 
 }  // namespace
-
-bool nla_next(std::string_view& in, uint16_t& type, std::string_view& payload) {
-  if (in.size() < 4) return false;
-  uint16_t len, t;
-  std::memcpy(&len, in.data(), 2);
-  std::memcpy(&t, in.data() + 2, 2);
-  if (len < 4 || len > in.size()) return false;
-  type = t & kTypeMask;
-  payload = in.substr(4, len - 4);
-  in.remove_prefix(std::min(in.size(), align4(len)));
-  return true;
-}
 
 size_t ExprWriter::open(uint16_t type) {
   size_t at = len_;

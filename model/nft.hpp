@@ -69,7 +69,18 @@ struct NftExpr {
 // One netlink attribute at the front of `in`: its type (without the
 // NLA_F_* flags) and payload; `in` moves past it. False at the end or on
 // a malformed attribute.
-bool nla_next(std::string_view& in, uint16_t& type, std::string_view& payload);
+// Inline: rendering and hashing thousands of rules walks every attribute.
+inline bool nla_next(std::string_view& in, uint16_t& type, std::string_view& payload) {
+  if (in.size() < 4) return false;
+  uint16_t len, t;
+  std::memcpy(&len, in.data(), 2);
+  std::memcpy(&t, in.data() + 2, 2);
+  if (len < 4 || len > in.size()) return false;
+  type = t & 0x3fff;  // without NLA_F_NESTED and NLA_F_NET_BYTEORDER
+  payload = in.substr(4, len - 4);
+  in.remove_prefix(std::min<size_t>(in.size(), (len + 3u) & ~3u));
+  return true;
+}
 
 // Calls f(name, data) for each expression of a rule: its NFTA_EXPR_NAME
 // without the NUL and the payload of its NFTA_EXPR_DATA (the attributes).

@@ -91,13 +91,19 @@ struct Renderer {
     if (!out.empty()) out += ' ';
     out += w;
   }
+  // A word formatted in place: a cold apply prints thousands of rules.
+  template <class... Args>
+  void wordf(fmt::format_string<Args...> f, Args&&... args) {
+    if (!out.empty()) out += ' ';
+    fmt::format_to(std::back_inserter(out), f, std::forward<Args>(args)...);
+  }
 
   void value(uint32_t op, const std::string& data) {
     const char* neg = op == NFT_CMP_NEQ ? "!= " : "";
     if (field == "meta l4proto") {
       int p = data.empty() ? 0 : static_cast<unsigned char>(data[0]);
       l4 = p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : std::to_string(p);
-      if (op != NFT_CMP_EQ) word(fmt::format("meta l4proto {}{}", neg, l4));
+      if (op != NFT_CMP_EQ) wordf("meta l4proto {}{}", neg, l4);
       return;
     }
     if (field == "ip daddr" || field == "ip saddr") {
@@ -106,8 +112,7 @@ struct Renderer {
         len = 0;
         for (unsigned char c : mask) len += __builtin_popcount(c);
       }
-      word(fmt::format("{} {}{}{}", field, neg, ipv4(data),
-                       len == 32 ? "" : "/" + std::to_string(len)));
+      wordf("{} {}{}{}", field, neg, ipv4(data), len == 32 ? "" : "/" + std::to_string(len));
       return;
     }
     if (field == "dport" || field == "sport") {
@@ -116,26 +121,26 @@ struct Renderer {
         return;
       }
       if (op == NFT_CMP_LTE && !range_lo.empty()) {
-        word(fmt::format("{} {} {}-{}", l4, field, range_lo, be16(data)));
+        wordf("{} {} {}-{}", l4, field, range_lo, be16(data));
         range_lo.clear();
         return;
       }
-      word(fmt::format("{} {} {}{}", l4, field, neg, be16(data)));
+      wordf("{} {} {}{}", l4, field, neg, be16(data));
       return;
     }
     if (field == "iifname" || field == "oifname") {
-      word(fmt::format("{} {}\"{}\"", field, neg, cstr(data)));
+      wordf("{} {}\"{}\"", field, neg, cstr(data));
       return;
     }
     if (!mask.empty()) {  // flags tests: "ct status 0x20", "tcp flags 0x2"
-      word(fmt::format("{} {}", field, field == "ct status" ? host_hex(mask) : hex(mask)));
+      wordf("{} {}", field, field == "ct status" ? host_hex(mask) : hex(mask));
       return;
     }
     if (field == "fib daddr type") {
-      word(fmt::format("{} {}{}", field, neg, u32_of(data)));
+      wordf("{} {}{}", field, neg, u32_of(data));
       return;
     }
-    word(fmt::format("{} {}{}", field.empty() ? "reg" : field, neg, hex(data)));
+    wordf("{} {}{}", field.empty() ? "reg" : field, neg, hex(data));
   }
 
   static uint32_t u32_of(const std::string& d) {
@@ -199,7 +204,7 @@ struct Renderer {
         else if (v == NFT_RETURN)
           word("return");
         else
-          word(fmt::format("verdict {}", v));
+          wordf("verdict {}", v);
       } else if (reg < 5) {
         regs[reg] = data(e, NFTA_IMMEDIATE_DATA);
       }
@@ -213,12 +218,12 @@ struct Renderer {
         to += ":" + std::to_string(be16(regs[pmin]));
         if (pmax && pmax < 5 && pmax != pmin) to += "-" + std::to_string(be16(regs[pmax]));
       }
-      word(fmt::format("{} to {}", dnat ? "dnat" : "snat", to));
+      wordf("{} to {}", dnat ? "dnat" : "snat", to);
     } else if (n == "masq") {
       word("masquerade");
     } else if (n == "objref") {
       auto name = attr(e, NFTA_OBJREF_IMM_NAME);
-      word(fmt::format("counter name \"{}\"", name ? cstr(*name) : "?"));
+      wordf("counter name \"{}\"", name ? cstr(*name) : "?");
     } else if (n == "counter") {
       word("counter");
     } else if (n == "exthdr" && attr(e, NFTA_EXTHDR_SREG)) {
@@ -235,6 +240,7 @@ struct Renderer {
 
 std::string rule_text(const RuleBody& body) {
   Renderer r;
+  r.out.reserve(128);
   for_each_expr(body, [&](std::string_view name, std::string_view data) {
     Expr e;
     e.name = name;
