@@ -4,9 +4,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <map>
 #include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "backends/linux_kernel.hpp"
@@ -41,7 +43,8 @@ Options:
                  ROOT/run/netkeep/nft-view (default /)
   --json         machine-readable output
   --check        (plan) also have the kernel validate the nftables batch, committing nothing
-  --stats        (apply) count the netlink requests sent, reads and writes
+  --stats        (apply) count the netlink requests sent, reads and writes,
+                 and time each step
 
 netkeep works on the network namespace it runs in: ip netns exec NS netkeep plan
 )";
@@ -65,7 +68,9 @@ as it is; the other files still apply. A failing op is reported and the ops
 that do not depend on it still run.
 
 --stats prints the requests sent, split into reads and writes, for
-rtnetlink and nftables (with --json: a "stats" object).
+rtnetlink and nftables, and the time each step took: reading the config,
+reading the kernel, planning, writing (with --json: "stats" and
+"times_ms" objects).
 
 The owned nftables rules are kept in ROOT/run/netkeep/nft-view with the
 ruleset generation they belong to; while the kernel reports that
@@ -191,7 +196,25 @@ int cmd_apply(const Args& a) {
     return 1;
   }
   kernel->load_view(view_file(a));
-  Reconcile rc = reconcile(a.config, *kernel, *kernel, resolve_host);
+  // Each op's line is rendered on another thread while the kernel works
+  // through the writes; only those applied are printed.
+  std::vector<std::string> lines;
+  std::future<void> rendering;
+  const AlongsideExecute render{
+      [&](const Plan& p) {
+        if (a.json) return;
+        try {
+          rendering = std::async(std::launch::async, [&lines, &p] {
+            lines.reserve(p.ops.size());
+            for (const auto& op : p.ops) lines.push_back(to_text(op));
+          });
+        } catch (const std::system_error&) {  // no thread to be had: rendered after
+        }
+      },
+      [&] {
+        if (rendering.valid()) rendering.get();
+      }};
+  Reconcile rc = reconcile(a.config, *kernel, *kernel, resolve_host, &render);
   if (auto w = kernel->save_view())
     fmt::print(stderr, "warning: keeping the nftables view: {}\n", *w);
   print_diags(rc.diags);
@@ -220,10 +243,16 @@ int cmd_apply(const Args& a) {
           "{}, "
           "\"nftables_writes\": {}, \"other_writes\": {}}}",
           st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes);
+      out += fmt::format(
+          ",\n \"times_ms\": {{\"config\": {:.3f}, \"kernel_read\": {:.3f}, \"plan\": {:.3f}, "
+          "\"write\": {:.3f}}}",
+          rc.times.config * 1e3, rc.times.snapshot * 1e3, rc.times.plan * 1e3,
+          rc.times.execute * 1e3);
     }
     fmt::print("{}}}\n", out);
   } else {
-    for (size_t i : r.applied) fmt::print("{}\n", to_text(rc.plan.ops[i]));
+    for (size_t i : r.applied)
+      fmt::print("{}\n", i < lines.size() ? lines[i] : to_text(rc.plan.ops[i]));
   }
   for (const auto& f : r.failures) fmt::print(stderr, "error: {}\n", to_text(f));
   fmt::print(stderr, "netkeep: {} ops applied, {} failed, {} write requests\n", r.applied.size(),
@@ -234,6 +263,10 @@ int cmd_apply(const Args& a) {
                "netkeep: requests: rtnetlink {} reads {} writes; nftables {} reads {} writes; "
                "other {} writes\n",
                st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes);
+    fmt::print(stderr,
+               "netkeep: time: config {:.1f}, kernel read {:.1f}, plan {:.1f}, write {:.1f} ms\n",
+               rc.times.config * 1e3, rc.times.snapshot * 1e3, rc.times.plan * 1e3,
+               rc.times.execute * 1e3);
   }
   return rc.ok() ? 0 : 1;
 }

@@ -26,7 +26,7 @@ class Lap {
 }  // namespace
 
 Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
-                    const Resolver& resolve) {
+                    const Resolver& resolve, const AlongsideExecute* alongside) {
   Reconcile r;
   Lap lap;
   // Every file is validated before anything is written.
@@ -42,8 +42,10 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
   }
   r.plan = plan(desired, *actual);
   r.times.plan = lap();
+  if (alongside) alongside->start(r.plan);
   r.result = execute(r.plan, writer);
   r.times.execute = lap();
+  if (alongside) alongside->finish();
   r.snapshot = std::move(actual);
   return r;
 }

@@ -32,8 +32,18 @@ struct Reconcile {
 
 using Resolver = std::function<std::optional<IpAddr>(const std::string& host)>;
 
+// Work a caller may do alongside the execution, on the plan about to be
+// executed: `start` just before, `finish` right after (the plan is alive
+// and unchanged in between). `apply` renders the plan's text on the other
+// core meanwhile: at 10,000 forwardings the kernel spends 0.2 s on the
+// batch, and the text takes 15 ms.
+struct AlongsideExecute {
+  std::function<void(const Plan&)> start;
+  std::function<void()> finish;
+};
+
 // `resolve` turns WireGuard endpoint hostnames into addresses (none: leave them unresolved).
 Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
-                    const Resolver& resolve = nullptr);
+                    const Resolver& resolve = nullptr, const AlongsideExecute* alongside = nullptr);
 
 }  // namespace netkeep

@@ -44,6 +44,13 @@ check "a cold apply dumps the (empty) ruleset once" test "$(figure nftables_read
 check "and keeps the view of what it wrote, readable by root only" test "$(stat -c %a "$VIEW")" = 600
 equals "then a converged apply reads only the generation" "$(reads)" 1
 equals "and writes nothing" "$(figure nftables_writes)" 0
+check "--stats times each step" python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["times_ms"]
+assert sorted(t) == ["config", "kernel_read", "plan", "write"] and all(v >= 0 for v in t.values())
+assert t["kernel_read"] > 0, t' "$WORK/apply.json"
+nk "$R" apply --stats --config "$CFG" --root "$ROOT" >/dev/null 2>"$WORK/apply.err"
+contains "and says so in words without --json" "$(cat "$WORK/apply.err")" "netkeep: time: config "
 
 fw 1001 1002 1009 1003
 apply_json "$R"
