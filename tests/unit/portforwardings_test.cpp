@@ -82,16 +82,16 @@ TEST_CASE("bad ports, ranges, protocols and addresses") {
 }
 
 TEST_CASE("port syntax: decimal N or N-M, each 1-65535") {
-  for (const char* bad : {"-5", "5-", "5-6-7", "+5", " 5", "5 ", "", "-", "0-5", "65536",
-                          "1-65536", "99999999999", "5--6", "0x50", "5.0"})
+  for (const char* bad : {"-5", "5-", "5-6-7", "+5", " 5", "5 ", "", "-", "0-5", "65536", "1-65536",
+                          "99999999999", "5--6", "0x50", "5.0"})
     expect(one(fmt::format(R"({{"port": "{}", "dest_addr": "10.0.0.1", "dest_port": "80"}})", bad)),
            fmt::format(R"(forwardings[0].port: "{}" is not a port)", bad));
   Diagnostics d;
   json::Sink sink{kPortForwardingsFile, &d};
-  auto pf = parse_portforwardings(
-      one(R"({"port": "00080", "dest_addr": "10.0.0.1", "dest_port": "65535"},
+  auto pf =
+      parse_portforwardings(one(R"({"port": "00080", "dest_addr": "10.0.0.1", "dest_port": "65535"},
              {"port": "1-65535", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "1-65535"})"),
-      sink);
+                            sink);
   REQUIRE(pf);  // leading zeros, as router7 (Go's strconv) takes them
   CHECK(pf->forwardings[0].port == PortRange{80, 80});
   CHECK(pf->forwardings[0].dest_port == PortRange{65535, 65535});
@@ -154,19 +154,27 @@ std::string random_entry(std::mt19937& rng) {
   const unsigned port = 1 + rng() % 20000;
   std::string p = std::to_string(port);
   if (rng() % 5 == 0) p += "-" + std::to_string(port + rng() % 5);
-  std::vector<std::string> fields = {
-      R"("port": ")" + p + '"',
-      R"("dest_addr": "10.10.)" + std::to_string(rng() % 256) + "." + std::to_string(rng() % 256) + '"',
-      R"("dest_port": ")" + p + '"'};
+  std::vector<std::string> fields = {R"("port": ")" + p + '"',
+                                     R"("dest_addr": "10.10.)" + std::to_string(rng() % 256) + "." +
+                                         std::to_string(rng() % 256) + '"',
+                                     R"("dest_port": ")" + p + '"'};
   switch (rng() % 5) {
-    case 0: fields.push_back(R"("proto": "udp")"); break;
-    case 1: fields.push_back(R"("proto": "tcp,udp")"); break;
-    case 2: fields.push_back(R"("proto": "t\u0063p")"); break;  // an escape the scan must step over
-    default: break;
+    case 0:
+      fields.push_back(R"("proto": "udp")");
+      break;
+    case 1:
+      fields.push_back(R"("proto": "tcp,udp")");
+      break;
+    case 2:  // an escape the scan must step over
+      fields.push_back(R"("proto": "t\u0063p")");
+      break;
+    default:
+      break;
   }
   std::shuffle(fields.begin(), fields.end(), rng);
   std::string out = "{";
-  for (size_t i = 0; i < fields.size(); i++) out += (i ? pick({", ", ",", ",\n    "}) : "") + fields[i];
+  for (size_t i = 0; i < fields.size(); i++)
+    out += (i ? pick({", ", ",", ",\n    "}) : "") + fields[i];
   return out + "}";
 }
 
@@ -186,39 +194,66 @@ void random_edit(std::mt19937& rng, std::string& t) {
     const std::string chars = " \n,:{}[]\"\\-0123456789tcpudx";
     const char c = chars[rng() % chars.size()];
     switch (rng() % 3) {
-      case 0: t.insert(at, 1, c); break;
-      case 1: if (at < t.size()) t.erase(at, 1); break;
-      default: if (at < t.size()) t[at] = c; break;
+      case 0:
+        t.insert(at, 1, c);
+        break;
+      case 1:
+        if (at < t.size()) t.erase(at, 1);
+        break;
+      default:
+        if (at < t.size()) t[at] = c;
+        break;
     }
     return;
   }
   const auto& e = layout->entries;
   const size_t n = e.size(), k = n ? rng() % n : 0;
   switch (kind) {
-    case 1: case 2: case 3:  // a new entry before entry k, or at the end
-      if (n == 0) t.insert(layout->open + 1, random_entry(rng));
-      else if (rng() % 4 == 0) t.insert(e[n - 1].second, ", " + random_entry(rng));
-      else t.insert(e[k].first, random_entry(rng) + ",\n  ");
+    case 1:
+    case 2:
+    case 3:  // a new entry before entry k, or at the end
+      if (n == 0)
+        t.insert(layout->open + 1, random_entry(rng));
+      else if (rng() % 4 == 0)
+        t.insert(e[n - 1].second, ", " + random_entry(rng));
+      else
+        t.insert(e[k].first, random_entry(rng) + ",\n  ");
       return;
-    case 4: case 5:  // entry k removed, with one of its commas
+    case 4:
+    case 5:  // entry k removed, with one of its commas
       if (n == 0) return;
-      if (k + 1 < n) t.erase(e[k].first, e[k + 1].first - e[k].first);
-      else if (k > 0) t.erase(e[k - 1].second, e[k].second - e[k - 1].second);
-      else t.erase(e[k].first, e[k].second - e[k].first);
+      if (k + 1 < n)
+        t.erase(e[k].first, e[k + 1].first - e[k].first);
+      else if (k > 0)
+        t.erase(e[k - 1].second, e[k].second - e[k - 1].second);
+      else
+        t.erase(e[k].first, e[k].second - e[k].first);
       return;
-    case 6: case 7:  // entry k replaced
+    case 6:
+    case 7:  // entry k replaced
       if (n) t.replace(e[k].first, e[k].second - e[k].first, random_entry(rng));
       return;
-    case 8: case 9:  // spacing after entry k
+    case 8:
+    case 9:  // spacing after entry k
       if (n) t.insert(e[k].second, rng() % 2 ? " " : "\n");
       return;
     default:  // at the array's ends or outside it: spacing, or another key
       switch (rng() % 5) {
-        case 0: t.insert(0, " "); break;
-        case 1: t.insert(layout->open + 1, " "); break;
-        case 2: t.insert(layout->close, "\n"); break;
-        case 3: t.insert(layout->close + 1, " "); break;
-        default: t.insert(1, R"("note": "x", )"); break;
+        case 0:
+          t.insert(0, " ");
+          break;
+        case 1:
+          t.insert(layout->open + 1, " ");
+          break;
+        case 2:
+          t.insert(layout->close, "\n");
+          break;
+        case 3:
+          t.insert(layout->close + 1, " ");
+          break;
+        default:
+          t.insert(1, R"("note": "x", )");
+          break;
       }
       return;
   }
@@ -242,8 +277,8 @@ TEST_CASE("the memo's incremental parse gives what a full parse gives, over rand
     for (const auto& d : with) got_diags += d.str() + "\n";
     for (const auto& d : without) want_diags += d.str() + "\n";
     if (got != want || got_diags != want_diags) {
-      FAIL_CHECK("step " << step << ": the memo's parse differs on\n" << text << "\ngot: " << got_diags
-                         << "\nwant: " << want_diags);
+      FAIL_CHECK("step " << step << ": the memo's parse differs on\n"
+                         << text << "\ngot: " << got_diags << "\nwant: " << want_diags);
       break;
     }
     ok += want.has_value();
@@ -255,18 +290,20 @@ TEST_CASE("the memo's incremental parse gives what a full parse gives, over rand
       text = last_clean;
   }
   INFO("parses without error: " << ok << ", taken from the memo: " << memo.spliced);
-  CHECK(ok > 1000);              // the edits mostly keep the file valid
-  CHECK(memo.spliced > 1000);    // and most of those were spliced, not parsed in full
+  CHECK(ok > 1000);            // the edits mostly keep the file valid
+  CHECK(memo.spliced > 1000);  // and most of those were spliced, not parsed in full
 }
 
 TEST_CASE("the memo splices only inside the forwardings array") {
   PortForwardingsMemo memo;
   Diagnostics d;
   json::Sink sink{kPortForwardingsFile, &d};
-  const std::string a = R"({"forwardings": [{"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"}]})";
+  const std::string a =
+      R"({"forwardings": [{"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"}]})";
   REQUIRE(parse_portforwardings(a, sink, &memo));
   CHECK(memo.valid);
-  const std::string b = R"({"forwardings": [{"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"},
+  const std::string b =
+      R"({"forwardings": [{"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"},
     {"port": "81", "proto": "udp", "dest_addr": "10.0.0.2", "dest_port": "81"}]})";
   auto pf = parse_portforwardings(b, sink, &memo);
   REQUIRE(pf);
@@ -274,7 +311,8 @@ TEST_CASE("the memo splices only inside the forwardings array") {
   REQUIRE(pf->forwardings.size() == 2);
   CHECK(pf->forwardings[1].proto == 17);
   // A warning (an unknown key) makes the text one the memo does not keep.
-  const std::string c = R"({"forwardings": [{"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80", "x": "y"}]})";
+  const std::string c =
+      R"({"forwardings": [{"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80", "x": "y"}]})";
   REQUIRE(parse_portforwardings(c, sink, &memo));
   CHECK(!memo.valid);
   CHECK(d.size() == 1);
