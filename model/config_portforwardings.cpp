@@ -261,11 +261,6 @@ size_t common_suffix(std::string_view a, std::string_view b, size_t limit) {
 bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayLayout& layout) {
   const std::string_view old = m.text;
   const std::vector<json::Span>& e = m.layout.entries;
-  if (t == old) {
-    out = {m.rules, m.entry_of};
-    layout = m.layout;
-    return true;
-  }
   const size_t p = common_prefix(old, t);
   const size_t s = common_suffix(old, t, std::min(old.size(), t.size()) - p);
   if (p <= m.layout.open || old.size() - s > m.layout.close) return false;  // outside the array
@@ -339,6 +334,12 @@ PortForwardingsMemo* remembered_portforwardings() {
 
 std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink& sink,
                                                      PortForwardingsMemo* memo) {
+  // The same text again (a reconcile for a kernel event): the memo holds
+  // only texts that parsed cleanly, so its rules are the answer.
+  if (memo && memo->valid && text == memo->text) {
+    memo->spliced++;
+    return PortForwardings{memo->rules};
+  }
   Rules r;
   json::ArrayLayout layout;
   bool remember = false;  // the memo can describe this text

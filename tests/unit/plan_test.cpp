@@ -9,20 +9,12 @@
 #include "reconciler/fake_kernel.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
+#include "values.hpp"
 
 using namespace netkeep;
+using namespace netkeep::test;
 
 namespace {
-
-Mac mac(const char* s) {
-  return *Mac::parse(s);
-}
-Prefix pre(const char* s) {
-  return *Prefix::parse(s);
-}
-IpAddr ip(const char* s) {
-  return *IpAddr::parse(s);
-}
 
 InterfacesConfig ifcfg(const char* json) {
   Diagnostics d;

@@ -12,20 +12,10 @@
 #include "backends/rtnl_link.hpp"
 #include "backends/rtnl_route.hpp"
 #include "model/ownership.hpp"
+#include "values.hpp"
 
 using namespace netkeep;
-
-namespace {
-Mac mac(const char* s) {
-  return *Mac::parse(s);
-}
-Prefix pre(const char* s) {
-  return *Prefix::parse(s);
-}
-IpAddr ip(const char* s) {
-  return *IpAddr::parse(s);
-}
-}  // namespace
+using namespace netkeep::test;
 
 TEST_CASE("bridge create round-trips: name, MAC and kind") {
   auto m = rtnl::encode_bridge_create("lan0", mac("02:00:00:00:00:03"));
