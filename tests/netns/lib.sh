@@ -127,16 +127,31 @@ local_traffic() {  # local_traffic NS: a few UDP datagrams over loopback (no pin
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# within MS DESC COMMAND...: passes when COMMAND succeeds within MS
-# milliseconds of the call (polled every 10 ms).
-within() {
-  local ms=$1 desc=$2; shift 2
+# wait_until MS COMMAND...: polls COMMAND every 10 ms until it succeeds
+# (status 0) or MS milliseconds have passed (status 1). WAITED is the time
+# it took, in ms.
+wait_until() {
+  local ms=$1; shift
   local start; start=$(now_ms)
   while :; do
-    if "$@" >/dev/null 2>&1; then pass "$desc ($(($(now_ms) - start)) ms)"; return 0; fi
-    if [ $(($(now_ms) - start)) -gt "$ms" ]; then fail "$desc: not within $ms ms"; return 1; fi
+    if "$@" >/dev/null 2>&1; then WAITED=$(($(now_ms) - start)); return 0; fi
+    if [ $(($(now_ms) - start)) -gt "$ms" ]; then WAITED=$ms; return 1; fi
     sleep 0.01
   done
+}
+
+# within MS DESC COMMAND...: passes when COMMAND succeeds within MS
+# milliseconds of the call.
+within() {
+  local ms=$1 desc=$2; shift 2
+  if wait_until "$ms" "$@"; then pass "$desc ($WAITED ms)"; return 0; fi
+  fail "$desc: not within $ms ms"; return 1
+}
+
+# listening NS PROTO PORT: a socket in NS is bound to PORT (tcp: listening)
+listening() {
+  local flags=-Hltn; [ "$2" = udp ] && flags=-Hlun
+  [ -n "$(ip netns exec "$1" ss "$flags" "sport = :$3")" ]
 }
 
 # daemon_start NS ARGS...: netkeep run in the background; DAEMON is its pid,

@@ -31,17 +31,26 @@ write "$CFG/portforwardings.json" '{"forwardings": [
 status "apply" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
 sleep 1  # bridge ports forwarding, IPv4 addresses ready
 
-serve_tcp() {  # serve_tcp NS PORT: answers every connection with the peer's address
-  ip netns exec "$1" timeout 60 socat TCP-LISTEN:"$2",reuseaddr,fork SYSTEM:'echo $SOCAT_PEERADDR' &
+# serve_tcp NS PORT, serve_udp NS PORT: answer each connection or datagram
+# with the peer's address. The answer waits for the request to be read:
+# were the shell gone first, socat's write of the request would fail with
+# EPIPE and no answer would be sent.
+ANSWER='read -r _; echo $SOCAT_PEERADDR'
+serve_tcp() {
+  ip netns exec "$1" timeout 60 socat TCP-LISTEN:"$2",reuseaddr,fork SYSTEM:"$ANSWER" &
 }
 serve_udp() {
-  ip netns exec "$1" timeout 60 socat UDP-RECVFROM:"$2",fork SYSTEM:'echo $SOCAT_PEERADDR' &
+  ip netns exec "$1" timeout 60 socat UDP-RECVFROM:"$2",fork SYSTEM:"$ANSWER" &
 }
 serve_tcp "$A" 80
 serve_tcp "$A" 6001
 serve_udp "$A" 53
 serve_tcp "$W" 9000
-sleep 0.5
+# A datagram that arrives before its server is bound is refused, not queued.
+for server in "$A tcp 80" "$A tcp 6001" "$A udp 53" "$W tcp 9000"; do
+  # shellcheck disable=SC2086
+  wait_until 10000 listening $server || echo "# not yet listening after 10 s: $server"
+done
 ask_tcp() { ip netns exec "$1" timeout 5 socat -t 2 - TCP:"$2" </dev/null 2>&1; }
 ask_udp() { echo ping | ip netns exec "$1" timeout 5 socat -t 2 - UDP:"$2" 2>&1; }
 
