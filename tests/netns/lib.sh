@@ -110,6 +110,30 @@ chain_handles() {
   ip netns exec "$1" nft -a -n list chain "$2" "$3" "$4" | sed -nE 's/^\t\t(.*) # handle ([0-9]+)$/\2 \1/p'
 }
 
+# ip_monitor_start NS FILE WHAT...: `ip -o monitor WHAT` in the background,
+# returning once it listens: it changes lo's txqueuelen, which nothing else
+# in the tests touches, until an event for lo shows up in FILE.
+# ip_monitor_stop prints the lines that came after that marker.
+ip_monitor_start() {
+  local ns=$1 file=$2 i; shift 2
+  ip -n "$ns" -o monitor "$@" >"$file" 2>&1 &
+  MONITOR=$!
+  for i in $(seq 1 500); do
+    ip -n "$ns" link set lo txqueuelen $((2000 + i))
+    grep -q ' lo: ' "$file" && break
+    sleep 0.01
+  done
+  MONITOR_FILE=$file
+  MONITOR_MARK=$(wc -l <"$file")
+}
+ip_monitor_stop() {
+  sleep 0.3
+  kill "$MONITOR"
+  wait "$MONITOR" 2>/dev/null || true
+  tail -n +$((MONITOR_MARK + 1)) "$MONITOR_FILE"
+}
+dad_done() { [ -z "$(ip -n "$1" -6 addr show tentative)" ]; }  # dad_done NS
+
 monitor_start() {  # monitor_start NS FILE: nft monitor in the background
   ip netns exec "$1" nft monitor >"$2" 2>&1 &
   MONITOR=$!
@@ -125,7 +149,7 @@ local_traffic() {  # local_traffic NS: a few UDP datagrams over loopback (no pin
   ip netns exec "$1" bash -c 'for i in 1 2 3 4 5; do echo x >/dev/udp/127.0.0.1/9; done' 2>/dev/null || true
 }
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+now_ms() { local us=${EPOCHREALTIME/./}; echo $((us / 1000)); }  # no fork: cheap and steady under load
 
 # wait_until MS COMMAND...: polls COMMAND every 10 ms until it succeeds
 # (status 0) or MS milliseconds have passed (status 1). WAITED is the time

@@ -15,12 +15,9 @@ contains "eth3 is up before the apply" "$(ip -n "$R" -o link show dev eth3)" "st
 CFG=$(config_from bridge)
 ROOT="$WORK/root"; mkdir -p "$ROOT/tmp"
 
-ip -n "$R" -o monitor link >"$WORK/monitor" 2>&1 &
-MON=$!
-sleep 0.3
+ip_monitor_start "$R" "$WORK/monitor" link
 status "apply exits 0" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
-sleep 0.3
-kill "$MON"; wait "$MON" 2>/dev/null
+ip_monitor_stop >"$WORK/links"
 
 up=$(ip -n "$R" -o link show dev uplink0)
 contains "the running eth3 was renamed to uplink0" "$up" "uplink0@"
@@ -31,7 +28,7 @@ br=$(ip -n "$R" -d -o link show dev lan0)
 contains "lan0 is a bridge" "$br" "bridge forward_delay"
 contains "lan0 carries the first member's MAC" "$br" "link/ether 02:00:00:00:00:03"
 contains "lan0 is up" "$br" ",UP"
-first=$(grep -m1 "lan0" "$WORK/monitor" || true)
+first=$(grep -m1 "lan0" "$WORK/links" || true)
 contains "the bridge had that MAC from its first moment" "$first" "link/ether 02:00:00:00:00:03"
 for m in eth5 eth6; do
   l=$(ip -n "$R" -o link show dev $m)
