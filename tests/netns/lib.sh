@@ -110,39 +110,43 @@ chain_handles() {
   ip netns exec "$1" nft -a -n list chain "$2" "$3" "$4" | sed -nE 's/^\t\t(.*) # handle ([0-9]+)$/\2 \1/p'
 }
 
-# ip_monitor_start NS FILE WHAT...: `ip -o monitor WHAT` in the background,
-# returning once it listens: it changes lo's txqueuelen, which nothing else
-# in the tests touches, until an event for lo shows up in FILE.
-# ip_monitor_stop prints the lines that came after that marker.
+dad_done() { [ -z "$(ip -n "$1" -6 addr show tentative)" ]; }  # dad_done NS
+
+# Event monitors in the background. A start returns once its monitor
+# provably listens: it makes a marker event, again and again, until that
+# shows up in FILE. monitor_stop prints the events that came after it.
+#   ip_monitor_start NS FILE WHAT...: `ip -o monitor WHAT`; the marker is
+#     a new txqueuelen on lo, which nothing else in the tests touches
+#   nft_monitor_start NS FILE: `nft monitor`; the marker is a table added
+#     and deleted again
 ip_monitor_start() {
-  local ns=$1 file=$2 i; shift 2
+  local ns=$1 file=$2; shift 2
   ip -n "$ns" -o monitor "$@" >"$file" 2>&1 &
   MONITOR=$!
+  monitor_mark "$file" ' lo: ' lo_mark "$ns"
+}
+nft_monitor_start() {
+  ip netns exec "$1" nft monitor >"$2" 2>&1 &
+  MONITOR=$!
+  monitor_mark "$2" '^# new generation' table_mark "$1"  # a transaction's last line
+}
+lo_mark() { ip -n "$1" link set lo txqueuelen $((2000 + $2)); }
+table_mark() { ip netns exec "$1" nft "add table ip netkeep_test_mark; delete table ip netkeep_test_mark"; }
+monitor_mark() {  # monitor_mark FILE PATTERN COMMAND...: COMMAND gets a count
+  local file=$1 pattern=$2 i; shift 2
   for i in $(seq 1 500); do
-    ip -n "$ns" link set lo txqueuelen $((2000 + i))
-    grep -q ' lo: ' "$file" && break
+    "$@" "$i"
+    grep -q "$pattern" "$file" && break
     sleep 0.01
   done
   MONITOR_FILE=$file
   MONITOR_MARK=$(wc -l <"$file")
 }
-ip_monitor_stop() {
-  sleep 0.3
-  kill "$MONITOR"
-  wait "$MONITOR" 2>/dev/null || true
-  tail -n +$((MONITOR_MARK + 1)) "$MONITOR_FILE"
-}
-dad_done() { [ -z "$(ip -n "$1" -6 addr show tentative)" ]; }  # dad_done NS
-
-monitor_start() {  # monitor_start NS FILE: nft monitor in the background
-  ip netns exec "$1" nft monitor >"$2" 2>&1 &
-  MONITOR=$!
-  sleep 0.3
-}
 monitor_stop() {
   sleep 0.3
   kill "$MONITOR"
   wait "$MONITOR" 2>/dev/null || true
+  tail -n +$((MONITOR_MARK + 1)) "$MONITOR_FILE"
 }
 
 local_traffic() {  # local_traffic NS: a few UDP datagrams over loopback (no ping here)

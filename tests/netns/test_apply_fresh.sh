@@ -53,6 +53,6 @@ wait_until 10000 dad_done "$R" || echo "# IPv6 addresses still tentative after 1
 ip_monitor_start "$R" "$WORK/monitor" all
 status "second apply exits 0" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
 contains "second apply sends no write request" "$(cat "$WORK/err")" "0 ops applied, 0 failed, 0 write requests"
-equals "ip monitor saw no event during the second apply" "$(ip_monitor_stop | grep -v '^\[NEIGH\]')" ""
+equals "ip monitor saw no event during the second apply" "$(monitor_stop | grep -v '^\[NEIGH\]')" ""
 
 finish

@@ -16,11 +16,11 @@ equals "which is what nft -f makes of the same text" \
   "$(cat "$TESTDATA/nft/ruleset.golden")"
 
 status "plan right after apply exits 0" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
-monitor_start "$R" "$WORK/monitor"
+nft_monitor_start "$R" "$WORK/monitor"
 status "second apply" 0 nk "$R" apply --json --config "$CFG" --root "$ROOT"
-monitor_stop
+events=$(monitor_stop)
 contains "the executor counted zero writes" "$(cat "$WORK/out")" '"write_requests": 0'
-equals "nft monitor saw no event" "$(cat "$WORK/monitor")" ""
+equals "nft monitor saw no event" "$events" ""
 
 # Adoption: another namespace whose ruleset came from nft -f.
 R2=$(new_ns adopt)
@@ -33,11 +33,11 @@ listing() { ip netns exec "$1" nft -a -n list ruleset | sed -E 's/packets [0-9]+
 before=$(listing "$R2")
 status "plan on the nft -f ruleset" 2 nk "$R2" plan --config "$CFG" --root "$ROOT"
 lacks "the plan has no nftables op" "$(cat "$WORK/out")" "nft"
-monitor_start "$R2" "$WORK/monitor2"
+nft_monitor_start "$R2" "$WORK/monitor2"
 status "apply over the nft -f ruleset" 0 nk "$R2" apply --json --config "$CFG" --root "$ROOT"
-monitor_stop
+events=$(monitor_stop)
 lacks "apply sent no nftables op" "$(cat "$WORK/out")" '"kind": "nft_'
-equals "nft monitor saw no event while adopting" "$(cat "$WORK/monitor2")" ""
+equals "nft monitor saw no event while adopting" "$events" ""
 equals "the ruleset, handles included, is untouched" "$(listing "$R2")" "$before"
 
 # SPEC §3's own text: only its hairpin rule is replaced, in one transaction.

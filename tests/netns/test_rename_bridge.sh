@@ -17,7 +17,7 @@ ROOT="$WORK/root"; mkdir -p "$ROOT/tmp"
 
 ip_monitor_start "$R" "$WORK/monitor" link
 status "apply exits 0" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
-ip_monitor_stop >"$WORK/links"
+monitor_stop >"$WORK/links"
 
 up=$(ip -n "$R" -o link show dev uplink0)
 contains "the running eth3 was renamed to uplink0" "$up" "uplink0@"
