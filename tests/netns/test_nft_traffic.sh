@@ -29,7 +29,12 @@ write "$CFG/portforwardings.json" '{"forwardings": [
   {"proto": "udp", "port": "5353", "dest_addr": "10.10.0.23", "dest_port": "53"},
   {"proto": "tcp", "port": "6000-6002", "dest_addr": "10.10.0.23", "dest_port": "6000-6002"}]}'
 status "apply" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
-sleep 1  # bridge ports forwarding, IPv4 addresses ready
+# Traffic needs both bridge ports forwarding and the uplink up.
+ready() {
+  [ "$(bridge -n "$R" link show | grep -c 'master lan0 state forwarding')" = 2 ] &&
+    ip -n "$R" -o link show dev uplink0 | grep -q 'state UP'
+}
+wait_until 10000 ready || echo "# links not ready after 10 s: $(bridge -n "$R" link show)"
 
 # serve_tcp NS PORT, serve_udp NS PORT: answer each connection or datagram
 # with the peer's address. The answer waits for the request to be read:
