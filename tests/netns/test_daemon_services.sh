@@ -76,7 +76,8 @@ check "reading it does not reset it ($f1 -> $f2)" test "$f2" -ge "$f1"
 
 # A client that connects and sends nothing.
 (sleep 8 | ip netns exec "$R" socat -u - TCP:127.0.0.1:9100 >/dev/null 2>&1) &
-sleep 0.3
+connected() { [ -n "$(ip netns exec "$R" ss -Htn state established '( dport = :9100 )')" ]; }
+wait_until 10000 connected || echo "# the silent client has not connected after 10 s"
 write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8082", "dest_addr": "10.10.0.23", "dest_port": "80"}]}'
 within 500 "a silent HTTP client delays no reconcile" \
   bash -c "ip netns exec $R nft list chain ip nat router7-portforwardings | grep -q 'dport 8082'"

@@ -17,7 +17,7 @@ try:
 except socket.timeout:
     pass
 ' "$WORK/notify.sock" >"$WORK/notify.log" &
-sleep 0.3
+wait_until 10000 test -S "$WORK/notify.sock" || echo "# the notify socket is not bound after 10 s"
 export NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=200000
 daemon_start "$R" --config "$CFG" --root "$ROOT"
 unset NOTIFY_SOCKET WATCHDOG_USEC
