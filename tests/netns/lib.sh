@@ -139,6 +139,7 @@ monitor_mark() {  # monitor_mark FILE PATTERN COMMAND...: COMMAND gets a count
     grep -q "$pattern" "$file" && break
     sleep 0.01
   done
+  grep -q "$pattern" "$file" || fail "the monitor showed no marker event: it sees nothing"
   MONITOR_FILE=$file
   MONITOR_MARK=$(wc -l <"$file")
 }
