@@ -27,6 +27,12 @@ struct Writer {
     num(static_cast<uint32_t>(s.size()));
     out.append(s);
   }
+  template <class T>
+  void key(const T& o) {
+    num(static_cast<uint8_t>(o.family));
+    str(o.table);
+    str(o.name);
+  }
 };
 
 struct Reader {
@@ -54,6 +60,13 @@ struct Reader {
     return s;
   }
   std::string str() { return std::string(bytes()); }
+  // A chain's or counter's identity: family, table, name.
+  template <class T>
+  void key(T& o) {
+    o.family = static_cast<NftFamily>(num<uint8_t>());
+    o.table = str();
+    o.name = str();
+  }
   // A count that cannot exceed what is left, so a corrupt file cannot make
   // the reader reserve gigabytes.
   uint32_t count(size_t min_each) {
@@ -101,9 +114,7 @@ std::optional<NftView> load_nft_view(const std::filesystem::path& file,
   }
   for (uint32_t n = r.count(14); n--;) {
     NftChain c;
-    c.family = static_cast<NftFamily>(r.num<uint8_t>());
-    c.table = r.str();
-    c.name = r.str();
+    r.key(c);
     if (r.num<uint8_t>()) {
       BaseChain b;
       b.type = r.str();
@@ -124,9 +135,7 @@ std::optional<NftView> load_nft_view(const std::filesystem::path& file,
   }
   for (uint32_t n = r.count(9); n--;) {
     NftCounter c;
-    c.family = static_cast<NftFamily>(r.num<uint8_t>());
-    c.table = r.str();
-    c.name = r.str();
+    r.key(c);
     v.state.counters.push_back(std::move(c));
   }
   if (!r.ok || !r.in.empty()) return std::nullopt;
@@ -147,9 +156,7 @@ std::optional<std::string> save_nft_view(const std::filesystem::path& file,
   }
   w.num(static_cast<uint32_t>(view.state.chains.size()));
   for (const auto& c : view.state.chains) {
-    w.num(static_cast<uint8_t>(c.family));
-    w.str(c.table);
-    w.str(c.name);
+    w.key(c);
     w.num(static_cast<uint8_t>(c.base.has_value()));
     if (c.base) {
       w.str(c.base->type);
@@ -165,9 +172,7 @@ std::optional<std::string> save_nft_view(const std::filesystem::path& file,
   }
   w.num(static_cast<uint32_t>(view.state.counters.size()));
   for (const auto& c : view.state.counters) {
-    w.num(static_cast<uint8_t>(c.family));
-    w.str(c.table);
-    w.str(c.name);
+    w.key(c);
   }
 
   std::error_code ec;

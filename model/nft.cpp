@@ -38,18 +38,6 @@ bool NftState::has_table(NftFamily f, std::string_view name) const {
   return false;
 }
 
-namespace {
-
-// Netlink attribute framing (linux/netlink.h), written out here so the
-// model needs no netlink library: a 4-byte header (length including the
-// header, type), the payload, zero padding to 4 bytes.
-constexpr uint16_t kListElem = 1;                        // NFTA_LIST_ELEM
-constexpr uint16_t kExprName = 1, kExprData = 2;         // NFTA_EXPR_NAME, NFTA_EXPR_DATA
-constexpr uint16_t kDataValue = 1, kDataVerdict = 2;     // NFTA_DATA_VALUE, NFTA_DATA_VERDICT
-constexpr uint16_t kVerdictCode = 1, kVerdictChain = 2;  // NFTA_VERDICT_CODE, _CHAIN
-
-}  // namespace
-
 size_t ExprWriter::open(uint16_t type) {
   size_t at = len_;
   put(type, nullptr, 0);

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace netkeep {
@@ -68,7 +69,8 @@ struct NftExpr {
 
 // One netlink attribute at the front of `in`: its type (without the
 // NLA_F_* flags) and payload; `in` moves past it. False at the end or on
-// a malformed attribute.
+// a malformed attribute. (An attribute is a 4-byte header, its length
+// including the header and its type, then the payload, zero-padded to 4.)
 // Inline: rendering and hashing thousands of rules walks every attribute.
 inline bool nla_next(std::string_view& in, uint16_t& type, std::string_view& payload) {
   if (in.size() < 4) return false;
@@ -82,6 +84,13 @@ inline bool nla_next(std::string_view& in, uint16_t& type, std::string_view& pay
   return true;
 }
 
+// Attribute numbers from linux/netfilter/nf_tables.h and linux/netlink.h,
+// written out so the model needs no kernel or netlink headers.
+constexpr uint16_t kListElem = 1;                        // NFTA_LIST_ELEM
+constexpr uint16_t kExprName = 1, kExprData = 2;         // NFTA_EXPR_NAME, NFTA_EXPR_DATA
+constexpr uint16_t kDataValue = 1, kDataVerdict = 2;     // NFTA_DATA_VALUE, NFTA_DATA_VERDICT
+constexpr uint16_t kVerdictCode = 1, kVerdictChain = 2;  // NFTA_VERDICT_CODE, _CHAIN
+
 // Calls f(name, data) for each expression of a rule: its NFTA_EXPR_NAME
 // without the NUL and the payload of its NFTA_EXPR_DATA (the attributes).
 // A malformed tail ends the walk.
@@ -90,11 +99,11 @@ void for_each_expr(std::string_view body, F f) {
   uint16_t type;
   std::string_view elem, a;
   while (nla_next(body, type, elem)) {
-    if (type != 1) continue;  // NFTA_LIST_ELEM
+    if (type != kListElem) continue;
     std::string_view name, data;
     while (nla_next(elem, type, a)) {
-      if (type == 1) name = a.substr(0, a.find('\0'));  // NFTA_EXPR_NAME
-      if (type == 2) data = a;                          // NFTA_EXPR_DATA
+      if (type == kExprName) name = a.substr(0, a.find('\0'));
+      if (type == kExprData) data = a;
     }
     f(name, data);
   }
@@ -196,6 +205,9 @@ struct NftState {
   std::vector<NftCounter> counters;  // owned counters only
 
   const NftChain* chain(NftFamily f, std::string_view table, std::string_view name) const;
+  NftChain* chain(NftFamily f, std::string_view table, std::string_view name) {
+    return const_cast<NftChain*>(std::as_const(*this).chain(f, table, name));
+  }
   const NftCounter* counter(NftFamily f, std::string_view table, std::string_view name) const;
   bool has_table(NftFamily f, std::string_view name) const;
 };

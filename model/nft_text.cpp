@@ -52,7 +52,7 @@ uint32_t u32(const Expr& e, uint16_t type) {
 std::string data(const Expr& e, uint16_t type) {
   auto v = attr(e, type);
   if (!v) return {};
-  auto inner = nested_attr(*v, 1);  // NFTA_DATA_VALUE
+  auto inner = nested_attr(*v, NFTA_DATA_VALUE);
   return inner ? std::string(*inner) : std::string();
 }
 

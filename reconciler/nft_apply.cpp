@@ -12,12 +12,6 @@ WriteError err(int code, std::string message) {
   return WriteError{code, std::move(message)};
 }
 
-NftChain* find_chain(NftState& s, NftFamily f, const std::string& table, const std::string& name) {
-  for (auto& c : s.chains)
-    if (c.family == f && c.table == table && c.name == name) return &c;
-  return nullptr;
-}
-
 }  // namespace
 
 std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handle) {
@@ -33,7 +27,7 @@ std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handl
   }
   if (auto* o = std::get_if<NftChainAdd>(&op)) {
     if (!s.has_table(o->family, o->table)) return err(ENOENT, "No such file or directory");
-    if (NftChain* c = find_chain(s, o->family, o->table, o->name)) {
+    if (NftChain* c = s.chain(o->family, o->table, o->name)) {
       if (c->base.has_value() != o->base.has_value()) return err(EEXIST, "File exists");
       c->base = o->base;
       return std::nullopt;
@@ -50,7 +44,7 @@ std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handl
     return std::nullopt;
   }
   if (auto* o = std::get_if<NftRuleDel>(&op)) {
-    NftChain* c = find_chain(s, o->family, o->table, o->chain);
+    NftChain* c = s.chain(o->family, o->table, o->chain);
     if (!c) return err(ENOENT, "No such file or directory");
     auto before = c->rules.size();
     erase_if(c->rules, [&](const NftRule& r) { return r.handle == o->handle; });
@@ -58,7 +52,7 @@ std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handl
     return std::nullopt;
   }
   auto* o = std::get_if<NftRuleAdd>(&op);
-  NftChain* c = find_chain(s, o->family, o->table, o->chain);
+  NftChain* c = s.chain(o->family, o->table, o->chain);
   if (!c) return err(ENOENT, "No such file or directory");
   NftRule r{o->body, handle};
   auto at = [&](uint64_t handle) {
