@@ -6,8 +6,10 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
 
 #include "model/config.hpp"
+#include "model/first_match.hpp"
 #include "model/json_layout.hpp"
 
 namespace netkeep {
@@ -209,28 +211,48 @@ void read_entry(element e, const std::string& path, size_t entry, Sink& sink, Ru
   }
 }
 
-// Two forwardings of one protocol and overlapping ports: only the first
-// would ever match, which is never what the operator meant. Each port
-// remembers the rule that took it; an entry stops at its first port
-// already taken, so each port is visited about once whatever the ranges.
-void check_overlaps(const Rules& r, Sink& sink) {
-  std::array<std::vector<uint32_t>, 2> taken;  // tcp, udp: per port, its rule's index + 1
-  for (size_t i = 0; i < r.rules.size(); i++) {
-    const Forwarding& f = r.rules[i];
-    auto& owner = taken[f.proto == IPPROTO_TCP ? 0 : 1];
-    if (owner.empty()) owner.resize(65536);
-    for (uint32_t port = f.port.first; port <= f.port.last; port++) {
-      if (owner[port] == 0) {
-        owner[port] = uint32_t(i + 1);
+const char* proto_name(uint8_t proto) {
+  return proto == IPPROTO_TCP ? "tcp" : "udp";
+}
+
+// Forwardings may overlap: the first in file order wins each port, as in
+// router7, whose own test config puts "8045" before "8040-8060". What an
+// earlier entry takes from a later one is worth a warning naming both, and
+// one that leaves it nothing means it can never match. The same ports
+// twice with different destinations is almost surely a mistake: an error.
+void check_overlaps(const std::vector<Forwarding>& rules, const std::vector<size_t>& entry_of,
+                    Sink& sink) {
+  FirstMatch match;
+  std::unordered_map<uint64_t, size_t> exact;  // (proto, first, last) -> first rule with them
+  for (size_t i = 0; i < rules.size(); i++) {
+    const Forwarding& f = rules[i];
+    const Shadow s = match.claim(i, f);
+    const uint64_t key = uint64_t(f.proto) << 32 | uint32_t(f.port.first) << 16 | f.port.last;
+    auto [same, fresh] = exact.try_emplace(key, i);
+    if (!s.first_by) continue;
+    const std::string at = json::join(json::index("forwardings", entry_of[i]), "port");
+    if (!fresh) {
+      const Forwarding& e = rules[same->second];
+      const std::string earlier = json::index("forwardings", entry_of[same->second]);
+      if (e.dest_addr != f.dest_addr || e.dest_port != f.dest_port) {
+        sink.error(at, fmt::format("\"{}\" ({}) is also {}.port, with another destination "
+                                   "({}:{}, not {}:{}): only the first could ever match",
+                                   f.port.str(), proto_name(f.proto), earlier, e.dest_addr.str(),
+                                   e.dest_port.str(), f.dest_addr.str(), f.dest_port.str()));
         continue;
       }
-      const size_t earlier = owner[port] - 1;
-      sink.error(json::join(json::index("forwardings", r.entry_of[i]), "port"),
-                 fmt::format("\"{}\" overlaps {}.port \"{}\" ({})", f.port.str(),
-                             json::index("forwardings", r.entry_of[earlier]),
-                             r.rules[earlier].port.str(), f.proto == IPPROTO_TCP ? "tcp" : "udp"));
-      break;
     }
+    const std::string by = json::index("forwardings", entry_of[*s.first_by]);
+    const uint32_t size = uint32_t(f.port.last) - f.port.first + 1;
+    if (s.ports == size)
+      sink.warn(at, fmt::format("\"{}\" ({}) NEVER MATCHES: earlier entries ({} first) take "
+                                "all of its ports; remove it or move it up",
+                                f.port.str(), proto_name(f.proto), by));
+    else
+      sink.warn(at, fmt::format("\"{}\" ({}) is partly shadowed: {} of its {} ports go to "
+                                "earlier entries ({} \"{}\" first)",
+                                f.port.str(), proto_name(f.proto), s.ports, size, by,
+                                rules[*s.first_by].port.str()));
   }
 }
 
@@ -338,6 +360,7 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
   // only texts that parsed cleanly, so its rules are the answer.
   if (memo && memo->valid && text == memo->text) {
     memo->spliced++;
+    check_overlaps(memo->rules, memo->entry_of, sink);  // its warnings again
     return PortForwardings{memo->rules};
   }
   Rules r;
@@ -368,7 +391,7 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
       }
     }
   }
-  check_overlaps(r, sink);
+  check_overlaps(r.rules, r.entry_of, sink);
   if (sink.errors > 0) return std::nullopt;
   if (memo) {
     memo->valid = remember;

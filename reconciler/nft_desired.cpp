@@ -138,12 +138,15 @@ NftRule masquerade_uplink(const std::string& uplink) {
 // address is DNATed back out of lan0; masquerading it makes the reply come
 // back through the router instead of going straight to the client.
 //
-// SPEC §3 (after router7) writes this as `iifname "lan0" oifname "lan0" ct
-// status 0x20 masquerade`, which never matches: ip_output() runs
-// POSTROUTING with no input device, so iifname is empty there. With lan0's
-// prefix known, netkeep matches the LAN by source address instead
-// (`oifname "lan0" ip saddr PREFIX ct status 0x20 masquerade`); without it,
-// it keeps SPEC §3's rule.
+// router7 writes this as `iifname "lan0" oifname "lan0" ct status 0x20
+// masquerade`. On current kernels (a netfilter change from late 2019)
+// POSTROUTING of a forwarded packet knows its input device, so that matches when lan0 is a NIC; but
+// when lan0 is a bridge and br_netfilter's iptables hook is on
+// (net.bridge.bridge-nf-call-iptables=1, which docker sets), the packet
+// takes br_netfilter's path and the rule no longer matches (seen with
+// traffic). Matching the LAN by source address works in both, so with lan0's prefix
+// known netkeep writes `oifname "lan0" ip saddr PREFIX ct status 0x20
+// masquerade`; without it, router7's rule.
 NftRule hairpin_masquerade(const std::optional<Prefix>& lan) {
   ExprWriter w;
   if (lan) {

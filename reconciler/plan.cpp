@@ -50,7 +50,17 @@ bool default_via_wireguard(const Desired& d) {
   return false;
 }
 
-std::vector<Route> desired_routes(const Desired& d, const LinkView& v) {
+bool wireguard_shape(const Actual& a) {
+  bool dhcp_default = false, peer_route = false;
+  for (const Route& r : a.routes) {
+    if (r.proto != kRouteProtoDhcp || r.family() != Family::v4) continue;
+    dhcp_default |= r.dst.len == 0;
+    peer_route |= r.dst.len == 32 && r.gateway.has_value();
+  }
+  return peer_route && !dhcp_default;
+}
+
+std::vector<Route> desired_routes(const Desired& d, const Actual& actual, const LinkView& v) {
   std::vector<Route> out;
   for (const InterfaceSpec* s : v.matched) {
     for (const auto& r : s->extra_routes) {
@@ -68,9 +78,16 @@ std::vector<Route> desired_routes(const Desired& d, const LinkView& v) {
     };
     // The router may be outside the leased subnet; the /32 makes it reachable.
     dhcp_route({l.router, 32}, std::nullopt, kScopeLink);
-    if (!default_via_wireguard(d)) {
+    // Whether the default route is the DHCP router's or WireGuard's is
+    // interfaces.json's to say. While that file is invalid the choice stays
+    // as the kernel shows it: WireGuard's shape (peer routes via the
+    // router, no DHCP default route) is kept as it is; otherwise the
+    // default route follows the lease.
+    const bool known = d.interfaces.governs();
+    const bool dhcp_default = known ? !default_via_wireguard(d) : !wireguard_shape(actual);
+    if (dhcp_default) {
       dhcp_route({IpAddr::v4(0), 0}, l.router, kScopeUniverse);
-    } else if (d.wireguard.ok()) {
+    } else if (known && d.wireguard.ok()) {
       // The default route goes through WireGuard; its peers stay reachable
       // through the DHCP router.
       for (const auto& w : d.wireguard.value.interfaces)
@@ -121,12 +138,15 @@ bool same_key(const Route& a, const Route& b) {
 }
 
 void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
-  auto want = desired_routes(d, v);
+  auto want = desired_routes(d, actual, v);
   std::vector<Route> have = actual.routes;
   for (auto& r : have) r.dev = v.after(r.dev);
 
-  // With an invalid wireguard.json the peer endpoint routes are unknown: keep them.
-  const bool endpoints_frozen = default_via_wireguard(d) && !d.wireguard.governs();
+  // With an invalid wireguard.json the peer endpoint routes are unknown, and
+  // with an invalid interfaces.json also whether the default route is the
+  // DHCP router's: keep them.
+  const bool endpoints_frozen =
+      (default_via_wireguard(d) && !d.wireguard.governs()) || !d.interfaces.governs();
   std::vector<Op> dels, adds;
   for (const auto& r : have) {
     // A route with a desired route's identity is overwritten by its replace.
@@ -145,7 +165,7 @@ void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std:
   ops.insert(ops.end(), adds.begin(), adds.end());
 }
 
-void plan_sysctls(const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
+void plan_sysctls(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
   std::vector<Op> sets;
   // `read_as` is the key under the link's current name, `key` under its final one.
   auto want = [&](const std::string& read_as, const std::string& key, const std::string& value) {
@@ -156,7 +176,9 @@ void plan_sysctls(const Actual& actual, const LinkView& v, std::vector<Op>& ops)
   for (const char* k : {"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"}) want(k, k, "1");
   for (const char* k : {"net/ipv4/icmp_ratelimit", "net/ipv6/icmp/ratelimit"}) want(k, k, "0");
   std::string uplink = v.uplink();
-  if (v.exists(uplink)) {
+  // Which link is the uplink follows interfaces.json's renames: unknown
+  // while that file is invalid, so its accept_ra stays as it is.
+  if (v.exists(uplink) && d.interfaces.governs()) {
     std::string now_named = v.before(uplink);
     // Forwarding makes the kernel ignore router advertisements unless accept_ra is 2.
     want("net/ipv6/conf/" + now_named + "/accept_ra", "net/ipv6/conf/" + uplink + "/accept_ra",
@@ -191,7 +213,7 @@ Plan plan(const Desired& desired, const Actual& actual) {
   plan_wireguard(desired, actual, view, p.ops);
   plan_addrs(desired, actual, view, p.ops);
   plan_routes(desired, actual, view, p.ops);
-  plan_sysctls(actual, view, p.ops);
+  plan_sysctls(desired, actual, view, p.ops);
   plan_nft(desired, actual, view, p.ops);
   plan_files(desired, actual, view, p.ops);
   return p;

@@ -129,10 +129,15 @@ std::optional<Prefix> lan_prefix(const Desired& d) {
 void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
   NftInputs in{v.uplink(), lan_prefix(d), {}};
   if (d.portforwardings.ok()) in.forwardings = d.portforwardings.value.forwardings;
-  // The forwarding rules depend on portforwardings.json and on lan0's
-  // prefix from interfaces.json: if either file is invalid, the chain's
-  // rules stay exactly as they are.
-  const bool forwardings_known = d.portforwardings.governs() && d.interfaces.governs();
+  // Rules derived from a file that is invalid stay exactly as they are:
+  // the forwarding rules come from portforwardings.json and lan0's prefix;
+  // masquerade, hairpin and MSS clamping from the uplink's name and lan0's
+  // prefix, both interfaces.json's. Such a chain that does not exist yet
+  // is created empty.
+  auto frozen_chain = [&](const NftChain& c) {
+    if (c.name == kForwardingChain) return !d.portforwardings.governs() || !d.interfaces.governs();
+    return !d.interfaces.governs() && (c.name == "postrouting" || c.name == "forward");
+  };
   const NftState& have = actual.nft;
   NftState want = desired_ruleset(in, have.chain(NftFamily::ip, "nat", kForwardingChain));
 
@@ -146,7 +151,7 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   std::vector<Op> chain_ops, rule_ops;
   for (auto& wc : want.chains) {
     const NftChain* hc = have.chain(wc.family, wc.table, wc.name);
-    const bool frozen = wc.name == kForwardingChain && !forwardings_known;
+    const bool frozen = frozen_chain(wc);
     NftChain empty{wc.family, wc.table, wc.name, wc.base, {}};
     if (hc && hc->base != wc.base) {
       bool policy_only = hc->base && wc.base && hc->base->type == wc.base->type &&

@@ -75,6 +75,49 @@ bad dhcp4/wire/lease.json '' 'dhcp4/wire/lease.json: file is empty'
 bad dhcp6/wire/lease.json '{"prefixes": [{"IP": "2001:db8::", "Mask": "AAAA"}]}' 'dhcp6/wire/lease.json: prefixes[0].Mask: "AAAA" is not the base64 of a 16-byte IPv6 mask'
 bad dhcp6/wire/lease.json '{"prefixes": "2001:db8::/48"}' 'dhcp6/wire/lease.json: prefixes: "2001:db8::/48" is a string, expected an array'
 
+# Everything derived from interfaces.json stays exactly as the kernel has
+# it while that file is invalid: the hairpin rule and the LAN exclusion
+# (lan0's prefix), the uplink's name in masquerade and MSS clamping, its
+# accept_ra sysctl, resolv.conf. Drift that a valid file would repair (a
+# symlinked resolv.conf, accept_ra changed) is left alone too.
+everything() {
+  ruleset "$R"
+  ip -n "$R" -o addr show
+  ip -n "$R" route show table all
+  ip -n "$R" -6 route show table all
+  ip netns exec "$R" sysctl -a 2>/dev/null | grep -E 'forwarding|accept_ra |ratelimit'
+  ls -l "$ROOT/tmp/resolv.conf" | awk '{print $1, $NF}'
+  cat "$ROOT/tmp/resolv.conf" 2>&1
+}
+# frozen CONTENT: apply an invalid interfaces.json with nothing else changed
+frozen() {
+  cp -r "$GOOD/." "$CFG/"
+  rm -f "$ROOT/tmp/resolv.conf"
+  nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1
+  echo "nameserver 192.0.2.53" >"$WORK/resolv.other"
+  ln -sfn "$WORK/resolv.other" "$ROOT/tmp/resolv.conf"
+  ip netns exec "$R" sysctl -qw net.ipv6.conf.uplink0.accept_ra=0
+  wait_until 5000 dad_done "$R"
+  local before; before=$(everything)
+  if [ -z "$1" ]; then : >"$CFG/interfaces.json"; else write "$CFG/interfaces.json" "$1"; fi
+  status "invalid interfaces.json [${1: -45}]: apply exits 1" 1 nk "$R" apply --config "$CFG" --root "$ROOT"
+  local after; after=$(everything)
+  if [ "$after" = "$before" ]; then pass "invalid interfaces.json [${1: -45}]: ruleset, addresses, routes, sysctls, resolv.conf byte-identical"
+  else fail "invalid interfaces.json [${1: -45}]: the kernel changed:"; diff <(echo "$before") <(echo "$after") | sed 's/^/    /'; fi
+}
+frozen '{"interfaces": ['
+frozen ''
+frozen '{"interfaces": {"name": "lan0"}}'
+frozen "$I"'"mtu": "1492"}]}'
+frozen '{"interfaces": [{"hardware_addr": "02:00:00:00:00:zz", "name": "lan0"}]}'
+frozen "$I"'"addr": "10.10.0.300/24"}]}'
+frozen "$I"'"addr": "10.10.0.1/40"}]}'
+frozen "$I"'"addr": "10.10.0.1/33"}]}'
+frozen "$I"'"extra_addrs": ["10.20.0.1/24"]}, {"name": "averyveryverylong0"}]}'
+frozen "$I"'"mtu": 70000}]}'
+contains "the frozen ruleset kept the hairpin rule with lan0's prefix" "$(ruleset "$R")" \
+  'oifname "lan0" ip saddr 10.10.0.0/24 ct status 0x20 masquerade'
+
 # An unknown key is a warning: exit 0, and the file applies.
 cp -r "$GOOD/." "$CFG/"
 write "$CFG/interfaces.json" "$I"'"addr": "10.10.0.1/24", "colour": "blue"}]}'

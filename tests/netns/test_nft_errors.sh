@@ -34,7 +34,7 @@ bad "$F"'{"port": "100", "dest_addr": "fd00::1", "dest_port": "100"}]}' 'forward
 bad "$F"'{"port": 100, "dest_addr": "10.10.0.23", "dest_port": "100"}]}' 'forwardings[1].port: 100 is a number, expected a string'
 bad '{"forwardings": [' 'portforwardings.json: invalid JSON'
 bad '' 'portforwardings.json: file is empty'
-bad "$F"'{"port": "8000-8090", "dest_addr": "10.10.0.24", "dest_port": "8000-8090"}]}' 'portforwardings.json: forwardings[1].port: "8000-8090" overlaps forwardings[0].port "8080" (tcp)'
+bad "$F"'{"port": "8080", "dest_addr": "10.10.0.24", "dest_port": "80"}]}' 'portforwardings.json: forwardings[1].port: "8080" (tcp) is also forwardings[0].port, with another destination (10.10.0.23:80, not 10.10.0.24:80)'
 
 write "$CFG/portforwardings.json" "$GOOD"
 status "the good file converges again" 0 nk "$R" apply --config "$CFG" --root "$ROOT"

@@ -111,6 +111,46 @@ TEST_CASE("an invalid interfaces.json leaves its links, addresses and routes alo
                  "interfaces.json)"));
 }
 
+TEST_CASE("an invalid interfaces.json freezes everything derived from it") {
+  // Converged on a valid config: uplink0 by DHCP, lan0 with an address,
+  // forwardings, resolv.conf as a symlink netkeep may replace.
+  Desired d = with_interfaces(R"({"interfaces": [
+      {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
+      {"hardware_addr": "02:00:00:00:00:02", "name": "lan0", "addr": "192.168.42.1/24"}]})");
+  d.dhcp4 = {FileState::ok, {ip("203.0.113.62"), 25, ip("203.0.113.1"), {}}};
+  d.portforwardings = {FileState::ok, {{{6, {8080, 8080}, ip("192.168.42.23"), {80, 80}}}}};
+  FakeKernel k(two_links());
+  REQUIRE(execute(plan(d, two_links()), k).ok());
+  Actual a = k.state();
+  a.files["/tmp/resolv.conf"] = {FileKind::symlink, ""};
+  a.sysctls["net/ipv6/conf/uplink0/accept_ra"] = "0";  // someone changed it
+  Desired bad = d;
+  bad.interfaces = {FileState::invalid, {}};
+  // Nothing interfaces.json governs moves: not the hairpin rule (which
+  // would fall back to its no-address form), the forwarding chain's LAN
+  // exclusion, the uplink's masquerade and MSS clamping, accept_ra, or
+  // resolv.conf.
+  CHECK(to_text(plan(bad, a)) == "");
+  // A renamed uplink: the rules keep the name the kernel has.
+  a.links[0].name = "eth0";
+  a.routes.clear();
+  a.addrs.clear();
+  Plan p = plan(bad, a);
+  for (const auto& op : p.ops) CHECK_MESSAGE(!is_nft(op), to_text(op));
+  // The DHCP default route follows the lease, and only if it is there.
+  a = k.state();
+  bad.dhcp4.value.router = ip("203.0.113.2");
+  p = plan(bad, a);
+  CHECK(has_line(p, "+ route default via 203.0.113.2 dev uplink0 proto dhcp src 203.0.113.62"));
+  // WireGuard's way: peer routes via the router, no default route.
+  std::erase_if(a.routes, [](const Route& r) { return r.dst.len == 0; });
+  a.routes.push_back({pre("192.0.2.7/32"), ip("203.0.113.1"), "uplink0", kRouteProtoDhcp, 0,
+                      ip("203.0.113.62"), 0});
+  p = plan(bad, a);
+  CHECK_FALSE(
+      has_line(p, "+ route default via 203.0.113.2 dev uplink0 proto dhcp src 203.0.113.62"));
+}
+
 TEST_CASE("the DHCPv4 sweep spares interfaces.json's addresses and foreign routes") {
   Actual a = two_links();
   a.links[0].name = "uplink0";

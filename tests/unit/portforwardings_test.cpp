@@ -7,6 +7,7 @@
 #include <random>
 
 #include "model/config.hpp"
+#include "model/first_match.hpp"
 #include "model/json_layout.hpp"
 
 using namespace netkeep;
@@ -98,19 +99,123 @@ TEST_CASE("port syntax: decimal N or N-M, each 1-65535") {
   CHECK(pf->forwardings[1].port == PortRange{1, 65535});
 }
 
-TEST_CASE("overlapping forwardings of one protocol name both entries") {
-  expect(
-      one(R"({"port": "50-60", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "50-60"},
-                {"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"},
-                {"port": "55", "proto": "tcp,udp", "dest_addr": "10.0.0.2", "dest_port": "55"})"),
-      R"(portforwardings.json: forwardings[2].port: "55" overlaps forwardings[0].port "50-60" (udp))");
-  // The same port on different protocols is fine.
+namespace {
+
+// Parses a file that must be accepted; its diagnostics, a line each.
+std::string warnings_of(const std::string& json, std::vector<Forwarding>* out = nullptr) {
   Diagnostics d;
   json::Sink sink{kPortForwardingsFile, &d};
-  CHECK(parse_portforwardings(
-      one(R"({"port": "53", "proto": "tcp", "dest_addr": "10.0.0.1", "dest_port": "53"},
-                                     {"port": "53", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "53"})"),
-      sink));
+  auto pf = parse_portforwardings(json, sink);
+  std::string text;
+  for (const auto& x : d) text += x.str() + "\n";
+  REQUIRE_MESSAGE(pf, "refused: ", text);
+  if (out) *out = pf->forwardings;
+  return text;
+}
+
+// router7's own integration test config (VerifyAdditionalNftables).
+const char* kRouter7 = R"({"forwardings":[
+  {"port": "8080", "dest_addr": "192.168.42.23", "dest_port": "9999"},
+  {"port": "8045", "dest_addr": "192.168.42.22", "dest_port": "8045"},
+  {"port": "8040-8060", "dest_addr": "192.168.42.99", "dest_port": "8040-8060"},
+  {"proto": "udp", "port": "53", "dest_addr": "192.168.42.99", "dest_port": "53"}]})";
+
+}  // namespace
+
+TEST_CASE("overlaps are accepted, first match wins: router7's own config") {
+  std::vector<Forwarding> fw;
+  const std::string w = warnings_of(kRouter7, &fw);
+  CHECK(fw.size() == 4);
+  CHECK(w ==
+        "warning: portforwardings.json: forwardings[2].port: \"8040-8060\" (tcp) is partly "
+        "shadowed: 1 of its 21 ports go to earlier entries (forwardings[1] \"8045\" first)\n");
+  const std::vector<PortRun> want = {{6, {8040, 8044}, 2},
+                                     {6, {8045, 8045}, 1},
+                                     {6, {8046, 8060}, 2},
+                                     {6, {8080, 8080}, 0},
+                                     {17, {53, 53}, 3}};
+  CHECK(first_match_runs(fw) == want);
+}
+
+TEST_CASE("an entry that can never match is a louder warning naming the earlier one") {
+  const std::string w = warnings_of(
+      one(R"({"port": "50-60", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "50-60"},
+          {"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"},
+          {"port": "55", "proto": "tcp,udp", "dest_addr": "10.0.0.2", "dest_port": "55"})"));
+  CHECK(w ==
+        "warning: portforwardings.json: forwardings[2].port: \"55\" (udp) NEVER MATCHES: earlier "
+        "entries (forwardings[0] first) take all of its ports; remove it or move it up\n");
+  // Covered by two earlier entries together: still never matches.
+  CHECK(warnings_of(one(R"({"port": "10-19", "dest_addr": "10.0.0.1", "dest_port": "10-19"},
+                           {"port": "20-29", "dest_addr": "10.0.0.2", "dest_port": "20-29"},
+                           {"port": "15-25", "dest_addr": "10.0.0.3", "dest_port": "15-25"})"))
+            .find("forwardings[2].port: \"15-25\" (tcp) NEVER MATCHES: earlier entries "
+                  "(forwardings[0] first)") != std::string::npos);
+  // The same entry twice: harmless, but the second never matches.
+  CHECK(warnings_of(one(R"({"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"},
+                           {"port": "80", "dest_addr": "10.0.0.1", "dest_port": "80"})"))
+            .find("forwardings[1].port: \"80\" (tcp) NEVER MATCHES") != std::string::npos);
+  // The same port on different protocols does not overlap.
+  CHECK(
+      warnings_of(one(R"({"port": "53", "proto": "tcp", "dest_addr": "10.0.0.1", "dest_port": "53"},
+                           {"port": "53", "proto": "udp", "dest_addr": "10.0.0.1", "dest_port": "53"})"))
+          .empty());
+}
+
+TEST_CASE("the same protocol and ports twice with another destination is an error") {
+  expect(
+      one(R"({"port": "8040-8060", "dest_addr": "10.0.0.1", "dest_port": "8040-8060"},
+                {"port": "8040-8060", "dest_addr": "10.0.0.2", "dest_port": "8040-8060"})"),
+      R"(portforwardings.json: forwardings[1].port: "8040-8060" (tcp) is also forwardings[0].port, with another destination (10.0.0.1:8040-8060, not 10.0.0.2:8040-8060): only the first could ever match)");
+  expect(
+      one(R"({"proto": "tcp,udp", "port": "53", "dest_addr": "10.0.0.1", "dest_port": "53"},
+                {"proto": "udp", "port": "53", "dest_addr": "10.0.0.1", "dest_port": "5353"})"),
+      R"(forwardings[1].port: "53" (udp) is also forwardings[0].port, with another destination)");
+}
+
+TEST_CASE("first-match runs equal a port-by-port walk of the rules, over random lists") {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; round++) {
+    std::vector<Forwarding> fw;
+    const int n = 1 + int(rng() % 12);
+    for (int i = 0; i < n; i++) {
+      Forwarding f;
+      f.proto = rng() % 3 == 0 ? 17 : 6;
+      const uint16_t a = uint16_t(1 + rng() % 60), len = uint16_t(rng() % 4 == 0 ? rng() % 30 : 0);
+      f.port = {a, uint16_t(std::min(65535, a + len))};
+      f.dest_port = f.port;
+      fw.push_back(f);
+    }
+    std::vector<PortRun> want;
+    for (uint8_t proto : {6, 17})
+      for (uint32_t p = 1; p <= 100; p++)
+        for (size_t i = 0; i < fw.size(); i++) {
+          if (fw[i].proto != proto || p < fw[i].port.first || p > fw[i].port.last) continue;
+          if (!want.empty() && want.back().proto == proto && want.back().forwarding == i &&
+              want.back().ports.last == p - 1)
+            want.back().ports.last = uint16_t(p);
+          else
+            want.push_back({proto, {uint16_t(p), uint16_t(p)}, i});
+          break;
+        }
+    REQUIRE(first_match_runs(fw) == want);
+  }
+}
+
+TEST_CASE("10,000 wide overlapping ranges: each port is claimed once") {
+  std::string entries;
+  for (int i = 0; i < 10000; i++)
+    entries +=
+        fmt::format(R"({}{{"port": "{}-65535", "dest_addr": "10.0.0.1", "dest_port": "{}-65535"}})",
+                    i ? "," : "", 1 + i % 5000, 1 + i % 5000);
+  Diagnostics d;
+  json::Sink sink{kPortForwardingsFile, &d};
+  auto pf = parse_portforwardings(one(entries), sink);
+  // The first takes every port: each later one never matches (the repeats
+  // have the same destination, so they are warnings, not errors).
+  REQUIRE(pf);
+  CHECK(d.size() == 9999);
+  CHECK(first_match_runs(pf->forwardings).size() == 1);
 }
 
 TEST_CASE("every spelling of an entry reads the same, plain or not") {
