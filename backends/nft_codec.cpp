@@ -4,7 +4,9 @@
 #include <libnftnl/common.h>
 #include <libnftnl/gen.h>
 #include <libnftnl/object.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
 #include <arpa/inet.h>
@@ -27,6 +29,7 @@ using RulePtr = std::unique_ptr<nftnl_rule, Deleter<nftnl_rule, nftnl_rule_free>
 using ChainPtr = std::unique_ptr<nftnl_chain, Deleter<nftnl_chain, nftnl_chain_free>>;
 using TablePtr = std::unique_ptr<nftnl_table, Deleter<nftnl_table, nftnl_table_free>>;
 using ObjPtr = std::unique_ptr<nftnl_obj, Deleter<nftnl_obj, nftnl_obj_free>>;
+using SetPtr = std::unique_ptr<nftnl_set, Deleter<nftnl_set, nftnl_set_free>>;
 
 // Room for one message at the end of `buf`; returns where it starts.
 // netkeep's largest message, a forwarding rule, is under 1 KiB.
@@ -109,6 +112,77 @@ void encode_chain(uint16_t type, NftFamily family, const std::string& table,
   commit(buf, start);
 }
 
+// The forwarding maps' type, as nft 1.0 declares `type inet_service :
+// interval ipv4_addr . inet_service; flags interval; counter`.
+constexpr uint32_t kInetService = 13, kIpv4Addr = 7;  // nft's datatype numbers
+constexpr uint32_t kMapKeyLen = 2, kMapDataLen = 16;
+constexpr uint32_t kMapFlags = NFT_SET_MAP | NFT_SET_INTERVAL;
+// nft's own description of that type (key and data byte order, the data's
+// parts, and that the data is an interval), so `nft list` prints the map
+// as it was declared. The kernel keeps it and never reads it.
+constexpr unsigned char kMapUserdata[] = {
+    0x00, 0x04, 0x02, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x04, 0x08,
+    0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x04, 0x01, 0x00, 0x00, 0x00};
+
+SetPtr set_of(NftFamily family, const std::string& table, const std::string& name) {
+  SetPtr s(nftnl_set_alloc());
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, family_u16(family));
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, name.c_str());
+  return s;
+}
+
+void encode_map_add(const NftMapAdd& o, uint32_t seq, std::vector<char>& buf) {
+  SetPtr s = set_of(o.family, o.table, o.name);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, kMapFlags);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kInetService);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, kMapKeyLen);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, kIpv4Addr << 6 | kInetService);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, kMapDataLen);
+  nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kMapUserdata, sizeof kMapUserdata);
+  nftnl_set_add_expr(s.get(), nftnl_expr_alloc("counter"));  // each element gets one
+  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, seq);             // required, unique within the batch
+  size_t start;
+  nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWSET, o.family, NLM_F_CREATE, seq);
+  nftnl_set_nlmsg_build_payload(nlh, s.get());
+  commit(buf, start);
+}
+
+// An interval's start element (with its data, when adding) and end element.
+void put_interval(nftnl_set* s, const NftMapElem& e, bool with_data) {
+  const uint16_t key = htons(e.first);
+  nftnl_set_elem* start = nftnl_set_elem_alloc();
+  nftnl_set_elem_set(start, NFTNL_SET_ELEM_KEY, &key, sizeof key);
+  if (with_data) {
+    char data[kMapDataLen] = {};
+    const uint16_t lo = htons(e.to_first), hi = htons(e.to_last);
+    std::memcpy(data, e.addr.data(), 4);
+    std::memcpy(data + 4, &lo, 2);
+    std::memcpy(data + 8, e.addr.data(), 4);
+    std::memcpy(data + 12, &hi, 2);
+    nftnl_set_elem_set(start, NFTNL_SET_ELEM_DATA, data, sizeof data);
+  }
+  nftnl_set_elem_add(s, start);
+  if (e.last == 0xffff) return;  // open to the end: no end element
+  const uint16_t after = htons(static_cast<uint16_t>(e.last + 1));
+  nftnl_set_elem* end = nftnl_set_elem_alloc();
+  nftnl_set_elem_set(end, NFTNL_SET_ELEM_KEY, &after, sizeof after);
+  nftnl_set_elem_set_u32(end, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+  nftnl_set_elem_add(s, end);
+}
+
+void encode_elem(uint16_t type, NftFamily family, const std::string& table, const std::string& map,
+                 const NftMapElem& e, uint32_t seq, std::vector<char>& buf) {
+  SetPtr s = set_of(family, table, map);
+  put_interval(s.get(), e, type == NFT_MSG_NEWSETELEM);
+  // NLM_F_EXCL: an element already there is an error, never overwritten.
+  const uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0;
+  size_t start;
+  nlmsghdr* nlh = header(reserve(buf, start), type, family, flags, seq);
+  nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+  commit(buf, start);
+}
+
 }  // namespace
 
 void encode_batch_begin(uint32_t seq, std::vector<char>& buf) {
@@ -149,6 +223,22 @@ void encode_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
         header(reserve(buf, start), NFT_MSG_NEWTABLE, o->table.family, NLM_F_CREATE, seq);
     nftnl_table_nlmsg_build_payload(nlh, t.get());
     return commit(buf, start);
+  }
+  if (auto* o = std::get_if<NftMapAdd>(&op)) return encode_map_add(*o, seq, buf);
+  if (auto* o = std::get_if<NftMapDel>(&op)) {
+    SetPtr set = set_of(o->family, o->table, o->name);
+    nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_DELSET, o->family, 0, seq);
+    nftnl_set_nlmsg_build_payload(nlh, set.get());
+    return commit(buf, start);
+  }
+  if (auto* o = std::get_if<NftForwardAdd>(&op))
+    return encode_elem(NFT_MSG_NEWSETELEM, o->family, o->table, o->map, o->elem, seq, buf);
+  if (auto* o = std::get_if<NftForwardDel>(&op))
+    return encode_elem(NFT_MSG_DELSETELEM, o->family, o->table, o->map, o->elem, seq, buf);
+  if (auto* o = std::get_if<NftForwardChange>(&op)) {
+    // Two messages under one sequence number: an error in either names the op.
+    encode_elem(NFT_MSG_DELSETELEM, o->family, o->table, o->map, o->from, seq, buf);
+    return encode_elem(NFT_MSG_NEWSETELEM, o->family, o->table, o->map, o->to, seq, buf);
   }
   if (auto* o = std::get_if<NftCounterAdd>(&op)) {
     ObjPtr obj(nftnl_obj_alloc());
@@ -235,6 +325,106 @@ std::optional<NftCounter> decode_counter(const nlmsghdr* nlh) {
                     nftnl_obj_get_u64(o.get(), NFTNL_OBJ_CTR_BYTES)};
 }
 
+std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {
+  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWSET) return std::nullopt;
+  SetPtr s(nftnl_set_alloc());
+  if (nftnl_set_nlmsg_parse(nlh, s.get()) < 0) return std::nullopt;
+  if (!nftnl_set_is_set(s.get(), NFTNL_SET_TABLE) || !nftnl_set_is_set(s.get(), NFTNL_SET_NAME))
+    return std::nullopt;
+  SetMsg m;
+  m.family = static_cast<NftFamily>(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY));
+  m.table = nftnl_set_get_str(s.get(), NFTNL_SET_TABLE);
+  m.name = nftnl_set_get_str(s.get(), NFTNL_SET_NAME);
+  bool counter = false;
+  nftnl_set_expr_foreach(
+      s.get(),
+      [](nftnl_expr* e, void* data) {
+        if (std::strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0)
+          *static_cast<bool*>(data) = true;
+        return 0;
+      },
+      &counter);
+  m.typed = counter && nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS) == kMapFlags &&
+            nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_LEN) == kMapKeyLen &&
+            nftnl_set_get_u32(s.get(), NFTNL_SET_DATA_LEN) == kMapDataLen;
+  return m;
+}
+
+bool decode_elems(const nlmsghdr* nlh, NftFamily family, std::string_view table,
+                  std::string_view set, std::vector<RawElem>& out) {
+  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWSETELEM) return false;
+  SetPtr s(nftnl_set_alloc());
+  if (nftnl_set_elems_nlmsg_parse(nlh, s.get()) < 0) return false;
+  if (static_cast<NftFamily>(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY)) != family ||
+      !nftnl_set_is_set(s.get(), NFTNL_SET_TABLE) || !nftnl_set_is_set(s.get(), NFTNL_SET_NAME) ||
+      table != nftnl_set_get_str(s.get(), NFTNL_SET_TABLE) ||
+      set != nftnl_set_get_str(s.get(), NFTNL_SET_NAME))
+    return false;
+  nftnl_set_elem_foreach(
+      s.get(),
+      [](nftnl_set_elem* e, void* data) {
+        RawElem r;
+        uint32_t len = 0;
+        const void* key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+        if (!key || len != 2) return 0;  // not a port: not netkeep's element
+        uint16_t k;
+        std::memcpy(&k, key, 2);
+        r.key = ntohs(k);
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+          r.end = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END;
+        if (const void* d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len))
+          r.data.assign(static_cast<const char*>(d), len);
+        nftnl_set_elem_expr_foreach(
+            e,
+            [](nftnl_expr* x, void* rp) {
+              auto* r = static_cast<RawElem*>(rp);
+              if (std::strcmp(nftnl_expr_get_str(x, NFTNL_EXPR_NAME), "counter") == 0) {
+                r->packets = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_PACKETS);
+                r->bytes = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_BYTES);
+              }
+              return 0;
+            },
+            &r);
+        static_cast<std::vector<RawElem>*>(data)->push_back(std::move(r));
+        return 0;
+      },
+      &out);
+  return true;
+}
+
+std::vector<NftMapElem> intervals_of(std::vector<RawElem> raw) {
+  // At one key, the end of the interval before comes first.
+  std::sort(raw.begin(), raw.end(), [](const RawElem& a, const RawElem& b) {
+    return a.key != b.key ? a.key < b.key : a.end > b.end;
+  });
+  std::vector<NftMapElem> out;
+  bool open = false;
+  for (const RawElem& r : raw) {
+    if (r.end) {
+      if (open && r.key > out.back().first) out.back().last = static_cast<uint16_t>(r.key - 1);
+      open = false;
+      continue;
+    }
+    if (open) out.back().last = static_cast<uint16_t>(r.key - 1);  // no end between: adjacent
+    NftMapElem e;
+    e.first = r.key;
+    e.last = 0xffff;
+    if (r.data.size() == kMapDataLen) {
+      uint16_t lo, hi;
+      std::memcpy(e.addr.data(), r.data.data(), 4);
+      std::memcpy(&lo, r.data.data() + 4, 2);
+      std::memcpy(&hi, r.data.data() + 12, 2);
+      e.to_first = ntohs(lo);
+      e.to_last = ntohs(hi);
+    }
+    e.packets = r.packets;
+    e.bytes = r.bytes;
+    out.push_back(e);
+    open = true;
+  }
+  return out;
+}
+
 std::optional<uint32_t> decode_gen(const nlmsghdr* nlh) {
   if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWGEN) return std::nullopt;
   nftnl_gen* g = nftnl_gen_alloc();
@@ -274,8 +464,18 @@ std::optional<Subject> decode_subject(const nlmsghdr* nlh) {
       table_attr = NFTA_OBJ_TABLE;
       name_attr = NFTA_OBJ_NAME;
       break;
+    case NFT_MSG_NEWSET:
+    case NFT_MSG_DELSET:
+      table_attr = NFTA_SET_TABLE;
+      name_attr = NFTA_SET_NAME;
+      break;
+    case NFT_MSG_NEWSETELEM:
+    case NFT_MSG_DELSETELEM:
+      table_attr = NFTA_SET_ELEM_LIST_TABLE;
+      name_attr = NFTA_SET_ELEM_LIST_SET;
+      break;
     default:
-      return s;  // sets, elements, generations...: never netkeep's
+      return s;  // generations, flowtables...: never netkeep's
   }
   for (const nlattr* a : nl::Attrs::of(nlh, sizeof(nfgenmsg))) {
     if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) continue;
@@ -310,6 +510,17 @@ nl::Message dump_chains() {
 }
 nl::Message dump_objects() {
   return nft_request(NFT_MSG_GETOBJ, static_cast<NftFamily>(0));
+}
+
+nl::Message dump_sets() {
+  return nft_request(NFT_MSG_GETSET, static_cast<NftFamily>(0));
+}
+
+nl::Message dump_elems(NftFamily family, const std::string& table, const std::string& set) {
+  nl::Message m = nft_request(NFT_MSG_GETSETELEM, family);
+  SetPtr s = set_of(family, table, set);
+  nftnl_set_elems_nlmsg_build_payload(m.hdr(), s.get());
+  return m;
 }
 
 nl::Message dump_rules(NftFamily family, const std::string& table, const std::string& chain) {

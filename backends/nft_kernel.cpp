@@ -9,6 +9,7 @@
 
 #include "backends/nft_codec.hpp"
 #include "reconciler/nft_apply.hpp"
+#include "reconciler/nft_desired.hpp"
 
 namespace netkeep {
 
@@ -51,6 +52,7 @@ void sort(NftState& s) {
   };
   std::sort(s.chains.begin(), s.chains.end(), order);
   std::sort(s.counters.begin(), s.counters.end(), order);
+  std::sort(s.maps.begin(), s.maps.end(), order);
   std::sort(s.tables.begin(), s.tables.end());
 }
 
@@ -67,6 +69,10 @@ bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view 
 
 bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name) {
   return owned(family, table, name, std::begin(kCounters), std::end(kCounters));
+}
+
+bool nft_owned_map(NftFamily family, std::string_view table, std::string_view name) {
+  return family == NftFamily::ip && table == "nat" && forwarding_map_proto(name) != 0;
 }
 
 std::unique_ptr<NftKernel> NftKernel::open(std::string& error) {
@@ -127,6 +133,15 @@ std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
           s.counters.push_back(*c);
       }))
     return e;
+  m = nft::dump_sets();
+  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+        if (auto set = nft::decode_set(nlh);
+            set && nft_owned_map(set->family, set->table, set->name))
+          s.maps.push_back({set->family, set->table, set->name, set->typed, {}});
+      }))
+    return e;
+  for (auto& map : s.maps)
+    if (auto e = read_elems(map)) return e;
   for (auto& chain : s.chains) {
     m = nft::dump_rules(chain.family, chain.table, chain.name);
     if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
@@ -138,6 +153,30 @@ std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
       return e;
   }
   sort(s);
+  return std::nullopt;
+}
+
+std::optional<WriteError> NftKernel::read_elems(NftMap& map) {
+  std::vector<nft::RawElem> raw;
+  auto m = nft::dump_elems(map.family, map.table, map.name);
+  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+        nft::decode_elems(nlh, map.family, map.table, map.name, raw);
+      }))
+    return e;
+  map.elems = nft::intervals_of(std::move(raw));
+  return std::nullopt;
+}
+
+std::optional<WriteError> NftKernel::read_forwarding_counters(std::vector<NftMap>& out) {
+  out.clear();
+  for (uint8_t proto : {6, 17}) {
+    NftMap map{NftFamily::ip, "nat", forwarding_map(proto), true, {}};
+    if (auto e = read_elems(map)) {
+      if (e->code == ENOENT) continue;  // no such map yet
+      return e;
+    }
+    out.push_back(std::move(map));
+  }
   return std::nullopt;
 }
 

@@ -16,6 +16,7 @@ namespace netkeep {
 bool nft_owned_table(NftFamily family, std::string_view name);
 bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name);
 bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name);
+bool nft_owned_map(NftFamily family, std::string_view table, std::string_view name);
 
 class NftKernel {
  public:
@@ -52,6 +53,8 @@ class NftKernel {
   uint32_t portid() const { return sock_->portid(); }
   // The owned counters with their current values (a read: nothing is reset).
   std::optional<WriteError> read_counters(std::vector<NftCounter>& out);
+  // The forwarding maps with their elements' counters (a read, as above).
+  std::optional<WriteError> read_forwarding_counters(std::vector<NftMap>& out);
 
   uint64_t messages_sent() const { return sent_; }
   uint64_t reads() const { return sock_->requests_sent() - batches_; }
@@ -61,6 +64,7 @@ class NftKernel {
   explicit NftKernel(std::unique_ptr<nl::Socket> s) : sock_(std::move(s)) {}
   std::optional<WriteError> snapshot_once(NftState& out);
   std::optional<WriteError> generation(uint32_t& gen);
+  std::optional<WriteError> read_elems(NftMap& map);  // its elements, as intervals
   // After a committed batch: the view with `ops` applied, or none.
   void update_view(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles);
 

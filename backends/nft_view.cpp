@@ -13,7 +13,7 @@ namespace netkeep {
 
 namespace {
 
-constexpr std::string_view kMagic = "netkeep nft view 1\n";
+constexpr std::string_view kMagic = "netkeep nft view 2\n";
 
 // A plain length-prefixed encoding in host byte order: the file never
 // leaves the machine that wrote it.
@@ -138,6 +138,23 @@ std::optional<NftView> load_nft_view(const std::filesystem::path& file,
     r.key(c);
     v.state.counters.push_back(std::move(c));
   }
+  for (uint32_t n = r.count(14); n--;) {
+    NftMap m;
+    r.key(m);
+    m.typed = r.num<uint8_t>() != 0;
+    uint32_t elems = r.count(12);
+    m.elems.reserve(elems);
+    while (elems--) {
+      NftMapElem e;
+      e.first = r.num<uint16_t>();
+      e.last = r.num<uint16_t>();
+      e.addr = r.num<std::array<uint8_t, 4>>();
+      e.to_first = r.num<uint16_t>();
+      e.to_last = r.num<uint16_t>();
+      m.elems.push_back(e);
+    }
+    v.state.maps.push_back(std::move(m));
+  }
   if (!r.ok || !r.in.empty()) return std::nullopt;
   return v;
 }
@@ -173,6 +190,19 @@ std::optional<std::string> save_nft_view(const std::filesystem::path& file,
   w.num(static_cast<uint32_t>(view.state.counters.size()));
   for (const auto& c : view.state.counters) {
     w.key(c);
+  }
+  w.num(static_cast<uint32_t>(view.state.maps.size()));
+  for (const auto& m : view.state.maps) {
+    w.key(m);
+    w.num(static_cast<uint8_t>(m.typed));
+    w.num(static_cast<uint32_t>(m.elems.size()));
+    for (const auto& e : m.elems) {
+      w.num(e.first);
+      w.num(e.last);
+      w.num(e.addr);
+      w.num(e.to_first);
+      w.num(e.to_last);
+    }
   }
 
   std::error_code ec;

@@ -294,7 +294,6 @@ int run_daemon(const DaemonOptions& options) {
   // they are reused; the daemon's size stays at its largest reconcile's.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
-  remember_forwarding_rules(true);
   remember_portforwardings(true);
   std::string err;
   auto kernel = LinuxKernel::open(options.root, err);

@@ -94,6 +94,11 @@ bool nft_relevant(const nlmsghdr* nlh, std::string* why) {
     case NFT_MSG_NEWOBJ:
     case NFT_MSG_DELOBJ:
       return nft_owned_counter(s->family, s->table, s->name);
+    case NFT_MSG_NEWSET:
+    case NFT_MSG_DELSET:
+    case NFT_MSG_NEWSETELEM:
+    case NFT_MSG_DELSETELEM:
+      return nft_owned_map(s->family, s->table, s->name);
   }
   return false;
 }

@@ -103,6 +103,23 @@ std::string nft_json(const NftState& n) {
   for (size_t i = 0; i < n.counters.size(); i++)
     out += fmt::format("{}\"{} {} {}\"", i ? ", " : "", family_name(n.counters[i].family),
                        n.counters[i].table, n.counters[i].name);
+  out += "],\n    \"maps\": [";
+  for (size_t i = 0; i < n.maps.size(); i++) {
+    const auto& m = n.maps[i];
+    out += fmt::format(R"({}
+      {{"family": "{}", "table": {}, "name": {}, "typed": {}, "elements": [)",
+                       i ? "," : "", family_name(m.family), quote(m.table), quote(m.name), m.typed);
+    for (size_t k = 0; k < m.elems.size(); k++) {
+      const auto& e = m.elems[k];
+      out += fmt::format(R"({}
+        {{"port": "{}", "dest_addr": "{}", "dest_port": "{}"}})",
+                         k ? "," : "", PortRange{e.first, e.last}.str(),
+                         IpAddr::from_bytes(e.addr.data(), 4)->str(),
+                         PortRange{e.to_first, e.to_last}.str());
+    }
+    out += m.elems.empty() ? "]}" : "\n      ]}";
+  }
+  out += n.maps.empty() ? "" : "\n    ";
   out += "],\n    \"chains\": [";
   for (size_t i = 0; i < n.chains.size(); i++) {
     const auto& c = n.chains[i];
@@ -270,6 +287,30 @@ void nft_from_json(object o, NftState& n) {
       auto f = family_of(w[0]);
       if (w.size() != 3 || !f) throw Bad{fmt::format("bad nft counter \"{}\"", s)};
       n.counters.push_back({*f, w[1], w[2], 0, 0});
+    }
+  if (!o["maps"].get_array().get(arr))
+    for (element e : arr) {
+      object m = e.get_object();
+      auto f = family_of(str(m, "family"));
+      if (!f) throw Bad{"bad map family"};
+      NftMap map{*f, str(m, "table"), str(m, "name"), true, {}};
+      bool typed = true;
+      if (!m["typed"].get_bool().get(typed)) map.typed = typed;
+      for (element x : m["elements"].get_array()) {
+        object eo = x.get_object();
+        auto port = PortRange::parse(str(eo, "port"));
+        auto to = PortRange::parse(str(eo, "dest_port"));
+        auto a = opt_ip(eo, "dest_addr");
+        if (!port || !to || !a || !a->is_v4()) throw Bad{"bad map element"};
+        NftMapElem el;
+        el.first = port->first;
+        el.last = port->last;
+        std::copy_n(a->bytes.begin(), 4, el.addr.begin());
+        el.to_first = to->first;
+        el.to_last = to->last;
+        map.elems.push_back(el);
+      }
+      n.maps.push_back(std::move(map));
     }
   if (!o["chains"].get_array().get(arr))
     for (element e : arr) {

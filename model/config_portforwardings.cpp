@@ -18,16 +18,10 @@ std::string PortRange::str() const {
   return single() ? std::to_string(first) : fmt::format("{}-{}", first, last);
 }
 
-namespace {
-
-using json::element;
-using json::Object;
-using json::Sink;
-
 // "N" or "N-M" as written, possibly reversed; nullopt unless both are
 // ports (1-65535, decimal digits only). One pass by hand: a file of
 // thousands of forwardings has two of these per entry.
-std::optional<PortRange> parse_range(std::string_view s) {
+std::optional<PortRange> PortRange::parse(std::string_view s) {
   uint32_t v[2] = {0, 0};
   size_t part = 0, digits = 0;
   for (char c : s) {
@@ -48,13 +42,19 @@ std::optional<PortRange> parse_range(std::string_view s) {
   return PortRange{uint16_t(v[0]), uint16_t(v[1])};
 }
 
+namespace {
+
+using json::element;
+using json::Object;
+using json::Sink;
+
 std::optional<PortRange> read_range(Object& o, std::string_view key) {
   auto s = o.string(key);
   if (!s) {
     if (!o.raw(key)) o.sink().error(o.key_path(key), "missing");
     return std::nullopt;
   }
-  auto r = parse_range(*s);
+  auto r = PortRange::parse(*s);
   if (!r) {
     o.sink().error(o.key_path(key),
                    fmt::format("\"{}\" is not a port (1-65535) or a range N-M", *s));
@@ -134,7 +134,7 @@ std::optional<Forwarding> quick_entry(element e, std::optional<uint8_t>& second_
   } else {
     return std::nullopt;
   }
-  auto p = parse_range(port), dp = parse_range(dest_port);
+  auto p = PortRange::parse(port), dp = PortRange::parse(dest_port);
   auto a = IpAddr::parse(dest);
   if (!p || !dp || p->first > p->last || dp->first > dp->last || !a || !a->is_v4() ||
       (!dp->single() && *dp != *p))

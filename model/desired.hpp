@@ -66,6 +66,9 @@ struct PortRange {
   bool operator==(const PortRange&) const = default;
   bool single() const { return first == last; }
   std::string str() const;  // "53" or "6000-6010"
+  // "N" or "N-M", 1-65535 each, decimal digits only; nullopt otherwise
+  // (a reversed range is returned as written: first > last).
+  static std::optional<PortRange> parse(std::string_view s);
 };
 
 // One rule of the forwarding chain: portforwardings.json entries expand to

@@ -32,6 +32,12 @@ const NftCounter* NftState::counter(NftFamily f, std::string_view table,
   return nullptr;
 }
 
+const NftMap* NftState::map(NftFamily f, std::string_view table, std::string_view name) const {
+  for (const auto& m : maps)
+    if (m.family == f && m.table == table && m.name == name) return &m;
+  return nullptr;
+}
+
 bool NftState::has_table(NftFamily f, std::string_view name) const {
   for (const auto& t : tables)
     if (t.family == f && t.name == name) return true;
@@ -167,8 +173,18 @@ bool operator==(const NftCounter& a, const NftCounter& b) {
   return a.family == b.family && a.table == b.table && a.name == b.name;
 }
 
+bool operator==(const NftMapElem& a, const NftMapElem& b) {
+  return a.same(b);
+}
+
+bool operator==(const NftMap& a, const NftMap& b) {
+  return a.family == b.family && a.table == b.table && a.name == b.name && a.typed == b.typed &&
+         a.elems == b.elems;
+}
+
 bool operator==(const NftState& a, const NftState& b) {
-  return a.tables == b.tables && a.chains == b.chains && a.counters == b.counters;
+  return a.tables == b.tables && a.chains == b.chains && a.counters == b.counters &&
+         a.maps == b.maps;
 }
 
 }  // namespace netkeep

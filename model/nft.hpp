@@ -6,6 +6,7 @@
 #include <endian.h>
 
 #include <algorithm>
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <cstring>
@@ -192,6 +193,28 @@ struct NftCounter {
   uint64_t packets = 0, bytes = 0;  // read for metrics; never compared
 };
 
+// A forwarding map: destination port intervals (the key) to a DNAT target,
+// address and port range (the data), each element with its own counter.
+// The type is fixed — `type inet_service : interval ipv4_addr .
+// inet_service; flags interval; counter` — so only elements vary.
+struct NftMapElem {
+  uint16_t first = 0, last = 0;        // the key interval
+  std::array<uint8_t, 4> addr{};       // the DNAT address, network order
+  uint16_t to_first = 0, to_last = 0;  // the DNAT port range (equal: one port)
+  uint64_t packets = 0, bytes = 0;     // the element's counter: read, never compared
+  bool same(const NftMapElem& o) const {
+    return first == o.first && last == o.last && addr == o.addr && to_first == o.to_first &&
+           to_last == o.to_last;
+  }
+};
+
+struct NftMap {
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+  bool typed = true;              // has netkeep's key, data, flags and counter (false: recreate it)
+  std::vector<NftMapElem> elems;  // sorted by key, disjoint
+};
+
 struct NftTable {
   NftFamily family = NftFamily::ip;
   std::string name;
@@ -203,6 +226,7 @@ struct NftState {
   std::vector<NftTable> tables;      // those of the tables netkeep uses that exist
   std::vector<NftChain> chains;      // owned chains only
   std::vector<NftCounter> counters;  // owned counters only
+  std::vector<NftMap> maps;          // owned maps only
 
   const NftChain* chain(NftFamily f, std::string_view table, std::string_view name) const;
   NftChain* chain(NftFamily f, std::string_view table, std::string_view name) {
@@ -210,11 +234,17 @@ struct NftState {
   }
   const NftCounter* counter(NftFamily f, std::string_view table, std::string_view name) const;
   bool has_table(NftFamily f, std::string_view name) const;
+  const NftMap* map(NftFamily f, std::string_view table, std::string_view name) const;
+  NftMap* map(NftFamily f, std::string_view table, std::string_view name) {
+    return const_cast<NftMap*>(std::as_const(*this).map(f, table, name));
+  }
 };
 
 bool operator==(const NftRule& a, const NftRule& b);  // body only
 bool operator==(const NftChain& a, const NftChain& b);
 bool operator==(const NftCounter& a, const NftCounter& b);  // identity only
+bool operator==(const NftMapElem& a, const NftMapElem& b);  // without counters
+bool operator==(const NftMap& a, const NftMap& b);
 bool operator==(const NftState& a, const NftState& b);
 
 }  // namespace netkeep

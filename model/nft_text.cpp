@@ -86,6 +86,7 @@ struct Renderer {
   std::string l4 = "th";  // set by a meta l4proto match
   std::string regs[5];    // immediate data by register
   std::string range_lo;   // a pending "cmp gte"
+  std::string map;        // a map lookup's "tcp dport map @m", for the nat that uses it
 
   void word(std::string_view w) {
     if (!out.empty()) out += ' ';
@@ -208,6 +209,15 @@ struct Renderer {
       } else if (reg < 5) {
         regs[reg] = data(e, NFTA_IMMEDIATE_DATA);
       }
+    } else if (n == "lookup") {
+      const std::string set = cstr(attr(e, NFTA_LOOKUP_SET).value_or(""));
+      const std::string what = field == "dport" || field == "sport" ? l4 + " " + field : field;
+      if (attr(e, NFTA_LOOKUP_DREG))
+        map = fmt::format("{} map @{}", what, set);
+      else
+        wordf("{} @{}", what, set);
+    } else if (n == "nat" && !map.empty()) {
+      wordf("{} ip to {}", u32(e, NFTA_NAT_TYPE) == NFT_NAT_DNAT ? "dnat" : "snat", map);
     } else if (n == "nat") {
       bool dnat = u32(e, NFTA_NAT_TYPE) == NFT_NAT_DNAT;
       std::string to;

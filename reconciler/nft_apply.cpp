@@ -12,6 +12,34 @@ WriteError err(int code, std::string message) {
   return WriteError{code, std::move(message)};
 }
 
+// An element is found by its key interval; a new one must not overlap any.
+std::optional<WriteError> elem_del(NftState& s, NftFamily f, const std::string& table,
+                                   const std::string& map, const NftMapElem& e) {
+  NftMap* m = s.map(f, table, map);
+  if (!m) return err(ENOENT, "No such file or directory");
+  auto it = std::find_if(m->elems.begin(), m->elems.end(), [&](const NftMapElem& x) {
+    return x.first == e.first && x.last == e.last;
+  });
+  if (it == m->elems.end()) return err(ENOENT, "No such file or directory");
+  m->elems.erase(it);
+  return std::nullopt;
+}
+
+std::optional<WriteError> elem_add(NftState& s, NftFamily f, const std::string& table,
+                                   const std::string& map, const NftMapElem& e) {
+  NftMap* m = s.map(f, table, map);
+  if (!m) return err(ENOENT, "No such file or directory");
+  auto at = std::find_if(m->elems.begin(), m->elems.end(),
+                         [&](const NftMapElem& x) { return x.first > e.first; });
+  const bool overlaps = (at != m->elems.end() && at->first <= e.last) ||
+                        (at != m->elems.begin() && std::prev(at)->last >= e.first);
+  if (overlaps) return err(EEXIST, "File exists");
+  NftMapElem fresh = e;
+  fresh.packets = fresh.bytes = 0;  // a new element's counter starts at zero
+  m->elems.insert(at, fresh);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handle) {
@@ -50,6 +78,28 @@ std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handl
     erase_if(c->rules, [&](const NftRule& r) { return r.handle == o->handle; });
     if (c->rules.size() == before) return err(ENOENT, "No such file or directory");
     return std::nullopt;
+  }
+  if (auto* o = std::get_if<NftMapAdd>(&op)) {
+    if (!s.has_table(o->family, o->table)) return err(ENOENT, "No such file or directory");
+    if (!s.map(o->family, o->table, o->name))
+      s.maps.push_back({o->family, o->table, o->name, true, {}});
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<NftMapDel>(&op)) {
+    auto before = s.maps.size();
+    erase_if(s.maps, [&](const NftMap& m) {
+      return m.family == o->family && m.table == o->table && m.name == o->name;
+    });
+    if (s.maps.size() == before) return err(ENOENT, "No such file or directory");
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<NftForwardDel>(&op))
+    return elem_del(s, o->family, o->table, o->map, o->elem);
+  if (auto* o = std::get_if<NftForwardAdd>(&op))
+    return elem_add(s, o->family, o->table, o->map, o->elem);
+  if (auto* o = std::get_if<NftForwardChange>(&op)) {
+    if (auto e = elem_del(s, o->family, o->table, o->map, o->from)) return e;
+    return elem_add(s, o->family, o->table, o->map, o->to);
   }
   auto* o = std::get_if<NftRuleAdd>(&op);
   NftChain* c = s.chain(o->family, o->table, o->chain);

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "model/first_match.hpp"
+
 namespace netkeep {
 
 namespace {
@@ -19,10 +21,6 @@ namespace {
 // kernel dumps them, so the rule's bytes equal the kernel's dump of it.
 constexpr uint32_t kReg1 = NFT_REG_1;
 
-std::string be16(uint16_t v) {
-  const char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)};
-  return std::string(b, 2);
-}
 std::string host32(uint32_t v) {  // cmp data for a host-order register value
   return std::string(reinterpret_cast<const char*>(&v), 4);
 }
@@ -63,11 +61,6 @@ void meta(ExprWriter& w, uint32_t key) {
   w.begin("meta").be32(NFTA_META_KEY, key).be32(NFTA_META_DREG, kReg1).end();
 }
 
-// [ immediate reg N DATA ]
-void immediate(ExprWriter& w, uint32_t reg, std::string_view data) {
-  w.begin("immediate").be32(NFTA_IMMEDIATE_DREG, reg).data(NFTA_IMMEDIATE_DATA, data).end();
-}
-
 // [ meta load IIFNAME/OIFNAME => reg 1 ] [ cmp eq reg 1 NAME ]: names are
 // compared as IFNAMSIZ bytes, NUL-padded.
 void ifname(ExprWriter& w, uint32_t key, const std::string& name) {
@@ -104,6 +97,14 @@ void masq(ExprWriter& w) {
 
 NftRule rule(ExprWriter& w) {
   return {w.take(), 0};
+}
+
+// [ immediate reg 0 CODE ]
+void verdict_code(ExprWriter& w, int32_t code) {
+  w.begin("immediate")
+      .be32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT)
+      .verdict(NFTA_IMMEDIATE_DATA, code)
+      .end();
 }
 
 NftRule jump(const std::string& chain) {
@@ -205,125 +206,107 @@ BaseChain base(const char* type, uint32_t hook, int32_t priority) {
 
 namespace {
 
-// ip daddr != 127.0.0.0/8 [ip daddr != LAN] fib daddr type 2 PROTO dport PORT
-//   dnat to ADDR:PORT
-NftRule forwarding_rule(ExprWriter& w, const Forwarding& f, const std::optional<Prefix>& lan) {
-  static const Prefix loopback = *Prefix::parse("127.0.0.0/8");
-  addr_match(w, kDaddr, NFT_CMP_NEQ, loopback);
-  if (lan) addr_match(w, kDaddr, NFT_CMP_NEQ, *lan);
-  // fib daddr type 2: only packets addressed to the router itself (RTN_LOCAL),
-  // so forwarded traffic to other hosts is never redirected.
+// The forwarding chain: the guard once, then one map lookup per protocol.
+//   ip daddr 127.0.0.0/8 return
+//   ip daddr LAN return                      (with lan0's prefix known)
+//   fib daddr type != 2 return
+//   dnat ip to tcp dport map @netkeep-portforwardings-tcp
+//   dnat ip to udp dport map @netkeep-portforwardings-udp
+// The guard keeps router7's meaning: only packets addressed to the router
+// itself (RTN_LOCAL), not to loopback or the LAN, are forwarded. Every new
+// connection costs the guard (one FIB lookup) and two map lookups, however
+// many forwardings there are.
+NftRule return_if(const Prefix& p) {
+  ExprWriter w;
+  addr_match(w, kDaddr, NFT_CMP_EQ, p);
+  verdict_code(w, NFT_RETURN);
+  return rule(w);
+}
+
+NftRule return_unless_local() {
+  ExprWriter w;
   w.begin("fib")
       .be32(NFTA_FIB_DREG, kReg1)
       .be32(NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE)
       .be32(NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR)
       .end();
-  cmp(w, NFT_CMP_EQ, host32(RTN_LOCAL));
+  cmp(w, NFT_CMP_NEQ, host32(RTN_LOCAL));
+  verdict_code(w, NFT_RETURN);
+  return rule(w);
+}
+
+// [ meta load l4proto => reg 1 ] [ cmp eq reg 1 PROTO ]
+// [ payload load 2b @ transport header + 2 => reg 1 ]
+// [ lookup reg 1 set MAP dreg 1 ]
+// [ nat dnat ip addr_min reg 1 addr_max reg 10 proto_min reg 9 proto_max reg 11 ]
+// The map's data is address . port range, interval form: addr_min,
+// port_min, addr_max, port_max in 32-bit registers 1 (NFT_REG32_00), 9, 10
+// and 11, as nft lays out `dnat ip to tcp dport map @m` for such a map.
+NftRule dispatch(uint8_t proto) {
+  ExprWriter w;
   meta(w, NFT_META_L4PROTO);
-  cmp(w, NFT_CMP_EQ, std::string(1, static_cast<char>(f.proto)));
-  payload(w, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);  // dport
-  if (f.port.single()) {
-    cmp(w, NFT_CMP_EQ, be16(f.port.first));
-  } else {
-    cmp(w, NFT_CMP_GTE, be16(f.port.first));
-    cmp(w, NFT_CMP_LTE, be16(f.port.last));
-  }
-  immediate(w, NFT_REG_1, bytes(f.dest_addr, 4));
-  immediate(w, NFT_REG_2, be16(f.dest_port.first));
-  uint32_t proto_max = NFT_REG_2;
-  if (!f.dest_port.single()) {
-    immediate(w, NFT_REG_3, be16(f.dest_port.last));
-    proto_max = NFT_REG_3;
-  }
-  // [ nat dnat ip addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg N flags 0x3 ]
+  cmp(w, NFT_CMP_EQ, std::string(1, static_cast<char>(proto)));
+  payload(w, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+  w.begin("lookup")
+      .str(NFTA_LOOKUP_SET, forwarding_map(proto))
+      .be32(NFTA_LOOKUP_SREG, kReg1)
+      .be32(NFTA_LOOKUP_DREG, kReg1)
+      .be32(NFTA_LOOKUP_FLAGS, 0)
+      .end();
   w.begin("nat")
       .be32(NFTA_NAT_TYPE, NFT_NAT_DNAT)
       .be32(NFTA_NAT_FAMILY, NFPROTO_IPV4)
       .be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1)
-      .be32(NFTA_NAT_REG_ADDR_MAX, NFT_REG_1)
-      .be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG_2)
-      .be32(NFTA_NAT_REG_PROTO_MAX, proto_max)
+      .be32(NFTA_NAT_REG_ADDR_MAX, NFT_REG32_02)
+      .be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG32_01)
+      .be32(NFTA_NAT_REG_PROTO_MAX, NFT_REG32_03)
       .be32(NFTA_NAT_FLAGS, NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED)
       .end();
   return rule(w);
 }
 
-}  // namespace
-
-NftRule forwarding_rule(const Forwarding& f, const std::optional<Prefix>& lan) {
-  ExprWriter w;
-  return forwarding_rule(w, f, lan);
-}
-
-namespace {
-
-// The daemon builds the forwarding rules on every reconcile, nearly all of
-// them the same as last time. Rules are a pure function of the forwarding
-// and lan0's prefix, so the rules of the last build are kept, in order, and
-// reused (the bytes are immutable and shared) where the forwarding list
-// still matches: walking both lists, a forwarding equal to the next old one
-// takes its rule, one equal to the one after (an old entry removed) does
-// too, and anything else (added, changed, reordered) is built afresh.
-// Off unless remember_forwarding_rules(true): a one-shot run gains nothing.
-struct ForwardingMemo {
-  bool on = false;
-  std::optional<Prefix> lan;
-  std::vector<Forwarding> forwardings;
-  std::vector<RuleBody> rules;
-};
-
-ForwardingMemo& memo() {
-  static thread_local ForwardingMemo m;
+// Each port interval a forwarding wins (first match in file order) is one
+// element: a dest_port range is the forwarding's own port range, so DNAT
+// keeps the connection's port; a single dest_port maps every port to it.
+NftMap forwarding_map_of(uint8_t proto, const std::vector<Forwarding>& fw,
+                         const std::vector<PortRun>& runs) {
+  NftMap m{NftFamily::ip, "nat", forwarding_map(proto), true, {}};
+  for (const PortRun& r : runs) {
+    if (r.proto != proto) continue;
+    const Forwarding& f = fw[r.forwarding];
+    NftMapElem e;
+    e.first = r.ports.first;
+    e.last = r.ports.last;
+    std::copy_n(f.dest_addr.bytes.begin(), 4, e.addr.begin());
+    e.to_first = f.dest_port.first;
+    e.to_last = f.dest_port.last;
+    m.elems.push_back(e);
+  }
   return m;
 }
 
 }  // namespace
 
-void remember_forwarding_rules(bool on) {
-  memo() = ForwardingMemo{};
-  memo().on = on;
+const char* forwarding_map(uint8_t proto) {
+  return proto == IPPROTO_UDP ? kForwardingMapUdp : kForwardingMapTcp;
 }
 
-NftState desired_ruleset(const NftInputs& in, const NftChain* have) {
+uint8_t forwarding_map_proto(std::string_view name) {
+  return name == kForwardingMapTcp ? IPPROTO_TCP : name == kForwardingMapUdp ? IPPROTO_UDP : 0;
+}
+
+NftState desired_ruleset(const NftInputs& in) {
   NftState s;
   s.tables = {{NftFamily::ip, "nat"}, {NftFamily::ip, "filter"}, {NftFamily::ip6, "filter"}};
+  static const Prefix loopback = *Prefix::parse("127.0.0.0/8");
   NftChain fwd{NftFamily::ip, "nat", kForwardingChain, std::nullopt, {}};
-  fwd.rules.reserve(in.forwardings.size());
-  ExprWriter w;  // one buffer for thousands of rules
-  ForwardingMemo& m = memo();
-  if (!m.on) {
-    for (const auto& f : in.forwardings) fwd.rules.push_back(forwarding_rule(w, f, in.lan));
-  } else {
-    if (m.lan != in.lan) {
-      m.forwardings.clear();
-      m.rules.clear();
-    }
-    const bool aligned = have && have->rules.size() == in.forwardings.size();
-    size_t j = 0;  // the next old forwarding
-    std::vector<RuleBody> bodies;
-    bodies.reserve(in.forwardings.size());
-    for (size_t i = 0; i < in.forwardings.size(); i++) {
-      const Forwarding& f = in.forwardings[i];
-      if (j < m.forwardings.size() && m.forwardings[j] == f) {
-        bodies.push_back(m.rules[j++]);
-      } else if (j + 1 < m.forwardings.size() && m.forwardings[j + 1] == f) {
-        bodies.push_back(m.rules[j + 1]);
-        j += 2;
-      } else {
-        bodies.push_back(forwarding_rule(w, f, in.lan).body);
-      }
-      // A rule equal to the kernel's at the same place shares its bytes from
-      // now on: comparing them is then comparing pointers, not 700 bytes.
-      // (Tried only when the chain and the list are the same length: after
-      // a dump, not while forwardings are being added or removed.)
-      if (aligned && !bodies.back().shares(have->rules[i].body) &&
-          bodies.back() == have->rules[i].body)
-        bodies.back() = have->rules[i].body;
-      fwd.rules.push_back({bodies.back(), 0});
-    }
-    m.lan = in.lan;
-    m.forwardings = in.forwardings;
-    m.rules = std::move(bodies);
+  fwd.rules.push_back(return_if(loopback));
+  if (in.lan) fwd.rules.push_back(return_if(*in.lan));
+  fwd.rules.push_back(return_unless_local());
+  const std::vector<PortRun> runs = first_match_runs(in.forwardings);
+  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
+    fwd.rules.push_back(dispatch(proto));
+    s.maps.push_back(forwarding_map_of(proto, in.forwardings, runs));
   }
   s.chains.push_back(std::move(fwd));
   s.chains.push_back({NftFamily::ip,

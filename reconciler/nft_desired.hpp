@@ -17,18 +17,13 @@ struct NftInputs {
   std::vector<Forwarding> forwardings;
 };
 
-// `have`, the forwarding chain as it is, if known: remembered rules equal
-// to its rule at the same place take on its bytes (see nft_desired.cpp).
-NftState desired_ruleset(const NftInputs& in, const NftChain* have = nullptr);
-
-// The daemon builds the forwarding rules on every reconcile, nearly all the
-// same as last time. With this on, the rules of the last build are kept and
-// reused (see nft_desired.cpp); a one-shot command leaves it off.
-void remember_forwarding_rules(bool on);
-
-// The rule of one forwarding (exposed for tests).
-NftRule forwarding_rule(const Forwarding& f, const std::optional<Prefix>& lan);
+NftState desired_ruleset(const NftInputs& in);
 
 inline constexpr const char* kForwardingChain = "router7-portforwardings";
+// The maps it dispatches through, one per protocol (ip nat).
+inline constexpr const char* kForwardingMapTcp = "netkeep-portforwardings-tcp";
+inline constexpr const char* kForwardingMapUdp = "netkeep-portforwardings-udp";
+const char* forwarding_map(uint8_t proto);            // by IPPROTO_TCP / _UDP
+uint8_t forwarding_map_proto(std::string_view name);  // 0: not a forwarding map
 
 }  // namespace netkeep

@@ -152,10 +152,56 @@ struct NftRuleAdd {
   bool operator==(const NftRuleAdd&) const = default;
 };
 
+// The forwarding maps (see nft_desired.hpp): created once with their fixed
+// type; deleted only to recreate one of another type.
+struct NftMapAdd {
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+  bool operator==(const NftMapAdd&) const = default;
+};
+
+struct NftMapDel {
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+  std::string why;
+  bool operator==(const NftMapDel&) const = default;
+};
+
+// One forwarding's element of a map (a port interval it wins, first match):
+// + forward tcp 8080 -> 10.10.0.23:80
+struct NftForwardAdd {
+  NftFamily family = NftFamily::ip;
+  std::string table, map;
+  uint8_t proto = 6;
+  NftMapElem elem;
+  bool operator==(const NftForwardAdd&) const = default;
+};
+
+struct NftForwardDel {  // - forward tcp 8080 -> 10.10.0.23:80
+  NftFamily family = NftFamily::ip;
+  std::string table, map;
+  uint8_t proto = 6;
+  NftMapElem elem;
+  bool operator==(const NftForwardDel&) const = default;
+};
+
+// The same ports to another destination: the element is deleted and added
+// again in the same transaction (the kernel cannot change an element's
+// data in place), so its counter starts again.
+// ~ forward udp 53: -> 10.10.0.98:53 (was 10.10.0.99:53)
+struct NftForwardChange {
+  NftFamily family = NftFamily::ip;
+  std::string table, map;
+  uint8_t proto = 6;
+  NftMapElem from, to;
+  bool operator==(const NftForwardChange&) const = default;
+};
+
 using Op = std::variant<BridgeCreate, WgLinkCreate, LinkRename, LinkSetMtu, LinkSetMac,
                         LinkSetMaster, LinkSetUp, FecSet, WgSetDevice, AddrAdd, AddrDel,
                         RouteReplace, RouteDel, SysctlSet, NftTableAdd, NftCounterAdd, NftChainDel,
-                        NftChainAdd, NftRuleDel, NftRuleAdd, FileWrite>;
+                        NftChainAdd, NftRuleDel, NftRuleAdd, NftMapAdd, NftMapDel, NftForwardAdd,
+                        NftForwardDel, NftForwardChange, FileWrite>;
 
 bool is_nft(const Op& op);
 

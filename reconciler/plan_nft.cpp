@@ -117,6 +117,39 @@ void diff_rules(const NftChain& have, NftChain& want, Ids& ids, std::vector<Op>&
   }
 }
 
+// The elements to delete, change and add so that the map's elements equal
+// the desired ones. Elements are disjoint intervals sorted by key, so one
+// merge walk pairs them; kept elements keep their counters. Deletions go
+// first: an added interval may overlap a deleted one (a range split by a
+// new exception), and the kernel checks overlaps as it goes.
+void diff_elems(const NftMap& have, const NftMap& want, std::vector<Op>& dels,
+                std::vector<Op>& adds) {
+  const uint8_t proto = forwarding_map_proto(want.name);
+  auto del = [&](const NftMapElem& e) {
+    dels.push_back(NftForwardDel{want.family, want.table, want.name, proto, e});
+  };
+  auto add = [&](const NftMapElem& e) {
+    adds.push_back(NftForwardAdd{want.family, want.table, want.name, proto, e});
+  };
+  size_t i = 0, j = 0;
+  while (i < have.elems.size() || j < want.elems.size()) {
+    if (j == want.elems.size() ||
+        (i < have.elems.size() && have.elems[i].first < want.elems[j].first)) {
+      del(have.elems[i++]);
+    } else if (i == have.elems.size() || want.elems[j].first < have.elems[i].first) {
+      add(want.elems[j++]);
+    } else if (have.elems[i].same(want.elems[j])) {
+      i++, j++;
+    } else if (have.elems[i].last == want.elems[j].last) {
+      dels.push_back(NftForwardChange{want.family, want.table, want.name, proto, have.elems[i++],
+                                      want.elems[j++]});
+    } else {
+      del(have.elems[i++]);
+      add(want.elems[j++]);
+    }
+  }
+}
+
 std::optional<Prefix> lan_prefix(const Desired& d) {
   if (!d.interfaces.ok()) return std::nullopt;
   for (const auto& s : d.interfaces.value.interfaces)
@@ -132,14 +165,15 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   // Rules derived from a file that is invalid stay exactly as they are:
   // the forwarding rules come from portforwardings.json and lan0's prefix;
   // masquerade, hairpin and MSS clamping from the uplink's name and lan0's
-  // prefix, both interfaces.json's. Such a chain that does not exist yet
-  // is created empty.
+  // prefix, both interfaces.json's. Such a chain or forwarding map that
+  // does not exist yet is created empty.
+  const bool fwd_frozen = !d.portforwardings.governs() || !d.interfaces.governs();
   auto frozen_chain = [&](const NftChain& c) {
-    if (c.name == kForwardingChain) return !d.portforwardings.governs() || !d.interfaces.governs();
+    if (c.name == kForwardingChain) return fwd_frozen;
     return !d.interfaces.governs() && (c.name == "postrouting" || c.name == "forward");
   };
   const NftState& have = actual.nft;
-  NftState want = desired_ruleset(in, have.chain(NftFamily::ip, "nat", kForwardingChain));
+  NftState want = desired_ruleset(in);
 
   for (const auto& t : want.tables)
     if (!have.has_table(t.family, t.name)) ops.push_back(NftTableAdd{t});
@@ -147,11 +181,36 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
     if (!have.counter(c.family, c.table, c.name))
       ops.push_back(NftCounterAdd{c.family, c.table, c.name});
 
+  // The forwarding maps: created when missing, recreated when of another
+  // type (which needs the rules that use them deleted first), their
+  // elements frozen with the forwarding chain.
+  const NftChain* fwd_chain = have.chain(NftFamily::ip, "nat", kForwardingChain);
+  std::vector<Op> map_ops, elem_dels, elem_adds;
+  bool recreate = false;
+  for (const auto& wm : want.maps) {
+    const NftMap* hm = have.map(wm.family, wm.table, wm.name);
+    if (hm && !hm->typed && !fwd_frozen) {
+      recreate = true;
+      map_ops.push_back(NftMapDel{wm.family, wm.table, wm.name, "not of the type netkeep makes"});
+      hm = nullptr;
+    }
+    if (!hm) map_ops.push_back(NftMapAdd{wm.family, wm.table, wm.name});
+    if (!fwd_frozen) diff_elems(hm ? *hm : NftMap{}, wm, elem_dels, elem_adds);
+  }
+
   Ids ids;
-  std::vector<Op> chain_ops, rule_ops;
+  std::vector<Op> chain_ops, rule_ops, early_rule_dels;
   for (auto& wc : want.chains) {
     const NftChain* hc = have.chain(wc.family, wc.table, wc.name);
     const bool frozen = frozen_chain(wc);
+    if (recreate && hc == fwd_chain && hc) {
+      // The rules that use a map must go before the map; all come back after.
+      for (const auto& r : hc->rules)
+        early_rule_dels.push_back(
+            NftRuleDel{hc->family, hc->table, hc->name, r.handle, rule_text(r.body)});
+      add_all(wc, ids, rule_ops);
+      continue;
+    }
     NftChain empty{wc.family, wc.table, wc.name, wc.base, {}};
     if (hc && hc->base != wc.base) {
       bool policy_only = hc->base && wc.base && hc->base->type == wc.base->type &&
@@ -178,6 +237,10 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   std::stable_partition(chain_ops.begin(), chain_ops.end(),
                         [](const Op& o) { return std::holds_alternative<NftChainDel>(o); });
   ops.insert(ops.end(), chain_ops.begin(), chain_ops.end());
+  ops.insert(ops.end(), early_rule_dels.begin(), early_rule_dels.end());
+  ops.insert(ops.end(), map_ops.begin(), map_ops.end());
+  ops.insert(ops.end(), elem_dels.begin(), elem_dels.end());
+  ops.insert(ops.end(), elem_adds.begin(), elem_adds.end());
   ops.insert(ops.end(), rule_ops.begin(), rule_ops.end());
 }
 

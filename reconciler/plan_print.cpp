@@ -84,12 +84,43 @@ const char* place_name(RulePlace p) {
   return "?";
 }
 
+std::string elem_ports(const NftMapElem& e) {
+  return PortRange{e.first, e.last}.str();
+}
+
+std::string elem_addr(const NftMapElem& e) {
+  return IpAddr::from_bytes(e.addr.data(), 4)->str();
+}
+
+std::string elem_dest(const NftMapElem& e) {
+  return elem_addr(e) + ":" + PortRange{e.to_first, e.to_last}.str();
+}
+
+const char* l4_name(uint8_t proto) {
+  return proto == 17 ? "udp" : proto == 6 ? "tcp" : "?";
+}
+
+// {"proto": "tcp", "port": "8080", "dest_addr": "10.10.0.23", "dest_port": "80"[, "was": ...]}
+std::string forward_json(uint8_t proto, const NftMapElem& e, const NftMapElem* was) {
+  auto fields = [&](const NftMapElem& x) {
+    return fmt::format(R"("dest_addr": "{}", "dest_port": "{}")", elem_addr(x),
+                       PortRange{x.to_first, x.to_last}.str());
+  };
+  std::string out =
+      fmt::format(R"("proto": "{}", "port": "{}", {})", l4_name(proto), elem_ports(e), fields(e));
+  if (was) out += ", \"was\": {" + fields(*was) + "}";
+  return out;
+}
+
 }  // namespace
 
 bool is_nft(const Op& op) {
   return std::holds_alternative<NftTableAdd>(op) || std::holds_alternative<NftCounterAdd>(op) ||
          std::holds_alternative<NftChainAdd>(op) || std::holds_alternative<NftChainDel>(op) ||
-         std::holds_alternative<NftRuleAdd>(op) || std::holds_alternative<NftRuleDel>(op);
+         std::holds_alternative<NftRuleAdd>(op) || std::holds_alternative<NftRuleDel>(op) ||
+         std::holds_alternative<NftMapAdd>(op) || std::holds_alternative<NftMapDel>(op) ||
+         std::holds_alternative<NftForwardAdd>(op) || std::holds_alternative<NftForwardDel>(op) ||
+         std::holds_alternative<NftForwardChange>(op);
 }
 
 std::string route_text(const Route& r) {
@@ -172,6 +203,25 @@ std::string to_text(const Op& op) {
           [](const NftRuleDel& o) {
             return fmt::format("- nft {} {} chain {} rule: {}", family_name(o.family), o.table,
                                o.chain, o.text);
+          },
+          [](const NftMapAdd& o) {
+            return fmt::format("+ nft {} {} map {}", family_name(o.family), o.table, o.name);
+          },
+          [](const NftMapDel& o) {
+            return fmt::format("- nft {} {} map {}{}", family_name(o.family), o.table, o.name,
+                               why(o.why));
+          },
+          [](const NftForwardAdd& o) {
+            return fmt::format("+ forward {} {} -> {}", l4_name(o.proto), elem_ports(o.elem),
+                               elem_dest(o.elem));
+          },
+          [](const NftForwardDel& o) {
+            return fmt::format("- forward {} {} -> {}", l4_name(o.proto), elem_ports(o.elem),
+                               elem_dest(o.elem));
+          },
+          [](const NftForwardChange& o) {
+            return fmt::format("~ forward {} {}: -> {} (was {})", l4_name(o.proto),
+                               elem_ports(o.to), elem_dest(o.to), elem_dest(o.from));
           },
           [](const FileWrite& o) {
             std::string content = o.content;
@@ -259,6 +309,17 @@ std::string to_json(const Op& op) {
                 R"("family": "{}", "table": {}, "chain": {}, "rule": {}, "handle": {})",
                 family_name(o.family), quote(o.table), quote(o.chain), quote(o.text), o.handle);
           },
+          [](const NftMapAdd& o) {
+            return fmt::format(R"("family": "{}", "table": {}, "name": {})", family_name(o.family),
+                               quote(o.table), quote(o.name));
+          },
+          [](const NftMapDel& o) {
+            return fmt::format(R"("family": "{}", "table": {}, "name": {}, "why": {})",
+                               family_name(o.family), quote(o.table), quote(o.name), quote(o.why));
+          },
+          [](const NftForwardAdd& o) { return forward_json(o.proto, o.elem, nullptr); },
+          [](const NftForwardDel& o) { return forward_json(o.proto, o.elem, nullptr); },
+          [](const NftForwardChange& o) { return forward_json(o.proto, o.to, &o.from); },
           [](const FileWrite& o) {
             return fmt::format(R"("path": {}, "content": {}, "replaces": "{}")", quote(o.path),
                                quote(o.content),
@@ -276,6 +337,7 @@ const char* op_kind(const Op& op) {
       "link_set_master", "link_set_up",      "fec_set",       "wireguard_set", "addr_add",
       "addr_del",        "route_replace",    "route_del",     "sysctl_set",    "nft_table_add",
       "nft_counter_add", "nft_chain_del",    "nft_chain_add", "nft_rule_del",  "nft_rule_add",
+      "nft_map_add",     "nft_map_del",      "forward_add",   "forward_del",   "forward_change",
       "file_write"};
   static_assert(std::size(kKinds) == std::variant_size_v<Op>);
   return kKinds[op.index()];

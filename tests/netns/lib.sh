@@ -105,6 +105,17 @@ ruleset() {  # ruleset NS: `nft -n list ruleset` with counter values zeroed
   ip netns exec "$1" nft -n list ruleset | sed -E 's/packets [0-9]+ bytes [0-9]+/packets 0 bytes 0/'
 }
 
+# forwardings NS: the forwarding maps' elements, a line each in plan's
+# words: "tcp 8080 -> 10.10.0.23:80"
+forwardings() {
+  local p
+  for p in tcp udp; do
+    ip netns exec "$1" nft list map ip nat "netkeep-portforwardings-$p" 2>/dev/null |
+      grep -oE '[0-9-]+ counter packets [0-9]+ bytes [0-9]+ : [0-9.]+ \. [0-9-]+' |
+      sed -E "s/^([0-9-]+) counter packets [0-9]+ bytes [0-9]+ : ([0-9.]+) \. ([0-9-]+)\$/$p \1 -> \2:\3/"
+  done
+}
+
 # chain_handles NS FAMILY TABLE CHAIN: "handle rule-text" lines
 chain_handles() {
   ip netns exec "$1" nft -a -n list chain "$2" "$3" "$4" | sed -nE 's/^\t\t(.*) # handle ([0-9]+)$/\2 \1/p'

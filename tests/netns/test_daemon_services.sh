@@ -80,7 +80,7 @@ connected() { [ -n "$(ip netns exec "$R" ss -Htn state established '( dport = :9
 wait_until 10000 connected || echo "# the silent client has not connected after 10 s"
 write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8082", "dest_addr": "10.10.0.23", "dest_port": "80"}]}'
 within 500 "a silent HTTP client delays no reconcile" \
-  bash -c "ip netns exec $R nft list chain ip nat router7-portforwardings | grep -q 'dport 8082'"
+  bash -c "ip netns exec $R nft list map ip nat netkeep-portforwardings-tcp | grep -q '8082 counter'"
 garbage=$(printf 'NONSENSE\r\n\r\n' | ip netns exec "$R" socat -t 2 - TCP:127.0.0.1:9100 2>&1; echo "rc=$?")
 check "a malformed request does not stop the server" bash -c "[ -n \"\$(printf 'GET /metrics HTTP/1.1\r\n\r\n' | ip netns exec $R socat -t 2 - TCP:127.0.0.1:9100)\" ]"
 check "the daemon is still running" kill -0 "$DAEMON"

@@ -69,17 +69,18 @@ check "the foreign objects are there" test "$(grep -c '^== ' <<<"$f0")" -eq 10
 
 status "first apply" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
 equals "after the first apply every foreign object is identical" "$(foreign)" "$f0"
-contains "netkeep's chain is there too" "$(ip netns exec "$R" nft list chain ip nat router7-portforwardings)" "dport 8080"
+contains "netkeep's chain is there too" "$(ip netns exec "$R" nft list chain ip nat router7-portforwardings)" "dnat ip to tcp dport map @netkeep-portforwardings-tcp"
+contains "with the forwarding in its map" "$(ip netns exec "$R" nft list map ip nat netkeep-portforwardings-tcp)" "8080 counter"
 
 write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8081", "dest_addr": "10.10.0.23", "dest_port": "80"}]}'
 status "apply after updating a forwarding" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
 equals "after the update every foreign object is identical" "$(foreign)" "$f0"
-contains "the forwarding changed" "$(ip netns exec "$R" nft list chain ip nat router7-portforwardings)" "dport 8081"
+contains "the forwarding changed" "$(ip netns exec "$R" nft list map ip nat netkeep-portforwardings-tcp)" "8081 counter"
 
 rm "$CFG/portforwardings.json"
 status "apply without portforwardings.json" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
 equals "after the removal every foreign object is identical" "$(foreign)" "$f0"
-lacks "the forwarding chain is empty" "$(ip netns exec "$R" nft list chain ip nat router7-portforwardings)" "dnat"
+lacks "the forwarding map is empty" "$(ip netns exec "$R" nft list map ip nat netkeep-portforwardings-tcp)" "counter packets"
 contains "and still exists for the jump" "$(ip netns exec "$R" nft list chain ip nat prerouting)" "jump router7-portforwardings"
 check "the tables are all still there" test "$(ip netns exec "$R" nft list tables | wc -l)" -eq 4
 finish

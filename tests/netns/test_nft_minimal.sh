@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nftables must-holds 3, 4 and 6: changing one forwarding changes only that
-# rule (the handles of all others stay); counters keep counting across
-# updates and restarts; drift in owned objects is repaired, nothing else moves.
+# forwarding's map element, in one transaction (the chain's rules and all
+# other elements stay); counters keep counting across updates and restarts;
+# drift in owned objects is repaired, nothing else moves.
 source "$(dirname "$0")/lib.sh"
 
 router_setup
@@ -12,42 +13,59 @@ fw() {  # fw PORT...: portforwardings.json with one tcp forwarding per port
   write "$CFG/portforwardings.json" "{\"forwardings\": [$items]}"
 }
 handles() { chain_handles "$R" ip nat router7-portforwardings; }
+# elements: "PORTS : DEST . PORT" a line per element of the tcp forwarding map
+elements() {
+  ip netns exec "$R" nft -n list map ip nat netkeep-portforwardings-tcp |
+    grep -oE '[0-9-]+ counter packets [0-9]+ bytes [0-9]+ : [0-9.]+ \. [0-9-]+' |
+    sed -E 's/ counter packets [0-9]+ bytes [0-9]+//'
+}
 apply() { nk "$R" apply --config "$CFG" --root "$ROOT" >"$WORK/apply.out" 2>&1 || { echo "apply failed:"; cat "$WORK/apply.out"; }; }
 only_new() {  # only_new BEFORE AFTER: lines of AFTER not in BEFORE
   comm -13 <(sort <<<"$1") <(sort <<<"$2")
 }
 only_old() { comm -23 <(sort <<<"$1") <(sort <<<"$2"); }
+# monitored_apply: apply under nft monitor; MESSAGES is what it saw
+monitored_apply() {
+  nft_monitor_start "$R" "$WORK/monitor"
+  apply
+  MESSAGES=$(monitor_stop)
+}
 
 fw 1001 1002 1003 1004 1005
 apply
 h0=$(handles)
-equals "five forwarding rules" "$(wc -l <<<"$h0")" 5
+e0=$(elements)
+equals "five forwardings, five elements" "$(wc -l <<<"$e0")" 5
+equals "the chain holds the guard and two dispatch rules" "$(wc -l <<<"$h0")" 5
 
 fw 1001 1002 1009 1003 1004 1005
-apply
-h1=$(handles)
-equals "add: nothing of the old rules changed" "$(only_old "$h0" "$h1")" ""
-equals "add: exactly one new rule" "$(only_new "$h0" "$h1" | wc -l)" 1
-equals "add: it sits in third place" "$(sed -n 3p <<<"$h1" | grep -c 'dport 1009')" 1
+monitored_apply
+e1=$(elements)
+equals "add: nothing of the old elements changed" "$(only_old "$e0" "$e1")" ""
+equals "add: exactly one new element" "$(only_new "$e0" "$e1")" "1009 : 10.10.0.11 . 1009"
+equals "add: one transaction" "$(grep -c '^# new generation' <<<"$MESSAGES")" 1
+equals "add: one element added, nothing else" "$(grep -vc '^# new generation' <<<"$MESSAGES")" 1
 
 fw 1001 1002 1009 1004 1005
-apply
-h2=$(handles)
-equals "remove: exactly one rule gone" "$(only_old "$h1" "$h2" | grep -c 'dport 1003')" 1
-equals "remove: nothing added" "$(only_new "$h1" "$h2")" ""
+monitored_apply
+e2=$(elements)
+equals "remove: exactly one element gone" "$(only_old "$e1" "$e2")" "1003 : 10.10.0.5 . 1003"
+equals "remove: nothing added" "$(only_new "$e1" "$e2")" ""
+equals "remove: one element deleted, nothing else" "$(grep -vc '^# new generation' <<<"$MESSAGES")" 1
 
 fw 1001 1009 1004 1005 1002
-apply
-h3=$(handles)
-equals "reorder: only the moved rule changed handle" "$(only_old "$h2" "$h3" | grep -c 'dport 1002')" 1
-equals "reorder: one rule re-added" "$(only_new "$h2" "$h3" | wc -l)" 1
-equals "reorder: the chain is in the new order" "$(awk '{print $0}' <<<"$h3" | grep -o 'dport [0-9]*' | tr '\n' ' ')" "dport 1001 dport 1009 dport 1004 dport 1005 dport 1002 "
+monitored_apply
+equals "reorder of disjoint ports: nothing to change" "$(elements)" "$e2"
+equals "reorder: no transaction" "$MESSAGES" ""
 
-write "$CFG/portforwardings.json" '{"forwardings": [{"port": "1001", "dest_addr": "10.10.0.203", "dest_port": "1001"}, {"port": "1009", "dest_addr": "10.10.0.211", "dest_port": "1009"}, {"port": "1004", "dest_addr": "10.10.0.99", "dest_port": "1004"}, {"port": "1005", "dest_addr": "10.10.0.207", "dest_port": "1005"}, {"port": "1002", "dest_addr": "10.10.0.204", "dest_port": "1002"}]}'
-apply
-h4=$(handles)
-equals "edit: only the edited rule changed" "$(only_old "$h3" "$h4" | grep -c 'dport 1004')" 1
-equals "edit: one rule replaced" "$(only_new "$h3" "$h4" | grep -c '10.10.0.99:1004')" 1
+fw 1001 1009 1004 1005 1002
+sed -i 's/"10.10.0.6"/"10.10.0.99"/' "$CFG/portforwardings.json"  # 1004's destination
+monitored_apply
+e4=$(elements)
+equals "edit: only the edited element went" "$(only_old "$e2" "$e4")" "1004 : 10.10.0.6 . 1004"
+equals "edit: and came back with its new destination" "$(only_new "$e2" "$e4")" "1004 : 10.10.0.99 . 1004"
+equals "edit: one transaction" "$(grep -c '^# new generation' <<<"$MESSAGES")" 1
+equals "the chain's rules kept their handles throughout" "$(handles)" "$h0"
 others() { chain_handles "$R" ip nat postrouting; chain_handles "$R" ip filter forward; chain_handles "$R" ip6 filter input; }
 o4=$(others)
 

@@ -24,6 +24,9 @@ figure() {
 }
 reads() { apply_json "$R"; figure nftables_reads; }
 handles() { chain_handles "$R" ip nat router7-portforwardings; }
+elements() {  # elements NS: how many forwardings the tcp map holds
+  ip netns exec "${1:-$R}" nft list map ip nat netkeep-portforwardings-tcp 2>/dev/null | grep -o 'counter packets' | wc -l
+}
 # gen NS: the nftables ruleset generation (NFT_MSG_GETGEN), read with Python
 gen() {
   ip netns exec "$1" python3 -c '
@@ -55,17 +58,22 @@ contains "and says so in words without --json" "$(cat "$WORK/apply.err")" "netke
 fw 1001 1002 1009 1003
 apply_json "$R"
 equals "+1 forwarding: the generation before and after the commit" "$(figure nftables_reads)" 2
-equals "+1 forwarding: three messages (begin, rule, end)" "$(figure nftables_writes)" 3
+equals "+1 forwarding: three messages (begin, element, end)" "$(figure nftables_writes)" 3
 equals "after it, the view is current: one read" "$(reads)" 1
 equals "and there is nothing to do" "$(figure nftables_writes)" 0
+equals "the new element is in the map" "$(elements)" 4
+# A rule's handle comes from the kernel's echo; deleting it by that handle
+# must work. lan0's prefix is in one rule of the forwarding chain.
 h=$(handles)
-equals "the new rule is in third place" "$(sed -n 3p <<<"$h" | grep -c 'dport 1009')" 1
-# Its handle came from the kernel's echo; deleting it by that handle must work.
-fw 1001 1002 1003
-status "-1 forwarding deletes the rule by the handle the view learned" 0 \
+sed -i 's|10.10.0.1/24|10.10.0.1/25|' "$CFG/interfaces.json"
+status "a new lan0 prefix replaces one rule" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+contains "the rule is there" "$(handles)" "ip daddr 10.10.0.0/25 return"
+equals "after it, the view is current: one read" "$(reads)" 1
+sed -i 's|10.10.0.1/25|10.10.0.1/24|' "$CFG/interfaces.json"
+status "and back: the rule is deleted by the handle the view learned" 0 \
   nk "$R" apply --config "$CFG" --root "$ROOT"
-lacks "the rule is gone" "$(handles)" "dport 1009"
-equals "nothing else changed" "$(handles)" "$(grep -v 'dport 1009' <<<"$h")"
+lacks "the rule is gone" "$(handles)" "10.10.0.0/25"
+equals "the others kept their handles" "$(handles | grep -v 10.10.0.0)" "$(grep -v 10.10.0.0 <<<"$h")"
 status "plan agrees: nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
 
 # Another program's commit moves the generation: netkeep dumps again and
@@ -83,7 +91,7 @@ equals "the view is current again" "$(reads)" 1
 # dumps, and the one after needs no dump again.
 fw $(seq 2001 2150)
 nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1
-equals "150 forwardings applied" "$(handles | wc -l)" 150
+equals "150 forwardings applied" "$(elements)" 150
 check "after a transaction of 150 rules the next apply dumps" test "$(reads)" -gt 1
 equals "and the one after reads only the generation" "$(reads)" 1
 fw 1001 1002 1003
@@ -103,19 +111,19 @@ done
 equals "the second namespace is at the view's generation" "$(gen "$R2")" "$want"
 nk "$R2" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1
 equals "yet it gets the whole ruleset: the view described another namespace" \
-  "$(chain_handles "$R2" ip nat router7-portforwardings | wc -l)" 3
+  "$(elements "$R2")" 3
 
 # A damaged view file is ignored, never trusted.
 apply_json "$R"
 head -c 1000 "$VIEW" >"$VIEW.cut" && mv "$VIEW.cut" "$VIEW"
 check "a truncated view file is ignored: everything is dumped" test "$(reads)" -gt 1
-equals "and the rules are as configured" "$(handles | wc -l)" 3
+equals "and the forwardings are as configured" "$(elements)" 3
 # The view is an optimisation: when it cannot be written, apply warns and
 # still does its work.
 rm -rf "$ROOT/run" && touch "$ROOT/run"  # a file where its directory should be
 fw 1001 1002 1003 1004
 status "apply succeeds though the view cannot be kept" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
 contains "and says so" "$(cat "$WORK/err")" "warning: keeping the nftables view: $ROOT/run"
-equals "the rules are as configured" "$(handles | wc -l)" 4
+equals "the forwardings are as configured" "$(elements)" 4
 rm -f "$ROOT/run"
 finish

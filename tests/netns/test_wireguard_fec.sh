@@ -29,7 +29,7 @@ contains "the error names the missing WireGuard support" "$OUT" "wg0: the kernel
 contains "the device's settings are skipped, not sent" "$OUT" "skipped: link wg0 is missing"
 contains "everything else applied: lan0's address" "$(ip -n "$R" -o addr show dev lan0)" "10.10.0.1/24"
 contains "everything else applied: the DHCP default route" "$(ip -n "$R" route show)" "default via 203.0.113.1 dev uplink0 proto dhcp"
-contains "everything else applied: the nftables ruleset" "$(ip netns exec "$R" nft list chain ip nat router7-portforwardings)" "dnat to 10.10.0.23:80"
+contains "everything else applied: the nftables ruleset" "$(forwardings "$R")" "tcp 8080 -> 10.10.0.23:80"
 contains "a wireguard.json readable by others is warned about" "$OUT" "wireguard.json: holds private keys but its mode is 0644; chmod 600 it"
 contains "FEC on veth is a warning" "$OUT" 'warning: link lan0: the driver does not support FEC; fec "rs" not applied'
 

@@ -76,12 +76,11 @@ TEST_CASE("each desired rule renders as the nft text it is built from") {
   for (const auto& c : desired_ruleset(in).chains)
     for (const auto& r : c.rules) texts.push_back(c.name + ": " + rule_text(r.body));
   const std::vector<std::string> want = {
-      "router7-portforwardings: ip daddr != 127.0.0.0/8 ip daddr != 10.10.0.0/24 fib daddr type 2 "
-      "tcp dport 8080 dnat to 10.10.0.23:8080",
-      "router7-portforwardings: ip daddr != 127.0.0.0/8 ip daddr != 10.10.0.0/24 fib daddr type 2 "
-      "tcp dport 6000-6010 dnat to 10.10.0.99:6000-6010",
-      "router7-portforwardings: ip daddr != 127.0.0.0/8 ip daddr != 10.10.0.0/24 fib daddr type 2 "
-      "udp dport 53 dnat to 10.10.0.99:53",
+      "router7-portforwardings: ip daddr 127.0.0.0/8 return",
+      "router7-portforwardings: ip daddr 10.10.0.0/24 return",
+      "router7-portforwardings: fib daddr type != 2 return",
+      "router7-portforwardings: dnat ip to tcp dport map @netkeep-portforwardings-tcp",
+      "router7-portforwardings: dnat ip to udp dport map @netkeep-portforwardings-udp",
       "prerouting: jump router7-portforwardings",
       "postrouting: oifname \"uplink0\" masquerade",
       "postrouting: oifname \"lan0\" ip saddr 10.10.0.0/24 ct status 0x20 masquerade",
@@ -96,11 +95,39 @@ TEST_CASE("each desired rule renders as the nft text it is built from") {
   };
   CHECK(texts == want);
   in.lan = *Prefix::parse("10.10.0.0/25");  // not byte-aligned: masked compare
-  NftRule r = forwarding_rule(in.forwardings[0], in.lan);
-  CHECK(rule_text(r.body).find("ip daddr != 10.10.0.0/25 ") != std::string::npos);
-  in.lan.reset();  // without lan0's prefix: SPEC §3's hairpin rule
-  CHECK(rule_text(desired_ruleset(in).chains[2].rules[1].body) ==
+  CHECK(rule_text(desired_ruleset(in).chains[0].rules[1].body) == "ip daddr 10.10.0.0/25 return");
+  in.lan.reset();  // without lan0's prefix: router7's hairpin rule, no LAN exclusion
+  const NftState s = desired_ruleset(in);
+  CHECK(rule_text(s.chains[2].rules[1].body) ==
         "iifname \"lan0\" oifname \"lan0\" ct status 0x20 masquerade");
+  CHECK(s.chains[0].rules.size() == 4);
+}
+
+TEST_CASE("forwardings compile to one map element per port interval, first match wins") {
+  // router7's own test config: an exception inside a range splits it.
+  NftInputs in{"uplink0",
+               std::nullopt,
+               {{6, {8080, 8080}, *IpAddr::parse("192.168.42.23"), {9999, 9999}},
+                {6, {8045, 8045}, *IpAddr::parse("192.168.42.22"), {8045, 8045}},
+                {6, {8040, 8060}, *IpAddr::parse("192.168.42.99"), {8040, 8060}},
+                {17, {53, 53}, *IpAddr::parse("192.168.42.99"), {53, 53}}}};
+  const NftState s = desired_ruleset(in);
+  REQUIRE(s.maps.size() == 2);
+  Plan p;
+  FakeKernel k(Actual{});
+  Desired d = with_forwardings(in.forwardings);
+  p = nft_only(plan(d, Actual{}));
+  std::vector<std::string> lines;
+  for (const auto& op : p.ops)
+    if (to_text(op).starts_with("+ forward")) lines.push_back(to_text(op));
+  const std::vector<std::string> want = {
+      "+ forward tcp 8040-8044 -> 192.168.42.99:8040-8060",
+      "+ forward tcp 8045 -> 192.168.42.22:8045",
+      "+ forward tcp 8046-8060 -> 192.168.42.99:8040-8060",
+      "+ forward tcp 8080 -> 192.168.42.23:9999",
+      "+ forward udp 53 -> 192.168.42.99:53",
+  };
+  CHECK(lines == want);
 }
 
 TEST_CASE("rule bytes decode to expressions and encode back unchanged") {
@@ -112,66 +139,71 @@ TEST_CASE("rule bytes decode to expressions and encode back unchanged") {
       CHECK(encode_exprs(exprs) == r.body);
     }
   // A truncated body decodes to what is whole, without reading past it.
-  RuleBody body = forwarding_rule(fwd(80), std::nullopt).body;
+  RuleBody body = desired_ruleset(in).chains[0].rules[3].body;
   CHECK(decode_exprs(std::string_view(body).substr(0, body.size() - 3)).size() <
         decode_exprs(body).size());
 }
 
-TEST_CASE("adding one forwarding among many adds one rule before its successor") {
+namespace {
+
+const NftMap& tcp_map(const Actual& a) {
+  const NftMap* m = a.nft.map(NftFamily::ip, "nat", kForwardingMapTcp);
+  REQUIRE(m);
+  return *m;
+}
+
+}  // namespace
+
+TEST_CASE("adding one forwarding among many is one element; every other is untouched") {
   Actual a = converged(with_forwardings(many(100)));
-  auto before = handles(a, kForwardingChain);
+  tcp_map(a);
+  for (auto& e : a.nft.map(NftFamily::ip, "nat", kForwardingMapTcp)->elems) e.packets = 7;
   auto f = many(100);
   f.insert(f.begin() + 50, fwd(9999));
   auto [p, after] = step(a, with_forwardings(f));
   REQUIRE(p.ops.size() == 1);
-  auto& add = std::get<NftRuleAdd>(p.ops[0]);
-  CHECK(add.place == RulePlace::before_handle);
-  CHECK(add.ref == before[50]);
-  auto now = handles(after, kForwardingChain);
-  now.erase(now.begin() + 50);
-  CHECK(now == before);  // every other rule kept its handle
+  CHECK(to_text(p.ops[0]) == "+ forward tcp 9999 -> 10.10.0.23:9999");
+  CHECK(tcp_map(after).elems.size() == 101);
+  for (const auto& e : tcp_map(after).elems) CHECK(e.packets == (e.first == 9999 ? 0u : 7u));
+  CHECK(handles(after, kForwardingChain) == handles(a, kForwardingChain));
 }
 
-TEST_CASE("adding at the front inserts before the first kept rule") {
-  Actual a = converged(with_forwardings(many(3)));
-  auto f = many(3);
-  f.insert(f.begin(), fwd(999));
-  f.insert(f.begin() + 1, fwd(998));
-  auto [p, after] = step(a, with_forwardings(f));
-  REQUIRE(p.ops.size() == 2);
-  // Both go before the first kept rule, in order; none names a rule of the
-  // same transaction (the kernel would search the transaction for it).
-  for (const auto& op : p.ops) {
-    CHECK(std::get<NftRuleAdd>(op).place == RulePlace::before_handle);
-    CHECK(std::get<NftRuleAdd>(op).ref == handles(a, kForwardingChain)[0]);
-  }
-  CHECK(rule_text(std::get<NftRuleAdd>(p.ops[0]).body).find("dport 999 ") != std::string::npos);
-}
-
-TEST_CASE("removing, editing and reordering touch only the rules that differ") {
+TEST_CASE("removing, changing and reordering touch only the forwardings that differ") {
   Actual a = converged(with_forwardings(many(10)));
-  auto before = handles(a, kForwardingChain);
 
   auto removed = many(10);
   removed.erase(removed.begin() + 3);
   auto [p1, s1] = step(a, with_forwardings(removed));
-  CHECK(p1.ops.size() == 1);
-  CHECK(count<NftRuleDel>(p1) == 1);
+  REQUIRE(p1.ops.size() == 1);
+  CHECK(to_text(p1.ops[0]) == "- forward tcp 1003 -> 10.10.0.23:1003");
 
   auto edited = many(10);
   edited[4].dest_addr = *IpAddr::parse("10.10.0.77");
   auto [p2, s2] = step(a, with_forwardings(edited));
-  CHECK(count<NftRuleDel>(p2) == 1);
-  CHECK(count<NftRuleAdd>(p2) == 1);
-  auto h2 = handles(s2, kForwardingChain);
-  for (size_t i = 0; i < 10; i++)
-    if (i != 4) CHECK(h2[i] == before[i]);
+  REQUIRE(p2.ops.size() == 1);
+  CHECK(to_text(p2.ops[0]) == "~ forward tcp 1004: -> 10.10.0.77:1004 (was 10.10.0.23:1004)");
+  CHECK(to_json(p2.ops[0]) ==
+        R"({"kind": "forward_change", "proto": "tcp", "port": "1004", "dest_addr": "10.10.0.77", )"
+        R"("dest_port": "1004", "was": {"dest_addr": "10.10.0.23", "dest_port": "1004"}})");
 
+  // Forwardings of disjoint ports match the same whatever their order.
   auto moved = many(10);
-  std::rotate(moved.begin() + 2, moved.begin() + 3, moved.begin() + 8);  // rule 2 moves to 7
-  auto [p3, s3] = step(a, with_forwardings(moved));
-  CHECK(count<NftRuleDel>(p3) == 1);
-  CHECK(count<NftRuleAdd>(p3) == 1);
+  std::rotate(moved.begin() + 2, moved.begin() + 3, moved.begin() + 8);
+  CHECK(nft_only(plan(with_forwardings(moved), a)).empty());
+}
+
+TEST_CASE("an exception added inside a range splits it in one transaction") {
+  const Forwarding range{6, {8040, 8060}, *IpAddr::parse("10.10.0.99"), {8040, 8060}};
+  Actual a = converged(with_forwardings({range}));
+  auto [p, after] = step(a, with_forwardings({fwd(8045, "10.10.0.22"), range}));
+  CHECK(to_text(p) ==
+        "- forward tcp 8040-8060 -> 10.10.0.99:8040-8060\n"
+        "+ forward tcp 8040-8044 -> 10.10.0.99:8040-8060\n"
+        "+ forward tcp 8045 -> 10.10.0.22:8045\n"
+        "+ forward tcp 8046-8060 -> 10.10.0.99:8040-8060\n");
+  // Moved after the range, the exception never matches: the range is whole again.
+  auto [p2, s2] = step(after, with_forwardings({range, fwd(8045, "10.10.0.22")}));
+  CHECK(tcp_map(s2).elems.size() == 1);
 }
 
 TEST_CASE("10,000 forwardings: adding one is one op") {
@@ -180,7 +212,21 @@ TEST_CASE("10,000 forwardings: adding one is one op") {
   f.push_back(fwd(60000));
   Plan p = nft_only(plan(with_forwardings(f), a));
   REQUIRE(p.ops.size() == 1);
-  CHECK(std::holds_alternative<NftRuleAdd>(p.ops[0]));
+  CHECK(std::holds_alternative<NftForwardAdd>(p.ops[0]));
+}
+
+TEST_CASE("a forwarding map of another type is recreated, its rules deleted first") {
+  Desired d = with_forwardings(many(3));
+  Actual a = converged(d);
+  a.nft.map(NftFamily::ip, "nat", kForwardingMapTcp)->typed = false;
+  auto [p, after] = step(a, d);
+  std::vector<std::string> kinds;
+  for (const auto& op : p.ops) kinds.push_back(op_kind(op));
+  const std::vector<std::string> want = {
+      "nft_rule_del", "nft_rule_del", "nft_rule_del", "nft_rule_del", "nft_map_del",
+      "nft_map_add",  "forward_add",  "forward_add",  "forward_add",  "nft_rule_add",
+      "nft_rule_add", "nft_rule_add", "nft_rule_add"};
+  CHECK(kinds == want);
 }
 
 TEST_CASE("foreign rules inside owned chains are removed; owned counters are never recreated") {
@@ -224,7 +270,8 @@ TEST_CASE("base chains: a policy is updated in place; a wrong hook means delete 
   CHECK(to_text(p2.ops[0]) == "- nft ip6 filter chain output  (wrong type, hook or priority)");
 }
 
-TEST_CASE("an invalid portforwardings.json or interfaces.json freezes the forwarding chain") {
+TEST_CASE(
+    "an invalid portforwardings.json or interfaces.json freezes the forwarding chain and maps") {
   Desired d = with_forwardings(many(5));
   Actual a = converged(d);
   Desired bad = d;
@@ -233,10 +280,10 @@ TEST_CASE("an invalid portforwardings.json or interfaces.json freezes the forwar
   bad = d;
   bad.interfaces.state = FileState::invalid;
   CHECK(nft_only(plan(bad, a)).empty());
-  // A missing file declares no forwardings: the chain is emptied.
+  // A missing file declares no forwardings: the maps are emptied.
   Desired none;
   Plan p = nft_only(plan(none, a));
-  CHECK(count<NftRuleDel>(p) == 5);
+  CHECK(count<NftForwardDel>(p) == 5);
   CHECK(p.ops.size() == 5);
 }
 
@@ -252,11 +299,12 @@ TEST_CASE("the uplink and lan0's prefix shape the rules") {
   a.links = {{"eth0", "veth", {}, 1500, true, ""}};
   std::string text = to_text(nft_only(plan(d, a)));
   CHECK(text.find("oifname \"eth0\" masquerade") != std::string::npos);
-  CHECK(text.find("ip daddr != 192.168.1.0/24 fib daddr type 2 tcp dport 80") != std::string::npos);
+  CHECK(text.find("+ ip daddr 192.168.1.0/24 return") != std::string::npos);
   // Without a lan0 address the rules carry no LAN exclusion.
   d.interfaces = {};
   text = to_text(nft_only(plan(d, a)));
-  CHECK(text.find("ip daddr != 127.0.0.0/8 fib daddr type 2 tcp dport 80 dnat to 10.10.0.23:80") !=
+  CHECK(text.find("+ ip daddr 192.168.1.0/24 return") == std::string::npos);
+  CHECK(text.find("+ ip daddr 127.0.0.0/8 return\n    + fib daddr type != 2 return") !=
         std::string::npos);
 }
 
@@ -267,8 +315,7 @@ TEST_CASE("a rejected transaction leaves the fake kernel's ruleset as it was") {
   Plan p = plan(next, a);
   FakeKernel k(a);
   k.refuse = [](const Op& op) -> std::optional<WriteError> {
-    if (auto* add = std::get_if<NftRuleAdd>(&op);
-        add && rule_text(add->body).find("dport 1004") != std::string::npos)
+    if (auto* add = std::get_if<NftForwardAdd>(&op); add && add->elem.first == 1004)
       return WriteError{EINVAL, "Invalid argument"};
     return std::nullopt;
   };
@@ -325,45 +372,37 @@ struct CountingKernel : FakeKernel {
 
 }  // namespace
 
-TEST_CASE("router7's encoding of the same rules is replaced once, in one transaction") {
+TEST_CASE("router7's encoding of the same rule is replaced once, its neighbours kept") {
   Desired d = with_forwardings(many(20));
   Actual a = converged(d);
-  for (auto& c : a.nft.chains)
-    if (c.name == kForwardingChain)
-      for (auto& r : c.rules) r.body = router7_encoding(r.body);
-  Plan p = nft_only(plan(d, a));
-  CHECK(count<NftRuleDel>(p) == 20);
-  CHECK(count<NftRuleAdd>(p) == 20);
-  CountingKernel k(a);
-  REQUIRE(execute(p, k).ok());
-  CHECK(k.transactions == 1);  // all 40 ops commit together: no forwarding is ever absent
-  CHECK(nft_only(plan(d, k.state())).empty());
+  const auto before = handles(a, kForwardingChain);
+  NftChain* c = a.nft.chain(NftFamily::ip, "nat", kForwardingChain);
+  c->rules[0].body = router7_encoding(c->rules[0].body);  // ip daddr 127.0.0.0/8 return
+  auto [p, after] = step(a, d);
+  CHECK(count<NftRuleDel>(p) == 1);
+  CHECK(count<NftRuleAdd>(p) == 1);
+  const auto now = handles(after, kForwardingChain);
+  CHECK(std::equal(now.begin() + 1, now.end(), before.begin() + 1));
 }
 
-TEST_CASE("remembered forwarding rules are the rules built afresh") {
-  NftInputs in{"uplink0", *Prefix::parse("10.10.0.0/24"), many(50)};
-  const NftState fresh = desired_ruleset(in);
-  remember_forwarding_rules(true);
-  CHECK(desired_ruleset(in) == fresh);
-  CHECK(desired_ruleset(in) == fresh);  // now from the memo
-  in.forwardings[7].dest_port = {81, 81};
-  NftState changed = desired_ruleset(in);
-  CHECK(!(changed == fresh));
-  CHECK(rule_text(changed.chains[0].rules[7].body).find(":81") != std::string::npos);
-  // Rules equal to the kernel's at the same place take on the kernel's bytes.
-  NftChain have = desired_ruleset(in).chains[0];
-  have.rules[3].body = RuleBody(std::string(have.rules[3].body.view()));  // a copy, like a dump
-  CHECK(!desired_ruleset(in).chains[0].rules[3].body.shares(have.rules[3].body));
-  NftChain shared = desired_ruleset(in, &have).chains[0];
-  CHECK(shared.rules[3].body.shares(have.rules[3].body));
-  CHECK(desired_ruleset(in).chains[0].rules[3].body.shares(have.rules[3].body));  // remembered
-  have.rules[4].body = have.rules[5].body;  // a different rule at that place is not taken
-  NftChain other = desired_ruleset(in, &have).chains[0];
-  CHECK(other.rules[4].body == fresh.chains[0].rules[4].body);
-  CHECK(!other.rules[4].body.shares(have.rules[4].body));
-  in.lan = *Prefix::parse("10.10.0.0/25");  // every rule depends on lan0's prefix
-  NftState other_lan = desired_ruleset(in);
-  remember_forwarding_rules(false);
-  CHECK(other_lan == desired_ruleset(in));
-  CHECK(rule_text(other_lan.chains[0].rules[0].body).find("10.10.0.0/25") != std::string::npos);
+TEST_CASE("a rule-per-forwarding chain is converted to the maps in one transaction") {
+  // The chain router7 (or an earlier netkeep) made: one DNAT rule per forwarding.
+  Actual a;
+  for (const char* t : {"nat", "filter"}) a.nft.tables.push_back({NftFamily::ip, t});
+  NftChain old{NftFamily::ip, "nat", kForwardingChain, std::nullopt, {}};
+  for (int i = 0; i < 20; i++) {
+    ExprWriter w;
+    w.begin("counter").end();  // any rule body: it is not netkeep's dispatch
+    old.rules.push_back(
+        {RuleBody(std::string(w.take().view()) + std::string(1, char(i))), 100u + i});
+  }
+  a.nft.chains.push_back(old);
+  Desired d = with_forwardings(many(20));
+  Plan p = nft_only(plan(d, a));
+  CHECK(count<NftRuleDel>(p) == 20);
+  CHECK(count<NftForwardAdd>(p) == 20);
+  CountingKernel k(a);
+  REQUIRE(execute(p, k).ok());
+  CHECK(k.transactions == 1);  // all ops commit together: no forwarding is ever absent
+  CHECK(nft_only(plan(d, k.state())).empty());
 }

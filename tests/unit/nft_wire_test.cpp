@@ -9,6 +9,7 @@
 
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/set.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include <filesystem>
@@ -58,10 +59,17 @@ Forwarding forwarding() {
   return {6, {8080, 8080}, *IpAddr::parse("10.10.0.23"), {8080, 8080}};
 }
 
+// The tcp dispatch rule of the forwarding chain.
+NftRule dispatch_rule(const std::optional<Prefix>& lan) {
+  NftInputs in{"uplink0", lan, {forwarding()}};
+  const NftChain c = desired_ruleset(in).chains.at(0);
+  return c.rules.at(c.rules.size() - 2);
+}
+
 }  // namespace
 
 TEST_CASE("a new rule is sent as its expressions, placed before a handle or appended") {
-  NftRule rule = forwarding_rule(forwarding(), *Prefix::parse("10.10.0.0/24"));
+  NftRule rule = dispatch_rule(*Prefix::parse("10.10.0.0/24"));
   std::vector<char> buf;
   nft::encode_op(NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 7,
                             RulePlace::before_handle, 4242},
@@ -71,9 +79,7 @@ TEST_CASE("a new rule is sent as its expressions, placed before a handle or appe
   CHECK(p.chain == kForwardingChain);
   CHECK(p.position == 4242);
   CHECK(!(p.flags & NLM_F_APPEND));  // without APPEND the kernel inserts before the position
-  const std::vector<std::string> want = {"payload",   "cmp",       "payload", "cmp",     "fib",
-                                         "cmp",       "meta",      "cmp",     "payload", "cmp",
-                                         "immediate", "immediate", "nat"};
+  const std::vector<std::string> want = {"meta", "cmp", "payload", "lookup", "nat"};
   CHECK(p.exprs == want);
 
   buf.clear();
@@ -102,7 +108,7 @@ TEST_CASE("the MSS rule is sent without the exthdr flags the kernel refuses on i
 
 TEST_CASE("a dumped rule decodes to its handle and the bytes of its expressions") {
   // A dump message has the shape of a new-rule message, plus a handle.
-  NftRule rule = forwarding_rule(forwarding(), std::nullopt);
+  NftRule rule = dispatch_rule(std::nullopt);
   std::vector<char> buf;
   nft::encode_op(
       NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 1, RulePlace::append, 0}, 1,
@@ -143,4 +149,94 @@ TEST_CASE("the nftables view file round-trips and is only believed for its own i
   std::filesystem::resize_file(file, std::filesystem::file_size(file) - 1);
   CHECK(!load_nft_view(file, "boot b netns 7"));  // truncated
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// libnftnl numbers the elements of a list it builds 1, 2, 3...; the kernel
+// takes any number, and dumps each as NFTA_LIST_ELEM, which is all
+// libnftnl's parser accepts. The message as the kernel would dump it:
+std::vector<char> as_dumped(std::vector<char> buf) {
+  auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data());
+  char* end = buf.data() + nlh->nlmsg_len;
+  for (char* at = buf.data() + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfgenmsg)); at < end;) {
+    auto* a = reinterpret_cast<nlattr*>(at);
+    if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS) {
+      char* list_end = at + a->nla_len;
+      for (char* e = at + NLA_HDRLEN; e < list_end;) {
+        auto* x = reinterpret_cast<nlattr*>(e);
+        x->nla_type = NFTA_LIST_ELEM | (x->nla_type & NLA_F_NESTED);
+        e += NLA_ALIGN(x->nla_len);
+      }
+    }
+    at += NLA_ALIGN(a->nla_len);
+  }
+  return buf;
+}
+
+bool decode(const std::vector<char>& buf, std::vector<nft::RawElem>& raw) {
+  const auto dumped = as_dumped(buf);
+  return nft::decode_elems(reinterpret_cast<const nlmsghdr*>(dumped.data()), NftFamily::ip, "nat",
+                           kForwardingMapTcp, raw);
+}
+
+}  // namespace
+
+TEST_CASE("a forwarding map is declared as nft declares it, and its elements as intervals") {
+  std::vector<char> buf;
+  nft::encode_op(NftMapAdd{NftFamily::ip, "nat", kForwardingMapTcp}, 5, buf);
+  auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+  CHECK((nlh->nlmsg_type & 0xff) == NFT_MSG_NEWSET);
+  nftnl_set* set = nftnl_set_alloc();
+  REQUIRE(nftnl_set_nlmsg_parse(nlh, set) == 0);
+  CHECK(std::string(nftnl_set_get_str(set, NFTNL_SET_NAME)) == kForwardingMapTcp);
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == (NFT_SET_MAP | NFT_SET_INTERVAL));
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN) == 2);
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN) == 16);
+  CHECK(nftnl_set_is_set(set, NFTNL_SET_ID));  // the kernel refuses a new set without one
+  nftnl_set_free(set);
+  // As the kernel dumps it, the map is netkeep's type.
+  auto m = nft::decode_set(nlh);
+  REQUIRE(m);
+  CHECK(m->typed);
+
+  // 8040-8044 -> 10.10.0.99:8040-8060: a start element with the data, an end at 8045.
+  NftMapElem e;
+  e.first = 8040;
+  e.last = 8044;
+  e.addr = {10, 10, 0, 99};
+  e.to_first = 8040;
+  e.to_last = 8060;
+  buf.clear();
+  nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, e}, 6, buf);
+  std::vector<nft::RawElem> raw;
+  REQUIRE(decode(buf, raw));
+  REQUIRE(raw.size() == 2);
+  // nft writes an end element at key 0 before the first interval: not an interval.
+  raw.push_back({0, true, "", 0, 0});
+  auto intervals = nft::intervals_of(raw);
+  REQUIRE(intervals.size() == 1);
+  CHECK(intervals[0] == e);
+  // An interval up to 65535 has no end element; adjacent intervals share a key.
+  NftMapElem top = e;
+  top.first = 8045;
+  top.last = 65535;
+  buf.clear();
+  nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, top}, 7, buf);
+  REQUIRE(decode(buf, raw));
+  CHECK(raw.size() == 4);
+  intervals = nft::intervals_of(raw);
+  REQUIRE(intervals.size() == 2);
+  CHECK(intervals[0] == e);
+  CHECK(intervals[1] == top);
+  // A change is a delete and an add of the same key under one sequence number.
+  buf.clear();
+  NftMapElem moved = e;
+  moved.addr = {10, 10, 0, 98};
+  nft::encode_op(NftForwardChange{NftFamily::ip, "nat", kForwardingMapTcp, 6, e, moved}, 8, buf);
+  nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+  CHECK((nlh->nlmsg_type & 0xff) == NFT_MSG_DELSETELEM);
+  const auto* next = reinterpret_cast<const nlmsghdr*>(buf.data() + NLMSG_ALIGN(nlh->nlmsg_len));
+  CHECK((next->nlmsg_type & 0xff) == NFT_MSG_NEWSETELEM);
+  CHECK(next->nlmsg_seq == 8);
 }
