@@ -17,6 +17,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "reconciler/nft_desired.hpp"
+
 namespace netkeep::nft {
 
 namespace {
@@ -35,16 +37,15 @@ using SetPtr = std::unique_ptr<nftnl_set, Deleter<nftnl_set, nftnl_set_free>>;
 // netkeep's largest message, a forwarding rule, is under 1 KiB.
 constexpr size_t kMaxMessage = 4096;
 
-char* reserve(std::vector<char>& buf, size_t& start) {
+char* reserve(std::vector<char>& buf, size_t& start, size_t room = kMaxMessage) {
   start = buf.size();
-  buf.resize(start + kMaxMessage);
+  buf.resize(start + room);
   return buf.data() + start;
 }
 
-void commit(std::vector<char>& buf, size_t start) {
+void commit(std::vector<char>& buf, size_t start, size_t room = kMaxMessage) {
   auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data() + start);
-  if (nlh->nlmsg_len > kMaxMessage)
-    throw std::length_error("nftables message larger than its buffer");
+  if (nlh->nlmsg_len > room) throw std::length_error("nftables message larger than its buffer");
   buf.resize(start + NLMSG_ALIGN(nlh->nlmsg_len));
 }
 
@@ -117,9 +118,11 @@ void encode_chain(uint16_t type, NftFamily family, const std::string& table,
 constexpr uint32_t kInetService = 13, kIpv4Addr = 7;  // nft's datatype numbers
 constexpr uint32_t kMapKeyLen = 2, kMapDataLen = 16;
 constexpr uint32_t kMapFlags = NFT_SET_MAP | NFT_SET_INTERVAL;
+constexpr uint32_t kCountFlags = NFT_SET_INTERVAL;
 // nft's own description of that type (key and data byte order, the data's
 // parts, and that the data is an interval), so `nft list` prints the map
 // as it was declared. The kernel keeps it and never reads it.
+constexpr unsigned char kCountUserdata[] = {0x00, 0x04, 0x02, 0x00, 0x00, 0x00};  // key order only
 constexpr unsigned char kMapUserdata[] = {
     0x00, 0x04, 0x02, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x04, 0x08,
     0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x04, 0x01, 0x00, 0x00, 0x00};
@@ -134,12 +137,17 @@ SetPtr set_of(NftFamily family, const std::string& table, const std::string& nam
 
 void encode_map_add(const NftMapAdd& o, uint32_t seq, std::vector<char>& buf) {
   SetPtr s = set_of(o.family, o.table, o.name);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, kMapFlags);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kInetService);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, kMapKeyLen);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, kIpv4Addr << 6 | kInetService);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, kMapDataLen);
-  nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kMapUserdata, sizeof kMapUserdata);
+  if (o.kind == NftMapKind::dnat) {
+    nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, kMapFlags);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, kIpv4Addr << 6 | kInetService);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, kMapDataLen);
+    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kMapUserdata, sizeof kMapUserdata);
+  } else {
+    nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, kCountFlags);
+    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kCountUserdata, sizeof kCountUserdata);
+  }
   nftnl_set_add_expr(s.get(), nftnl_expr_alloc("counter"));  // each element gets one
   nftnl_set_set_u32(s.get(), NFTNL_SET_ID, seq);             // required, unique within the batch
   size_t start;
@@ -171,19 +179,55 @@ void put_interval(nftnl_set* s, const NftMapElem& e, bool with_data) {
   nftnl_set_elem_add(s, end);
 }
 
-void encode_elem(uint16_t type, NftFamily family, const std::string& table, const std::string& map,
-                 const NftMapElem& e, uint32_t seq, std::vector<char>& buf) {
+// One message adding (with their data, to a map) or deleting elements.
+void encode_elems(uint16_t type, NftFamily family, const std::string& table, const std::string& map,
+                  const std::vector<const NftMapElem*>& elems, bool with_data, uint32_t seq,
+                  std::vector<char>& buf) {
   SetPtr s = set_of(family, table, map);
-  put_interval(s.get(), e, type == NFT_MSG_NEWSETELEM);
+  for (const NftMapElem* e : elems) put_interval(s.get(), *e, with_data);
   // NLM_F_EXCL: an element already there is an error, never overwritten.
   const uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0;
   size_t start;
-  nlmsghdr* nlh = header(reserve(buf, start), type, family, flags, seq);
+  // An element is two nested elements of under 64 bytes each.
+  nlmsghdr* nlh =
+      header(reserve(buf, start, kMaxMessage + elems.size() * 128), type, family, flags, seq);
   nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
-  commit(buf, start);
+  commit(buf, start, kMaxMessage + elems.size() * 128);
+}
+
+void encode_elem(uint16_t type, NftFamily family, const std::string& table, const std::string& map,
+                 const NftMapElem& e, uint32_t seq, std::vector<char>& buf) {
+  encode_elems(type, family, table, map, {&e}, type == NFT_MSG_NEWSETELEM, seq, buf);
+}
+
+// A forwarding's element of its map and, with `count`, of its count set.
+size_t encode_forward(uint16_t type, NftFamily family, const std::string& table,
+                      const std::string& map, const std::string& count, const NftMapElem& e,
+                      uint32_t seq, std::vector<char>& buf) {
+  encode_elem(type, family, table, map, e, seq, buf);
+  if (count.empty()) return 1;
+  encode_elems(type, family, kCountTable, count, {&e}, false, seq, buf);
+  return 2;
 }
 
 }  // namespace
+
+size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq,
+                           std::vector<char>& buf) {
+  std::vector<const NftMapElem*> elems, counted;
+  elems.reserve(adds.size());
+  for (const NftForwardAdd* a : adds) {
+    elems.push_back(&a->elem);
+    if (!a->count.empty()) counted.push_back(&a->elem);
+  }
+  const NftForwardAdd& first = *adds.front();
+  encode_elems(NFT_MSG_NEWSETELEM, first.family, first.table, first.map, elems, true, seq, buf);
+  if (counted.empty()) return 1;
+  // The count set is the protocol's: every op of a group has the same one.
+  encode_elems(NFT_MSG_NEWSETELEM, first.family, kCountTable, count_set(first.proto), counted,
+               false, seq, buf);
+  return 2;
+}
 
 void encode_batch_begin(uint32_t seq, std::vector<char>& buf) {
   size_t start;
@@ -197,7 +241,35 @@ void encode_batch_end(uint32_t seq, std::vector<char>& buf) {
   commit(buf, start);
 }
 
-void encode_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
+// Every other op: one message.
+static void encode_single(const Op& op, uint32_t seq, std::vector<char>& buf);
+
+size_t encode_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
+  if (auto* o = std::get_if<NftForwardAdd>(&op))
+    return encode_forward(NFT_MSG_NEWSETELEM, o->family, o->table, o->map, o->count, o->elem, seq,
+                          buf);
+  if (auto* o = std::get_if<NftForwardDel>(&op))
+    return encode_forward(NFT_MSG_DELSETELEM, o->family, o->table, o->map, o->count, o->elem, seq,
+                          buf);
+  if (auto* o = std::get_if<NftForwardChange>(&op)) {
+    // Two messages under one sequence number: an error in either names the op.
+    encode_elem(NFT_MSG_DELSETELEM, o->family, o->table, o->map, o->from, seq, buf);
+    encode_elem(NFT_MSG_NEWSETELEM, o->family, o->table, o->map, o->to, seq, buf);
+    return 2;
+  }
+  if (auto* o = std::get_if<NftElemAdd>(&op)) {
+    encode_elems(NFT_MSG_NEWSETELEM, o->family, o->table, o->set, {&o->elem}, false, seq, buf);
+    return 1;
+  }
+  if (auto* o = std::get_if<NftElemDel>(&op)) {
+    encode_elems(NFT_MSG_DELSETELEM, o->family, o->table, o->set, {&o->elem}, false, seq, buf);
+    return 1;
+  }
+  encode_single(op, seq, buf);
+  return 1;
+}
+
+static void encode_single(const Op& op, uint32_t seq, std::vector<char>& buf) {
   size_t start;
   if (auto* o = std::get_if<NftRuleAdd>(&op)) return encode_rule_add(*o, seq, buf);
   if (auto* o = std::get_if<NftRuleDel>(&op)) {
@@ -230,15 +302,6 @@ void encode_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
     nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_DELSET, o->family, 0, seq);
     nftnl_set_nlmsg_build_payload(nlh, set.get());
     return commit(buf, start);
-  }
-  if (auto* o = std::get_if<NftForwardAdd>(&op))
-    return encode_elem(NFT_MSG_NEWSETELEM, o->family, o->table, o->map, o->elem, seq, buf);
-  if (auto* o = std::get_if<NftForwardDel>(&op))
-    return encode_elem(NFT_MSG_DELSETELEM, o->family, o->table, o->map, o->elem, seq, buf);
-  if (auto* o = std::get_if<NftForwardChange>(&op)) {
-    // Two messages under one sequence number: an error in either names the op.
-    encode_elem(NFT_MSG_DELSETELEM, o->family, o->table, o->map, o->from, seq, buf);
-    return encode_elem(NFT_MSG_NEWSETELEM, o->family, o->table, o->map, o->to, seq, buf);
   }
   if (auto* o = std::get_if<NftCounterAdd>(&op)) {
     ObjPtr obj(nftnl_obj_alloc());
@@ -344,9 +407,15 @@ std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {
         return 0;
       },
       &counter);
-  m.typed = counter && nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS) == kMapFlags &&
+  m.kind = count_set_proto(m.name) ? NftMapKind::count : NftMapKind::dnat;
+  const bool count = m.kind == NftMapKind::count;
+  const uint32_t data_len = nftnl_set_is_set(s.get(), NFTNL_SET_DATA_LEN)
+                                ? nftnl_set_get_u32(s.get(), NFTNL_SET_DATA_LEN)
+                                : 0;
+  m.typed = counter &&
+            nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS) == (count ? kCountFlags : kMapFlags) &&
             nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_LEN) == kMapKeyLen &&
-            nftnl_set_get_u32(s.get(), NFTNL_SET_DATA_LEN) == kMapDataLen;
+            data_len == (count ? 0 : kMapDataLen);
   return m;
 }
 

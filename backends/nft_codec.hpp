@@ -17,8 +17,18 @@
 
 namespace netkeep::nft {
 
-// Appends one op's message (with sequence number `seq`) to `buf`.
-void encode_op(const Op& op, uint32_t seq, std::vector<char>& buf);
+// Appends one op's messages (with sequence number `seq`) to `buf`; returns
+// how many: one, or two for a forwarding change or one that also changes
+// its count set.
+size_t encode_op(const Op& op, uint32_t seq, std::vector<char>& buf);
+// Appends one NEWSETELEM message adding the elements of consecutive
+// NftForwardAdd ops of one map. A cold apply of 10,000 forwardings is then
+// a few dozen messages, not 10,000; the kernel's error for the message
+// names the first of them.
+size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq,
+                           std::vector<char>& buf);  // returns the messages appended
+// How many elements one such message carries at most.
+inline constexpr size_t kElemsPerMessage = 256;
 // Batch framing: NFNL_MSG_BATCH_BEGIN / _END for the nftables subsystem.
 void encode_batch_begin(uint32_t seq, std::vector<char>& buf);
 void encode_batch_end(uint32_t seq, std::vector<char>& buf);
@@ -36,13 +46,15 @@ std::optional<NftTable> decode_table(const nlmsghdr* nlh);
 std::optional<NftCounter> decode_counter(const nlmsghdr* nlh);  // nullopt for other objects
 std::optional<uint32_t> decode_gen(const nlmsghdr* nlh);
 
-// A set (NEWSET): whether it is a forwarding map of netkeep's type — key
-// inet_service, data interval ipv4_addr . inet_service (16 bytes), flags
-// map and interval, a counter on every element.
+// A set (NEWSET): whether it is of netkeep's type — for a forwarding map,
+// key inet_service, data interval ipv4_addr . inet_service (16 bytes), flags
+// map and interval, a counter on every element; for a count set (by its
+// name), the same without data.
 struct SetMsg {
   NftFamily family = NftFamily::ip;
   std::string table, name;
   bool typed = false;
+  NftMapKind kind = NftMapKind::dnat;  // a count set: an interval set of ports, no data
 };
 std::optional<SetMsg> decode_set(const nlmsghdr* nlh);
 

@@ -31,6 +31,7 @@ constexpr Owned kChains[] = {
     {NftFamily::ip6, "filter", "forward"},
     {NftFamily::ip6, "filter", "input"},
     {NftFamily::ip6, "filter", "output"},
+    {NftFamily::ip, "netkeep", "forward"},  // kCountTable's
 };
 constexpr Owned kCounters[] = {
     {NftFamily::ip, "filter", "fwded"},   {NftFamily::ip, "filter", "inputc"},
@@ -59,7 +60,7 @@ void sort(NftState& s) {
 }  // namespace
 
 bool nft_owned_table(NftFamily family, std::string_view name) {
-  return (family == NftFamily::ip && name == "nat") ||
+  return (family == NftFamily::ip && (name == "nat" || name == kCountTable)) ||
          ((family == NftFamily::ip || family == NftFamily::ip6) && name == "filter");
 }
 
@@ -72,7 +73,8 @@ bool nft_owned_counter(NftFamily family, std::string_view table, std::string_vie
 }
 
 bool nft_owned_map(NftFamily family, std::string_view table, std::string_view name) {
-  return family == NftFamily::ip && table == "nat" && forwarding_map_proto(name) != 0;
+  return family == NftFamily::ip && ((table == "nat" && forwarding_map_proto(name) != 0) ||
+                                     (table == kCountTable && count_set_proto(name) != 0));
 }
 
 std::unique_ptr<NftKernel> NftKernel::open(std::string& error) {
@@ -137,7 +139,7 @@ std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
   if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
         if (auto set = nft::decode_set(nlh);
             set && nft_owned_map(set->family, set->table, set->name))
-          s.maps.push_back({set->family, set->table, set->name, set->typed, {}});
+          s.maps.push_back({set->family, set->table, set->name, set->typed, {}, set->kind});
       }))
     return e;
   for (auto& map : s.maps)
@@ -171,11 +173,14 @@ std::optional<WriteError> NftKernel::read_forwarding_counters(std::vector<NftMap
   out.clear();
   for (uint8_t proto : {6, 17}) {
     NftMap map{NftFamily::ip, "nat", forwarding_map(proto), true, {}};
-    if (auto e = read_elems(map)) {
-      if (e->code == ENOENT) continue;  // no such map yet
-      return e;
+    NftMap count{NftFamily::ip, kCountTable, count_set(proto), true, {}, NftMapKind::count};
+    for (NftMap* m : {&map, &count}) {
+      if (auto e = read_elems(*m)) {
+        if (e->code == ENOENT) continue;  // no such map yet
+        return e;
+      }
+      out.push_back(std::move(*m));
     }
-    out.push_back(std::move(map));
   }
   return std::nullopt;
 }
@@ -196,11 +201,28 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   buf.reserve(ops.size() * 768 + 64);
   const uint32_t first = ++seq_;
   nft::encode_batch_begin(first, buf);
-  for (size_t i = 0; i < ops.size(); i++) {
+  size_t messages = commit ? 2 : 1;
+  for (size_t i = 0; i < ops.size(); messages++) {
     const size_t at = buf.size();
-    nft::encode_op(*ops[i], first + 1 + static_cast<uint32_t>(i), buf);
+    const uint32_t seq = first + 1 + static_cast<uint32_t>(i);
+    // Consecutive additions to one map share a message; its sequence
+    // number is the first op's.
+    if (auto* add = std::get_if<NftForwardAdd>(ops[i])) {
+      std::vector<const NftForwardAdd*> group{add};
+      for (i++; i < ops.size() && group.size() < nft::kElemsPerMessage; i++) {
+        auto* next = std::get_if<NftForwardAdd>(ops[i]);
+        if (!next || next->map != add->map || next->table != add->table ||
+            next->family != add->family)
+          break;
+        group.push_back(next);
+      }
+      messages += nft::encode_forward_adds(group, seq, buf) - 1;
+      continue;
+    }
+    messages += nft::encode_op(*ops[i], seq, buf) - 1;
     if (track && std::holds_alternative<NftRuleAdd>(*ops[i]))
       reinterpret_cast<nlmsghdr*>(buf.data() + at)->nlmsg_flags |= NLM_F_ECHO;
+    i++;
   }
   if (commit) nft::encode_batch_end(first + 1 + static_cast<uint32_t>(ops.size()), buf);
   seq_ += static_cast<uint32_t>(ops.size()) + 1;
@@ -218,7 +240,7 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   };
   if (auto e = sock_->send_batch(buf.data(), buf.size(), on_error, on_echo))
     errors.push_back(NftError{NftError::npos, *e});
-  sent_ += ops.size() + (commit ? 2 : 1);
+  sent_ += messages;
   batches_++;
   if (!commit) return errors;
   // A refused batch commits nothing: the view still holds. An answer lost

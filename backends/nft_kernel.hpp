@@ -53,7 +53,8 @@ class NftKernel {
   uint32_t portid() const { return sock_->portid(); }
   // The owned counters with their current values (a read: nothing is reset).
   std::optional<WriteError> read_counters(std::vector<NftCounter>& out);
-  // The forwarding maps with their elements' counters (a read, as above).
+  // The forwarding maps and count sets with their elements' counters (a
+  // read, as above).
   std::optional<WriteError> read_forwarding_counters(std::vector<NftMap>& out);
 
   uint64_t messages_sent() const { return sent_; }

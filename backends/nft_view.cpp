@@ -138,10 +138,11 @@ std::optional<NftView> load_nft_view(const std::filesystem::path& file,
     r.key(c);
     v.state.counters.push_back(std::move(c));
   }
-  for (uint32_t n = r.count(14); n--;) {
+  for (uint32_t n = r.count(15); n--;) {
     NftMap m;
     r.key(m);
     m.typed = r.num<uint8_t>() != 0;
+    m.kind = static_cast<NftMapKind>(r.num<uint8_t>());
     uint32_t elems = r.count(12);
     m.elems.reserve(elems);
     while (elems--) {
@@ -195,6 +196,7 @@ std::optional<std::string> save_nft_view(const std::filesystem::path& file,
   for (const auto& m : view.state.maps) {
     w.key(m);
     w.num(static_cast<uint8_t>(m.typed));
+    w.num(static_cast<uint8_t>(m.kind));
     w.num(static_cast<uint32_t>(m.elems.size()));
     for (const auto& e : m.elems) {
       w.num(e.first);

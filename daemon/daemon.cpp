@@ -261,7 +261,10 @@ class Daemon {
   std::string render_metrics() {
     std::vector<NftCounter> counters;
     if (auto e = kernel_->read_counters(counters)) log("metrics: reading counters: {}", e->message);
-    return metrics_.render(counters, kernel_->nft().full_dumps());
+    std::vector<NftMap> forwardings;
+    if (auto e = kernel_->nft().read_forwarding_counters(forwardings))
+      log("metrics: reading the forwarding maps: {}", e->message);
+    return metrics_.render(counters, kernel_->nft().full_dumps(), forwardings);
   }
 
   DaemonOptions opts_;

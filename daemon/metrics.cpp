@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "model/desired.hpp"
+#include "reconciler/nft_desired.hpp"
+
 namespace netkeep {
 
 void Metrics::reconciled(bool ok, double seconds, double now_unix) {
@@ -13,7 +16,8 @@ void Metrics::reconciled(bool ok, double seconds, double now_unix) {
   if (ok) last_success_ = now_unix;
 }
 
-std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nft_dumps) const {
+std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nft_dumps,
+                            const std::vector<NftMap>& forwardings) const {
   std::string out;
   // router7: counters fwded, inputc, outputc of table filter, per family.
   struct Name {
@@ -31,6 +35,40 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
                                                           : "inet";
         out += fmt::format("nftables_filter_{}_{}{{family=\"{}\"}} {}\n", n.metric, unit, family,
                            unit[0] == 'p' ? c.packets : c.bytes);
+      }
+    }
+  }
+  // Per forwarding (each port interval it wins): the connections its map
+  // element counted, and their packets and bytes from its count set's.
+  struct Series {
+    const char* name;
+    const char* help;
+  };
+  const Series series[] = {
+      {"connections", "Connections forwarded (the NAT chain sees each one's first packet)."},
+      {"packets", "Packets of forwarded connections, both directions."},
+      {"bytes", "Bytes of forwarded connections, both directions."}};
+  for (const Series& x : series) {
+    out += fmt::format(
+        "# HELP netkeep_forwarding_{}_total {}\n# TYPE netkeep_forwarding_{}_total counter\n",
+        x.name, x.help, x.name);
+    for (const auto& m : forwardings) {
+      const uint8_t proto = forwarding_map_proto(m.name);
+      if (m.kind != NftMapKind::dnat || !proto) continue;
+      const NftMap* count = nullptr;
+      for (const auto& c : forwardings)
+        if (c.kind == NftMapKind::count && count_set_proto(c.name) == proto) count = &c;
+      for (const auto& e : m.elems) {
+        uint64_t v = e.packets;
+        if (x.name[0] != 'c') {
+          v = 0;
+          for (const auto& c : count ? count->elems : std::vector<NftMapElem>{})
+            if (c.first == e.first && c.last == e.last) v = x.name[0] == 'p' ? c.packets : c.bytes;
+        }
+        out += fmt::format(
+            "netkeep_forwarding_{}_total{{proto=\"{}\",port=\"{}\",dest=\"{}:{}\"}} {}\n", x.name,
+            proto == 17 ? "udp" : "tcp", PortRange{e.first, e.last}.str(),
+            IpAddr::from_bytes(e.addr.data(), 4)->str(), PortRange{e.to_first, e.to_last}.str(), v);
       }
     }
   }

@@ -92,9 +92,9 @@ std::string wg_json(const WgDeviceState& d) {
       base64_encode(d.public_key), peers);
 }
 
-// Handles and counter values are left out: they differ from run to run,
-// and the planner never compares them.
-std::string nft_json(const NftState& n) {
+// Handles and counter values are left out unless asked for: they differ
+// from run to run, and the planner never compares them.
+std::string nft_json(const NftState& n, bool counters) {
   std::string out = "  \"nft\": {\n    \"tables\": [";
   for (size_t i = 0; i < n.tables.size(); i++)
     out += fmt::format("{}\"{} {}\"", i ? ", " : "", family_name(n.tables[i].family),
@@ -107,15 +107,25 @@ std::string nft_json(const NftState& n) {
   for (size_t i = 0; i < n.maps.size(); i++) {
     const auto& m = n.maps[i];
     out += fmt::format(R"({}
-      {{"family": "{}", "table": {}, "name": {}, "typed": {}, "elements": [)",
-                       i ? "," : "", family_name(m.family), quote(m.table), quote(m.name), m.typed);
+      {{"family": "{}", "table": {}, "name": {}, "kind": "{}", "typed": {}, "elements": [)",
+                       i ? "," : "", family_name(m.family), quote(m.table), quote(m.name),
+                       m.kind == NftMapKind::count ? "count" : "dnat", m.typed);
     for (size_t k = 0; k < m.elems.size(); k++) {
       const auto& e = m.elems[k];
+      if (m.kind == NftMapKind::count) {
+        out += fmt::format(
+            R"({}
+        {{"port": "{}"{}}})",
+            k ? "," : "", PortRange{e.first, e.last}.str(),
+            counters ? fmt::format(R"(, "packets": {}, "bytes": {})", e.packets, e.bytes) : "");
+        continue;
+      }
       out += fmt::format(R"({}
-        {{"port": "{}", "dest_addr": "{}", "dest_port": "{}"}})",
+        {{"port": "{}", "dest_addr": "{}", "dest_port": "{}"{}}})",
                          k ? "," : "", PortRange{e.first, e.last}.str(),
                          IpAddr::from_bytes(e.addr.data(), 4)->str(),
-                         PortRange{e.to_first, e.to_last}.str());
+                         PortRange{e.to_first, e.to_last}.str(),
+                         counters ? fmt::format(R"(, "connections": {})", e.packets) : "");
     }
     out += m.elems.empty() ? "]}" : "\n      ]}";
   }
@@ -140,7 +150,7 @@ std::string nft_json(const NftState& n) {
 
 }  // namespace
 
-std::string to_json(const Actual& a) {
+std::string to_json(const Actual& a, bool counters) {
   std::string out = "{\n";
   write_list(
       out, "links", a.links,
@@ -186,7 +196,7 @@ std::string to_json(const Actual& a) {
   for (const auto& [k, v] : a.fec)
     out += fmt::format("{}\n    {}: {}", i++ ? "," : "", quote(k), quote(v));
   out += a.fec.empty() ? "},\n" : "\n  },\n";
-  out += nft_json(a.nft);
+  out += nft_json(a.nft, counters);
   return out + "}\n";
 }
 
@@ -296,8 +306,16 @@ void nft_from_json(object o, NftState& n) {
       NftMap map{*f, str(m, "table"), str(m, "name"), true, {}};
       bool typed = true;
       if (!m["typed"].get_bool().get(typed)) map.typed = typed;
+      std::string_view kind;
+      if (!m["kind"].get_string().get(kind) && kind == "count") map.kind = NftMapKind::count;
       for (element x : m["elements"].get_array()) {
         object eo = x.get_object();
+        if (map.kind == NftMapKind::count) {
+          auto port = PortRange::parse(str(eo, "port"));
+          if (!port) throw Bad{"bad set element"};
+          map.elems.push_back(NftMapElem{port->first, port->last, {}, 0, 0, 0, 0});
+          continue;
+        }
         auto port = PortRange::parse(str(eo, "port"));
         auto to = PortRange::parse(str(eo, "dest_port"));
         auto a = opt_ip(eo, "dest_addr");

@@ -10,7 +10,10 @@
 
 namespace netkeep {
 
-std::string to_json(const Actual& a);
+// With `counters`, each forwarding map element also carries its counter
+// ("connections": packets through the NAT chain, which sees only a
+// connection's first packet); goldens leave them out.
+std::string to_json(const Actual& a, bool counters = false);
 // nullopt and `error` set when the text is not a snapshot.
 std::optional<Actual> actual_from_json(std::string_view text, std::string& error);
 

@@ -179,7 +179,7 @@ bool operator==(const NftMapElem& a, const NftMapElem& b) {
 
 bool operator==(const NftMap& a, const NftMap& b) {
   return a.family == b.family && a.table == b.table && a.name == b.name && a.typed == b.typed &&
-         a.elems == b.elems;
+         a.elems == b.elems && a.kind == b.kind;
 }
 
 bool operator==(const NftState& a, const NftState& b) {

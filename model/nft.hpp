@@ -208,11 +208,17 @@ struct NftMapElem {
   }
 };
 
+// A forwarding map (kind dnat, in ip nat) or the set that counts the
+// forwarded connections' traffic (kind count, in netkeep's own table ip
+// netkeep: `type inet_service; flags interval; counter`, no data).
+enum class NftMapKind : uint8_t { dnat, count };
+
 struct NftMap {
   NftFamily family = NftFamily::ip;
   std::string table, name;
   bool typed = true;              // has netkeep's key, data, flags and counter (false: recreate it)
   std::vector<NftMapElem> elems;  // sorted by key, disjoint
+  NftMapKind kind = NftMapKind::dnat;
 };
 
 struct NftTable {

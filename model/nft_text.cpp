@@ -83,10 +83,11 @@ struct Renderer {
   std::string field;  // what reg 1 holds, e.g. "ip daddr"
   std::string mask;   // a bitwise mask applied to it
   uint32_t field_len = 0;
-  std::string l4 = "th";  // set by a meta l4proto match
-  std::string regs[5];    // immediate data by register
-  std::string range_lo;   // a pending "cmp gte"
-  std::string map;        // a map lookup's "tcp dport map @m", for the nat that uses it
+  std::string l4 = "th";   // set by a meta l4proto match
+  std::string regs[5];     // immediate data by register
+  std::string range_lo;    // a pending "cmp gte"
+  std::string map;         // a map lookup's "tcp dport map @m", for the nat that uses it
+  bool l4_unsaid = false;  // a "meta l4proto P" match not yet printed (ports print it)
 
   void word(std::string_view w) {
     if (!out.empty()) out += ' ';
@@ -105,6 +106,7 @@ struct Renderer {
       int p = data.empty() ? 0 : static_cast<unsigned char>(data[0]);
       l4 = p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : std::to_string(p);
       if (op != NFT_CMP_EQ) wordf("meta l4proto {}{}", neg, l4);
+      l4_unsaid = op == NFT_CMP_EQ;
       return;
     }
     if (field == "ip daddr" || field == "ip saddr") {
@@ -176,7 +178,12 @@ struct Renderer {
                                         : fmt::format("meta {}", key);
       mask.clear();
     } else if (n == "ct" && !attr(e, NFTA_CT_SREG)) {
-      field = u32(e, NFTA_CT_KEY) == NFT_CT_STATUS ? "ct status" : "ct";
+      const uint32_t key = u32(e, NFTA_CT_KEY);
+      const auto dir = attr(e, NFTA_CT_DIRECTION);
+      const char* way = dir && !dir->empty() && (*dir)[0] ? "reply" : "original";
+      field = key == NFT_CT_STATUS      ? "ct status"
+              : key == NFT_CT_PROTO_DST ? fmt::format("ct {} proto-dst", way)
+                                        : "ct";
       mask.clear();
     } else if (n == "fib") {
       field = "fib daddr type";
@@ -211,7 +218,10 @@ struct Renderer {
       }
     } else if (n == "lookup") {
       const std::string set = cstr(attr(e, NFTA_LOOKUP_SET).value_or(""));
-      const std::string what = field == "dport" || field == "sport" ? l4 + " " + field : field;
+      const bool port = field == "dport" || field == "sport";
+      if (!port && l4_unsaid) wordf("meta l4proto {}", l4);
+      l4_unsaid = false;
+      const std::string what = port ? l4 + " " + field : field;
       if (attr(e, NFTA_LOOKUP_DREG))
         map = fmt::format("{} map @{}", what, set);
       else

@@ -18,6 +18,7 @@
 #include "model/config.hpp"
 #include "model/json_out.hpp"
 #include "reconciler/executor.hpp"
+#include "reconciler/nft_desired.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile.hpp"
@@ -275,7 +276,7 @@ int cmd_show(const Args& a) {
   Actual x;
   if (!open_kernel(a, nullptr, x)) return 1;
   if (a.json) {
-    fmt::print("{}", to_json(x));
+    fmt::print("{}", to_json(x, true));
     return 0;
   }
   for (const auto& l : x.links)
@@ -289,6 +290,21 @@ int cmd_show(const Args& a) {
     fmt::print("wireguard {} listen-port {} private-key {} peers {}\n", w.name, w.listen_port,
                w.private_key.empty() ? "(none)" : "(hidden)", w.peers.size());
   for (const auto& [dev, mode] : x.fec) fmt::print("fec {} {}\n", dev, mode);
+  // Each port interval a forwarding wins: the connections it forwarded, and
+  // their packets and bytes in both directions.
+  for (const auto& m : x.nft.maps) {
+    const uint8_t proto = forwarding_map_proto(m.name);
+    if (m.kind != NftMapKind::dnat || !proto) continue;
+    const NftMap* count = x.nft.map(m.family, kCountTable, count_set(proto));
+    for (const auto& e : m.elems) {
+      const NftMapElem* c = nullptr;
+      for (const auto& y : count ? count->elems : std::vector<NftMapElem>{})
+        if (y.first == e.first && y.last == e.last) c = &y;
+      fmt::print("{} connections {} packets {} bytes {}\n",
+                 to_text(NftForwardAdd{m.family, m.table, m.name, proto, e, {}}).substr(2),
+                 e.packets, c ? c->packets : 0, c ? c->bytes : 0);
+    }
+  }
   for (const auto& [path, f] : x.files) {
     const char* kinds[] = {"missing", "regular file", "symlink", "other"};
     fmt::print("file {}: {}\n", path, kinds[static_cast<int>(f.kind)]);

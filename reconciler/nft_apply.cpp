@@ -1,6 +1,8 @@
 // One nftables op applied to a value, as the kernel applies it.
 #include "reconciler/nft_apply.hpp"
 
+#include "reconciler/nft_desired.hpp"
+
 #include <algorithm>
 #include <cerrno>
 
@@ -10,6 +12,11 @@ namespace {
 
 WriteError err(int code, std::string message) {
   return WriteError{code, std::move(message)};
+}
+
+// A count set's element: the key interval alone.
+NftMapElem key_of(const NftMapElem& e) {
+  return NftMapElem{e.first, e.last, {}, 0, 0, 0, 0};
 }
 
 // An element is found by its key interval; a new one must not overlap any.
@@ -82,7 +89,7 @@ std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handl
   if (auto* o = std::get_if<NftMapAdd>(&op)) {
     if (!s.has_table(o->family, o->table)) return err(ENOENT, "No such file or directory");
     if (!s.map(o->family, o->table, o->name))
-      s.maps.push_back({o->family, o->table, o->name, true, {}});
+      s.maps.push_back({o->family, o->table, o->name, true, {}, o->kind});
     return std::nullopt;
   }
   if (auto* o = std::get_if<NftMapDel>(&op)) {
@@ -93,10 +100,20 @@ std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handl
     if (s.maps.size() == before) return err(ENOENT, "No such file or directory");
     return std::nullopt;
   }
-  if (auto* o = std::get_if<NftForwardDel>(&op))
-    return elem_del(s, o->family, o->table, o->map, o->elem);
-  if (auto* o = std::get_if<NftForwardAdd>(&op))
-    return elem_add(s, o->family, o->table, o->map, o->elem);
+  if (auto* o = std::get_if<NftForwardDel>(&op)) {
+    if (auto e = elem_del(s, o->family, o->table, o->map, o->elem)) return e;
+    if (o->count.empty()) return std::nullopt;
+    return elem_del(s, o->family, kCountTable, o->count, o->elem);
+  }
+  if (auto* o = std::get_if<NftForwardAdd>(&op)) {
+    if (auto e = elem_add(s, o->family, o->table, o->map, o->elem)) return e;
+    if (o->count.empty()) return std::nullopt;
+    return elem_add(s, o->family, kCountTable, o->count, key_of(o->elem));
+  }
+  if (auto* o = std::get_if<NftElemDel>(&op))
+    return elem_del(s, o->family, o->table, o->set, o->elem);
+  if (auto* o = std::get_if<NftElemAdd>(&op))
+    return elem_add(s, o->family, o->table, o->set, key_of(o->elem));
   if (auto* o = std::get_if<NftForwardChange>(&op)) {
     if (auto e = elem_del(s, o->family, o->table, o->map, o->from)) return e;
     return elem_add(s, o->family, o->table, o->map, o->to);

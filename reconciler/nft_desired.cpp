@@ -4,6 +4,7 @@
 // glibc's netinet/in.h must come before the kernel headers that include linux/in.h.
 #include <netinet/in.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
@@ -265,6 +266,32 @@ NftRule dispatch(uint8_t proto) {
   return rule(w);
 }
 
+// ct status dnat meta l4proto PROTO ct original proto-dst @SET:
+// [ ct load status => reg 1 ] [ bitwise & 0x20 ] [ cmp neq 0 ]
+// [ meta load l4proto => reg 1 ] [ cmp eq reg 1 PROTO ]
+// [ ct load proto_dst => reg 1 , dir original ] [ lookup reg 1 set SET ]
+// The lookup bumps the matching element's counter, for every packet of the
+// connection in either direction (both pass the forward hook).
+NftRule count_traffic(uint8_t proto) {
+  ExprWriter w;
+  w.begin("ct").be32(NFTA_CT_DREG, kReg1).be32(NFTA_CT_KEY, NFT_CT_STATUS).end();
+  bitwise(w, host32(IPS_DST_NAT));
+  cmp(w, NFT_CMP_NEQ, host32(0));
+  meta(w, NFT_META_L4PROTO);
+  cmp(w, NFT_CMP_EQ, std::string(1, static_cast<char>(proto)));
+  w.begin("ct")
+      .be32(NFTA_CT_DREG, kReg1)
+      .be32(NFTA_CT_KEY, NFT_CT_PROTO_DST)
+      .u8(NFTA_CT_DIRECTION, IP_CT_DIR_ORIGINAL)
+      .end();
+  w.begin("lookup")
+      .str(NFTA_LOOKUP_SET, count_set(proto))
+      .be32(NFTA_LOOKUP_SREG, kReg1)
+      .be32(NFTA_LOOKUP_FLAGS, 0)
+      .end();
+  return rule(w);
+}
+
 // Each port interval a forwarding wins (first match in file order) is one
 // element: a dest_port range is the forwarding's own port range, so DNAT
 // keeps the connection's port; a single dest_port maps every port to it.
@@ -287,6 +314,14 @@ NftMap forwarding_map_of(uint8_t proto, const std::vector<Forwarding>& fw,
 
 }  // namespace
 
+const char* count_set(uint8_t proto) {
+  return proto == IPPROTO_UDP ? kCountSetUdp : kCountSetTcp;
+}
+
+uint8_t count_set_proto(std::string_view name) {
+  return name == kCountSetTcp ? IPPROTO_TCP : name == kCountSetUdp ? IPPROTO_UDP : 0;
+}
+
 const char* forwarding_map(uint8_t proto) {
   return proto == IPPROTO_UDP ? kForwardingMapUdp : kForwardingMapTcp;
 }
@@ -304,9 +339,15 @@ NftState desired_ruleset(const NftInputs& in) {
   if (in.lan) fwd.rules.push_back(return_if(*in.lan));
   fwd.rules.push_back(return_unless_local());
   const std::vector<PortRun> runs = first_match_runs(in.forwardings);
+  NftChain count{NftFamily::ip, kCountTable, "forward", base("filter", NF_INET_FORWARD, 0), {}};
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
     fwd.rules.push_back(dispatch(proto));
-    s.maps.push_back(forwarding_map_of(proto, in.forwardings, runs));
+    count.rules.push_back(count_traffic(proto));
+    NftMap m = forwarding_map_of(proto, in.forwardings, runs);
+    NftMap c{NftFamily::ip, kCountTable, count_set(proto), true, {}, NftMapKind::count};
+    for (const auto& e : m.elems) c.elems.push_back(NftMapElem{e.first, e.last, {}, 0, 0, 0, 0});
+    s.maps.push_back(std::move(m));
+    s.maps.push_back(std::move(c));
   }
   s.chains.push_back(std::move(fwd));
   s.chains.push_back({NftFamily::ip,
@@ -332,6 +373,8 @@ NftState desired_ruleset(const NftInputs& in) {
     s.chains.push_back(
         {f, "filter", "output", base("filter", NF_INET_LOCAL_OUT, 0), {counter_ref("outputc")}});
   }
+  s.tables.push_back({NftFamily::ip, kCountTable});
+  s.chains.push_back(std::move(count));
   return s;
 }
 

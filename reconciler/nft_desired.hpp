@@ -25,5 +25,15 @@ inline constexpr const char* kForwardingMapTcp = "netkeep-portforwardings-tcp";
 inline constexpr const char* kForwardingMapUdp = "netkeep-portforwardings-udp";
 const char* forwarding_map(uint8_t proto);            // by IPPROTO_TCP / _UDP
 uint8_t forwarding_map_proto(std::string_view name);  // 0: not a forwarding map
+// The forwarded connections' packets and bytes, both directions, are
+// counted in netkeep's own table, so router7's ip filter chains keep their
+// exact listing: a forward-hook chain looks each DNATed connection's
+// original destination port up in a set per protocol, whose elements are
+// the forwarding maps' port intervals, each with a counter.
+inline constexpr const char* kCountTable = "netkeep";
+inline constexpr const char* kCountSetTcp = "forwarded-tcp";
+inline constexpr const char* kCountSetUdp = "forwarded-udp";
+const char* count_set(uint8_t proto);            // by IPPROTO_TCP / _UDP
+uint8_t count_set_proto(std::string_view name);  // 0: not a count set
 
 }  // namespace netkeep

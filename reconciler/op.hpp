@@ -157,6 +157,7 @@ struct NftRuleAdd {
 struct NftMapAdd {
   NftFamily family = NftFamily::ip;
   std::string table, name;
+  NftMapKind kind = NftMapKind::dnat;
   bool operator==(const NftMapAdd&) const = default;
 };
 
@@ -167,13 +168,16 @@ struct NftMapDel {
   bool operator==(const NftMapDel&) const = default;
 };
 
-// One forwarding's element of a map (a port interval it wins, first match):
+// One forwarding's element of a map (a port interval it wins, first match),
+// and of the count set in table ip netkeep (`count`, the set's name; empty
+// when that set already holds, or never held, these ports):
 // + forward tcp 8080 -> 10.10.0.23:80
 struct NftForwardAdd {
   NftFamily family = NftFamily::ip;
   std::string table, map;
   uint8_t proto = 6;
   NftMapElem elem;
+  std::string count;
   bool operator==(const NftForwardAdd&) const = default;
 };
 
@@ -182,7 +186,24 @@ struct NftForwardDel {  // - forward tcp 8080 -> 10.10.0.23:80
   std::string table, map;
   uint8_t proto = 6;
   NftMapElem elem;
+  std::string count;
   bool operator==(const NftForwardDel&) const = default;
+};
+
+// A count set's element out of step with its forwarding map (drift):
+// + nft ip netkeep set forwarded-tcp element 8080
+struct NftElemAdd {
+  NftFamily family = NftFamily::ip;
+  std::string table, set;
+  NftMapElem elem;
+  bool operator==(const NftElemAdd&) const = default;
+};
+
+struct NftElemDel {
+  NftFamily family = NftFamily::ip;
+  std::string table, set;
+  NftMapElem elem;
+  bool operator==(const NftElemDel&) const = default;
 };
 
 // The same ports to another destination: the element is deleted and added
@@ -201,7 +222,7 @@ using Op = std::variant<BridgeCreate, WgLinkCreate, LinkRename, LinkSetMtu, Link
                         LinkSetMaster, LinkSetUp, FecSet, WgSetDevice, AddrAdd, AddrDel,
                         RouteReplace, RouteDel, SysctlSet, NftTableAdd, NftCounterAdd, NftChainDel,
                         NftChainAdd, NftRuleDel, NftRuleAdd, NftMapAdd, NftMapDel, NftForwardAdd,
-                        NftForwardDel, NftForwardChange, FileWrite>;
+                        NftForwardDel, NftForwardChange, NftElemAdd, NftElemDel, FileWrite>;
 
 bool is_nft(const Op& op);
 

@@ -117,37 +117,74 @@ void diff_rules(const NftChain& have, NftChain& want, Ids& ids, std::vector<Op>&
   }
 }
 
-// The elements to delete, change and add so that the map's elements equal
-// the desired ones. Elements are disjoint intervals sorted by key, so one
-// merge walk pairs them; kept elements keep their counters. Deletions go
-// first: an added interval may overlap a deleted one (a range split by a
-// new exception), and the kernel checks overlaps as it goes.
-void diff_elems(const NftMap& have, const NftMap& want, std::vector<Op>& dels,
-                std::vector<Op>& adds) {
+bool has_exact(const NftMap* m, const NftMapElem& e) {
+  return m && std::any_of(m->elems.begin(), m->elems.end(), [&](const NftMapElem& x) {
+           return x.first == e.first && x.last == e.last;
+         });
+}
+
+// The elements to delete, change and add so that a forwarding map's
+// elements equal the desired ones, and its count set's keys with them.
+// Elements are disjoint intervals sorted by key, so one merge walk pairs
+// them; kept elements keep their counters. Deletions go first: an added
+// interval may overlap a deleted one (a range split by a new exception),
+// and the kernel checks overlaps as it goes.
+struct ElemOps {
+  std::vector<Op> dels, changes, adds;
+};
+
+void diff_elems(const NftMap* have, const NftMap& want, const NftMap* have_count,
+                const NftMap& want_count, ElemOps& out) {
   const uint8_t proto = forwarding_map_proto(want.name);
+  static const NftMap none;
+  const auto& h = (have ? *have : none).elems;
+  const auto& w = want.elems;
+  // The count set's keys after these ops, to find what else it needs.
+  std::vector<NftMapElem> counted = have_count ? have_count->elems : std::vector<NftMapElem>{};
   auto del = [&](const NftMapElem& e) {
-    dels.push_back(NftForwardDel{want.family, want.table, want.name, proto, e});
+    std::string c;
+    if (has_exact(have_count, e)) {
+      c = want_count.name;
+      std::erase_if(counted,
+                    [&](const NftMapElem& x) { return x.first == e.first && x.last == e.last; });
+    }
+    out.dels.push_back(NftForwardDel{want.family, want.table, want.name, proto, e, c});
   };
-  auto add = [&](const NftMapElem& e) {
-    adds.push_back(NftForwardAdd{want.family, want.table, want.name, proto, e});
-  };
+  std::vector<NftMapElem> to_add;
   size_t i = 0, j = 0;
-  while (i < have.elems.size() || j < want.elems.size()) {
-    if (j == want.elems.size() ||
-        (i < have.elems.size() && have.elems[i].first < want.elems[j].first)) {
-      del(have.elems[i++]);
-    } else if (i == have.elems.size() || want.elems[j].first < have.elems[i].first) {
-      add(want.elems[j++]);
-    } else if (have.elems[i].same(want.elems[j])) {
+  while (i < h.size() || j < w.size()) {
+    if (j == w.size() || (i < h.size() && h[i].first < w[j].first)) {
+      del(h[i++]);
+    } else if (i == h.size() || w[j].first < h[i].first) {
+      to_add.push_back(w[j++]);
+    } else if (h[i].same(w[j])) {
       i++, j++;
-    } else if (have.elems[i].last == want.elems[j].last) {
-      dels.push_back(NftForwardChange{want.family, want.table, want.name, proto, have.elems[i++],
-                                      want.elems[j++]});
+    } else if (h[i].last == w[j].last) {
+      out.changes.push_back(
+          NftForwardChange{want.family, want.table, want.name, proto, h[i++], w[j++]});
     } else {
-      del(have.elems[i++]);
-      add(want.elems[j++]);
+      del(h[i++]);
+      to_add.push_back(w[j++]);
     }
   }
+  for (const auto& e : to_add) {
+    std::string c;
+    const NftMapElem key{e.first, e.last, {}, 0, 0, 0, 0};
+    if (!std::any_of(counted.begin(), counted.end(),
+                     [&](const NftMapElem& x) { return x.first == e.first && x.last == e.last; })) {
+      c = want_count.name;
+      counted.push_back(key);
+    }
+    out.adds.push_back(NftForwardAdd{want.family, want.table, want.name, proto, e, c});
+  }
+  // Drift in the count set alone: keys it lacks or holds beyond the map's.
+  for (const auto& x : counted)
+    if (!has_exact(&want_count, x))
+      out.dels.push_back(NftElemDel{want_count.family, want_count.table, want_count.name, x});
+  for (const auto& x : want_count.elems)
+    if (std::none_of(counted.begin(), counted.end(),
+                     [&](const NftMapElem& y) { return y.first == x.first && y.last == x.last; }))
+      out.adds.push_back(NftElemAdd{want_count.family, want_count.table, want_count.name, x});
 }
 
 std::optional<Prefix> lan_prefix(const Desired& d) {
@@ -170,7 +207,8 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   const bool fwd_frozen = !d.portforwardings.governs() || !d.interfaces.governs();
   auto frozen_chain = [&](const NftChain& c) {
     if (c.name == kForwardingChain) return fwd_frozen;
-    return !d.interfaces.governs() && (c.name == "postrouting" || c.name == "forward");
+    return !d.interfaces.governs() &&
+           (c.name == "postrouting" || (c.name == "forward" && c.table == "filter"));
   };
   const NftState& have = actual.nft;
   NftState want = desired_ruleset(in);
@@ -181,29 +219,36 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
     if (!have.counter(c.family, c.table, c.name))
       ops.push_back(NftCounterAdd{c.family, c.table, c.name});
 
-  // The forwarding maps: created when missing, recreated when of another
-  // type (which needs the rules that use them deleted first), their
-  // elements frozen with the forwarding chain.
+  // The forwarding maps and count sets: created when missing, recreated
+  // when of another type (which needs the rules that use them deleted
+  // first), their elements frozen with the forwarding chain.
   const NftChain* fwd_chain = have.chain(NftFamily::ip, "nat", kForwardingChain);
-  std::vector<Op> map_ops, elem_dels, elem_adds;
-  bool recreate = false;
-  for (const auto& wm : want.maps) {
+  const NftChain* count_chain = have.chain(NftFamily::ip, kCountTable, "forward");
+  std::vector<Op> map_ops;
+  ElemOps elems;
+  bool recreate_fwd = false, recreate_count = false;
+  std::vector<const NftMap*> live(want.maps.size());  // what is kept of each
+  for (size_t k = 0; k < want.maps.size(); k++) {
+    const NftMap& wm = want.maps[k];
     const NftMap* hm = have.map(wm.family, wm.table, wm.name);
     if (hm && !hm->typed && !fwd_frozen) {
-      recreate = true;
+      (wm.kind == NftMapKind::dnat ? recreate_fwd : recreate_count) = true;
       map_ops.push_back(NftMapDel{wm.family, wm.table, wm.name, "not of the type netkeep makes"});
       hm = nullptr;
     }
-    if (!hm) map_ops.push_back(NftMapAdd{wm.family, wm.table, wm.name});
-    if (!fwd_frozen) diff_elems(hm ? *hm : NftMap{}, wm, elem_dels, elem_adds);
+    if (!hm) map_ops.push_back(NftMapAdd{wm.family, wm.table, wm.name, wm.kind});
+    live[k] = hm;
   }
+  if (!fwd_frozen)
+    for (size_t k = 0; k + 1 < want.maps.size(); k += 2)  // a map, then its count set
+      diff_elems(live[k], want.maps[k], live[k + 1], want.maps[k + 1], elems);
 
   Ids ids;
   std::vector<Op> chain_ops, rule_ops, early_rule_dels;
   for (auto& wc : want.chains) {
     const NftChain* hc = have.chain(wc.family, wc.table, wc.name);
     const bool frozen = frozen_chain(wc);
-    if (recreate && hc == fwd_chain && hc) {
+    if (hc && ((recreate_fwd && hc == fwd_chain) || (recreate_count && hc == count_chain))) {
       // The rules that use a map must go before the map; all come back after.
       for (const auto& r : hc->rules)
         early_rule_dels.push_back(
@@ -239,8 +284,8 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   ops.insert(ops.end(), chain_ops.begin(), chain_ops.end());
   ops.insert(ops.end(), early_rule_dels.begin(), early_rule_dels.end());
   ops.insert(ops.end(), map_ops.begin(), map_ops.end());
-  ops.insert(ops.end(), elem_dels.begin(), elem_dels.end());
-  ops.insert(ops.end(), elem_adds.begin(), elem_adds.end());
+  for (auto* part : {&elems.dels, &elems.changes, &elems.adds})
+    ops.insert(ops.end(), part->begin(), part->end());
   ops.insert(ops.end(), rule_ops.begin(), rule_ops.end());
 }
 

@@ -101,6 +101,12 @@ const char* l4_name(uint8_t proto) {
 }
 
 // {"proto": "tcp", "port": "8080", "dest_addr": "10.10.0.23", "dest_port": "80"[, "was": ...]}
+std::string elem_json(NftFamily f, const std::string& table, const std::string& set,
+                      const NftMapElem& e) {
+  return fmt::format(R"("family": "{}", "table": {}, "set": {}, "port": "{}")", family_name(f),
+                     quote(table), quote(set), elem_ports(e));
+}
+
 std::string forward_json(uint8_t proto, const NftMapElem& e, const NftMapElem* was) {
   auto fields = [&](const NftMapElem& x) {
     return fmt::format(R"("dest_addr": "{}", "dest_port": "{}")", elem_addr(x),
@@ -120,7 +126,8 @@ bool is_nft(const Op& op) {
          std::holds_alternative<NftRuleAdd>(op) || std::holds_alternative<NftRuleDel>(op) ||
          std::holds_alternative<NftMapAdd>(op) || std::holds_alternative<NftMapDel>(op) ||
          std::holds_alternative<NftForwardAdd>(op) || std::holds_alternative<NftForwardDel>(op) ||
-         std::holds_alternative<NftForwardChange>(op);
+         std::holds_alternative<NftForwardChange>(op) || std::holds_alternative<NftElemAdd>(op) ||
+         std::holds_alternative<NftElemDel>(op);
 }
 
 std::string route_text(const Route& r) {
@@ -205,7 +212,8 @@ std::string to_text(const Op& op) {
                                o.chain, o.text);
           },
           [](const NftMapAdd& o) {
-            return fmt::format("+ nft {} {} map {}", family_name(o.family), o.table, o.name);
+            return fmt::format("+ nft {} {} {} {}", family_name(o.family), o.table,
+                               o.kind == NftMapKind::count ? "set" : "map", o.name);
           },
           [](const NftMapDel& o) {
             return fmt::format("- nft {} {} map {}{}", family_name(o.family), o.table, o.name,
@@ -222,6 +230,14 @@ std::string to_text(const Op& op) {
           [](const NftForwardChange& o) {
             return fmt::format("~ forward {} {}: -> {} (was {})", l4_name(o.proto),
                                elem_ports(o.to), elem_dest(o.to), elem_dest(o.from));
+          },
+          [](const NftElemAdd& o) {
+            return fmt::format("+ nft {} {} set {} element {}", family_name(o.family), o.table,
+                               o.set, elem_ports(o.elem));
+          },
+          [](const NftElemDel& o) {
+            return fmt::format("- nft {} {} set {} element {}", family_name(o.family), o.table,
+                               o.set, elem_ports(o.elem));
           },
           [](const FileWrite& o) {
             std::string content = o.content;
@@ -310,8 +326,9 @@ std::string to_json(const Op& op) {
                 family_name(o.family), quote(o.table), quote(o.chain), quote(o.text), o.handle);
           },
           [](const NftMapAdd& o) {
-            return fmt::format(R"("family": "{}", "table": {}, "name": {})", family_name(o.family),
-                               quote(o.table), quote(o.name));
+            return fmt::format(R"("family": "{}", "table": {}, "name": {}, "type": "{}")",
+                               family_name(o.family), quote(o.table), quote(o.name),
+                               o.kind == NftMapKind::count ? "count set" : "dnat map");
           },
           [](const NftMapDel& o) {
             return fmt::format(R"("family": "{}", "table": {}, "name": {}, "why": {})",
@@ -320,6 +337,8 @@ std::string to_json(const Op& op) {
           [](const NftForwardAdd& o) { return forward_json(o.proto, o.elem, nullptr); },
           [](const NftForwardDel& o) { return forward_json(o.proto, o.elem, nullptr); },
           [](const NftForwardChange& o) { return forward_json(o.proto, o.to, &o.from); },
+          [](const NftElemAdd& o) { return elem_json(o.family, o.table, o.set, o.elem); },
+          [](const NftElemDel& o) { return elem_json(o.family, o.table, o.set, o.elem); },
           [](const FileWrite& o) {
             return fmt::format(R"("path": {}, "content": {}, "replaces": "{}")", quote(o.path),
                                quote(o.content),
@@ -338,7 +357,7 @@ const char* op_kind(const Op& op) {
       "addr_del",        "route_replace",    "route_del",     "sysctl_set",    "nft_table_add",
       "nft_counter_add", "nft_chain_del",    "nft_chain_add", "nft_rule_del",  "nft_rule_add",
       "nft_map_add",     "nft_map_del",      "forward_add",   "forward_del",   "forward_change",
-      "file_write"};
+      "nft_elem_add",    "nft_elem_del",     "file_write"};
   static_assert(std::size(kKinds) == std::variant_size_v<Op>);
   return kKinds[op.index()];
 }

@@ -64,7 +64,10 @@ for name in 'nftables_filter_forward_packets{family="ipv4"}' 'nftables_filter_fo
             'nftables_filter_output_packets{family="ipv6"}' 'nftables_filter_output_bytes{family="ipv4"}' \
             'netkeep_reconciles_total{result="ok"}' 'netkeep_reconcile_duration_seconds_bucket{le="+Inf"}' \
             'netkeep_ops_applied_total{kind="nft_rule_add"}' 'netkeep_drift_events_total{source="config"}' \
-            'netkeep_last_success_timestamp_seconds'; do
+            'netkeep_last_success_timestamp_seconds' \
+            'netkeep_forwarding_connections_total{proto="tcp",port="8081",dest="10.10.0.23:80"}' \
+            'netkeep_forwarding_packets_total{proto="tcp",port="8081",dest="10.10.0.23:80"}' \
+            'netkeep_forwarding_bytes_total{proto="tcp",port="8081",dest="10.10.0.23:80"}'; do
   contains "/metrics serves $name" "$m" "$name "
 done
 f0=$(metric 'nftables_filter_forward_packets{family="ipv4"}')

@@ -44,14 +44,16 @@ e1=$(elements)
 equals "add: nothing of the old elements changed" "$(only_old "$e0" "$e1")" ""
 equals "add: exactly one new element" "$(only_new "$e0" "$e1")" "1009 : 10.10.0.11 . 1009"
 equals "add: one transaction" "$(grep -c '^# new generation' <<<"$MESSAGES")" 1
-equals "add: one element added, nothing else" "$(grep -vc '^# new generation' <<<"$MESSAGES")" 1
+equals "add: one element added to the map and to the count set, nothing else" \
+  "$(grep -vc '^# new generation' <<<"$MESSAGES")" 2
 
 fw 1001 1002 1009 1004 1005
 monitored_apply
 e2=$(elements)
 equals "remove: exactly one element gone" "$(only_old "$e1" "$e2")" "1003 : 10.10.0.5 . 1003"
 equals "remove: nothing added" "$(only_new "$e1" "$e2")" ""
-equals "remove: one element deleted, nothing else" "$(grep -vc '^# new generation' <<<"$MESSAGES")" 1
+equals "remove: one element deleted from the map and the count set, nothing else" \
+  "$(grep -vc '^# new generation' <<<"$MESSAGES")" 2
 
 fw 1001 1009 1004 1005 1002
 monitored_apply

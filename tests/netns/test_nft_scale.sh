@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scale on a stock kernel: 10,000 forwardings apply with the kernel's
 # default socket buffer settings (netkeep sizes its own buffers), and adding
-# one more sends one map element in one batch: 3 nftables messages.
+# one more sends its map element and count set element in one batch: 4
+# nftables messages.
 source "$(dirname "$0")/lib.sh"
 
 R=$(new_ns router)
@@ -26,7 +27,8 @@ equals "all 10,000 forwardings are in the kernel" "$(elements)" 10000
 status "plan right after exits 0" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
 gen 10000 60000
 status "adding one forwarding" 0 nk "$R" apply --json --config "$CFG" --root "$ROOT"
-contains "sends 3 nftables messages: batch begin, one element, batch end" "$(cat "$WORK/out")" '"write_requests": 3'
+contains "sends 4 nftables messages: batch begin, the map's element, the count set's, batch end" \
+  "$(cat "$WORK/out")" '"write_requests": 4'
 equals "10,001 forwardings" "$(elements)" 10001
 contains "the new one among them" "$(ip netns exec "$R" nft list map ip nat netkeep-portforwardings-tcp)" "60000 counter"
 finish

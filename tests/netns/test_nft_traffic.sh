@@ -122,6 +122,22 @@ traffic() {
   local fwded
   fwded=$(ip netns exec "$R" nft list counter ip filter fwded | sed -nE 's/.*packets ([0-9]+).*/\1/p')
   check "$kind: forwarded packets were counted (fwded = $fwded)" test "$fwded" -gt 0
+  # Per-forwarding counters: two connections went to 8080 (wan's, and B's hairpin).
+  counted() {  # counted PORT WHAT: show's count of WHAT (connections, packets, bytes)
+    nk "$R" show | sed -nE "s/^forward tcp $1 -> .* $2 ([0-9]+).*$/\1/p"
+  }
+  connections() { counted "$1" connections; }
+  equals "$kind: show counts the connections forwarded to 8080" "$(connections 8080)" 2
+  equals "$kind: the exception 8045 counts its own" "$(connections 8045)" 1
+  local packets; packets=$(counted 8080 packets)
+  # Each connection: the request and the answer, both ways, with handshakes.
+  check "$kind: and their packets in both directions ($packets)" test "$packets" -ge 10
+  check "$kind: and their bytes ($(counted 8080 bytes))" test "$(counted 8080 bytes)" -gt 0
+  contains "$kind: show --json carries them" "$(nk "$R" show --json)" '"port": "8080", "dest_addr": "10.10.0.23", "dest_port": "80", "connections": 2'
+  sed -i '/"5353"/d' "$CFG/portforwardings.json"  # another forwarding goes
+  status "$kind: apply without the udp forwarding" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+  equals "$kind: 8080's counters survive a change to another forwarding and a new process" \
+    "$(connections 8080) $(counted 8080 packets)" "2 $packets"
   for job in $(jobs -p); do kill "$job" 2>/dev/null; done
   wait 2>/dev/null
 }

@@ -58,7 +58,8 @@ contains "and says so in words without --json" "$(cat "$WORK/apply.err")" "netke
 fw 1001 1002 1009 1003
 apply_json "$R"
 equals "+1 forwarding: the generation before and after the commit" "$(figure nftables_reads)" 2
-equals "+1 forwarding: three messages (begin, element, end)" "$(figure nftables_writes)" 3
+equals "+1 forwarding: four messages (begin, map element, count set element, end)" \
+  "$(figure nftables_writes)" 4
 equals "after it, the view is current: one read" "$(reads)" 1
 equals "and there is nothing to do" "$(figure nftables_writes)" 0
 equals "the new element is in the map" "$(elements)" 4

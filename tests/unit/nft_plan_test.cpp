@@ -92,6 +92,8 @@ TEST_CASE("each desired rule renders as the nft text it is built from") {
       "forward: counter name \"fwded\"",
       "input: counter name \"inputc\"",
       "output: counter name \"outputc\"",
+      "forward: ct status 0x20 meta l4proto tcp ct original proto-dst @forwarded-tcp",
+      "forward: ct status 0x20 meta l4proto udp ct original proto-dst @forwarded-udp",
   };
   CHECK(texts == want);
   in.lan = *Prefix::parse("10.10.0.0/25");  // not byte-aligned: masked compare
@@ -112,7 +114,7 @@ TEST_CASE("forwardings compile to one map element per port interval, first match
                 {6, {8040, 8060}, *IpAddr::parse("192.168.42.99"), {8040, 8060}},
                 {17, {53, 53}, *IpAddr::parse("192.168.42.99"), {53, 53}}}};
   const NftState s = desired_ruleset(in);
-  REQUIRE(s.maps.size() == 2);
+  REQUIRE(s.maps.size() == 4);  // per protocol, a map and its count set
   Plan p;
   FakeKernel k(Actual{});
   Desired d = with_forwardings(in.forwardings);
@@ -405,4 +407,34 @@ TEST_CASE("a rule-per-forwarding chain is converted to the maps in one transacti
   REQUIRE(execute(p, k).ok());
   CHECK(k.transactions == 1);  // all ops commit together: no forwarding is ever absent
   CHECK(nft_only(plan(d, k.state())).empty());
+}
+
+TEST_CASE("the count sets follow the maps; drift in a count set alone is repaired alone") {
+  Desired d = with_forwardings(many(5));
+  Actual a = converged(d);
+  NftMap* count = a.nft.map(NftFamily::ip, kCountTable, kCountSetTcp);
+  REQUIRE(count);
+  CHECK(count->kind == NftMapKind::count);
+  CHECK(count->elems.size() == 5);
+  // An added forwarding goes into both, in one op.
+  auto f = many(5);
+  f.push_back(fwd(9000));
+  auto [p, after] = step(a, with_forwardings(f));
+  REQUIRE(p.ops.size() == 1);
+  CHECK(std::get<NftForwardAdd>(p.ops[0]).count == kCountSetTcp);
+  CHECK(after.nft.map(NftFamily::ip, kCountTable, kCountSetTcp)->elems.size() == 6);
+  // Someone deletes a count set element, and adds a stray one: only those are repaired.
+  count->elems.erase(count->elems.begin() + 2);
+  count->elems.push_back(NftMapElem{40000, 40000, {}, 0, 0, 0, 0});
+  auto [p2, s2] = step(a, d);
+  CHECK(to_text(p2) ==
+        "- nft ip netkeep set forwarded-tcp element 40000\n"
+        "+ nft ip netkeep set forwarded-tcp element 1002\n");
+  // A changed destination keeps the count set's element (and its counter).
+  auto edited = many(5);
+  edited[1].dest_addr = *IpAddr::parse("10.10.0.77");
+  Actual b = converged(d);
+  auto [p3, s3] = step(b, with_forwardings(edited));
+  REQUIRE(p3.ops.size() == 1);
+  CHECK(std::holds_alternative<NftForwardChange>(p3.ops[0]));
 }

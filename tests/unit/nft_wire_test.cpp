@@ -208,7 +208,7 @@ TEST_CASE("a forwarding map is declared as nft declares it, and its elements as 
   e.to_first = 8040;
   e.to_last = 8060;
   buf.clear();
-  nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, e}, 6, buf);
+  nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, e, {}}, 6, buf);
   std::vector<nft::RawElem> raw;
   REQUIRE(decode(buf, raw));
   REQUIRE(raw.size() == 2);
@@ -222,7 +222,7 @@ TEST_CASE("a forwarding map is declared as nft declares it, and its elements as 
   top.first = 8045;
   top.last = 65535;
   buf.clear();
-  nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, top}, 7, buf);
+  nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, top, {}}, 7, buf);
   REQUIRE(decode(buf, raw));
   CHECK(raw.size() == 4);
   intervals = nft::intervals_of(raw);
@@ -239,4 +239,24 @@ TEST_CASE("a forwarding map is declared as nft declares it, and its elements as 
   const auto* next = reinterpret_cast<const nlmsghdr*>(buf.data() + NLMSG_ALIGN(nlh->nlmsg_len));
   CHECK((next->nlmsg_type & 0xff) == NFT_MSG_NEWSETELEM);
   CHECK(next->nlmsg_seq == 8);
+}
+
+TEST_CASE("consecutive forwardings added to one map travel in one message") {
+  std::vector<NftForwardAdd> adds;
+  for (uint16_t p : {80, 443, 8080}) {
+    NftMapElem e;
+    e.first = e.last = e.to_first = e.to_last = p;
+    e.addr = {10, 10, 0, 23};
+    adds.push_back({NftFamily::ip, "nat", kForwardingMapTcp, 6, e, {}});
+  }
+  std::vector<char> buf;
+  nft::encode_forward_adds({&adds[0], &adds[1], &adds[2]}, 9, buf);
+  auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+  CHECK(NLMSG_ALIGN(nlh->nlmsg_len) == buf.size());  // one message
+  CHECK(nlh->nlmsg_seq == 9);
+  std::vector<nft::RawElem> raw;
+  REQUIRE(decode(buf, raw));
+  const auto intervals = nft::intervals_of(raw);
+  REQUIRE(intervals.size() == 3);
+  for (size_t i = 0; i < 3; i++) CHECK(intervals[i] == adds[i].elem);
 }
