@@ -54,9 +54,16 @@ const std::map<std::string, std::string> kCommandHelp = {
     {"plan", R"(Usage: netkeep plan [--config DIR] [--root DIR] [--json] [--check]
 
 Reads the config files and the kernel's state and prints the ops that
-`apply` would perform, one a line. Changes nothing. With --check the
-nftables ops are also sent to the kernel as a batch without its commit:
-the kernel validates every message and aborts, proving it would accept them.
+`apply` would perform, one a line. Changes nothing. Port forwardings are
+shown as forwardings, one line per port interval a forwarding wins (an
+earlier forwarding takes the ports it shares with a later one, as in
+router7):
+  + forward tcp 8080 -> 10.10.0.23:80
+  ~ forward udp 53: -> 10.10.0.98:53 (was 10.10.0.99:53)
+  - forward tcp 6000-6010 -> 10.10.0.99:6000-6010
+With --check the nftables ops are also sent to the kernel as a batch
+without its commit: the kernel validates every message and aborts, proving
+it would accept them.
 
 Exit status: 0 nothing to do, 2 changes pending, 1 error (e.g. a config file
 that fails to validate; the error names the file, the JSON path and the value).
@@ -73,19 +80,22 @@ rtnetlink and nftables, and the time each step took: reading the config,
 reading the kernel, planning, writing (with --json: "stats" and
 "times_ms" objects).
 
-The owned nftables rules are kept in ROOT/run/netkeep/nft-view with the
-ruleset generation they belong to; while the kernel reports that
-generation nothing changed, and they are not dumped again. The file is
-only believed in the boot and network namespace that wrote it, and
-deleting it is always safe.
+The owned nftables rules and map elements are kept in
+ROOT/run/netkeep/nft-view with the ruleset generation they belong to;
+while the kernel reports that generation nothing changed, and they are not
+dumped again. The file is only believed in the boot and network namespace
+that wrote it, and deleting it is always safe.
 
 Exit status: 0 converged, 1 some part failed (every error is listed).
 )"},
     {"show", R"(Usage: netkeep show [--root DIR] [--json]
 
 Prints the kernel's state of every object netkeep manages: links,
-addresses, main-table routes, sysctls and files. --json prints a snapshot
-that tests can load back.
+addresses, main-table routes, sysctls, files, and each port forwarding with
+the connections it forwarded and their packets and bytes in both
+directions. --json prints a snapshot that tests can load back, with the
+owned nftables objects as the kernel holds them and the counters on the
+forwarding map elements.
 )"},
     {"run", R"(Usage: netkeep run [--config DIR] [--root DIR] [--metrics HOST:PORT]
                    [--notify-pidfile PATH]... [--resync SECONDS]

@@ -117,12 +117,6 @@ void diff_rules(const NftChain& have, NftChain& want, Ids& ids, std::vector<Op>&
   }
 }
 
-bool has_exact(const NftMap* m, const NftMapElem& e) {
-  return m && std::any_of(m->elems.begin(), m->elems.end(), [&](const NftMapElem& x) {
-           return x.first == e.first && x.last == e.last;
-         });
-}
-
 // The elements to delete, change and add so that a forwarding map's
 // elements equal the desired ones, and its count set's keys with them.
 // Elements are disjoint intervals sorted by key, so one merge walk pairs
@@ -133,20 +127,27 @@ struct ElemOps {
   std::vector<Op> dels, changes, adds;
 };
 
+// Whether `keys` (sorted by first port, disjoint) has exactly e's interval.
+bool has_exact(const std::vector<NftMapElem>& keys, const NftMapElem& e) {
+  auto it = std::lower_bound(keys.begin(), keys.end(), e.first,
+                             [](const NftMapElem& x, uint16_t first) { return x.first < first; });
+  return it != keys.end() && it->first == e.first && it->last == e.last;
+}
+
 void diff_elems(const NftMap* have, const NftMap& want, const NftMap* have_count,
                 const NftMap& want_count, ElemOps& out) {
   const uint8_t proto = forwarding_map_proto(want.name);
-  static const NftMap none;
-  const auto& h = (have ? *have : none).elems;
+  static const std::vector<NftMapElem> none;
+  const auto& h = have ? have->elems : none;
   const auto& w = want.elems;
-  // The count set's keys after these ops, to find what else it needs.
-  std::vector<NftMapElem> counted = have_count ? have_count->elems : std::vector<NftMapElem>{};
+  const auto& hc = have_count ? have_count->elems : none;
+  // Keys the count set holds and that an op here deletes or adds with the map's.
+  std::vector<NftMapElem> count_gone, count_new;
   auto del = [&](const NftMapElem& e) {
     std::string c;
-    if (has_exact(have_count, e)) {
+    if (has_exact(hc, e)) {
       c = want_count.name;
-      std::erase_if(counted,
-                    [&](const NftMapElem& x) { return x.first == e.first && x.last == e.last; });
+      count_gone.push_back(e);
     }
     out.dels.push_back(NftForwardDel{want.family, want.table, want.name, proto, e, c});
   };
@@ -169,21 +170,20 @@ void diff_elems(const NftMap* have, const NftMap& want, const NftMap* have_count
   }
   for (const auto& e : to_add) {
     std::string c;
-    const NftMapElem key{e.first, e.last, {}, 0, 0, 0, 0};
-    if (!std::any_of(counted.begin(), counted.end(),
-                     [&](const NftMapElem& x) { return x.first == e.first && x.last == e.last; })) {
+    // A key the count set keeps (not deleted above) needs no add.
+    if (!has_exact(hc, e) || has_exact(count_gone, e)) {
       c = want_count.name;
-      counted.push_back(key);
+      count_new.push_back(e);
     }
     out.adds.push_back(NftForwardAdd{want.family, want.table, want.name, proto, e, c});
   }
-  // Drift in the count set alone: keys it lacks or holds beyond the map's.
-  for (const auto& x : counted)
-    if (!has_exact(&want_count, x))
+  // Drift in the count set alone: keys it holds beyond the desired ones
+  // (and not deleted above), and desired keys it lacks (and not added above).
+  for (const auto& x : hc)
+    if (!has_exact(want_count.elems, x) && !has_exact(count_gone, x))
       out.dels.push_back(NftElemDel{want_count.family, want_count.table, want_count.name, x});
   for (const auto& x : want_count.elems)
-    if (std::none_of(counted.begin(), counted.end(),
-                     [&](const NftMapElem& y) { return y.first == x.first && y.last == x.last; }))
+    if ((!has_exact(hc, x) || has_exact(count_gone, x)) && !has_exact(count_new, x))
       out.adds.push_back(NftElemAdd{want_count.family, want_count.table, want_count.name, x});
 }
 

@@ -2,12 +2,13 @@
 # nftables must-hold 5: other programs' tables, chains, sets and rules —
 # docker-like chains in ip nat, tailscale-like chains in ip filter, a
 # netavark-like inet table — stay byte-identical through netkeep's first
-# apply, a forwarding update and the removal of portforwardings.json.
+# apply, +1, a changed destination, -1, the removal of portforwardings.json,
+# and the conversion of router7's rule-per-forwarding chain.
 source "$(dirname "$0")/lib.sh"
 
 router_setup
 CFG=$(config_from fresh-system)
-ip netns exec "$R" nft -f - <<'NFT'
+FOREIGN=$(cat <<'NFT'
 table ip nat {
 	chain DOCKER {
 		iifname "docker0" return
@@ -53,6 +54,8 @@ table inet netavark {
 	}
 }
 NFT
+)
+ip netns exec "$R" nft -f - <<<"$FOREIGN"
 foreign() {
   local x
   for x in "ip nat DOCKER" "ip nat PREROUTING" "ip nat POSTROUTING" "ip filter ts-input" \
@@ -72,6 +75,16 @@ equals "after the first apply every foreign object is identical" "$(foreign)" "$
 contains "netkeep's chain is there too" "$(ip netns exec "$R" nft list chain ip nat router7-portforwardings)" "dnat ip to tcp dport map @netkeep-portforwardings-tcp"
 contains "with the forwarding in its map" "$(ip netns exec "$R" nft list map ip nat netkeep-portforwardings-tcp)" "8080 counter"
 
+sed -i 's/"port": "8080"/"port": "8080", "dest_addr": "10.10.0.23", "dest_port": "80"}, {"port": "9090"/' \
+  "$CFG/portforwardings.json"
+status "+1 forwarding" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+equals "after +1 every foreign object is identical" "$(foreign)" "$f0"
+contains "and the forwarding is there" "$(forwardings "$R")" "tcp 9090 -> "
+sed -i 's/"10.10.0.23"/"10.10.0.24"/g' "$CFG/portforwardings.json"
+status "changed destinations" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+equals "after the change every foreign object is identical" "$(foreign)" "$f0"
+contains "and the destination moved" "$(forwardings "$R")" "tcp 8080 -> 10.10.0.24:80"
+
 write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8081", "dest_addr": "10.10.0.23", "dest_port": "80"}]}'
 status "apply after updating a forwarding" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
 equals "after the update every foreign object is identical" "$(foreign)" "$f0"
@@ -84,4 +97,17 @@ lacks "the forwarding map is empty" "$(ip netns exec "$R" nft list map ip nat ne
 contains "and still exists for the jump" "$(ip netns exec "$R" nft list chain ip nat prerouting)" "jump router7-portforwardings"
 check "the tables are all still there (netkeep's own ip netkeep among them)" \
   test "$(ip netns exec "$R" nft list tables | wc -l)" -eq 5
+
+# The conversion of router7's chain, beside the same foreign objects.
+R=$(new_ns migrate)
+P=$(new_ns migratepeer)
+veth "$R" eth3 02:00:00:00:00:01 "$P"
+veth "$R" eth4 02:00:00:00:00:02 "$P"
+ip netns exec "$R" nft -f - <<<"$FOREIGN"
+ip netns exec "$R" nft -f "$TESTDATA/nft/spec.nft"
+m0=$(foreign)
+CFG=$(config_from fresh-system)
+status "converting router7's chain" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+equals "after the conversion every foreign object is identical" "$(foreign)" "$m0"
+contains "and the forwardings are in the maps" "$(forwardings "$R")" "tcp 6000-6010 -> 10.10.0.99:6000-6010"
 finish
