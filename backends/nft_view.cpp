@@ -1,5 +1,7 @@
 #include "backends/nft_view.hpp"
 
+#include "model/file_read.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -94,12 +96,10 @@ std::string nft_view_identity(int netlink_fd) {
 std::optional<NftView> load_nft_view(const std::filesystem::path& file,
                                      const std::string& identity) {
   if (identity.empty()) return std::nullopt;
-  std::ifstream f(file, std::ios::binary);
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(file, ec);
-  if (!f || ec) return std::nullopt;
-  std::string data(size, '\0');
-  if (!f.read(data.data(), static_cast<std::streamsize>(size))) return std::nullopt;
+  // netkeep's own state file: never a symlink, never anything but a regular
+  // file (a FIFO would hang the read), and of a bounded size.
+  std::string data, err;
+  if (read_regular_file(file, data, err, {64 << 20, false}) != ReadResult::ok) return std::nullopt;
   Reader r{data};
   if (r.in.substr(0, kMagic.size()) != kMagic) return std::nullopt;
   r.in.remove_prefix(kMagic.size());

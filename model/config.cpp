@@ -1,4 +1,5 @@
 #include "model/config.hpp"
+#include "model/file_read.hpp"
 
 #include <fmt/format.h>
 
@@ -76,43 +77,12 @@ std::string base64_encode(std::string_view bytes) {
 
 namespace {
 
-enum class ReadResult { ok, missing, error };
-
-// The whole file in one read where its size allows (a portforwardings.json
-// of 10,000 entries is 667 KB, read on every reconcile of the daemon).
-ReadResult read_file(const std::filesystem::path& p, std::string& out, std::string& err) {
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return ReadResult::missing;
-    err = std::strerror(errno);
-    return ReadResult::error;
-  }
-  struct stat st {};
-  out.assign(fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0, '\0');
-  size_t got = 0;
-  for (;;) {
-    if (got == out.size()) out.resize(std::max<size_t>(4096, out.size() * 2));  // grew meanwhile
-    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      err = std::strerror(errno);
-      ::close(fd);
-      return ReadResult::error;
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  out.resize(got);
-  ::close(fd);
-  return ReadResult::ok;
-}
-
 template <class T, class Parse>
 ConfigFile<T> load_one(const std::filesystem::path& dir, const char* name, Diagnostics& diags,
                        Parse parse) {
   ConfigFile<T> f;
   std::string text, err;
-  switch (read_file(dir / name, text, err)) {
+  switch (read_regular_file(dir / name, text, err)) {
     case ReadResult::missing:
       return f;
     case ReadResult::error:
@@ -137,6 +107,18 @@ ConfigFile<T> load_one(const std::filesystem::path& dir, const char* name, Diagn
 
 Desired load_config(const std::filesystem::path& dir, Diagnostics& diags) {
   Desired d;
+  // A config directory that is not there (/perm not mounted at boot) is not
+  // a config that declares nothing: every file counts as invalid, so what
+  // they govern stays as it is.
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    diags.push_back({Severity::error, dir.string(), "",
+                     ec ? ec.message() : "not a directory (is it mounted?)"});
+    for (FileState* s : {&d.interfaces.state, &d.dhcp4.state, &d.dhcp6.state,
+                         &d.portforwardings.state, &d.wireguard.state})
+      *s = FileState::invalid;
+    return d;
+  }
   d.interfaces = load_one<InterfacesConfig>(dir, kInterfacesFile, diags, parse_interfaces);
   d.dhcp4 = load_one<Dhcp4Lease>(dir, kDhcp4File, diags, parse_dhcp4_lease);
   d.dhcp6 = load_one<Dhcp6Lease>(dir, kDhcp6File, diags, parse_dhcp6_lease);

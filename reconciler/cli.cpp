@@ -373,6 +373,15 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (a.command.empty()) return usage_error("missing command");
+  // A config directory that is not there is an error for the whole run,
+  // not a config that declares nothing: applying it would remove every
+  // owned address, route and forwarding.
+  std::error_code ec;
+  if (a.command != "show" && !std::filesystem::is_directory(a.config, ec)) {
+    fmt::print(stderr, "netkeep: config directory {}: {}; nothing done\n", a.config,
+               ec ? ec.message() : "not a directory (is it mounted?)");
+    return 1;
+  }
   if (a.command == "plan") return cmd_plan(a);
   if (a.command == "apply") return cmd_apply(a);
   if (a.command == "show") return cmd_show(a);

@@ -118,6 +118,31 @@ frozen "$I"'"mtu": 70000}]}'
 contains "the frozen ruleset kept the hairpin rule with lan0's prefix" "$(ruleset "$R")" \
   'oifname "lan0" ip saddr 10.10.0.0/24 ct status 0x20 masquerade'
 
+# A config directory that is not there (/perm not mounted at boot) is an
+# error for the whole run, not a config that declares nothing.
+cp -r "$GOOD/." "$CFG/"
+nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1
+before=$(everything)
+status "apply --config of a missing directory exits 1" 1 nk "$R" apply --config "$WORK/not-mounted" --root "$ROOT"
+contains "and names it" "$(cat "$WORK/err")" "config directory $WORK/not-mounted: No such file or directory; nothing done"
+equals "nothing changed" "$(everything)" "$before"
+status "plan --config of a missing directory exits 1" 1 nk "$R" plan --config "$WORK/not-mounted" --root "$ROOT"
+# A dangling symlink, a FIFO or a device in place of a file is unreadable
+# (an error, what it governs frozen), not absent.
+for odd in dangling fifo device; do
+  rm -f "$CFG/portforwardings.json"
+  case $odd in
+    dangling) ln -s "$WORK/nowhere" "$CFG/portforwardings.json" ;;
+    fifo) mkfifo "$CFG/portforwardings.json" ;;
+    device) ln -s /dev/zero "$CFG/portforwardings.json" ;;
+  esac
+  status "portforwardings.json as a $odd: apply exits 1, without waiting" 1 \
+    timeout 10 ip netns exec "$R" "$NETKEEP" apply --config "$CFG" --root "$ROOT"
+  contains "portforwardings.json as a $odd: the error names the file" "$(cat "$WORK/err")" "portforwardings.json: cannot read: "
+  equals "portforwardings.json as a $odd: the forwardings stay" "$(everything)" "$before"
+done
+rm -f "$CFG/portforwardings.json"
+
 # An unknown key is a warning: exit 0, and the file applies.
 cp -r "$GOOD/." "$CFG/"
 write "$CFG/interfaces.json" "$I"'"addr": "10.10.0.1/24", "colour": "blue"}]}'

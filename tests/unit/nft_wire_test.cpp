@@ -6,6 +6,7 @@
 #include <libmnl/libmnl.h>
 
 #include <cstdio>  // libnftnl's headers need FILE
+#include <sys/stat.h>
 
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
@@ -148,6 +149,14 @@ TEST_CASE("the nftables view file round-trips and is only believed for its own i
   CHECK(!load_nft_view(file, ""));                // identity unknown: never believed
   std::filesystem::resize_file(file, std::filesystem::file_size(file) - 1);
   CHECK(!load_nft_view(file, "boot b netns 7"));  // truncated
+  // A FIFO or a symlink in its place is never read (a FIFO would block).
+  std::filesystem::remove(file);
+  REQUIRE(mkfifo(file.c_str(), 0600) == 0);
+  CHECK(!load_nft_view(file, "boot b netns 7"));
+  std::filesystem::remove(file);
+  CHECK(!save_nft_view(std::filesystem::path(dir) / "elsewhere", "boot b netns 7", v));
+  std::filesystem::create_symlink(std::filesystem::path(dir) / "elsewhere", file);
+  CHECK(!load_nft_view(file, "boot b netns 7"));
   std::filesystem::remove_all(dir);
 }
 

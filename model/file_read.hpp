@@ -1,0 +1,26 @@
+// Reading a file netkeep is given, safely: it must be a regular file of a
+// bounded size. A FIFO, a device (a symlink to /dev/zero, say), a
+// directory or a file that grows without end would otherwise hang netkeep
+// or fill its memory.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+namespace netkeep {
+
+enum class ReadResult { ok, missing, error };
+
+struct ReadLimits {
+  size_t max_bytes = 16 << 20;  // config and lease files: 10,000 forwardings are 667 KB
+  bool follow_symlinks = true;  // false for netkeep's own state files (O_NOFOLLOW)
+};
+
+// The whole file into `out`. `missing` only when there is nothing at the
+// path: a symlink to nothing is an error ("dangling symlink"), so the file
+// it stands for is not taken as absent. `err` says what is wrong.
+ReadResult read_regular_file(const std::filesystem::path& p, std::string& out, std::string& err,
+                             ReadLimits limits = {});
+
+}  // namespace netkeep
