@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <memory>
@@ -297,6 +298,14 @@ int run_daemon(const DaemonOptions& options) {
   // they are reused; the daemon's size stays at its largest reconcile's.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  // The soft descriptor limit up to the hard one (systemd's default soft
+  // limit is 1,024): the metrics server's connections are capped, and the
+  // config files, sysctls and netlink sockets must always find one.
+  struct rlimit fds {};
+  if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+    fds.rlim_cur = fds.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &fds);
+  }
   remember_portforwardings(true);
   std::string err;
   auto kernel = LinuxKernel::open(options.root, err);

@@ -19,15 +19,17 @@ constexpr auto kDeadline = std::chrono::seconds(5);
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket s, const std::function<std::string()>& render)
-      : stream_(std::move(s)), render_(render) {}
+  Session(tcp::socket s, const std::function<std::string()>& render, std::function<void()> done)
+      : stream_(std::move(s)), render_(render), done_(std::move(done)) {}
+  ~Session() { done_(); }
 
   void start() {
     parser_.emplace();
     parser_->header_limit(8 * 1024);
-    parser_->body_limit(0);  // a scrape has no body
     stream_.expires_after(kDeadline);
-    http::async_read(
+    // The header alone: a request with a body (a POST) is answered 405
+    // without reading it.
+    http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
@@ -39,8 +41,10 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.version(req.version());
     res_.keep_alive(false);
     res_.set(http::field::server, "netkeep");
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    const bool head = req.method() == http::verb::head;
+    if (req.method() != http::verb::get && !head) {
       res_.result(http::status::method_not_allowed);
+      res_.set(http::field::allow, "GET, HEAD");
       res_.body() = "GET /metrics\n";
     } else if (req.target() != "/metrics") {
       res_.result(http::status::not_found);
@@ -52,8 +56,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     res_.prepare_payload();
     stream_.expires_after(kDeadline);
-    http::async_write(stream_, res_,
-                      [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
+    auto then = [self = shared_from_this()](beast::error_code, size_t) { self->close(); };
+    if (!head) return http::async_write(stream_, res_, then);
+    // HEAD: the same header, Content-Length included, and no body.
+    head_.emplace(res_);
+    http::async_write_header(stream_, *head_, then);
   }
 
   void close() {
@@ -66,7 +73,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_{8 * 1024};
   std::optional<http::request_parser<http::empty_body>> parser_;
   http::response<http::string_body> res_;
+  std::optional<http::response_serializer<http::string_body>> head_;
   std::function<std::string()> render_;
+  std::function<void()> done_;
 };
 
 bool parse_listen(const std::string& s, std::string& host, std::string& port) {
@@ -83,7 +92,7 @@ bool parse_listen(const std::string& s, std::string& host, std::string& port) {
 
 MetricsServer::MetricsServer(asio::io_context& io, const std::string& listen,
                              std::function<std::string()> render, std::string& error)
-    : acceptor_(io), render_(std::move(render)) {
+    : acceptor_(io), pause_(io), render_(std::move(render)) {
   std::string host, port;
   if (!parse_listen(listen, host, port)) {
     error = "--metrics " + listen + ": expected HOST:PORT";
@@ -114,10 +123,36 @@ uint16_t MetricsServer::port() const {
 }
 
 void MetricsServer::accept() {
+  if (accepting_ || *open_ >= kMaxConnections) return;  // closed() resumes
+  accepting_ = true;
   acceptor_.async_accept([this](beast::error_code ec, tcp::socket s) {
-    if (!ec) std::make_shared<Session>(std::move(s), render_)->start();
-    if (ec != asio::error::operation_aborted) accept();
+    accepting_ = false;
+    if (ec == asio::error::operation_aborted) return;
+    if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+      // Out of descriptors: accepting again at once would spin. Pause, and
+      // let the reconcile have what frees up meanwhile.
+      pause_.expires_after(std::chrono::milliseconds(200));
+      pause_.async_wait([this](beast::error_code e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    if (!ec) {
+      ++*open_;
+      std::weak_ptr<size_t> open = open_;
+      std::make_shared<Session>(std::move(s), render_, [this, open] {
+        if (auto n = open.lock()) {  // the server still exists
+          --*n;
+          closed();
+        }
+      })->start();
+    }
+    accept();
   });
+}
+
+void MetricsServer::closed() {
+  accept();  // resumes accepting if the cap had stopped it (else does nothing)
 }
 
 }  // namespace netkeep

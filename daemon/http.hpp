@@ -1,10 +1,15 @@
 // GET /metrics over HTTP/1.1 with Boost.Beast, on the daemon's one
 // io_context. Every read and write has a deadline and requests are size
-// limited, so a slow or malformed client never holds up a reconcile.
+// limited, so a slow or malformed client never holds up a reconcile. At
+// most kMaxConnections are served at once (more wait in the listen
+// backlog), and when the process is out of file descriptors the server
+// pauses accepting instead of spinning: a flood of connections cannot take
+// the descriptors the reconcile needs.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,11 +22,16 @@ class MetricsServer {
   MetricsServer(boost::asio::io_context& io, const std::string& listen,
                 std::function<std::string()> render, std::string& error);
   uint16_t port() const;  // the bound port (useful with port 0)
+  static constexpr size_t kMaxConnections = 64;
 
  private:
   void accept();
+  void closed();  // a session ended: accept again if that was the cap
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer pause_;  // after EMFILE/ENFILE
   std::function<std::string()> render_;
+  std::shared_ptr<size_t> open_ = std::make_shared<size_t>(0);  // sessions alive
+  bool accepting_ = false;
 };
 
 }  // namespace netkeep

@@ -27,7 +27,12 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
   for (const Name& n :
        {Name{"fwded", "forward"}, Name{"inputc", "input"}, Name{"outputc", "output"}}) {
     for (const char* unit : {"packets", "bytes"}) {
-      out += fmt::format("# TYPE nftables_filter_{}_{} counter\n", n.metric, unit);
+      // router7's names, kept for its dashboards (without the _total a
+      // counter's name would have today).
+      out += fmt::format(
+          "# HELP nftables_filter_{}_{} {} of counter {} in table filter, by family (router7's "
+          "metric).\n# TYPE nftables_filter_{}_{} counter\n",
+          n.metric, unit, unit[0] == 'p' ? "Packets" : "Bytes", n.counter, n.metric, unit);
       for (const auto& c : counters) {
         if (c.table != "filter" || c.name != n.counter) continue;
         const char* family = c.family == NftFamily::ip    ? "ipv4"
