@@ -75,6 +75,15 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
+bool valid_ifname(std::string_view n) {
+  if (n.empty() || n.size() > kMaxIfName || n == "." || n == "..") return false;
+  // The kernel's dev_valid_name(): no '/', ':' or whitespace.
+  return std::none_of(n.begin(), n.end(), [](char c) {
+    return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+  });
+}
+
 namespace {
 
 template <class T, class Parse>

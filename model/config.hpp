@@ -45,6 +45,10 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, json
 void remember_portforwardings(bool on);
 PortForwardingsMemo* remembered_portforwardings();  // this thread's, if on
 
+// A name the kernel takes for a link (its dev_valid_name()): 1-15 bytes,
+// no '/', ':' or whitespace, not "." or "..".
+bool valid_ifname(std::string_view name);
+
 // Resolves WireGuard endpoints given as hostnames, in place; an endpoint
 // that does not resolve stays without an address (and gets no route).
 void resolve_endpoints(Desired& d,

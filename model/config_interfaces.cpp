@@ -49,14 +49,6 @@ std::optional<Prefix> parse_prefix(std::string_view s, const std::string& path, 
   return p;
 }
 
-bool valid_ifname(std::string_view n) {
-  if (n.empty() || n.size() > kMaxIfName || n == "." || n == "..") return false;
-  // The kernel's dev_valid_name(): no '/', ':' or whitespace.
-  return std::none_of(n.begin(), n.end(), [](char c) {
-    return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
-  });
-}
-
 std::optional<std::string> read_ifname(Object& o, std::string_view key) {
   auto s = o.string(key);
   if (!s) {
@@ -189,6 +181,19 @@ std::optional<InterfacesConfig> parse_interfaces(std::string_view text, Sink& si
   root->finish();
 
   if (sink.errors > 0) return std::nullopt;
+  // A bridge named like an entry that matches another link by its MAC
+  // would make two links of one name. (An entry of the bridge's name
+  // without a MAC, or with a member's MAC, which the bridge takes,
+  // configures the bridge itself: its address, say.)
+  for (size_t b = 0; b < c.bridges.size(); b++)
+    for (size_t i = 0; i < c.interfaces.size(); i++)
+      if (const auto& mac = c.interfaces[i].hardware_addr;
+          c.interfaces[i].name == c.bridges[b].name && mac &&
+          std::find(c.bridges[b].members.begin(), c.bridges[b].members.end(), *mac) ==
+              c.bridges[b].members.end())
+        sink.error(json::join(json::index("bridges", b), "name"),
+                   fmt::format("\"{}\" is also the name interfaces[{}] gives the link with MAC {}",
+                               c.bridges[b].name, i, c.interfaces[i].hardware_addr->str()));
   // Two entries claiming one name would rename two links to it.
   std::map<std::string, size_t> seen;
   for (size_t i = 0; i < c.interfaces.size(); i++) {

@@ -95,9 +95,11 @@ std::optional<WireGuardConfig> parse_wireguard(std::string_view text, Sink& sink
     int errors = sink.errors;
     WgInterfaceSpec w;
     if (auto n = o->string("name")) {
-      if (n->empty() || n->size() > kMaxIfName)
+      if (!valid_ifname(*n))
         sink.error(o->key_path("name"),
-                   fmt::format("\"{}\" is not a valid interface name (1-15 bytes)", *n));
+                   fmt::format("\"{}\" is not a valid interface name (1-15 bytes, no '/', ':' "
+                               "or whitespace, not . or ..)",
+                               *n));
       w.name = *n;
     } else if (!o->raw("name")) {
       sink.error(o->key_path("name"), "missing");
@@ -116,6 +118,15 @@ std::optional<WireGuardConfig> parse_wireguard(std::string_view text, Sink& sink
     if (sink.errors == errors) c.interfaces.push_back(std::move(w));
   });
   root->finish();
+  // Two devices of one name would be two conflicting settings of one link.
+  for (size_t i = 0; i < c.interfaces.size(); i++)
+    for (size_t j = 0; j < i; j++)
+      if (c.interfaces[i].name == c.interfaces[j].name) {
+        sink.error(
+            json::join(json::index("interfaces", i), "name"),
+            fmt::format("\"{}\" is already the name of interfaces[{}]", c.interfaces[i].name, j));
+        break;
+      }
   if (sink.errors > 0) return std::nullopt;
   return c;
 }

@@ -8,13 +8,43 @@ namespace netkeep::json {
 
 using simdjson::dom::element_type;
 
+namespace {
+
+// A message quotes the offending value: at most 80 bytes of each quoted
+// part are kept (a 100 MB "port" must not become a 100 MB log line, on
+// every reconcile), and the message as a whole stays under 512 bytes.
+std::string clipped(std::string m) {
+  constexpr size_t kQuote = 80, kMessage = 512;
+  std::string out;
+  for (size_t at = 0; at < m.size();) {
+    const size_t open = m.find('"', at);
+    const size_t close = open == std::string::npos ? open : m.find('"', open + 1);
+    if (close == std::string::npos) {
+      out.append(m, at);
+      break;
+    }
+    out.append(m, at, open + 1 - at);
+    const size_t len = close - open - 1;
+    if (len > kQuote)
+      out.append(m, open + 1, kQuote - 3).append(fmt::format("...({} bytes)", len));
+    else
+      out.append(m, open + 1, len);
+    out += '"';
+    at = close + 1;
+  }
+  if (out.size() > kMessage) out = out.substr(0, kMessage - 3) + "...";
+  return out;
+}
+
+}  // namespace
+
 void Sink::error(std::string path, std::string message) {
   errors++;
-  out->push_back({Severity::error, file, std::move(path), std::move(message)});
+  out->push_back({Severity::error, file, std::move(path), clipped(std::move(message))});
 }
 
 void Sink::warn(std::string path, std::string message) {
-  out->push_back({Severity::warning, file, std::move(path), std::move(message)});
+  out->push_back({Severity::warning, file, std::move(path), clipped(std::move(message))});
 }
 
 std::string show(element e) {

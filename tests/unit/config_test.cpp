@@ -270,3 +270,47 @@ TEST_CASE("wireguard.json: a valid file and its errors") {
                          R"(", "port": 65536}]})"),
                "interfaces[0].port: 65536 is not a port (0-65535)");
 }
+
+TEST_CASE("names the kernel refuses or that collide are config errors naming both entries") {
+  const std::string dev = R"(", "private_key": ")" + kPriv + R"(", "peers": []})";
+  expect_error(wireguard(R"({"interfaces": [{"name": "wg/x)" + dev + "]}"),
+               R"(wireguard.json: interfaces[0].name: "wg/x" is not a valid interface name)");
+  expect_error(wireguard(R"({"interfaces": [{"name": "wg 0)" + dev + "]}"),
+               R"(interfaces[0].name: "wg 0" is not a valid interface name)");
+  expect_error(wireguard(R"({"interfaces": [{"name": "..)" + dev + "]}"),
+               R"(interfaces[0].name: ".." is not a valid interface name)");
+  expect_error(
+      wireguard(R"({"interfaces": [{"name": "wg0)" + dev + R"(, {"name": "wg0)" + dev + "]}"),
+      R"(wireguard.json: interfaces[1].name: "wg0" is already the name of interfaces[0])");
+  // A bridge of the name an entry gives a link it matches by MAC: two links of one name.
+  expect_error(
+      interfaces(R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:02", "name": "lan0"}],
+                     "bridges": [{"name": "lan0", "interface_hardware_addrs": ["02:00:00:00:00:03"]}]})"),
+      R"(interfaces.json: bridges[0].name: "lan0" is also the name interfaces[0] gives the link with MAC 02:00:00:00:00:02)");
+  // An entry of the bridge's own name, without a MAC, configures the bridge: fine.
+  CHECK(interfaces(R"({"interfaces": [{"name": "lan0", "addr": "10.10.0.1/24"}],
+                       "bridges": [{"name": "lan0", "interface_hardware_addrs": ["02:00:00:00:00:03"]}]})")
+            .ok);
+}
+
+TEST_CASE("an error quotes at most 80 bytes of the offending value") {
+  const std::string port(100000, '7');
+  Diagnostics d;
+  json::Sink sink{kPortForwardingsFile, &d};
+  CHECK(!parse_portforwardings(R"({"forwardings": [{"port": ")" + port +
+                                   R"(", "dest_addr": "10.0.0.1", "dest_port": "80"}]})",
+                               sink));
+  REQUIRE(!d.empty());
+  const std::string line = d[0].str();
+  CHECK(line.size() < 200);
+  CHECK(line == "portforwardings.json: forwardings[0].port: \"" + std::string(77, '7') +
+                    "...(100000 bytes)\" is not a port (1-65535) or a range N-M");
+}
+
+TEST_CASE("an entry of a bridge's name with a member's MAC configures the bridge") {
+  CHECK(
+      interfaces(
+          R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:03", "name": "lan0", "addr": "10.10.0.1/24"}],
+                       "bridges": [{"name": "lan0", "interface_hardware_addrs": ["02:00:00:00:00:03"]}]})")
+          .ok);
+}
