@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backends/linux_kernel.hpp"
+#include "backends/run_lock.hpp"
 #include "backends/resolver.hpp"
 #include "daemon/daemon.hpp"
 #include "model/actual_json.hpp"
@@ -199,8 +200,19 @@ int cmd_plan(const Args& a) {
   return p.empty() ? 0 : 2;
 }
 
+// How long apply and run wait for another netkeep on the same root and
+// namespace to finish.
+constexpr std::chrono::milliseconds kLockWait{10000};
+
 int cmd_apply(const Args& a) {
   std::string err;
+  std::string lock_warning;
+  auto lock = RunLock::take(a.root, "apply", kLockWait, err, lock_warning);
+  if (!lock) {
+    fmt::print(stderr, "netkeep: {}\n", err);
+    return 1;
+  }
+  if (!lock_warning.empty()) fmt::print(stderr, "warning: {}\n", lock_warning);
   auto kernel = LinuxKernel::open(a.root, err);
   if (!kernel) {
     fmt::print(stderr, "netkeep: {}\n", err);
@@ -385,6 +397,14 @@ int run(int argc, char** argv) {
   if (a.command == "plan") return cmd_plan(a);
   if (a.command == "apply") return cmd_apply(a);
   if (a.command == "show") return cmd_show(a);
+  std::string err;
+  std::string lock_warning;
+  auto lock = RunLock::take(a.root, "run", kLockWait, err, lock_warning);
+  if (!lock) {
+    fmt::print(stderr, "netkeep: {}\n", err);
+    return 1;
+  }
+  if (!lock_warning.empty()) fmt::print(stderr, "warning: {}\n", lock_warning);
   DaemonOptions o;
   o.config = a.config;
   o.root = a.root;

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One netkeep per root and network namespace (hardening issue): eight
+# simultaneous applies of one +1 change leave exactly one copy of it, and
+# each exits 0 or says who holds the lock; a CLI apply while the daemon
+# runs waits a bounded time and names the daemon's pid.
+source "$(dirname "$0")/lib.sh"
+
+router_setup
+CFG=$(config_from fresh-system)
+status "converge" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+sed -i 's/"port": "8080"/"port": "8080", "dest_addr": "10.10.0.23", "dest_port": "80"}, {"port": "9999"/' \
+  "$CFG/portforwardings.json"
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+  ip netns exec "$R" "$NETKEEP" apply --config "$CFG" --root "$ROOT" >"$WORK/out$i" 2>"$WORK/err$i" &
+  pids+=($!)
+done
+codes=""
+for p in "${pids[@]}"; do wait "$p"; codes+="$? "; done
+equals "eight simultaneous applies all exit 0" "$codes" "0 0 0 0 0 0 0 0 "
+equals "exactly one copy of the new forwarding" "$(forwardings "$R" | grep -c '^tcp 9999 ')" 1
+equals "applied by exactly one of them" "$(cat "$WORK"/out* | grep -c '+ forward tcp 9999')" 1
+lacks "no op failed" "$(cat "$WORK"/err*)" "error:"
+status "converged afterwards" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
+
+# The daemon holds the lock for its lifetime.
+daemon_start "$R" --config "$CFG" --root "$ROOT"
+started() { [ "$(reconciles)" -ge 1 ]; }
+within 10000 "the daemon started" started
+start=$(now_ms)
+status "a CLI apply meanwhile exits 1" 1 nk "$R" apply --config "$CFG" --root "$ROOT"
+elapsed=$(($(now_ms) - start))
+contains "naming the daemon" "$(cat "$WORK/err")" "another netkeep (pid $DAEMON, netkeep run) works on this root and network namespace"
+check "after a bounded wait (${elapsed} ms)" test "$elapsed" -lt 15000
+# Another namespace under the same root is not held up.
+R2=$(new_ns other)
+status "another namespace, same root: not held up" 0 nk "$R2" apply --config "$CFG" --root "$ROOT"
+kill "$DAEMON"; wait "$DAEMON" 2>/dev/null
+status "with the daemon gone, apply runs" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+finish
