@@ -229,9 +229,12 @@ size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32
   return 2;
 }
 
-void encode_batch_begin(uint32_t seq, std::vector<char>& buf) {
+void encode_batch_begin(uint32_t seq, std::vector<char>& buf, std::optional<uint32_t> genid) {
   size_t start;
   nftnl_batch_begin(reserve(buf, start), seq);
+  if (genid)
+    mnl_attr_put_u32(reinterpret_cast<nlmsghdr*>(buf.data() + start), NFNL_BATCH_GENID,
+                     htonl(*genid));
   commit(buf, start);
 }
 

@@ -30,7 +30,11 @@ size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32
 // How many elements one such message carries at most.
 inline constexpr size_t kElemsPerMessage = 256;
 // Batch framing: NFNL_MSG_BATCH_BEGIN / _END for the nftables subsystem.
-void encode_batch_begin(uint32_t seq, std::vector<char>& buf);
+// With `genid`, the batch is tied to that ruleset generation
+// (NFNL_BATCH_GENID): if another transaction committed since, the kernel
+// refuses the whole batch with ERESTART, as `nft` relies on too.
+void encode_batch_begin(uint32_t seq, std::vector<char>& buf,
+                        std::optional<uint32_t> genid = std::nullopt);
 void encode_batch_end(uint32_t seq, std::vector<char>& buf);
 
 // A rule message (NEWRULE, from a dump, an event or an echo). Table and

@@ -99,6 +99,7 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
     if (auto e = generation(before)) return e;
     if (view_ && view_->gen == before) {
       out = view_->state;
+      planned_gen_ = before;
       return std::nullopt;
     }
     view_.reset();
@@ -109,6 +110,7 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
     if (auto g = generation(after)) return g;
     if (!e && before == after) {
       out = s;
+      planned_gen_ = after;
       view_ = NftView{after, std::move(s)};
       return std::nullopt;
     }
@@ -200,7 +202,9 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   std::vector<char> buf;
   buf.reserve(ops.size() * 768 + 64);
   const uint32_t first = ++seq_;
-  nft::encode_batch_begin(first, buf);
+  // Tied to the generation the ops were planned from: a batch planned on a
+  // state another transaction has since changed is refused whole.
+  nft::encode_batch_begin(first, buf, commit ? planned_gen_ : std::nullopt);
   size_t messages = commit ? 2 : 1;
   for (size_t i = 0; i < ops.size(); messages++) {
     const size_t at = buf.size();
@@ -231,7 +235,16 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
     return seq > first && seq <= first + ops.size() ? seq - first - 1 : NftError::npos;
   };
   std::vector<NftError> errors;
-  auto on_error = [&](uint32_t seq, const WriteError& e) { errors.push_back({index_of(seq), e}); };
+  auto on_error = [&](uint32_t seq, const WriteError& e) {
+    if (seq == first && e.code == ERESTART) {
+      errors.push_back({NftError::npos,
+                        {ERESTART,
+                         "the ruleset changed since it was read (another program "
+                         "committed meanwhile): nothing was applied"}});
+      return;
+    }
+    errors.push_back({index_of(seq), e});
+  };
   std::vector<uint64_t> handles(ops.size(), 0);  // of new rules, from their echoes
   auto on_echo = [&](const nlmsghdr* nlh) {
     size_t i = index_of(nlh->nlmsg_seq);
@@ -247,6 +260,7 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   // (npos) leaves the outcome unknown.
   bool unknown = std::any_of(errors.begin(), errors.end(),
                              [](const NftError& e) { return e.index == NftError::npos; });
+  planned_gen_.reset();  // one batch per snapshot
   if (!track || unknown)
     view_.reset();
   else if (errors.empty())

@@ -75,6 +75,7 @@ class NftKernel {
   uint64_t batches_ = 0;
   uint64_t full_dumps_ = 0;
   std::optional<NftView> view_;
+  std::optional<uint32_t> planned_gen_;  // the generation the last snapshot was of
 };
 
 }  // namespace netkeep

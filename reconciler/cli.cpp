@@ -226,6 +226,7 @@ int cmd_apply(const Args& a) {
   const AlongsideExecute render{
       [&](const Plan& p) {
         if (a.json) return;
+        lines.clear();  // a second plan, after a refused batch, replaces the first
         try {
           rendering = std::async(std::launch::async, [&lines, &p] {
             lines.reserve(p.ops.size());

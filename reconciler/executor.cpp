@@ -1,5 +1,7 @@
 #include "reconciler/executor.hpp"
 
+#include <cerrno>
+
 #include <fmt/format.h>
 
 #include <set>
@@ -79,10 +81,12 @@ void apply_nft_transaction(const Plan& plan, KernelWriter& writer, ExecResult& r
   std::vector<std::optional<WriteError>> per_op(ops.size());
   std::string batch_error;
   for (const auto& e : errors) {
-    if (e.index < ops.size())
+    if (e.index < ops.size()) {
       per_op[e.index] = e.error;
-    else
+    } else {
       batch_error = e.error.message;
+      r.stale |= e.error.code == ERESTART;
+    }
   }
   for (size_t i = 0; i < ops.size(); i++) {
     if (per_op[i]) {

@@ -21,6 +21,9 @@ struct ExecResult {
   std::vector<size_t> applied;  // indices into the plan's ops
   std::vector<OpFailure> failures;
   uint64_t write_requests = 0;
+  // The kernel refused the nftables batch because the ruleset changed
+  // since the snapshot it was planned from (ERESTART): plan again.
+  bool stale = false;
   bool ok() const { return failures.empty(); }
 };
 

@@ -34,20 +34,27 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
   if (resolve) resolve_endpoints(desired, resolve, r.diags);
   r.times.config = lap();
   reader.scope(desired);
-  auto actual = reader.snapshot(r.snapshot_error);
-  r.times.snapshot = lap();
-  if (!actual) {
-    if (r.snapshot_error.empty()) r.snapshot_error = "unknown error";
-    return r;
+  // Once more if the nftables batch was planned from a ruleset another
+  // program changed meanwhile (the kernel refused it whole): the second
+  // plan starts from what is there now.
+  for (int attempt = 0;; attempt++) {
+    auto actual = reader.snapshot(r.snapshot_error);
+    r.times.snapshot += lap();
+    if (!actual) {
+      if (r.snapshot_error.empty()) r.snapshot_error = "unknown error";
+      return r;
+    }
+    r.plan = plan(desired, *actual);
+    r.times.plan += lap();
+    if (alongside) alongside->start(r.plan);
+    const uint64_t writes = r.result.write_requests;
+    r.result = execute(r.plan, writer);
+    r.result.write_requests += writes;
+    r.times.execute += lap();
+    if (alongside) alongside->finish();
+    r.snapshot = std::move(actual);
+    if (!r.result.stale || attempt == 1) return r;
   }
-  r.plan = plan(desired, *actual);
-  r.times.plan = lap();
-  if (alongside) alongside->start(r.plan);
-  r.result = execute(r.plan, writer);
-  r.times.execute = lap();
-  if (alongside) alongside->finish();
-  r.snapshot = std::move(actual);
-  return r;
 }
 
 }  // namespace netkeep

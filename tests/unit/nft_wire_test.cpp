@@ -2,6 +2,7 @@
 // and sends those bytes as they are. libnftnl, which nft itself uses, is the
 // independent reader here: what netkeep sends must parse as the rule meant.
 #include <doctest/doctest.h>
+#include <arpa/inet.h>
 #include <endian.h>
 #include <libmnl/libmnl.h>
 
@@ -268,4 +269,20 @@ TEST_CASE("consecutive forwardings added to one map travel in one message") {
   const auto intervals = nft::intervals_of(raw);
   REQUIRE(intervals.size() == 3);
   for (size_t i = 0; i < 3; i++) CHECK(intervals[i] == adds[i].elem);
+}
+
+TEST_CASE("a batch is tied to the ruleset generation it was planned from") {
+  std::vector<char> buf;
+  nft::encode_batch_begin(1, buf, 4242);
+  auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+  CHECK(nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN);
+  const auto* attr =
+      reinterpret_cast<const nlattr*>(buf.data() + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfgenmsg)));
+  REQUIRE(NLMSG_ALIGN(nlh->nlmsg_len) == buf.size());
+  CHECK(mnl_attr_get_type(attr) == NFNL_BATCH_GENID);
+  CHECK(ntohl(mnl_attr_get_u32(attr)) == 4242);
+  buf.clear();
+  nft::encode_batch_begin(1, buf);  // a dry run (plan --check): no generation
+  CHECK(reinterpret_cast<const nlmsghdr*>(buf.data())->nlmsg_len ==
+        NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfgenmsg)));
 }
