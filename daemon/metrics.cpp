@@ -67,8 +67,10 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
         uint64_t v = e.packets;
         if (x.name[0] != 'c') {
           v = 0;
-          for (const auto& c : count ? count->elems : std::vector<NftMapElem>{})
-            if (c.first == e.first && c.last == e.last) v = x.name[0] == 'p' ? c.packets : c.bytes;
+          if (count)
+            for (const auto& c : count->elems)
+              if (c.first == e.first && c.last == e.last)
+                v = x.name[0] == 'p' ? c.packets : c.bytes;
         }
         out += fmt::format(
             "netkeep_forwarding_{}_total{{proto=\"{}\",port=\"{}\",dest=\"{}:{}\"}} {}\n", x.name,

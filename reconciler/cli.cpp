@@ -321,8 +321,9 @@ int cmd_show(const Args& a) {
     const NftMap* count = x.nft.map(m.family, kCountTable, count_set(proto));
     for (const auto& e : m.elems) {
       const NftMapElem* c = nullptr;
-      for (const auto& y : count ? count->elems : std::vector<NftMapElem>{})
-        if (y.first == e.first && y.last == e.last) c = &y;
+      if (count)
+        for (const auto& y : count->elems)
+          if (y.first == e.first && y.last == e.last) c = &y;
       fmt::print("{} connections {} packets {} bytes {}\n",
                  to_text(NftForwardAdd{m.family, m.table, m.name, proto, e, {}}).substr(2),
                  e.packets, c ? c->packets : 0, c ? c->bytes : 0);
