@@ -1,5 +1,8 @@
 #include "backends/linux_kernel.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <fmt/format.h>
 #include <linux/rtnetlink.h>
 
@@ -65,8 +68,12 @@ std::optional<std::string> LinuxKernel::save_view() {
 
 std::optional<Actual> LinuxKernel::snapshot(std::string& error) {
   // A dump interrupted by a concurrent change is retried whole, so links,
-  // addresses and routes describe one moment.
-  for (int attempt = 0; attempt < 10; attempt++) {
+  // addresses, routes and the ruleset describe one moment: the only retry
+  // loop of a snapshot, backing off from 1 ms to 100 ms, for at most 2 s
+  // (the daemon does nothing else meanwhile).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  auto pause = std::chrono::milliseconds(1);
+  for (int attempt = 1;; attempt++) {
     Actual a;
     auto e = snapshot_once(a);
     if (!e) return a;
@@ -74,9 +81,14 @@ std::optional<Actual> LinuxKernel::snapshot(std::string& error) {
       error = e->message;
       return std::nullopt;
     }
+    if (std::chrono::steady_clock::now() + pause > deadline) {
+      error = fmt::format("the kernel's state kept changing for 2 s ({} attempts; last: {})",
+                          attempt, e->message);
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
   }
-  error = "the kernel's state kept changing during 10 snapshot attempts";
-  return std::nullopt;
 }
 
 std::optional<WriteError> LinuxKernel::snapshot_once(Actual& a) {

@@ -94,28 +94,27 @@ std::optional<WriteError> NftKernel::generation(uint32_t& gen) {
 }
 
 std::optional<WriteError> NftKernel::snapshot(NftState& out) {
-  for (int attempt = 0; attempt < 10; attempt++) {
-    uint32_t before = 0, after = 0;
-    if (auto e = generation(before)) return e;
-    if (view_ && view_->gen == before) {
-      out = view_->state;
-      planned_gen_ = before;
-      return std::nullopt;
-    }
-    view_.reset();
-    full_dumps_++;
-    NftState s;
-    auto e = snapshot_once(s);
-    if (e && e->code != EAGAIN) return e;
-    if (auto g = generation(after)) return g;
-    if (!e && before == after) {
-      out = s;
-      planned_gen_ = after;
-      view_ = NftView{after, std::move(s)};
-      return std::nullopt;
-    }
+  // One attempt: the caller (LinuxKernel::snapshot) retries the whole
+  // snapshot, with backoff and a time bound, so retries never nest.
+  uint32_t before = 0, after = 0;
+  if (auto e = generation(before)) return e;
+  if (view_ && view_->gen == before) {
+    out = view_->state;
+    planned_gen_ = before;
+    return std::nullopt;
   }
-  return WriteError{EAGAIN, "the nftables ruleset kept changing during 10 snapshot attempts"};
+  view_.reset();
+  full_dumps_++;
+  NftState s;
+  auto e = snapshot_once(s);
+  if (e && e->code != EAGAIN) return e;
+  if (auto g = generation(after)) return g;
+  if (e || before != after)
+    return WriteError{EAGAIN, "the nftables ruleset changed while it was dumped"};
+  out = s;
+  planned_gen_ = after;
+  view_ = NftView{after, std::move(s)};
+  return std::nullopt;
 }
 
 std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {

@@ -22,11 +22,11 @@ class NftKernel {
  public:
   static std::unique_ptr<NftKernel> open(std::string& error);
 
-  // The owned chains (with their rules) and counters, and which of the
-  // tables they live in exist. When the ruleset generation equals the view's, that is the view
-  // (one request). Otherwise everything is dumped, with the generation read
-  // before and after (if it moved, the dump is taken again), and the result
-  // becomes the view.
+  // The owned chains (with their rules), counters and maps, and which of
+  // the tables they live in exist. When the ruleset generation equals the
+  // view's, that is the view (one request). Otherwise everything is dumped,
+  // with the generation read before and after; if it moved, EAGAIN (the
+  // caller retries the whole snapshot), else the result becomes the view.
   std::optional<WriteError> snapshot(NftState& out);
   // One transaction: batch begin, one message per op, batch end, one send.
   // With `commit` false the batch has no end: the kernel validates every
