@@ -98,7 +98,8 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
   // snapshot, with backoff and a time bound, so retries never nest.
   uint32_t before = 0, after = 0;
   if (auto e = generation(before)) return e;
-  if (view_ && view_->gen == before) {
+  from_view_ = view_ && view_->gen == before;
+  if (from_view_) {
     out = view_->state;
     planned_gen_ = before;
     return std::nullopt;
@@ -255,15 +256,27 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   sent_ += messages;
   batches_++;
   if (!commit) return errors;
-  // A refused batch commits nothing: the view still holds. An answer lost
-  // (npos) leaves the outcome unknown.
-  bool unknown = std::any_of(errors.begin(), errors.end(),
-                             [](const NftError& e) { return e.index == NftError::npos; });
   planned_gen_.reset();  // one batch per snapshot
-  if (!track || unknown)
-    view_.reset();
-  else if (errors.empty())
-    update_view(ops, handles);
+  if (errors.empty()) {
+    if (track)
+      update_view(ops, handles);
+    else
+      view_.reset();
+    return errors;
+  }
+  // Refused, or the answer lost: the view goes either way. A refused batch
+  // commits nothing, but it may have been refused because the view was
+  // wrong (a handle that is gone, say: it is a cache, and a cache can be
+  // wrong); planned from the view, it is planned again from a full dump
+  // (ESTALE), so a wrong view never makes every apply fail.
+  const bool refused = std::none_of(errors.begin(), errors.end(),
+                                    [](const NftError& e) { return e.index == NftError::npos; });
+  if (refused && from_view_)
+    errors.push_back({NftError::npos,
+                      {ESTALE,
+                       "the kernel refused a batch planned from the kept view of the "
+                       "ruleset; it is read again in full"}});
+  view_.reset();
   return errors;
 }
 

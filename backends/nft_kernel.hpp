@@ -76,6 +76,7 @@ class NftKernel {
   uint64_t full_dumps_ = 0;
   std::optional<NftView> view_;
   std::optional<uint32_t> planned_gen_;  // the generation the last snapshot was of
+  bool from_view_ = false;               // the last snapshot's ruleset came from the view
 };
 
 }  // namespace netkeep

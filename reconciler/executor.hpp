@@ -21,8 +21,9 @@ struct ExecResult {
   std::vector<size_t> applied;  // indices into the plan's ops
   std::vector<OpFailure> failures;
   uint64_t write_requests = 0;
-  // The kernel refused the nftables batch because the ruleset changed
-  // since the snapshot it was planned from (ERESTART): plan again.
+  // The nftables batch was planned from a state that may not hold: the
+  // ruleset changed since the snapshot (ERESTART), or the kernel refused a
+  // batch planned from the kept view (ESTALE). Plan again.
   bool stale = false;
   bool ok() const { return failures.empty(); }
 };

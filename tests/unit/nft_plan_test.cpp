@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <cerrno>
+
 #include "model/config.hpp"
 #include "model/nft_text.hpp"
 #include "reconciler/executor.hpp"
@@ -9,6 +11,7 @@
 #include "reconciler/nft_desired.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
+#include "reconciler/reconcile.hpp"
 
 using namespace netkeep;
 
@@ -437,4 +440,40 @@ TEST_CASE("the count sets follow the maps; drift in a count set alone is repaire
   auto [p3, s3] = step(b, with_forwardings(edited));
   REQUIRE(p3.ops.size() == 1);
   CHECK(std::holds_alternative<NftForwardChange>(p3.ops[0]));
+}
+
+namespace {
+
+// Refuses its first nftables batch as the Linux backend does when the
+// batch was planned from a ruleset that changed (ERESTART) or from a view
+// the kernel proved wrong (ESTALE).
+struct StaleOnceKernel : FakeKernel, KernelReader {
+  using FakeKernel::FakeKernel;
+  std::optional<Actual> snapshot(std::string&) override { return state(); }
+  int code = ERESTART;
+  int batches = 0;
+  std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override {
+    if (batches++ == 0) return {{NftError::npos, {code, "planned from a stale state"}}};
+    return FakeKernel::apply_nft(ops);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a batch refused as planned from a stale state is planned again once") {
+  for (int code : {ERESTART, ESTALE}) {
+    StaleOnceKernel k{Actual{}};
+    k.code = code;
+    Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
+    CHECK(rc.result.ok());
+    CHECK(k.batches == 2);
+    CHECK(nft_only(plan(load_config(NETKEEP_TESTDATA "/fresh-system/config", rc.diags), k.state()))
+              .empty());
+  }
+  // A refusal for any other reason is not retried: it would only repeat.
+  StaleOnceKernel k{Actual{}};
+  k.code = EINVAL;
+  Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
+  CHECK(!rc.result.ok());
+  CHECK(k.batches == 1);
 }
