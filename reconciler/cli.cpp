@@ -87,7 +87,13 @@ while the kernel reports that generation nothing changed, and they are not
 dumped again. The file is only believed in the boot and network namespace
 that wrote it, and deleting it is always safe.
 
-Exit status: 0 converged, 1 some part failed (every error is listed).
+Only one apply or run works on a root and network namespace at a time
+(a lock in ROOT/run/netkeep/): another waits up to 10 s, then gives up
+naming the holder. A --config directory that does not exist is an error:
+nothing is done.
+
+Exit status: 0 converged, 1 some part failed (every error is listed), the
+config directory is missing, or another netkeep kept the lock.
 )"},
     {"show", R"(Usage: netkeep show [--root DIR] [--json]
 
