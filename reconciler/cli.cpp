@@ -206,19 +206,20 @@ int cmd_plan(const Args& a) {
   return p.empty() ? 0 : 2;
 }
 
-// How long apply and run wait for another netkeep on the same root and
-// namespace to finish.
-constexpr std::chrono::milliseconds kLockWait{10000};
+// The lock of one netkeep per root and namespace, for apply and run: they
+// wait up to 10 s for another to finish. nullopt (said why) when it stays held.
+std::optional<RunLock> lock_for(const Args& a) {
+  std::string err, warning;
+  auto lock = RunLock::take(a.root, a.command.c_str(), std::chrono::seconds(10), err, warning);
+  if (!lock) fmt::print(stderr, "netkeep: {}\n", err);
+  if (!warning.empty()) fmt::print(stderr, "warning: {}\n", warning);
+  return lock;
+}
 
 int cmd_apply(const Args& a) {
+  auto lock = lock_for(a);
+  if (!lock) return 1;
   std::string err;
-  std::string lock_warning;
-  auto lock = RunLock::take(a.root, "apply", kLockWait, err, lock_warning);
-  if (!lock) {
-    fmt::print(stderr, "netkeep: {}\n", err);
-    return 1;
-  }
-  if (!lock_warning.empty()) fmt::print(stderr, "warning: {}\n", lock_warning);
   auto kernel = LinuxKernel::open(a.root, err);
   if (!kernel) {
     fmt::print(stderr, "netkeep: {}\n", err);
@@ -405,14 +406,8 @@ int run(int argc, char** argv) {
   if (a.command == "plan") return cmd_plan(a);
   if (a.command == "apply") return cmd_apply(a);
   if (a.command == "show") return cmd_show(a);
-  std::string err;
-  std::string lock_warning;
-  auto lock = RunLock::take(a.root, "run", kLockWait, err, lock_warning);
-  if (!lock) {
-    fmt::print(stderr, "netkeep: {}\n", err);
-    return 1;
-  }
-  if (!lock_warning.empty()) fmt::print(stderr, "warning: {}\n", lock_warning);
+  auto lock = lock_for(a);
+  if (!lock) return 1;
   DaemonOptions o;
   o.config = a.config;
   o.root = a.root;

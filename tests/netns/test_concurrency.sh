@@ -11,17 +11,23 @@ CFG=$(config_from fresh-system)
 status "converge" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
 sed -i 's/"port": "8080"/"port": "8080", "dest_addr": "10.10.0.23", "dest_port": "80"}, {"port": "9999"/' \
   "$CFG/portforwardings.json"
-pids=()
-for i in 1 2 3 4 5 6 7 8; do
-  ip netns exec "$R" "$NETKEEP" apply --config "$CFG" --root "$ROOT" >"$WORK/out$i" 2>"$WORK/err$i" &
-  pids+=($!)
-done
-codes=""
-for p in "${pids[@]}"; do wait "$p"; codes+="$? "; done
-equals "eight simultaneous applies all exit 0" "$codes" "0 0 0 0 0 0 0 0 "
+# eight_applies TAG ROOT...: applies at once (on ROOT, or ROOT1..ROOT8),
+# their output in $WORK/TAG-out* and -err*; prints their exit statuses
+eight_applies() {
+  local tag=$1 i pids=() codes=""
+  for i in 1 2 3 4 5 6 7 8; do
+    local root=${2:-$WORK/root$i}
+    mkdir -p "$root/tmp"
+    ip netns exec "$R" "$NETKEEP" apply --config "$CFG" --root "$root" >"$WORK/$tag-out$i" 2>"$WORK/$tag-err$i" &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i"; codes+="$? "; done
+  echo "$codes"
+}
+equals "eight simultaneous applies all exit 0" "$(eight_applies locked "$ROOT")" "0 0 0 0 0 0 0 0 "
 equals "exactly one copy of the new forwarding" "$(forwardings "$R" | grep -c '^tcp 9999 ')" 1
-equals "applied by exactly one of them" "$(cat "$WORK"/out* | grep -c '+ forward tcp 9999')" 1
-lacks "no op failed" "$(cat "$WORK"/err*)" "error:"
+equals "applied by exactly one of them" "$(cat "$WORK"/locked-out* | grep -c '+ forward tcp 9999')" 1
+lacks "no op failed" "$(cat "$WORK"/locked-err*)" "error:"
 status "converged afterwards" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
 
 # Without the lock (eight roots, so eight locks), the batch is what is
@@ -30,17 +36,9 @@ status "converged afterwards" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
 # again from what is there. Still exactly one copy, and all exit 0.
 sed -i 's/"port": "9999"/"port": "9999", "dest_addr": "10.10.0.23", "dest_port": "80"}, {"port": "9998"/' \
   "$CFG/portforwardings.json"
-pids=()
-for i in 1 2 3 4 5 6 7 8; do
-  mkdir -p "$WORK/root$i/tmp"
-  ip netns exec "$R" "$NETKEEP" apply --config "$CFG" --root "$WORK/root$i" >"$WORK/gout$i" 2>"$WORK/gerr$i" &
-  pids+=($!)
-done
-codes=""
-for p in "${pids[@]}"; do wait "$p"; codes+="$? "; done
-equals "eight unlocked simultaneous applies all exit 0" "$codes" "0 0 0 0 0 0 0 0 "
+equals "eight unlocked simultaneous applies all exit 0" "$(eight_applies unlocked)" "0 0 0 0 0 0 0 0 "
 equals "exactly one copy of the new forwarding" "$(forwardings "$R" | grep -c '^tcp 9998 ')" 1
-lacks "no op failed" "$(cat "$WORK"/gerr*)" "error:"
+lacks "no op failed" "$(cat "$WORK"/unlocked-err*)" "error:"
 
 # The daemon holds the lock for its lifetime.
 daemon_start "$R" --config "$CFG" --root "$ROOT"
