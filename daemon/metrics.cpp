@@ -53,30 +53,18 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
       {"connections", "Connections forwarded (the NAT chain sees each one's first packet)."},
       {"packets", "Packets of forwarded connections, both directions."},
       {"bytes", "Bytes of forwarded connections, both directions."}};
+  const std::vector<ForwardingCounts> counted = forwarding_counts(forwardings);
   for (const Series& x : series) {
     out += fmt::format(
         "# HELP netkeep_forwarding_{}_total {}\n# TYPE netkeep_forwarding_{}_total counter\n",
         x.name, x.help, x.name);
-    for (const auto& m : forwardings) {
-      const uint8_t proto = forwarding_map_proto(m.name);
-      if (m.kind != NftMapKind::dnat || !proto) continue;
-      const NftMap* count = nullptr;
-      for (const auto& c : forwardings)
-        if (c.kind == NftMapKind::count && count_set_proto(c.name) == proto) count = &c;
-      for (const auto& e : m.elems) {
-        uint64_t v = e.packets;
-        if (x.name[0] != 'c') {
-          v = 0;
-          if (count)
-            for (const auto& c : count->elems)
-              if (c.first == e.first && c.last == e.last)
-                v = x.name[0] == 'p' ? c.packets : c.bytes;
-        }
-        out += fmt::format(
-            "netkeep_forwarding_{}_total{{proto=\"{}\",port=\"{}\",dest=\"{}:{}\"}} {}\n", x.name,
-            proto == 17 ? "udp" : "tcp", PortRange{e.first, e.last}.str(),
-            IpAddr::from_bytes(e.addr.data(), 4)->str(), PortRange{e.to_first, e.to_last}.str(), v);
-      }
+    for (const auto& f : counted) {
+      const NftMapElem& e = f.elem;
+      const uint64_t v = x.name[0] == 'c' ? f.connections : x.name[0] == 'p' ? f.packets : f.bytes;
+      out += fmt::format(
+          "netkeep_forwarding_{}_total{{proto=\"{}\",port=\"{}\",dest=\"{}:{}\"}} {}\n", x.name,
+          f.proto == 17 ? "udp" : "tcp", PortRange{e.first, e.last}.str(),
+          IpAddr::from_bytes(e.addr.data(), 4)->str(), PortRange{e.to_first, e.to_last}.str(), v);
     }
   }
   out +=

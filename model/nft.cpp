@@ -38,6 +38,13 @@ const NftMap* NftState::map(NftFamily f, std::string_view table, std::string_vie
   return nullptr;
 }
 
+const NftMapElem* find_interval(const std::vector<NftMapElem>& elems, uint16_t first,
+                                uint16_t last) {
+  auto it = std::lower_bound(elems.begin(), elems.end(), first,
+                             [](const NftMapElem& x, uint16_t f) { return x.first < f; });
+  return it != elems.end() && it->first == first && it->last == last ? &*it : nullptr;
+}
+
 bool NftState::has_table(NftFamily f, std::string_view name) const {
   for (const auto& t : tables)
     if (t.family == f && t.name == name) return true;

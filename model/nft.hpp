@@ -221,6 +221,11 @@ struct NftMap {
   NftMapKind kind = NftMapKind::dnat;
 };
 
+// The element of `elems` (sorted by key, disjoint) whose key interval is
+// exactly first..last, or nullptr. A binary search: maps hold thousands.
+const NftMapElem* find_interval(const std::vector<NftMapElem>& elems, uint16_t first,
+                                uint16_t last);
+
 struct NftTable {
   NftFamily family = NftFamily::ip;
   std::string name;

@@ -322,20 +322,12 @@ int cmd_show(const Args& a) {
   for (const auto& [dev, mode] : x.fec) fmt::print("fec {} {}\n", dev, mode);
   // Each port interval a forwarding wins: the connections it forwarded, and
   // their packets and bytes in both directions.
-  for (const auto& m : x.nft.maps) {
-    const uint8_t proto = forwarding_map_proto(m.name);
-    if (m.kind != NftMapKind::dnat || !proto) continue;
-    const NftMap* count = x.nft.map(m.family, kCountTable, count_set(proto));
-    for (const auto& e : m.elems) {
-      const NftMapElem* c = nullptr;
-      if (count)
-        for (const auto& y : count->elems)
-          if (y.first == e.first && y.last == e.last) c = &y;
-      fmt::print("{} connections {} packets {} bytes {}\n",
-                 to_text(NftForwardAdd{m.family, m.table, m.name, proto, e, {}}).substr(2),
-                 e.packets, c ? c->packets : 0, c ? c->bytes : 0);
-    }
-  }
+  for (const auto& f : forwarding_counts(x.nft.maps))
+    fmt::print(
+        "{} connections {} packets {} bytes {}\n",
+        to_text(NftForwardAdd{NftFamily::ip, "nat", forwarding_map(f.proto), f.proto, f.elem, {}})
+            .substr(2),
+        f.connections, f.packets, f.bytes);
   for (const auto& [path, f] : x.files) {
     const char* kinds[] = {"missing", "regular file", "symlink", "other"};
     fmt::print("file {}: {}\n", path, kinds[static_cast<int>(f.kind)]);

@@ -24,11 +24,9 @@ std::optional<WriteError> elem_del(NftState& s, NftFamily f, const std::string& 
                                    const std::string& map, const NftMapElem& e) {
   NftMap* m = s.map(f, table, map);
   if (!m) return err(ENOENT, "No such file or directory");
-  auto it = std::find_if(m->elems.begin(), m->elems.end(), [&](const NftMapElem& x) {
-    return x.first == e.first && x.last == e.last;
-  });
-  if (it == m->elems.end()) return err(ENOENT, "No such file or directory");
-  m->elems.erase(it);
+  const NftMapElem* x = find_interval(m->elems, e.first, e.last);
+  if (!x) return err(ENOENT, "No such file or directory");
+  m->elems.erase(m->elems.begin() + (x - m->elems.data()));
   return std::nullopt;
 }
 

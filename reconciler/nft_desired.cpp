@@ -322,6 +322,22 @@ uint8_t count_set_proto(std::string_view name) {
   return name == kCountSetTcp ? IPPROTO_TCP : name == kCountSetUdp ? IPPROTO_UDP : 0;
 }
 
+std::vector<ForwardingCounts> forwarding_counts(const std::vector<NftMap>& maps) {
+  std::vector<ForwardingCounts> out;
+  for (const auto& m : maps) {
+    const uint8_t proto = forwarding_map_proto(m.name);
+    if (m.kind != NftMapKind::dnat || !proto) continue;
+    const NftMap* count = nullptr;
+    for (const auto& c : maps)
+      if (c.kind == NftMapKind::count && count_set_proto(c.name) == proto) count = &c;
+    for (const auto& e : m.elems) {
+      const NftMapElem* c = count ? find_interval(count->elems, e.first, e.last) : nullptr;
+      out.push_back({proto, e, e.packets, c ? c->packets : 0, c ? c->bytes : 0});
+    }
+  }
+  return out;
+}
+
 const char* forwarding_map(uint8_t proto) {
   return proto == IPPROTO_UDP ? kForwardingMapUdp : kForwardingMapTcp;
 }

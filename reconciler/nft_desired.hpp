@@ -36,4 +36,14 @@ inline constexpr const char* kCountSetUdp = "forwarded-udp";
 const char* count_set(uint8_t proto);            // by IPPROTO_TCP / _UDP
 uint8_t count_set_proto(std::string_view name);  // 0: not a count set
 
+// Each port interval a forwarding wins, with its counts: connections from
+// its forwarding map element, packets and bytes from its count set's.
+struct ForwardingCounts {
+  uint8_t proto = 6;
+  NftMapElem elem;  // the map's element: ports and destination
+  uint64_t connections = 0, packets = 0, bytes = 0;
+};
+// From forwarding maps and count sets as NftKernel reads them (in any order).
+std::vector<ForwardingCounts> forwarding_counts(const std::vector<NftMap>& maps);
+
 }  // namespace netkeep

@@ -129,9 +129,7 @@ struct ElemOps {
 
 // Whether `keys` (sorted by first port, disjoint) has exactly e's interval.
 bool has_exact(const std::vector<NftMapElem>& keys, const NftMapElem& e) {
-  auto it = std::lower_bound(keys.begin(), keys.end(), e.first,
-                             [](const NftMapElem& x, uint16_t first) { return x.first < first; });
-  return it != keys.end() && it->first == e.first && it->last == e.last;
+  return find_interval(keys, e.first, e.last) != nullptr;
 }
 
 void diff_elems(const NftMap* have, const NftMap& want, const NftMap* have_count,
