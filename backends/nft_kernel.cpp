@@ -251,6 +251,7 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
     if (i == NftError::npos || !std::holds_alternative<NftRuleAdd>(*ops[i])) return;
     if (auto r = nft::decode_rule(nlh)) handles[i] = r->rule.handle;
   };
+  if (commit && on_commit_) on_commit_(buf.size());
   if (auto e = sock_->send_batch(buf.data(), buf.size(), on_error, on_echo))
     errors.push_back(NftError{NftError::npos, *e});
   sent_ += messages;

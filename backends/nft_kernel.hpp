@@ -2,6 +2,7 @@
 // batch per reconcile, over a NETLINK_NETFILTER socket.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "backends/netlink.hpp"
@@ -41,6 +42,10 @@ class NftKernel {
   // where SO_RCVBUFFORCE is not permitted, e.g. in a user namespace.)
   std::vector<NftError> send(const std::vector<const Op*>& ops, bool commit = true);
   static constexpr size_t kViewOps = 100;
+  // Called with the size of each batch about to be committed, before it is
+  // sent: the kernel announces a commit's changes to the nftables event
+  // group while committing, so a listener must have room for them by then.
+  void on_commit(std::function<void(size_t batch_bytes)> f) { on_commit_ = std::move(f); }
 
   const std::optional<NftView>& view() const { return view_; }
   void set_view(std::optional<NftView> v) { view_ = std::move(v); }
@@ -75,6 +80,7 @@ class NftKernel {
   uint64_t batches_ = 0;
   uint64_t full_dumps_ = 0;
   std::optional<NftView> view_;
+  std::function<void(size_t)> on_commit_;
   std::optional<uint32_t> planned_gen_;  // the generation the last snapshot was of
   bool from_view_ = false;               // the last snapshot's ruleset came from the view
 };

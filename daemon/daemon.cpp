@@ -42,6 +42,9 @@ constexpr auto kQuiet = 30ms;
 constexpr auto kMaxDefer = 250ms;
 constexpr auto kMinBackoff = 1s;
 constexpr auto kMaxBackoff = 60s;
+// Event bytes (as the socket's buffer accounting counts them) per byte of
+// a committed batch, with margin.
+constexpr size_t kEventsPerBatchByte = 8;
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -113,6 +116,13 @@ class Daemon {
       if (got.overrun) kernel_->nft().set_view(std::nullopt);  // what changed is unknown
       return got;
     });
+    // netkeep's own large commits (a cold start of 10,000 forwardings adds
+    // 40,000 set elements) are announced element by element, each event
+    // larger than its share of the batch; with room for them, the events
+    // are read and recognised as its own instead of being lost to an
+    // overrun that forces a full dump.
+    kernel_->nft().on_commit(
+        [this](size_t bytes) { nft_watch_.reserve((4 << 20) + kEventsPerBatchByte * bytes); });
     schedule_resync();
     if (uint64_t usec = watchdog_usec()) keep_watchdog(std::chrono::microseconds(usec / 2));
     trigger("start");
@@ -195,7 +205,9 @@ class Daemon {
     auto at = std::min(now + kQuiet, first_event_ + kMaxDefer);
     debounce_.expires_at(at);
     debounce_.async_wait([this](auto ec) {
-      if (!ec) run_reconcile();
+      // A handler already queued when the timer was re-armed still runs;
+      // the reconcile before it has taken its events (and sources) along.
+      if (!ec && dirty_) run_reconcile();
     });
   }
 

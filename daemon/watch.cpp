@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -28,11 +29,17 @@ NetlinkWatch::NetlinkWatch(int bus, const std::vector<unsigned>& groups) {
   for (unsigned g : groups)
     if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) < 0)
       error_ = fmt::format("joining netlink group {}: {}", g, std::strerror(errno));
-  // Room for a burst (a 10,000-rule transaction announces every rule);
-  // past it the kernel drops events and reports ENOBUFS, handled as a resync.
-  int size = 4 << 20;
+  // Room for a burst of another program's changes; past it the kernel
+  // drops events and reports ENOBUFS, handled as a resync.
+  reserve(4 << 20);
+}
+
+void NetlinkWatch::reserve(size_t bytes) {
+  if (fd_ < 0 || bytes <= rcvbuf_) return;
+  int size = static_cast<int>(std::min<size_t>(bytes, 1 << 30));
   if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
     setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  rcvbuf_ = bytes;
 }
 
 NetlinkWatch::~NetlinkWatch() {

@@ -28,11 +28,15 @@ class NetlinkWatch {
   NetlinkWatch& operator=(const NetlinkWatch&) = delete;
   int fd() const { return fd_; }
   const std::string& error() const { return error_; }
+  // Grows the receive buffer to at least `bytes` (it never shrinks; the
+  // kernel charges only what is queued).
+  void reserve(size_t bytes);
   // Reads every queued event; counts those `relevant` says matter.
   Drained drain(const std::function<bool(const nlmsghdr*)>& relevant);
 
  private:
   int fd_ = -1;
+  size_t rcvbuf_ = 0;
   std::string error_;
 };
 

@@ -70,6 +70,20 @@ within 5000 "a foreign rule in the forwarding chain is removed" lacks_rule "dpor
 settle
 check "that took a dump ($(dumps) > $d0)" test "$(dumps)" -gt "$d0"
 equals "and every forwarding is in place" "$(rules)" 2001
+
+# netkeep's own large commit: 10,000 forwardings at once, announced as
+# 40,000 set-element events, fit the event socket (sized from the batch);
+# none is lost to an overrun that would force another full dump.
+fw 0
+no_rules() { [ "$(rules)" = 0 ]; }
+within 10000 "every forwarding removed" no_rules
+settle
+fw 10000
+logged_10000() { grep -q ' 10000 ops applied' "$DAEMON_LOG"; }
+within 30000 "10,000 forwardings added in one commit" logged_10000
+sleep 0.5
+settle
+lacks "its own large commit overran no event buffer" "$(grep -v ' forward ' "$DAEMON_LOG")" "events were lost"
 kill "$DAEMON"; wait "$DAEMON" 2>/dev/null
 
 # The periodic resync dumps in full, whatever the view says.
