@@ -112,6 +112,32 @@ ConfigFile<T> load_one(const std::filesystem::path& dir, const char* name, Diagn
   return f;
 }
 
+// A WireGuard device named like a bridge, or like an interfaces.json entry
+// that takes a link by its MAC, would be two links of one name. (An entry
+// of the device's name without a MAC configures the device: its address.)
+// wireguard.json is the one refused: its devices are made, the others are
+// there already.
+void check_wireguard_names(Desired& d, Diagnostics& diags) {
+  if (!d.wireguard.ok() || !d.interfaces.ok()) return;
+  const InterfacesConfig& ifs = d.interfaces.value;
+  const auto& wgs = d.wireguard.value.interfaces;
+  for (size_t w = 0; w < wgs.size(); w++) {
+    std::string other;
+    for (size_t b = 0; b < ifs.bridges.size() && other.empty(); b++)
+      if (ifs.bridges[b].name == wgs[w].name)
+        other = fmt::format("the bridge {} bridges[{}]", kInterfacesFile, b);
+    for (size_t i = 0; i < ifs.interfaces.size() && other.empty(); i++)
+      if (ifs.interfaces[i].name == wgs[w].name && ifs.interfaces[i].hardware_addr)
+        other = fmt::format("{} interfaces[{}], which takes the link with MAC {}", kInterfacesFile,
+                            i, ifs.interfaces[i].hardware_addr->str());
+    if (other.empty()) continue;
+    diags.push_back({Severity::error, kWireGuardFile,
+                     json::join(json::index("interfaces", w), "name"),
+                     fmt::format("\"{}\" is also the name of {}", wgs[w].name, other)});
+    d.wireguard.state = FileState::invalid;
+  }
+}
+
 }  // namespace
 
 Desired load_config(const std::filesystem::path& dir, Diagnostics& diags) {
@@ -136,6 +162,7 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags) {
         return parse_portforwardings(t, s, remembered_portforwardings());
       });
   d.wireguard = load_one<WireGuardConfig>(dir, kWireGuardFile, diags, parse_wireguard);
+  check_wireguard_names(d, diags);
   // Private keys: the file should be readable by its owner only.
   struct stat st;
   if (d.wireguard.state != FileState::missing && stat((dir / kWireGuardFile).c_str(), &st) == 0 &&

@@ -210,7 +210,7 @@ Plan plan(const Desired& desired, const Actual& actual) {
   Plan p;
   LinkView view = plan_links(desired, actual, p.ops);
   plan_fec(desired, actual, view, p);
-  plan_wireguard(desired, actual, view, p.ops);
+  plan_wireguard(desired, actual, view, p);
   plan_addrs(desired, actual, view, p.ops);
   plan_routes(desired, actual, view, p.ops);
   plan_sysctls(desired, actual, view, p.ops);

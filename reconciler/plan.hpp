@@ -28,8 +28,7 @@ struct LinkView {
 };
 
 LinkView plan_links(const Desired& desired, const Actual& actual, std::vector<Op>& ops);
-void plan_wireguard(const Desired& desired, const Actual& actual, const LinkView& view,
-                    std::vector<Op>& ops);
+void plan_wireguard(const Desired& desired, const Actual& actual, const LinkView& view, Plan& plan);
 void plan_fec(const Desired& desired, const Actual& actual, const LinkView& view, Plan& plan);
 void plan_nft(const Desired& desired, const Actual& actual, const LinkView& view,
               std::vector<Op>& ops);

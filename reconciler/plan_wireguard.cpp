@@ -64,16 +64,25 @@ std::vector<std::string> wg_changes(const WgInterfaceSpec& want, const WgDeviceS
 
 }  // namespace
 
-void plan_wireguard(const Desired& d, const Actual& actual, const LinkView& v,
-                    std::vector<Op>& ops) {
+void plan_wireguard(const Desired& d, const Actual& actual, const LinkView& v, Plan& p) {
   if (!d.wireguard.ok()) return;
   for (const auto& w : d.wireguard.value.interfaces) {
     if (!v.exists(w.name)) continue;
+    // A link of that name that is something else (a NIC, a veth, a bridge
+    // nobody configured) is never made a WireGuard device behind its back.
+    const Link* l = actual.link(v.before(w.name));
+    if (l && l->kind != "wireguard") {
+      p.warnings.push_back(fmt::format(
+          "wireguard.json: {} is a {} link, not a WireGuard device; its WireGuard settings are "
+          "not applied (rename or remove that link, or the entry)",
+          w.name, l->kind.empty() ? "physical" : l->kind));
+      continue;
+    }
     const WgDeviceState* have = nullptr;
     for (const auto& x : actual.wireguard)
       if (x.name == w.name) have = &x;
     auto changes = wg_changes(w, have);
-    if (!changes.empty()) ops.push_back(WgSetDevice{w, std::move(changes)});
+    if (!changes.empty()) p.ops.push_back(WgSetDevice{w, std::move(changes)});
   }
 }
 

@@ -2,6 +2,10 @@
 // the JSON path and the offending value; no input crashes the parser.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "model/config.hpp"
@@ -313,4 +317,31 @@ TEST_CASE("an entry of a bridge's name with a member's MAC configures the bridge
           R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:03", "name": "lan0", "addr": "10.10.0.1/24"}],
                        "bridges": [{"name": "lan0", "interface_hardware_addrs": ["02:00:00:00:00:03"]}]})")
           .ok);
+}
+
+TEST_CASE("a WireGuard device named like a bridge or a MAC-matched link is an error naming both") {
+  char t[] = "/tmp/netkeep-names-XXXXXX";
+  REQUIRE(mkdtemp(t));
+  const std::filesystem::path dir = t;
+  auto put = [&](const char* name, const std::string& text) { std::ofstream(dir / name) << text; };
+  const std::string dev = R"(", "private_key": ")" + kPriv + R"(", "peers": []})";
+  put(kInterfacesFile, R"({"interfaces": [{"hardware_addr": "02:00:00:00:00:02", "name": "lan0"},
+                                         {"name": "wg1", "addr": "10.9.0.1/24"}],
+                          "bridges": [{"name": "br0", "interface_hardware_addrs": ["02:00:00:00:00:03"]}]})");
+  put(kWireGuardFile, R"({"interfaces": [{"name": "lan0)" + dev + R"(, {"name": "br0)" + dev +
+                          R"(, {"name": "wg1)" + dev + "]}");
+  chmod((dir / kWireGuardFile).c_str(), 0600);
+  Diagnostics d;
+  Desired desired = load_config(dir, d);
+  std::string text;
+  for (const auto& x : d) text += x.str() + "\n";
+  CHECK(text ==
+        "wireguard.json: interfaces[0].name: \"lan0\" is also the name of interfaces.json "
+        "interfaces[0], which takes the link with MAC 02:00:00:00:00:02\n"
+        "wireguard.json: interfaces[1].name: \"br0\" is also the name of the bridge "
+        "interfaces.json bridges[0]\n");
+  // wg1's entry without a MAC configures the device (its address): fine.
+  CHECK(desired.wireguard.state == FileState::invalid);
+  CHECK(desired.interfaces.state == FileState::ok);
+  std::filesystem::remove_all(dir);
 }

@@ -286,3 +286,25 @@ TEST_CASE("WireGuard endpoints given as hostnames are resolved when planning") {
   CHECK(text.find("+ route default dev wg0") != std::string::npos);
   CHECK(text.find("+ route default via 203.0.113.1") == std::string::npos);
 }
+
+TEST_CASE("a WireGuard entry named like an existing link of another kind is not applied to it") {
+  Desired d;
+  Diagnostics diags;
+  json::Sink s{kWireGuardFile, &diags};
+  d.wireguard = {FileState::ok, *parse_wireguard(R"({"interfaces": [{"name": "eth4",
+      "private_key": "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", "port": 51820, "peers": []}]})",
+                                                 s)};
+  Plan p = plan_core(d, two_links());  // eth4 is a veth
+  for (const auto& op : p.ops)         // neither created nor set up as WireGuard
+    CHECK(to_text(op).find("eth4") == std::string::npos);
+  REQUIRE(p.warnings.size() == 1);
+  CHECK(p.warnings[0] ==
+        "wireguard.json: eth4 is a veth link, not a WireGuard device; its WireGuard settings are "
+        "not applied (rename or remove that link, or the entry)");
+  // The same entry on a WireGuard device of that name is applied.
+  Actual a = two_links();
+  a.links[1].kind = "wireguard";
+  Plan q = plan_core(d, a);
+  CHECK(q.warnings.empty());
+  CHECK(to_text(q).find("wireguard eth4") != std::string::npos);
+}
