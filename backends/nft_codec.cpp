@@ -148,9 +148,7 @@ size_t encode_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
 }
 
 std::optional<RuleMsg> decode_rule(const nlmsghdr* nlh) {
-  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWRULE ||
-      nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg)))
-    return std::nullopt;
+  if (!is_nft_msg(nlh, NFT_MSG_NEWRULE)) return std::nullopt;
   RuleMsg m;
   m.family = static_cast<NftFamily>(
       static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh))->nfgen_family);
@@ -178,9 +176,12 @@ std::optional<RuleMsg> decode_rule(const nlmsghdr* nlh) {
 }
 
 std::optional<NftChain> decode_chain(const nlmsghdr* nlh) {
-  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWCHAIN) return std::nullopt;
+  if (!is_nft_msg(nlh, NFT_MSG_NEWCHAIN)) return std::nullopt;
   ChainPtr c(nftnl_chain_alloc());
-  if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return std::nullopt;
+  if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0 ||
+      !nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TABLE) ||
+      !nftnl_chain_is_set(c.get(), NFTNL_CHAIN_NAME))
+    return std::nullopt;
   NftChain out;
   out.family = static_cast<NftFamily>(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY));
   out.table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
@@ -199,17 +200,20 @@ std::optional<NftChain> decode_chain(const nlmsghdr* nlh) {
 }
 
 std::optional<NftTable> decode_table(const nlmsghdr* nlh) {
-  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWTABLE) return std::nullopt;
+  if (!is_nft_msg(nlh, NFT_MSG_NEWTABLE)) return std::nullopt;
   TablePtr t(nftnl_table_alloc());
-  if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return std::nullopt;
+  if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0 || !nftnl_table_is_set(t.get(), NFTNL_TABLE_NAME))
+    return std::nullopt;
   return NftTable{static_cast<NftFamily>(nftnl_table_get_u32(t.get(), NFTNL_TABLE_FAMILY)),
                   nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME)};
 }
 
 std::optional<NftCounter> decode_counter(const nlmsghdr* nlh) {
-  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWOBJ) return std::nullopt;
+  if (!is_nft_msg(nlh, NFT_MSG_NEWOBJ)) return std::nullopt;
   ObjPtr o(nftnl_obj_alloc());
-  if (nftnl_obj_nlmsg_parse(nlh, o.get()) < 0) return std::nullopt;
+  if (nftnl_obj_nlmsg_parse(nlh, o.get()) < 0 || !nftnl_obj_is_set(o.get(), NFTNL_OBJ_TABLE) ||
+      !nftnl_obj_is_set(o.get(), NFTNL_OBJ_NAME))
+    return std::nullopt;
   if (nftnl_obj_get_u32(o.get(), NFTNL_OBJ_TYPE) != NFT_OBJECT_COUNTER) return std::nullopt;
   return NftCounter{static_cast<NftFamily>(nftnl_obj_get_u32(o.get(), NFTNL_OBJ_FAMILY)),
                     nftnl_obj_get_str(o.get(), NFTNL_OBJ_TABLE),
@@ -219,7 +223,7 @@ std::optional<NftCounter> decode_counter(const nlmsghdr* nlh) {
 }
 
 std::optional<uint32_t> decode_gen(const nlmsghdr* nlh) {
-  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWGEN) return std::nullopt;
+  if (!is_nft_msg(nlh, NFT_MSG_NEWGEN)) return std::nullopt;
   nftnl_gen* g = nftnl_gen_alloc();
   std::optional<uint32_t> id;
   if (nftnl_gen_nlmsg_parse(nlh, g) >= 0) id = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
@@ -271,9 +275,10 @@ std::optional<Subject> decode_subject(const nlmsghdr* nlh) {
       return s;  // generations, flowtables...: never netkeep's
   }
   for (const nlattr* a : nl::Attrs::of(nlh, sizeof(nfgenmsg))) {
-    if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) continue;
-    if (mnl_attr_get_type(a) == table_attr && table_attr) s.table = mnl_attr_get_str(a);
-    if (mnl_attr_get_type(a) == name_attr) s.name = mnl_attr_get_str(a);
+    const uint16_t type = mnl_attr_get_type(a);
+    if ((type != table_attr || !table_attr) && type != name_attr) continue;
+    if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return std::nullopt;
+    (type == name_attr ? s.name : s.table) = mnl_attr_get_str(a);
   }
   if (s.msg == NFT_MSG_NEWTABLE || s.msg == NFT_MSG_DELTABLE) s.table = s.name;
   return s;

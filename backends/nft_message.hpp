@@ -57,6 +57,14 @@ inline nlmsghdr* header(char* at, uint16_t type, NftFamily family, uint16_t flag
   return nftnl_nlmsg_build_hdr(at, type, family_u16(family), flags, seq);
 }
 
+// A message of the nftables subsystem of type `msg` (NFT_MSG_*), long
+// enough for its nfgenmsg header: what every decoder checks first, so a
+// message of another subsystem or a truncated one is never parsed.
+inline bool is_nft_msg(const nlmsghdr* nlh, uint8_t msg) {
+  return (nlh->nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES && (nlh->nlmsg_type & 0xff) == msg &&
+         nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(nfgenmsg));
+}
+
 // A request to the nftables subsystem (a dump or the generation).
 inline nl::Message nft_request(uint8_t msg, NftFamily family) {
   nl::Message m(static_cast<uint16_t>(NFNL_SUBSYS_NFTABLES << 8 | msg), 0);

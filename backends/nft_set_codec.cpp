@@ -164,7 +164,7 @@ size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32
 }
 
 std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {
-  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWSET) return std::nullopt;
+  if (!is_nft_msg(nlh, NFT_MSG_NEWSET)) return std::nullopt;
   SetPtr s(nftnl_set_alloc());
   if (nftnl_set_nlmsg_parse(nlh, s.get()) < 0) return std::nullopt;
   if (!nftnl_set_is_set(s.get(), NFTNL_SET_TABLE) || !nftnl_set_is_set(s.get(), NFTNL_SET_NAME))
@@ -196,7 +196,7 @@ std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {
 
 bool decode_elems(const nlmsghdr* nlh, NftFamily family, std::string_view table,
                   std::string_view set, std::vector<RawElem>& out) {
-  if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWSETELEM) return false;
+  if (!is_nft_msg(nlh, NFT_MSG_NEWSETELEM)) return false;
   SetPtr s(nftnl_set_alloc());
   if (nftnl_set_elems_nlmsg_parse(nlh, s.get()) < 0) return false;
   if (static_cast<NftFamily>(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY)) != family ||

@@ -100,6 +100,10 @@ std::optional<NftView> load_nft_view(const std::filesystem::path& file,
   // file (a FIFO would hang the read), and of a bounded size.
   std::string data, err;
   if (read_regular_file(file, data, err, {64 << 20, false}) != ReadResult::ok) return std::nullopt;
+  return parse_nft_view(data, identity);
+}
+
+std::optional<NftView> parse_nft_view(std::string_view data, const std::string& identity) {
   Reader r{data};
   if (r.in.substr(0, kMagic.size()) != kMagic) return std::nullopt;
   r.in.remove_prefix(kMagic.size());

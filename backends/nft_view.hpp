@@ -31,6 +31,8 @@ std::string nft_view_identity(int netlink_fd);
 
 std::optional<NftView> load_nft_view(const std::filesystem::path& file,
                                      const std::string& identity);
+// The file's contents; nullopt unless well formed and of `identity`.
+std::optional<NftView> parse_nft_view(std::string_view data, const std::string& identity);
 // Written to a temporary file and renamed into place; errors are returned
 // as text, for a warning: the view is an optimisation, never required.
 std::optional<std::string> save_nft_view(const std::filesystem::path& file,

@@ -53,8 +53,9 @@ Drained NetlinkWatch::drain(const std::function<bool(const nlmsghdr*)>& relevant
     ssize_t n = recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
     if (n > 0) {
       int left = static_cast<int>(n);
+      // left > 0: a last message of unaligned length leaves it negative.
       for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
-           NLMSG_OK(nlh, static_cast<unsigned>(left)); nlh = NLMSG_NEXT(nlh, left))
+           left > 0 && NLMSG_OK(nlh, static_cast<unsigned>(left)); nlh = NLMSG_NEXT(nlh, left))
         if (relevant(nlh)) d.events++;
       continue;
     }

@@ -110,7 +110,7 @@ struct Renderer {
       return;
     }
     if (field == "ip daddr" || field == "ip saddr") {
-      int len = static_cast<int>(field_len) * 8;
+      uint64_t len = uint64_t{field_len} * 8;
       if (!mask.empty()) {
         len = 0;
         for (unsigned char c : mask) len += __builtin_popcount(c);

@@ -13,6 +13,8 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include <filesystem>
 #include <string>
@@ -129,6 +131,50 @@ TEST_CASE("a dumped rule decodes to its handle and the bytes of its expressions"
   // Cut short: the message is refused, not read past its end.
   nlh->nlmsg_len = 40;
   CHECK(!nft::decode_rule(nlh));
+}
+
+TEST_CASE("malformed messages the fuzzer found are refused, not crashed on") {
+  // A chain message without its table or name (a null string from libnftnl).
+  alignas(4) char raw[256] = {};
+  auto* nlh = mnl_nlmsg_put_header(raw);
+  nlh->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWCHAIN;
+  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+  nfg->nfgen_family = NFPROTO_IPV4;
+  CHECK(!nft::decode_chain(nlh));
+  nlh->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWTABLE;
+  CHECK(!nft::decode_table(nlh));
+  nlh->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWOBJ;
+  CHECK(!nft::decode_counter(nlh));
+  // A message of another subsystem with an nftables message number.
+  nlh->nlmsg_type = NFT_MSG_NEWCHAIN;
+  CHECK(!nft::decode_chain(nlh));
+  // An event naming its chain without a terminating NUL.
+  nlh->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE;
+  mnl_attr_put(nlh, NFTA_RULE_CHAIN, 4, "abcd");
+  CHECK(!nft::decode_subject(nlh));
+
+  // An address compared over a length whose bit count overflows an int.
+  nftnl_rule* r = nftnl_rule_alloc();
+  nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "nat");
+  nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "c");
+  nftnl_expr* pl = nftnl_expr_alloc("payload");
+  nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+  nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_OFFSET, 16);
+  nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_LEN, 671088643);
+  nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+  nftnl_rule_add_expr(r, pl);
+  nftnl_expr* cmp = nftnl_expr_alloc("cmp");
+  nftnl_expr_set_u32(cmp, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+  nftnl_expr_set_u32(cmp, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+  nftnl_expr_set(cmp, NFTNL_EXPR_CMP_DATA, "\x0a\0\0\x01", 4);
+  nftnl_rule_add_expr(r, cmp);
+  alignas(4) char rbuf[1024];
+  auto* rh = nftnl_nlmsg_build_hdr(rbuf, NFT_MSG_NEWRULE, NFPROTO_IPV4, 0, 1);
+  nftnl_rule_nlmsg_build_payload(rh, r);
+  nftnl_rule_free(r);
+  auto m = nft::decode_rule(rh);
+  REQUIRE(m);
+  CHECK(rule_text(m->rule.body) == "ip daddr 10.0.0.1/5368709144");
 }
 
 TEST_CASE("the nftables view file round-trips and is only believed for its own identity") {
