@@ -51,10 +51,20 @@ void sort(NftState& s) {
   auto order = [](const auto& a, const auto& b) {
     return std::tie(a.family, a.table, a.name) < std::tie(b.family, b.table, b.name);
   };
-  std::sort(s.chains.begin(), s.chains.end(), order);
-  std::sort(s.counters.begin(), s.counters.end(), order);
-  std::sort(s.maps.begin(), s.maps.end(), order);
+  auto same = [](const auto& a, const auto& b) {
+    return std::tie(a.family, a.table, a.name) == std::tie(b.family, b.table, b.name);
+  };
+  // A dump interrupted by another program's change may list an object
+  // twice (the kernel resumes by index); one of each is kept.
+  auto sort_unique = [&](auto& v) {
+    std::stable_sort(v.begin(), v.end(), order);
+    v.erase(std::unique(v.begin(), v.end(), same), v.end());
+  };
+  sort_unique(s.chains);
+  sort_unique(s.counters);
+  sort_unique(s.maps);
   std::sort(s.tables.begin(), s.tables.end());
+  s.tables.erase(std::unique(s.tables.begin(), s.tables.end()), s.tables.end());
 }
 
 }  // namespace
@@ -97,7 +107,14 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
   // One attempt: the caller (LinuxKernel::snapshot) retries the whole
   // snapshot, with backoff and a time bound, so retries never nest.
   uint32_t before = 0, after = 0;
-  if (auto e = generation(before)) return e;
+  // The caller's events first: another program's commits that touched
+  // nothing owned move the view along. A commit racing the generation read
+  // gets one more look before the view is given up.
+  for (int look = 0; look < 2; look++) {
+    if (on_snapshot_) on_snapshot_();
+    if (auto e = generation(before)) return e;
+    if (!view_ || view_->gen == before) break;
+  }
   from_view_ = view_ && view_->gen == before;
   if (from_view_) {
     out = view_->state;
@@ -110,8 +127,15 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
   auto e = snapshot_once(s);
   if (e && e->code != EAGAIN) return e;
   if (auto g = generation(after)) return g;
-  if (e || before != after)
-    return WriteError{EAGAIN, "the nftables ruleset changed while it was dumped"};
+  if (e || before != after) {
+    // Another program committed meanwhile. If its events show that none of
+    // those commits touched an owned object, what was dumped of them holds
+    // as of `after`: under a steady stream of foreign commits a dump of
+    // 10,000 forwardings would otherwise never come out consistent.
+    if (on_snapshot_) on_snapshot_();
+    if (!untouched_ || !untouched_(before, after))
+      return WriteError{EAGAIN, "the nftables ruleset changed while it was dumped"};
+  }
   out = s;
   planned_gen_ = after;
   view_ = NftView{after, std::move(s)};
@@ -119,44 +143,57 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
 }
 
 std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
+  // A dump interrupted by a concurrent change (EAGAIN) is read to its end
+  // all the same, and so are the others: the caller decides, from the
+  // events, whether what was read holds.
+  bool interrupted = false;
+  auto failed = [&](std::optional<WriteError> e) {
+    if (e && e->code == EAGAIN) {
+      interrupted = true;
+      return false;
+    }
+    return e.has_value();
+  };
+  std::optional<WriteError> e;
   auto m = nft::dump_tables();
-  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+  if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
         if (auto t = nft::decode_table(nlh); t && nft_owned_table(t->family, t->name))
           s.tables.push_back(*t);
-      }))
+      })))
     return e;
   m = nft::dump_chains();
-  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+  if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
         if (auto c = nft::decode_chain(nlh); c && nft_owned_chain(c->family, c->table, c->name))
           s.chains.push_back(std::move(*c));
-      }))
+      })))
     return e;
   m = nft::dump_objects();
-  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+  if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
         if (auto c = nft::decode_counter(nlh); c && nft_owned_counter(c->family, c->table, c->name))
           s.counters.push_back(*c);
-      }))
+      })))
     return e;
   m = nft::dump_sets();
-  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+  if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
         if (auto set = nft::decode_set(nlh);
             set && nft_owned_map(set->family, set->table, set->name))
           s.maps.push_back({set->family, set->table, set->name, set->typed, {}, set->kind});
-      }))
+      })))
     return e;
+  sort(s);
   for (auto& map : s.maps)
-    if (auto e = read_elems(map)) return e;
+    if (failed(e = read_elems(map))) return e;
   for (auto& chain : s.chains) {
     m = nft::dump_rules(chain.family, chain.table, chain.name);
-    if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+    if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
           auto r = nft::decode_rule(nlh);
           // The kernel filters by table and chain; checked again all the same.
           if (r && r->family == chain.family && r->table == chain.table && r->chain == chain.name)
             chain.rules.push_back(std::move(r->rule));
-        }))
+        })))
       return e;
   }
-  sort(s);
+  if (interrupted) return WriteError{EAGAIN, "dump interrupted by a concurrent change"};
   return std::nullopt;
 }
 

@@ -46,6 +46,16 @@ class NftKernel {
   // sent: the kernel announces a commit's changes to the nftables event
   // group while committing, so a listener must have room for them by then.
   void on_commit(std::function<void(size_t batch_bytes)> f) { on_commit_ = std::move(f); }
+  // Called at the start of each snapshot, before the generation is read:
+  // the daemon reads its queued nftables events there, so the view has
+  // followed every commit they announce (view_passed) before it is judged.
+  void on_snapshot(std::function<void()> f) { on_snapshot_ = std::move(f); }
+  // Whether the events read so far show that every commit after generation
+  // `before`, up to `after`, touched nothing netkeep owns (false when they
+  // do not reach `after`). Lets a dump that raced such commits stand.
+  void on_untouched(std::function<bool(uint32_t before, uint32_t after)> f) {
+    untouched_ = std::move(f);
+  }
 
   const std::optional<NftView>& view() const { return view_; }
   void set_view(std::optional<NftView> v) { view_ = std::move(v); }
@@ -81,6 +91,8 @@ class NftKernel {
   uint64_t full_dumps_ = 0;
   std::optional<NftView> view_;
   std::function<void(size_t)> on_commit_;
+  std::function<void()> on_snapshot_;
+  std::function<bool(uint32_t, uint32_t)> untouched_;
   std::optional<uint32_t> planned_gen_;  // the generation the last snapshot was of
   bool from_view_ = false;               // the last snapshot's ruleset came from the view
 };

@@ -102,25 +102,21 @@ class Daemon {
         return r;
       });
     });
-    watch(nft_fd_, nft_watch_.fd(), "nftables", [this] {
-      Drained got = nft_watch_.drain([this](const nlmsghdr* nlh) {
-        // The events of netkeep's own commits carry its socket's port id;
-        // the view already holds what they did.
-        const bool own = nlh->nlmsg_pid == kernel_->nft().portid();
-        std::string why;
-        bool r = !own && nft_relevant(nlh, &why);
-        if (r && reasons_.size() < 3) reasons_.insert("nft " + why);
-        follow_generation(nlh, r);
-        return r;
-      });
-      if (got.overrun) kernel_->nft().set_view(std::nullopt);  // what changed is unknown
-      return got;
-    });
+    watch(nft_fd_, nft_watch_.fd(), "nftables", [this] { return drain_nft(); });
     // netkeep's own large commits (a cold start of 10,000 forwardings adds
     // 40,000 set elements) are announced element by element, each event
     // larger than its share of the batch; with room for them, the events
     // are read and recognised as its own instead of being lost to an
     // overrun that forces a full dump.
+    // Under another program's steady stream of commits, the events queued
+    // since the last drain are read before each snapshot judges the view;
+    // otherwise the view lags the generation and every reconcile dumps in
+    // full. (What they ask for is this very reconcile: no new trigger.)
+    kernel_->nft().on_snapshot([this] {
+      if (drain_nft().overrun) log("nftables: events were lost (overrun); resyncing in full");
+    });
+    kernel_->nft().on_untouched(
+        [this](uint32_t before, uint32_t after) { return untouched(before, after); });
     kernel_->nft().on_commit(
         [this](size_t bytes) { nft_watch_.reserve((4 << 20) + kEventsPerBatchByte * bytes); });
     schedule_resync();
@@ -136,6 +132,24 @@ class Daemon {
     fmt::print(stderr, "netkeep: {}\n", fmt::format(f, std::forward<Args>(args)...));
   }
 
+  Drained drain_nft() {
+    Drained got = nft_watch_.drain([this](const nlmsghdr* nlh) {
+      // The events of netkeep's own commits carry its socket's port id;
+      // the view already holds what they did.
+      const bool own = nlh->nlmsg_pid == kernel_->nft().portid();
+      std::string why;
+      bool r = !own && nft_relevant(nlh, &why);
+      if (r && reasons_.size() < 3) reasons_.insert("nft " + why);
+      follow_generation(nlh, r);
+      return r;
+    });
+    if (got.overrun) {
+      kernel_->nft().set_view(std::nullopt);  // what changed is unknown
+      lost_events_ = true;
+    }
+    return got;
+  }
+
   // The view of the owned nftables objects (see nft_view.hpp) holds for
   // as long as the ruleset generation stands still. Each transaction's
   // events end with NEWGEN; one that touched nothing netkeep owns (another
@@ -146,8 +160,23 @@ class Daemon {
     commit_touched_owned_ |= owned;
     if (auto gen = nft::decode_gen(nlh)) {
       if (!commit_touched_owned_) kernel_->nft().view_passed(*gen);
+      // netkeep's own commits touch what it owns too, but never while it
+      // dumps; they count like anyone's here, which only costs a retry.
+      if (commit_touched_owned_ || nlh->nlmsg_pid == kernel_->nft().portid()) owned_gen_ = *gen;
+      // After lost events, the first commit seen whole is the next one.
+      if (lost_events_) gap_upto_ = *gen;
+      lost_events_ = false;
+      seen_gen_ = *gen;
       commit_touched_owned_ = false;
     }
+  }
+
+  // See NftKernel::on_untouched. Generations are compared as the kernel's
+  // 32-bit counter wraps.
+  bool untouched(uint32_t before, uint32_t after) const {
+    auto after_or_at = [](uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) >= 0; };
+    return !lost_events_ && after_or_at(before, gap_upto_) && after_or_at(seen_gen_, after) &&
+           !after_or_at(owned_gen_, before + 1);
   }
 
   void wait_reload() {
@@ -292,6 +321,11 @@ class Daemon {
   Metrics metrics_;
   bool dirty_ = false, ready_sent_ = false;
   bool commit_touched_owned_ = false;  // by the nftables events since the last NEWGEN
+  // The last generation the events announced, the last that touched an
+  // owned object, and the last of which events may have been lost (an
+  // overrun: until the next generation is seen, nothing is known).
+  uint32_t seen_gen_ = 0, owned_gen_ = 0, gap_upto_ = 0;
+  bool lost_events_ = true;  // nothing seen yet
   std::chrono::steady_clock::time_point first_event_;
   std::chrono::seconds backoff_{0};
   uint64_t reconciles_ = 0;
