@@ -62,8 +62,9 @@ class Daemon {
         resync_(io_),
         watchdog_(io_),
         config_watch_(o.config),
-        rtnl_watch_(NETLINK_ROUTE, {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-                                    RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE}),
+        rtnl_watch_(NETLINK_ROUTE,
+                    {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
+                     RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF}),
         nft_watch_(NETLINK_NETFILTER, {NFNLGRP_NFTABLES}) {}
 
   ~Daemon() {

@@ -1,12 +1,15 @@
 #include "daemon/relevance.hpp"
 
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "backends/nft_codec.hpp"
+#include "backends/netlink.hpp"
 #include "backends/nft_kernel.hpp"
 #include "backends/rtnl_addr.hpp"
 #include "backends/rtnl_link.hpp"
@@ -74,6 +77,29 @@ bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last,
     if (!concern) return false;
     return say(add != contains(last.routes, r->route),
                "route " + r->route.dst.str() + " dev " + r->route.dev);
+  }
+  if (t == RTM_NEWNETCONF) {
+    // Forwarding turned off (or on) by someone else: ip_forward and IPv6's
+    // all.forwarding are announced; netkeep's other sysctls are not and
+    // wait for the periodic resync.
+    if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(netconfmsg))) return false;
+    const auto* ncm = static_cast<const netconfmsg*>(NLMSG_DATA(nlh));
+    const char* key = ncm->ncm_family == AF_INET    ? "net/ipv4/ip_forward"
+                      : ncm->ncm_family == AF_INET6 ? "net/ipv6/conf/all/forwarding"
+                                                    : nullptr;
+    std::optional<int32_t> index, forwarding;
+    for (const nlattr* a : nl::Attrs::of(nlh, sizeof(netconfmsg))) {
+      if (mnl_attr_validate(a, MNL_TYPE_U32) < 0) continue;
+      if (mnl_attr_get_type(a) == NETCONFA_IFINDEX)
+        index = static_cast<int32_t>(mnl_attr_get_u32(a));
+      if (mnl_attr_get_type(a) == NETCONFA_FORWARDING)
+        forwarding = static_cast<int32_t>(mnl_attr_get_u32(a));
+    }
+    if (!key || index != NETCONFA_IFINDEX_ALL || !forwarding) return false;
+    auto it = last.sysctls.find(key);
+    const bool changed = it == last.sysctls.end() || it->second != std::to_string(*forwarding);
+    if (changed && why) *why = fmt::format("{} = {}", key, *forwarding);
+    return changed;
   }
   return false;
 }

@@ -1,7 +1,13 @@
 // Which kernel events wake the daemon: only those that can change a plan.
 #include <doctest/doctest.h>
+#include <libmnl/libmnl.h>
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
+#include <optional>
+
+#include "backends/netlink.hpp"
 #include "backends/rtnl_addr.hpp"
 #include "backends/rtnl_link.hpp"
 #include "backends/rtnl_route.hpp"
@@ -84,4 +90,24 @@ TEST_CASE("route events: owned routes and routes taking their place") {
              std::nullopt,
              0};
   CHECK(relevant(rtnl::encode_route_replace(2, ours)));
+}
+
+TEST_CASE("forwarding turned off by another program wakes the daemon; other netconf does not") {
+  auto netconf = [](uint8_t family, int32_t index, std::optional<int32_t> forwarding) {
+    nl::Message m(RTM_NEWNETCONF, 0);
+    m.put_header<netconfmsg>()->ncm_family = family;
+    mnl_attr_put_u32(m.hdr(), NETCONFA_IFINDEX, static_cast<uint32_t>(index));
+    if (forwarding)
+      mnl_attr_put_u32(m.hdr(), NETCONFA_FORWARDING, static_cast<uint32_t>(*forwarding));
+    return m;
+  };
+  Actual a = last();
+  a.sysctls = {{"net/ipv4/ip_forward", "1"}, {"net/ipv6/conf/all/forwarding", "1"}};
+  auto rel = [&](nl::Message m) { return rtnl_relevant(m.hdr(), a, name_of); };
+  CHECK(rel(netconf(AF_INET, NETCONFA_IFINDEX_ALL, 0)));
+  CHECK(rel(netconf(AF_INET6, NETCONFA_IFINDEX_ALL, 0)));
+  CHECK_FALSE(rel(netconf(AF_INET, NETCONFA_IFINDEX_ALL, 1)));  // as the snapshot says
+  CHECK_FALSE(rel(netconf(AF_INET, 2, 0)));                     // one link's: not netkeep's
+  CHECK_FALSE(rel(netconf(AF_INET, NETCONFA_IFINDEX_DEFAULT, 0)));
+  CHECK_FALSE(rel(netconf(AF_INET, NETCONFA_IFINDEX_ALL, std::nullopt)));  // rp_filter, say
 }
