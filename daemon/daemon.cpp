@@ -257,6 +257,7 @@ class Daemon {
 
     for (const auto& d : rc.diags) log("reconcile {}: {}", n, d.str());
     for (const auto& w : rc.plan.warnings) log("reconcile {}: warning: {}", n, w);
+    for (const auto& why : rc.replanned) log("reconcile {}: planned again: {}", n, why);
     if (!rc.snapshot_error.empty())
       log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error);
     for (size_t i : rc.result.applied) {

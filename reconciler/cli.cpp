@@ -250,6 +250,7 @@ int cmd_apply(const Args& a) {
     fmt::print(stderr, "warning: keeping the nftables view: {}\n", *w);
   print_diags(rc.diags);
   for (const auto& w : rc.plan.warnings) fmt::print(stderr, "warning: {}\n", w);
+  for (const auto& n : rc.replanned) fmt::print(stderr, "netkeep: planned again: {}\n", n);
   if (!rc.snapshot_error.empty()) {
     fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", rc.snapshot_error);
     return 1;

@@ -85,7 +85,10 @@ void apply_nft_transaction(const Plan& plan, KernelWriter& writer, ExecResult& r
       per_op[e.index] = e.error;
     } else {
       batch_error = e.error.message;
-      r.stale |= e.error.code == ERESTART || e.error.code == ESTALE;
+      if (e.error.code == ERESTART || e.error.code == ESTALE) {
+        r.stale = true;
+        r.stale_why = e.error.message;
+      }
     }
   }
   for (size_t i = 0; i < ops.size(); i++) {

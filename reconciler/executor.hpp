@@ -25,6 +25,7 @@ struct ExecResult {
   // ruleset changed since the snapshot (ERESTART), or the kernel refused a
   // batch planned from the kept view (ESTALE). Plan again.
   bool stale = false;
+  std::string stale_why;  // the kernel's or the backend's words for it
   bool ok() const { return failures.empty(); }
 };
 

@@ -54,6 +54,10 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
     if (alongside) alongside->finish();
     r.snapshot = std::move(actual);
     if (!r.result.stale || attempt == 1) return r;
+    std::string refused;  // the op the kernel named, if it named one
+    for (const auto& f : r.result.failures)
+      if (!f.skipped && refused.empty()) refused = " (refused: " + to_text(f) + ")";
+    r.replanned.push_back(r.result.stale_why + refused);
   }
 }
 

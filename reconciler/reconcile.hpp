@@ -24,6 +24,9 @@ struct Reconcile {
   std::optional<Actual> snapshot;  // the state the plan was made from
   Plan plan;
   ExecResult result;
+  // Why the first plan was given up and the state read again (the kernel
+  // refused its nftables batch as stale), for the log; empty when not.
+  std::vector<std::string> replanned;
   Times times;
 
   bool ok() const { return snapshot_error.empty() && result.ok() && !has_errors(diags); }

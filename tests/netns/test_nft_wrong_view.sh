@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The view file is a cache that can be wrong without harm (hardening
+# issue): hand-made wrong views, each at the kernel's current generation so
+# that `apply` believes it. A write planned from it that the kernel refuses
+# (a handle that is not there) drops the view and is planned again from a
+# full dump in the same run; every case converges within two applies and
+# never touches another program's rule.
+source "$(dirname "$0")/lib.sh"
+
+router_setup
+CFG=$(config_from fresh-system)
+VIEW="$ROOT/run/netkeep/nft-view"
+edit() { python3 "$(dirname "$0")/view_edit.py" "$VIEW" "$@"; }
+handles() { chain_handles "$R" ip nat router7-portforwardings; }
+plan_clean() { nk "$R" plan --config "$CFG" --root "$ROOT" >/dev/null 2>&1; }
+ip netns exec "$R" nft -f - <<'NFT'
+table ip foreign {
+  chain c {
+    tcp dport 7777 counter accept
+  }
+}
+NFT
+foreign() { ip netns exec "$R" nft -a list table ip foreign; }
+foreign_before=$(foreign)
+foreign_handle=$(foreign | sed -nE 's/.*dport 7777 .* # handle ([0-9]+)$/\1/p')
+# A small change and back, so apply keeps a view of what it wrote.
+status "converge" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+sed -i 's|10.10.0.1/24|10.10.0.1/25|' "$CFG/interfaces.json"
+status "a committed change leaves a current view" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+check "the view file is there" test -s "$VIEW"
+
+# 1. A wrong handle for lan0's rule, which the next change deletes.
+edit bump-handle router7-portforwardings 1 1000
+sed -i 's|10.10.0.1/25|10.10.0.1/24|' "$CFG/interfaces.json"
+status "1. wrong handle: the change is applied (exit 0) in one run" 0 \
+  nk "$R" apply --config "$CFG" --root "$ROOT"
+contains "1. the kernel refused the write; it was planned again from a full dump" \
+  "$(cat "$WORK/err")" "netkeep: planned again: the kernel refused a batch planned from the kept view"
+contains "1. the new rule is there" "$(handles)" "ip daddr 10.10.0.0/24 return"
+lacks "1. the old one is gone" "$(handles)" "10.10.0.0/25"
+check "1. plan: nothing to do" plan_clean
+
+# 2. The view puts another program's rule handle into the owned chain,
+# with a body netkeep does not want there: planned as a delete of that
+# handle in the forwarding chain, which the kernel refuses.
+edit add-rule router7-portforwardings "$foreign_handle"
+status "2. foreign handle: apply converges" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+equals "2. the other program's rule is untouched" "$(foreign)" "$foreign_before"
+check "2. plan: nothing to do" plan_clean
+
+# 3. No counters in the view: netkeep would add them; the kernel already
+# has them, so they are neither recreated nor reset.
+status "3. (a view to edit)" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+counters() { ip netns exec "$R" nft -a list counters | grep -oE 'counter [a-z]+ \{ # handle [0-9]+'; }
+counters >"$WORK/counters.before"
+edit drop-counters
+for i in 1 2; do nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1; done
+check "3. missing counters: plan has nothing to do after two applies" plan_clean
+check "3. (six counters with handles)" test "$(wc -l <"$WORK/counters.before")" = 6
+equals "3. the counters are the ones that were there (same handles: not recreated)" \
+  "$(counters)" "$(cat "$WORK/counters.before")"
+equals "the other program's rule is untouched throughout" "$(foreign)" "$foreign_before"
+finish

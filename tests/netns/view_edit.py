@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Edits a netkeep nftables view file (backends/nft_view.cpp, format 2) in
+place, for the wrong-view tests: the file is read into plain lists, one
+edit is made, and it is written back in the same encoding.
+  view_edit.py FILE bump-handle CHAIN INDEX N   rule INDEX of CHAIN: handle + N
+  view_edit.py FILE add-rule CHAIN HANDLE       a copy of CHAIN's first rule, at HANDLE
+  view_edit.py FILE drop-counters               no counters at all
+"""
+import struct, sys
+
+MAGIC = b"netkeep nft view 2\n"
+
+
+class R:
+    def __init__(self, b): self.b, self.o = b, 0
+    def num(self, f):
+        v = struct.unpack_from(f, self.b, self.o)[0]; self.o += struct.calcsize(f); return v
+    def str(self):
+        n = self.num("I"); s = self.b[self.o:self.o + n]; self.o += n; return s
+    def key(self): return (self.num("B"), self.str(), self.str())
+
+
+def load(path):
+    b = open(path, "rb").read()
+    assert b.startswith(MAGIC), "not a view file"
+    r = R(b); r.o = len(MAGIC)
+    v = {"identity": r.str(), "gen": r.num("I"), "tables": [], "chains": [], "counters": [], "maps": b""}
+    for _ in range(r.num("I")):
+        v["tables"].append((r.num("B"), r.str()))
+    for _ in range(r.num("I")):
+        key, base = r.key(), None
+        if r.num("B"):
+            base = (r.str(), r.num("I"), r.num("i"), r.num("I"))
+        rules = [[r.num("Q"), r.str()] for _ in range(r.num("I"))]
+        v["chains"].append([key, base, rules])
+    for _ in range(r.num("I")):
+        v["counters"].append(r.key())
+    v["maps"] = b[r.o:]  # kept as it is
+    return v
+
+
+def save(path, v):
+    out = bytearray(MAGIC)
+    s = lambda x: out.extend(struct.pack("I", len(x)) + x)
+    key = lambda k: (out.extend(struct.pack("B", k[0])), s(k[1]), s(k[2]))
+    s(v["identity"]); out.extend(struct.pack("I", v["gen"]))
+    out.extend(struct.pack("I", len(v["tables"])))
+    for fam, name in v["tables"]:
+        out.extend(struct.pack("B", fam)); s(name)
+    out.extend(struct.pack("I", len(v["chains"])))
+    for k, base, rules in v["chains"]:
+        key(k); out.extend(struct.pack("B", base is not None))
+        if base:
+            s(base[0]); out.extend(struct.pack("IiI", base[1], base[2], base[3]))
+        out.extend(struct.pack("I", len(rules)))
+        for h, body in rules:
+            out.extend(struct.pack("Q", h)); s(body)
+    out.extend(struct.pack("I", len(v["counters"])))
+    for k in v["counters"]:
+        key(k)
+    out.extend(v["maps"])
+    open(path, "wb").write(out)
+
+
+def chain(v, name):
+    return next(c for c in v["chains"] if c[0][2] == name.encode())
+
+
+path, op, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+v = load(path)
+if op == "bump-handle": chain(v, args[0])[2][int(args[1])][0] += int(args[2])
+elif op == "add-rule":
+    c = chain(v, args[0]); c[2].insert(0, [int(args[1]), c[2][0][1]])
+elif op == "drop-counters": v["counters"] = []
+else: sys.exit("unknown edit " + op)
+save(path, v)
