@@ -49,7 +49,7 @@ void LinuxKernel::load_view(std::filesystem::path file) {
   view_identity_ = nft_view_identity(nft_->fd());
   auto v = load_nft_view(view_file_, view_identity_);
   if (v) loaded_gen_ = v->gen;
-  nft_->set_view(std::move(v));
+  nft_->set_view(std::move(v), /*from_file=*/true);
 }
 
 std::optional<std::string> LinuxKernel::save_view() {

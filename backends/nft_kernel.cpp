@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "backends/nft_codec.hpp"
+#include "backends/nft_stamp.hpp"
 #include "reconciler/nft_apply.hpp"
 #include "reconciler/nft_desired.hpp"
 
@@ -115,6 +116,12 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
     if (auto e = generation(before)) return e;
     if (!view_ || view_->gen == before) break;
   }
+  if (view_ && view_->gen == before && verify_stamp_) {
+    std::string stamp;
+    if (auto e = read_stamp(stamp)) return e;
+    if (stamp != view_->stamp) view_.reset();  // another namespace's, or an older one
+    verify_stamp_ = false;
+  }
   from_view_ = view_ && view_->gen == before;
   if (from_view_) {
     out = view_->state;
@@ -138,7 +145,7 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
   }
   out = s;
   planned_gen_ = after;
-  view_ = NftView{after, std::move(s)};
+  view_ = NftView{after, std::move(s), dumped_stamp_};
   return std::nullopt;
 }
 
@@ -162,9 +169,12 @@ std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
       })))
     return e;
   m = nft::dump_chains();
+  dumped_stamp_.clear();
   if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
         if (auto c = nft::decode_chain(nlh); c && nft_owned_chain(c->family, c->table, c->name))
           s.chains.push_back(std::move(*c));
+        else if (auto stamp = nft::decode_stamp(nlh))
+          dumped_stamp_ = std::move(*stamp);
       })))
     return e;
   m = nft::dump_objects();
@@ -195,6 +205,16 @@ std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
   }
   if (interrupted) return WriteError{EAGAIN, "dump interrupted by a concurrent change"};
   return std::nullopt;
+}
+
+std::optional<WriteError> NftKernel::read_stamp(std::string& stamp) {
+  stamp.clear();
+  auto m = nft::request_stamp();
+  auto e = sock_->get(m.hdr(), [&](const nlmsghdr* nlh) {
+    if (auto s = nft::decode_stamp(nlh)) stamp = std::move(*s);
+  });
+  if (e && e->code == ENOENT) return std::nullopt;  // no stamp chain (or table) yet
+  return e;
 }
 
 std::optional<WriteError> NftKernel::read_elems(NftMap& map) {
@@ -265,8 +285,18 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
       reinterpret_cast<nlmsghdr*>(buf.data() + at)->nlmsg_flags |= NLM_F_ECHO;
     i++;
   }
-  if (commit) nft::encode_batch_end(first + 1 + static_cast<uint32_t>(ops.size()), buf);
-  seq_ += static_cast<uint32_t>(ops.size()) + 1;
+  // Every commit renews the stamp (nft_stamp.hpp), last in the batch, so a
+  // view kept in a file can be checked against the kernel in one request.
+  // Whether the stamp chain exists is what the snapshot showed.
+  const uint32_t stamp_seq = first + 1 + static_cast<uint32_t>(ops.size());
+  std::string stamp;
+  if (commit) {
+    stamp = nft::new_stamp();
+    const bool exists = view_ ? !view_->stamp.empty() : !dumped_stamp_.empty();
+    messages += nft::encode_stamp(stamp, exists, stamp_seq, buf);
+    nft::encode_batch_end(stamp_seq + 1, buf);
+  }
+  seq_ += static_cast<uint32_t>(ops.size()) + 2;
 
   auto index_of = [&](uint32_t seq) {
     return seq > first && seq <= first + ops.size() ? seq - first - 1 : NftError::npos;
@@ -278,6 +308,16 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
                         {ERESTART,
                          "the ruleset changed since it was read (another program "
                          "committed meanwhile): nothing was applied"}});
+      return;
+    }
+    if (commit && seq == stamp_seq) {
+      // The stamp chain was not as the snapshot showed (someone deleted
+      // it, say): the batch was refused whole; planned again from a dump.
+      errors.push_back(
+          {NftError::npos,
+           {ESTALE, fmt::format("the view's stamp chain ip {} {} was not as read ({}); "
+                                "nothing was applied, the ruleset is read again",
+                                kCountTable, nft::kStampChain, e.message)}});
       return;
     }
     errors.push_back({index_of(seq), e});
@@ -297,7 +337,7 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   planned_gen_.reset();  // one batch per snapshot
   if (errors.empty()) {
     if (track)
-      update_view(ops, handles);
+      update_view(ops, handles, stamp);
     else
       view_.reset();
     return errors;
@@ -318,8 +358,8 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   return errors;
 }
 
-void NftKernel::update_view(const std::vector<const Op*>& ops,
-                            const std::vector<uint64_t>& handles) {
+void NftKernel::update_view(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles,
+                            const std::string& stamp) {
   uint32_t gen = 0;
   if (generation(gen) || gen != view_->gen + 1) {
     view_.reset();  // another program committed too: its changes are unknown
@@ -334,6 +374,7 @@ void NftKernel::update_view(const std::vector<const Op*>& ops,
   }
   sort(view_->state);
   view_->gen = gen;
+  view_->stamp = stamp;
 }
 
 void NftKernel::view_passed(uint32_t gen) {

@@ -58,7 +58,12 @@ class NftKernel {
   }
 
   const std::optional<NftView>& view() const { return view_; }
-  void set_view(std::optional<NftView> v) { view_ = std::move(v); }
+  // A view read from a file (`from_file`) is believed only once its stamp
+  // matches the kernel's (nft_stamp.hpp); one the daemon kept in memory is.
+  void set_view(std::optional<NftView> v, bool from_file = false) {
+    view_ = std::move(v);
+    verify_stamp_ = from_file && view_;
+  }
   // Another program committed generation `gen`, which the caller knows
   // touched nothing netkeep owns (from the event stream): the view holds
   // for it too, if it was current just before.
@@ -80,9 +85,11 @@ class NftKernel {
   explicit NftKernel(std::unique_ptr<nl::Socket> s) : sock_(std::move(s)) {}
   std::optional<WriteError> snapshot_once(NftState& out);
   std::optional<WriteError> generation(uint32_t& gen);
-  std::optional<WriteError> read_elems(NftMap& map);  // its elements, as intervals
+  std::optional<WriteError> read_elems(NftMap& map);         // its elements, as intervals
+  std::optional<WriteError> read_stamp(std::string& stamp);  // "" when there is none
   // After a committed batch: the view with `ops` applied, or none.
-  void update_view(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles);
+  void update_view(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles,
+                   const std::string& stamp);
 
   std::unique_ptr<nl::Socket> sock_;
   uint32_t seq_ = 0x4e4b0000;  // batch sequence numbers, apart from dump requests'
@@ -90,6 +97,8 @@ class NftKernel {
   uint64_t batches_ = 0;
   uint64_t full_dumps_ = 0;
   std::optional<NftView> view_;
+  bool verify_stamp_ = false;  // the view came from a file: check its stamp first
+  std::string dumped_stamp_;   // the stamp the last full dump found
   std::function<void(size_t)> on_commit_;
   std::function<void()> on_snapshot_;
   std::function<bool(uint32_t, uint32_t)> untouched_;

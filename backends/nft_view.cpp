@@ -15,7 +15,7 @@ namespace netkeep {
 
 namespace {
 
-constexpr std::string_view kMagic = "netkeep nft view 2\n";
+constexpr std::string_view kMagic = "netkeep nft view 3\n";
 
 // A plain length-prefixed encoding in host byte order: the file never
 // leaves the machine that wrote it.
@@ -110,6 +110,7 @@ std::optional<NftView> parse_nft_view(std::string_view data, const std::string& 
   if (r.str() != identity) return std::nullopt;
   NftView v;
   v.gen = r.num<uint32_t>();
+  v.stamp = r.str();
   for (uint32_t n = r.count(5); n--;) {
     NftTable t;
     t.family = static_cast<NftFamily>(r.num<uint8_t>());
@@ -171,6 +172,7 @@ std::optional<std::string> save_nft_view(const std::filesystem::path& file,
   w.out.append(kMagic);
   w.str(identity);
   w.num(view.gen);
+  w.str(view.stamp);
   w.num(static_cast<uint32_t>(view.state.tables.size()));
   for (const auto& t : view.state.tables) {
     w.num(static_cast<uint8_t>(t.family));

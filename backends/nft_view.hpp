@@ -22,6 +22,7 @@ namespace netkeep {
 struct NftView {
   uint32_t gen = 0;
   NftState state;
+  std::string stamp;  // of the commit or dump it describes (nft_stamp.hpp); "" for none
 };
 
 // Which boot and which network namespace a view describes: the kernel's

@@ -96,13 +96,29 @@ router_setup() {
   mkdir -p "$ROOT/tmp"
 }
 
+# router_setup_second: another router like it, in namespace $R2 (peer $P2)
+router_setup_second() {
+  R2=$(new_ns router2)
+  P2=$(new_ns peer2)
+  veth "$R2" eth3 02:00:00:00:00:01 "$P2"
+  veth "$R2" eth4 02:00:00:00:00:02 "$P2"
+}
+
 write() {  # write FILE CONTENT: atomically, as a DHCP client would
   mkdir -p "$(dirname "$1")"
   printf '%s\n' "$2" >"$1.tmp" && mv "$1.tmp" "$1"
 }
 
-ruleset() {  # ruleset NS: `nft -n list ruleset` with counter values zeroed
-  ip netns exec "$1" nft -n list ruleset | sed -E 's/packets [0-9]+ bytes [0-9]+/packets 0 bytes 0/'
+# ruleset NS: `nft -n list ruleset` with counter values zeroed and without
+# the view's stamp chain in `ip netkeep` (its comment is random)
+ruleset() {
+  ip netns exec "$1" nft -n list ruleset | sed -E 's/packets [0-9]+ bytes [0-9]+/packets 0 bytes 0/' |
+    awk 'held { held = 0; if ($0 != "\tchain view {") print "" }
+         /^$/ && !skip { held = 1; next }
+         /^\tchain view \{$/ { skip = 1 }
+         !skip { print }
+         skip && /^\t\}$/ { skip = 0 }
+         END { if (held) print "" }'
 }
 
 # forwardings NS: the forwarding maps' elements, a line each in plan's

@@ -29,6 +29,10 @@ monitored_apply() {
   nft_monitor_start "$R" "$WORK/monitor"
   apply
   MESSAGES=$(monitor_stop)
+  # Each commit also renews the view's stamp (a chain re-made with a new
+  # comment in netkeep's own table): counted apart.
+  STAMP=$(grep -c 'chain ip netkeep view' <<<"$MESSAGES")
+  MESSAGES=$(grep -v 'chain ip netkeep view' <<<"$MESSAGES")
 }
 
 fw 1001 1002 1003 1004 1005
@@ -46,6 +50,7 @@ equals "add: exactly one new element" "$(only_new "$e0" "$e1")" "1009 : 10.10.0.
 equals "add: one transaction" "$(grep -c '^# new generation' <<<"$MESSAGES")" 1
 equals "add: one element added to the map and to the count set, nothing else" \
   "$(grep -vc '^# new generation' <<<"$MESSAGES")" 2
+equals "add: and the stamp renewed (its chain deleted and made again)" "$STAMP" 2
 
 fw 1001 1002 1009 1004 1005
 monitored_apply

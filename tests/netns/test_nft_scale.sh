@@ -27,8 +27,8 @@ equals "all 10,000 forwardings are in the kernel" "$(elements)" 10000
 status "plan right after exits 0" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
 gen 10000 60000
 status "adding one forwarding" 0 nk "$R" apply --json --config "$CFG" --root "$ROOT"
-contains "sends 4 nftables messages: batch begin, the map's element, the count set's, batch end" \
-  "$(cat "$WORK/out")" '"write_requests": 4'
+contains "sends 6 nftables messages: batch begin, the map's element, the count set's, the view's stamp (2), batch end" \
+  "$(cat "$WORK/out")" '"write_requests": 6'
 equals "10,001 forwardings" "$(elements)" 10001
 contains "the new one among them" "$(ip netns exec "$R" nft list map ip nat netkeep-portforwardings-tcp)" "60000 counter"
 finish

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The view file is a cache that can be wrong without harm (hardening
 # issue): hand-made wrong views, each at the kernel's current generation so
-# that `apply` believes it. A write planned from it that the kernel refuses
-# (a handle that is not there) drops the view and is planned again from a
-# full dump in the same run; every case converges within two applies and
-# never touches another program's rule.
+# that `apply` would believe it. A write planned from it that the kernel
+# refuses (a handle that is not there) drops the view and is planned again
+# from a full dump in the same run. A view that describes another state
+# altogether (another namespace's, relabelled; an older one with its
+# generation patched) carries another stamp than the kernel's (the comment
+# of `chain view` in `ip netkeep`, renewed by every netkeep commit) and is
+# not believed. Every case converges within two applies and never touches
+# another program's rule.
 source "$(dirname "$0")/lib.sh"
 
 router_setup
@@ -59,5 +63,41 @@ check "3. missing counters: plan has nothing to do after two applies" plan_clean
 check "3. (six counters with handles)" test "$(wc -l <"$WORK/counters.before")" = 6
 equals "3. the counters are the ones that were there (same handles: not recreated)" \
   "$(counters)" "$(cat "$WORK/counters.before")"
+# 4. An older view, its generation patched to the current one: the
+# forwardings changed since (one more), which the old view does not hold.
+cp "$VIEW" "$WORK/old-view"
+sed -i 's/"port": "8080"/"port": "8080", "dest_addr": "10.10.0.23", "dest_port": "80"}, {"port": "9999"/' \
+  "$CFG/portforwardings.json"
+status "4. (one forwarding more)" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+now_gen=$(edit gen)
+cp "$WORK/old-view" "$VIEW"
+edit set-gen "$now_gen"
+sed -i 's/, {"port": "9999"[^}]*}//' "$CFG/portforwardings.json"
+nk "$R" plan --config "$CFG" --root "$ROOT" >"$WORK/plan4" 2>&1
+contains "4. an older view with a patched generation is not believed: plan sees the extra forwarding" \
+  "$(cat "$WORK/plan4")" "- forward tcp 9999"
+status "4. and apply removes it" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+check "4. plan: nothing to do" plan_clean
+
+# 5. Another namespace's view, relabelled with this one's identity and
+# generation: a router with other forwardings.
+router_setup_second
+CFG2=$(config_from fresh-system)
+ROOT2="$WORK/root2"
+mkdir -p "$ROOT2/tmp"
+echo '{"forwardings": [{"port": "1234", "dest_addr": "10.10.0.7", "dest_port": "1234"}]}' >"$CFG2/portforwardings.json"
+status "5. (the other router)" 0 nk "$R2" apply --config "$CFG2" --root "$ROOT2"
+sed -i 's/1234/1235/' "$CFG2/portforwardings.json"
+status "5. (a change there, so it keeps a view)" 0 nk "$R2" apply --config "$CFG2" --root "$ROOT2"
+status "5. (a view here)" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+mine=$(edit gen)
+cp "$VIEW" "$WORK/my-view"
+cp "$ROOT2/run/netkeep/nft-view" "$VIEW"
+edit set-identity "$WORK/my-view"
+edit set-gen "$mine"
+nk "$R" plan --config "$CFG" --root "$ROOT" >"$WORK/plan5" 2>&1
+status "5. another namespace's view, relabelled: plan has nothing to do (it was not believed)" 0 \
+  nk "$R" plan --config "$CFG" --root "$ROOT"
+lacks "5. and never mentions the other router's forwarding" "$(cat "$WORK/plan5")" "1235"
 equals "the other program's rule is untouched throughout" "$(foreign)" "$foreign_before"
 finish

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Edits a netkeep nftables view file (backends/nft_view.cpp, format 2) in
+"""Edits a netkeep nftables view file (backends/nft_view.cpp, format 3) in
 place, for the wrong-view tests: the file is read into plain lists, one
 edit is made, and it is written back in the same encoding.
   view_edit.py FILE bump-handle CHAIN INDEX N   rule INDEX of CHAIN: handle + N
   view_edit.py FILE add-rule CHAIN HANDLE       a copy of CHAIN's first rule, at HANDLE
   view_edit.py FILE drop-counters               no counters at all
+  view_edit.py FILE set-identity FILE2          FILE2's identity (another namespace's view, relabelled)
+  view_edit.py FILE set-gen GEN                 another ruleset generation
+  view_edit.py FILE gen                         prints its generation
 """
 import struct, sys
 
-MAGIC = b"netkeep nft view 2\n"
+MAGIC = b"netkeep nft view 3\n"
 
 
 class R:
@@ -24,7 +27,8 @@ def load(path):
     b = open(path, "rb").read()
     assert b.startswith(MAGIC), "not a view file"
     r = R(b); r.o = len(MAGIC)
-    v = {"identity": r.str(), "gen": r.num("I"), "tables": [], "chains": [], "counters": [], "maps": b""}
+    v = {"identity": r.str(), "gen": r.num("I"), "stamp": r.str(), "tables": [], "chains": [],
+         "counters": [], "maps": b""}
     for _ in range(r.num("I")):
         v["tables"].append((r.num("B"), r.str()))
     for _ in range(r.num("I")):
@@ -43,7 +47,7 @@ def save(path, v):
     out = bytearray(MAGIC)
     s = lambda x: out.extend(struct.pack("I", len(x)) + x)
     key = lambda k: (out.extend(struct.pack("B", k[0])), s(k[1]), s(k[2]))
-    s(v["identity"]); out.extend(struct.pack("I", v["gen"]))
+    s(v["identity"]); out.extend(struct.pack("I", v["gen"])); s(v["stamp"])
     out.extend(struct.pack("I", len(v["tables"])))
     for fam, name in v["tables"]:
         out.extend(struct.pack("B", fam)); s(name)
@@ -68,9 +72,13 @@ def chain(v, name):
 
 path, op, args = sys.argv[1], sys.argv[2], sys.argv[3:]
 v = load(path)
+if op == "gen":
+    print(v["gen"]); sys.exit()
 if op == "bump-handle": chain(v, args[0])[2][int(args[1])][0] += int(args[2])
 elif op == "add-rule":
     c = chain(v, args[0]); c[2].insert(0, [int(args[1]), c[2][0][1]])
 elif op == "drop-counters": v["counters"] = []
+elif op == "set-identity": v["identity"] = load(args[0])["identity"]
+elif op == "set-gen": v["gen"] = int(args[0])
 else: sys.exit("unknown edit " + op)
 save(path, v)

@@ -9,6 +9,7 @@
 #include <cstdio>  // libnftnl's headers need FILE
 #include <sys/stat.h>
 
+#include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "backends/nft_codec.hpp"
+#include "backends/nft_stamp.hpp"
 #include "backends/nft_view.hpp"
 #include "model/nft_text.hpp"
 #include "reconciler/nft_desired.hpp"
@@ -179,7 +181,7 @@ TEST_CASE("malformed messages the fuzzer found are refused, not crashed on") {
 
 TEST_CASE("the nftables view file round-trips and is only believed for its own identity") {
   NftInputs in{"uplink0", *Prefix::parse("10.10.0.0/24"), {forwarding()}};
-  NftView v{41, desired_ruleset(in)};
+  NftView v{41, desired_ruleset(in), "netkeep view 00000000deadbeef"};
   uint64_t h = 100;
   for (auto& c : v.state.chains)
     for (auto& r : c.rules) r.handle = h++;
@@ -190,6 +192,7 @@ TEST_CASE("the nftables view file round-trips and is only believed for its own i
   auto back = load_nft_view(file, "boot b netns 7");
   REQUIRE(back);
   CHECK(back->gen == 41);
+  CHECK(back->stamp == v.stamp);
   CHECK(back->state == v.state);
   CHECK(back->state.chains.at(0).rules.at(0).handle == v.state.chains.at(0).rules.at(0).handle);
   CHECK(!load_nft_view(file, "boot b netns 8"));  // another namespace
@@ -205,6 +208,29 @@ TEST_CASE("the nftables view file round-trips and is only believed for its own i
   std::filesystem::create_symlink(std::filesystem::path(dir) / "elsewhere", file);
   CHECK(!load_nft_view(file, "boot b netns 7"));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the view's stamp is a chain comment nft shows, renewed by delete and create") {
+  const std::string stamp = nft::new_stamp();
+  CHECK(stamp.size() == std::string("netkeep view ").size() + 16);
+  CHECK(stamp != nft::new_stamp());  // random
+  for (bool exists : {false, true}) {
+    std::vector<char> buf;
+    CHECK(nft::encode_stamp(stamp, exists, 7, buf) == 2);
+    auto* first = reinterpret_cast<const nlmsghdr*>(buf.data());
+    auto* second = reinterpret_cast<const nlmsghdr*>(buf.data() + NLMSG_ALIGN(first->nlmsg_len));
+    CHECK((first->nlmsg_type & 0xff) == (exists ? NFT_MSG_DELCHAIN : NFT_MSG_NEWTABLE));
+    CHECK((second->nlmsg_type & 0xff) == NFT_MSG_NEWCHAIN);
+    CHECK(second->nlmsg_flags == (NLM_F_REQUEST | NLM_F_CREATE));  // never EXCL, never REPLACE
+    // libnftnl (nft's own reader) finds the comment where nft looks for it.
+    nftnl_chain* c = nftnl_chain_alloc();
+    REQUIRE(nftnl_chain_nlmsg_parse(second, c) == 0);
+    CHECK(std::string(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE)) == "netkeep");
+    CHECK(std::string(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME)) == "view");
+    CHECK(!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM));  // a regular chain: no packet sees it
+    nftnl_chain_free(c);
+    CHECK(nft::decode_stamp(second) == stamp);
+  }
 }
 
 namespace {
