@@ -247,7 +247,8 @@ class Daemon {
     // The periodic resync trusts nothing it kept: the owned nftables objects
     // are dumped again, whatever the view says.
     if (sources_.contains("timer")) kernel_->nft().set_view(std::nullopt);
-    Reconcile rc = reconcile(opts_.config, *kernel_, *kernel_, resolve_host);
+    Reconcile rc =
+        reconcile(opts_.config, *kernel_, *kernel_, resolve_host, nullptr, &portforwardings_);
     const double seconds = rc.times.total();  // reading the config to the last write
     // rtnetlink events are judged against the state this reconcile planned
     // from; its own link, address and route writes therefore count as
@@ -332,6 +333,8 @@ class Daemon {
   std::chrono::seconds backoff_{0};
   uint64_t reconciles_ = 0;
   std::optional<Actual> last_;
+  // The last portforwardings.json, so an edit is re-read incrementally.
+  PortForwardingsMemo portforwardings_;
   std::set<std::string> sources_;  // what asked for the next reconcile
   std::set<std::string> reasons_;  // which kernel changes, for the log
 };
@@ -354,7 +357,6 @@ int run_daemon(const DaemonOptions& options) {
     fds.rlim_cur = fds.rlim_max;
     setrlimit(RLIMIT_NOFILE, &fds);
   }
-  remember_portforwardings(true);
   std::string err;
   auto kernel = LinuxKernel::open(options.root, err);
   if (!kernel) {

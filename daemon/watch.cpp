@@ -48,13 +48,12 @@ NetlinkWatch::~NetlinkWatch() {
 
 Drained NetlinkWatch::drain(const std::function<bool(const nlmsghdr*)>& relevant) {
   Drained d;
-  static thread_local std::vector<char> buf(64 * 1024);
   for (;;) {
-    ssize_t n = recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
+    ssize_t n = recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
     if (n > 0) {
       int left = static_cast<int>(n);
       // left > 0: a last message of unaligned length leaves it negative.
-      for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+      for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data());
            left > 0 && NLMSG_OK(nlh, static_cast<unsigned>(left)); nlh = NLMSG_NEXT(nlh, left))
         if (relevant(nlh)) d.events++;
       continue;

@@ -37,6 +37,7 @@ class NetlinkWatch {
  private:
   int fd_ = -1;
   size_t rcvbuf_ = 0;
+  std::vector<char> buf_ = std::vector<char>(64 * 1024);  // one recv's worth
   std::string error_;
 };
 

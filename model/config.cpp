@@ -140,7 +140,8 @@ void check_wireguard_names(Desired& d, Diagnostics& diags) {
 
 }  // namespace
 
-Desired load_config(const std::filesystem::path& dir, Diagnostics& diags) {
+Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
+                    PortForwardingsMemo* memo) {
   Desired d;
   // A config directory that is not there (/perm not mounted at boot) is not
   // a config that declares nothing: every file counts as invalid, so what
@@ -158,9 +159,8 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags) {
   d.dhcp4 = load_one<Dhcp4Lease>(dir, kDhcp4File, diags, parse_dhcp4_lease);
   d.dhcp6 = load_one<Dhcp6Lease>(dir, kDhcp6File, diags, parse_dhcp6_lease);
   d.portforwardings = load_one<PortForwardings>(
-      dir, kPortForwardingsFile, diags, [](std::string_view t, json::Sink& s) {
-        return parse_portforwardings(t, s, remembered_portforwardings());
-      });
+      dir, kPortForwardingsFile, diags,
+      [memo](std::string_view t, json::Sink& s) { return parse_portforwardings(t, s, memo); });
   d.wireguard = load_one<WireGuardConfig>(dir, kWireGuardFile, diags, parse_wireguard);
   check_wireguard_names(d, diags);
   // Private keys: the file should be readable by its owner only.

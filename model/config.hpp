@@ -14,7 +14,12 @@
 
 namespace netkeep {
 
-Desired load_config(const std::filesystem::path& dir, Diagnostics& diags);
+struct PortForwardingsMemo;
+// Reads and validates every config file of `dir`. With `memo` (the
+// daemon's; a one-shot run has none), portforwardings.json is re-read
+// incrementally against the last text it parsed.
+Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
+                    PortForwardingsMemo* memo = nullptr);
 
 // Per-file parsers over the file's text; nullopt when the file has errors.
 std::optional<InterfacesConfig> parse_interfaces(std::string_view text, json::Sink& sink);
@@ -36,14 +41,11 @@ struct PortForwardingsMemo {
   std::vector<Forwarding> rules;  // as PortForwardings holds them
   std::vector<size_t> entry_of;   // the entry each rule came from
   json::ArrayLayout layout;
-  uint64_t spliced = 0;  // parses that took entries over from the memo
+  uint64_t spliced = 0;             // parses that took entries over from the memo
+  simdjson::dom::parser fragments;  // parses the edited part, its buffers kept
 };
 std::optional<PortForwardings> parse_portforwardings(std::string_view text, json::Sink& sink,
                                                      PortForwardingsMemo* memo = nullptr);
-// load_config on this thread reads portforwardings.json with a memo from
-// now on (or no longer). Off by default: a one-shot run gains nothing.
-void remember_portforwardings(bool on);
-PortForwardingsMemo* remembered_portforwardings();  // this thread's, if on
 
 // A name the kernel takes for a link (its dev_valid_name()): 1-15 bytes,
 // no '/', ':' or whitespace, not "." or "..".

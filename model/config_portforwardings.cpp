@@ -303,9 +303,8 @@ bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayL
   std::string frag;
   frag.reserve(to - from + 6);
   frag.append("[").append(lead).append(t.substr(from, to - from)).append(trail).append("]");
-  static thread_local simdjson::dom::parser parser;
   simdjson::dom::array arr;
-  if (parser.parse(frag).get_array().get(arr)) return false;
+  if (m.fragments.parse(frag).get_array().get(arr)) return false;
   auto spans = json::list_objects(frag, 1, frag.size() - 1);
   const size_t leading = lead.empty() ? 0 : 1;
   const size_t stand_ins = leading + (trail.empty() ? 0 : 1);
@@ -342,17 +341,7 @@ bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayL
   return true;
 }
 
-thread_local std::unique_ptr<PortForwardingsMemo> thread_memo;
-
 }  // namespace
-
-void remember_portforwardings(bool on) {
-  thread_memo = on ? std::make_unique<PortForwardingsMemo>() : nullptr;
-}
-
-PortForwardingsMemo* remembered_portforwardings() {
-  return thread_memo.get();
-}
 
 std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink& sink,
                                                      PortForwardingsMemo* memo) {

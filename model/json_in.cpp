@@ -173,19 +173,8 @@ void Object::finish() {
   }
 }
 
-namespace {
-// The idle parser of this thread, if any (see Document).
-thread_local std::unique_ptr<simdjson::dom::parser> spare_parser;
-}  // namespace
-
-Document::Document(std::string_view text, Sink& sink)
-    : parser_(spare_parser ? std::move(spare_parser) : std::make_unique<simdjson::dom::parser>()),
-      text_(text) {
-  if (auto doc = parse(*parser_, text_, sink)) root_ = Object::from(*doc, "", sink);
-}
-
-Document::~Document() {
-  if (!spare_parser) spare_parser = std::move(parser_);
+Document::Document(std::string_view text, Sink& sink) : text_(text) {
+  if (auto doc = parse(parser_, text_, sink)) root_ = Object::from(*doc, "", sink);
 }
 
 std::optional<std::string_view> as_string(element e, const std::string& path, Sink& sink) {

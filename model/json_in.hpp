@@ -81,13 +81,12 @@ class Object {
 class Document {
  public:
   Document(std::string_view text, Sink& sink);
-  ~Document();
   Document(const Document&) = delete;
   Document& operator=(const Document&) = delete;
   Object* root() { return root_ ? &*root_ : nullptr; }
 
  private:
-  std::unique_ptr<simdjson::dom::parser> parser_;
+  simdjson::dom::parser parser_;
   simdjson::padded_string text_;
   std::optional<Object> root_;
 };

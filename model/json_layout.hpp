@@ -1,5 +1,5 @@
 // Where the entries of portforwardings.json lie in its text, for the
-// daemon's incremental re-read (see remember_portforwardings). Only for
+// daemon's incremental re-read (see PortForwardingsMemo). Only for
 // text simdjson has already accepted: the scan tracks strings and nesting,
 // not the rest of JSON's grammar.
 #pragma once

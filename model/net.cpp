@@ -62,8 +62,7 @@ static bool parse_v4(std::string_view s, uint8_t* out) {
     unsigned v = 0, digits = 0;
     for (; i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 4; i++, digits++)
       v = v * 10 + unsigned(s[i] - '0');
-    if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && s[i - digits] == '0'))
-      return false;
+    if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && s[i - digits] == '0')) return false;
     out[part] = static_cast<uint8_t>(v);
   }
   return i == s.size();

@@ -26,11 +26,12 @@ class Lap {
 }  // namespace
 
 Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
-                    const Resolver& resolve, const AlongsideExecute* alongside) {
+                    const Resolver& resolve, const AlongsideExecute* alongside,
+                    PortForwardingsMemo* memo) {
   Reconcile r;
   Lap lap;
   // Every file is validated before anything is written.
-  Desired desired = load_config(config, r.diags);
+  Desired desired = load_config(config, r.diags, memo);
   if (resolve) resolve_endpoints(desired, resolve, r.diags);
   r.times.config = lap();
   reader.scope(desired);

@@ -12,6 +12,8 @@
 
 namespace netkeep {
 
+struct PortForwardingsMemo;  // model/config.hpp
+
 struct Reconcile {
   // Wall time of each step, in seconds: where a reconcile's time went.
   struct Times {
@@ -45,8 +47,10 @@ struct AlongsideExecute {
   std::function<void()> finish;
 };
 
-// `resolve` turns WireGuard endpoint hostnames into addresses (none: leave them unresolved).
+// `resolve` turns WireGuard endpoint hostnames into addresses (none: leave
+// them unresolved); `memo` is the caller's for load_config (the daemon's).
 Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
-                    const Resolver& resolve = nullptr, const AlongsideExecute* alongside = nullptr);
+                    const Resolver& resolve = nullptr, const AlongsideExecute* alongside = nullptr,
+                    PortForwardingsMemo* memo = nullptr);
 
 }  // namespace netkeep
