@@ -14,18 +14,6 @@ namespace netkeep {
 
 using json::quote;
 
-const Link* Actual::link(std::string_view name) const {
-  for (const auto& l : links)
-    if (l.name == name) return &l;
-  return nullptr;
-}
-
-void Actual::normalize() {
-  std::sort(links.begin(), links.end());
-  std::sort(addrs.begin(), addrs.end());
-  std::sort(routes.begin(), routes.end());
-}
-
 namespace {
 
 std::string opt_ip(const std::optional<IpAddr>& a) {

@@ -13,19 +13,6 @@
 
 namespace netkeep {
 
-std::string Diagnostic::str() const {
-  std::string s = file;
-  if (!path.empty()) s += ": " + path;
-  s += ": " + message;
-  return severity == Severity::warning ? "warning: " + s : s;
-}
-
-bool has_errors(const Diagnostics& d) {
-  for (const auto& x : d)
-    if (x.severity == Severity::error) return true;
-  return false;
-}
-
 std::optional<std::string> base64_decode(std::string_view s) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
