@@ -221,10 +221,10 @@ bool decode_elems(const nlmsghdr* nlh, NftFamily family, std::string_view table,
         nftnl_set_elem_expr_foreach(
             e,
             [](nftnl_expr* x, void* rp) {
-              auto* r = static_cast<RawElem*>(rp);
+              auto* raw = static_cast<RawElem*>(rp);
               if (std::strcmp(nftnl_expr_get_str(x, NFTNL_EXPR_NAME), "counter") == 0) {
-                r->packets = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_PACKETS);
-                r->bytes = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_BYTES);
+                raw->packets = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_PACKETS);
+                raw->bytes = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_BYTES);
               }
               return 0;
             },

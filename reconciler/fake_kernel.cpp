@@ -110,6 +110,12 @@ std::optional<WriteError> FakeKernel::apply(const Op& op) {
   writes_++;
   if (refuse)
     if (auto e = refuse(op)) return e;
+  auto e = apply_one(op);
+  state_.normalize();
+  return e;
+}
+
+std::optional<WriteError> FakeKernel::apply_one(const Op& op) {
   if (auto* o = std::get_if<AddrAdd>(&op)) {
     if (!find(o->addr.dev)) return err(ENODEV, "No such device");
     auto it = std::find_if(state_.addrs.begin(), state_.addrs.end(), [&](const Address& a) {
@@ -119,26 +125,34 @@ std::optional<WriteError> FakeKernel::apply(const Op& op) {
       it->broadcast = o->addr.broadcast;  // replace keeps the address's identity
     else
       state_.addrs.push_back(o->addr);
-  } else if (auto* o = std::get_if<AddrDel>(&op)) {
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<AddrDel>(&op)) {
     erase_if(state_.addrs,
              [&](const Address& a) { return a.dev == o->addr.dev && a.local == o->addr.local; });
-  } else if (auto* o = std::get_if<RouteReplace>(&op)) {
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<RouteReplace>(&op)) {
     if (!find(o->route.dev)) return err(ENODEV, "No such device");
     erase_if(state_.routes, [&](const Route& r) {
       return r.dst == o->route.dst && r.priority == o->route.priority;
     });
     state_.routes.push_back(o->route);
-  } else if (auto* o = std::get_if<RouteDel>(&op)) {
-    erase_if(state_.routes, [&](const Route& r) { return r == o->route; });
-  } else if (auto* o = std::get_if<SysctlSet>(&op)) {
-    state_.sysctls[o->key] = o->to;
-  } else if (auto* o = std::get_if<FileWrite>(&op)) {
-    state_.files[o->path] = {FileKind::regular, o->content};
-  } else if (auto e = apply_link(op)) {
-    return e;
+    return std::nullopt;
   }
-  state_.normalize();
-  return std::nullopt;
+  if (auto* o = std::get_if<RouteDel>(&op)) {
+    erase_if(state_.routes, [&](const Route& r) { return r == o->route; });
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<SysctlSet>(&op)) {
+    state_.sysctls[o->key] = o->to;
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<FileWrite>(&op)) {
+    state_.files[o->path] = {FileKind::regular, o->content};
+    return std::nullopt;
+  }
+  return apply_link(op);
 }
 
 }  // namespace netkeep

@@ -24,6 +24,7 @@ class FakeKernel : public KernelWriter {
  private:
   Link* find(const std::string& name);
   std::optional<WriteError> apply_link(const Op& op);
+  std::optional<WriteError> apply_one(const Op& op);  // addresses, routes, sysctls, files, links
   Actual state_;
   uint64_t writes_ = 0;
   uint64_t next_handle_ = 0;

@@ -120,9 +120,9 @@ std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handl
   NftChain* c = s.chain(o->family, o->table, o->chain);
   if (!c) return err(ENOENT, "No such file or directory");
   NftRule r{o->body, handle};
-  auto at = [&](uint64_t handle) {
+  auto at = [&](uint64_t h) {
     return std::find_if(c->rules.begin(), c->rules.end(),
-                        [&](const NftRule& x) { return x.handle == handle; });
+                        [&](const NftRule& x) { return x.handle == h; });
   };
   auto pos = c->rules.end();
   switch (o->place) {
