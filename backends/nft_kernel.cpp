@@ -16,37 +16,6 @@ namespace netkeep {
 
 namespace {
 
-// The objects netkeep owns (SPEC §3).
-struct Owned {
-  NftFamily family;
-  const char* table;
-  const char* name;
-};
-constexpr Owned kChains[] = {
-    {NftFamily::ip, "nat", "router7-portforwardings"},
-    {NftFamily::ip, "nat", "prerouting"},
-    {NftFamily::ip, "nat", "postrouting"},
-    {NftFamily::ip, "filter", "forward"},
-    {NftFamily::ip, "filter", "input"},
-    {NftFamily::ip, "filter", "output"},
-    {NftFamily::ip6, "filter", "forward"},
-    {NftFamily::ip6, "filter", "input"},
-    {NftFamily::ip6, "filter", "output"},
-    {NftFamily::ip, "netkeep", "forward"},  // kCountTable's
-};
-constexpr Owned kCounters[] = {
-    {NftFamily::ip, "filter", "fwded"},   {NftFamily::ip, "filter", "inputc"},
-    {NftFamily::ip, "filter", "outputc"}, {NftFamily::ip6, "filter", "fwded"},
-    {NftFamily::ip6, "filter", "inputc"}, {NftFamily::ip6, "filter", "outputc"},
-};
-
-bool owned(NftFamily family, std::string_view table, std::string_view name, const Owned* begin,
-           const Owned* end) {
-  return std::any_of(begin, end, [&](const Owned& o) {
-    return o.family == family && table == o.table && name == o.name;
-  });
-}
-
 // A stable order, independent of the kernel's.
 void sort(NftState& s) {
   auto order = [](const auto& a, const auto& b) {
@@ -69,24 +38,6 @@ void sort(NftState& s) {
 }
 
 }  // namespace
-
-bool nft_owned_table(NftFamily family, std::string_view name) {
-  return (family == NftFamily::ip && (name == "nat" || name == kCountTable)) ||
-         ((family == NftFamily::ip || family == NftFamily::ip6) && name == "filter");
-}
-
-bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name) {
-  return owned(family, table, name, std::begin(kChains), std::end(kChains));
-}
-
-bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name) {
-  return owned(family, table, name, std::begin(kCounters), std::end(kCounters));
-}
-
-bool nft_owned_map(NftFamily family, std::string_view table, std::string_view name) {
-  return family == NftFamily::ip && ((table == "nat" && forwarding_map_proto(name) != 0) ||
-                                     (table == kCountTable && count_set_proto(name) != 0));
-}
 
 std::unique_ptr<NftKernel> NftKernel::open(std::string& error) {
   auto s = nl::Socket::open(NETLINK_NETFILTER, error);

@@ -12,13 +12,6 @@
 
 namespace netkeep {
 
-// The objects netkeep owns (SPEC §3). Tables are shared with other programs
-// (netkeep adds them when missing, never deletes them).
-bool nft_owned_table(NftFamily family, std::string_view name);
-bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name);
-bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name);
-bool nft_owned_map(NftFamily family, std::string_view table, std::string_view name);
-
 class NftKernel {
  public:
   static std::unique_ptr<NftKernel> open(std::string& error);

@@ -10,7 +10,7 @@
 
 #include "backends/nft_codec.hpp"
 #include "backends/netlink.hpp"
-#include "backends/nft_kernel.hpp"
+#include "reconciler/nft_desired.hpp"
 #include "backends/rtnl_addr.hpp"
 #include "backends/rtnl_link.hpp"
 #include "backends/rtnl_route.hpp"

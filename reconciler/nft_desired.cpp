@@ -394,4 +394,40 @@ NftState desired_ruleset(const NftInputs& in) {
   return s;
 }
 
+namespace {
+
+// The ruleset of an empty config: every owned object, by name.
+const NftState& owned_names() {
+  static const NftState names = desired_ruleset(NftInputs{});
+  return names;
+}
+
+template <class T>
+bool has_named(const std::vector<T>& v, NftFamily family, std::string_view table,
+               std::string_view name) {
+  return std::any_of(v.begin(), v.end(), [&](const T& o) {
+    return o.family == family && o.table == table && o.name == name;
+  });
+}
+
+}  // namespace
+
+bool nft_owned_table(NftFamily family, std::string_view name) {
+  const auto& t = owned_names().tables;
+  return std::any_of(t.begin(), t.end(),
+                     [&](const NftTable& x) { return x.family == family && x.name == name; });
+}
+
+bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name) {
+  return has_named(owned_names().chains, family, table, name);
+}
+
+bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name) {
+  return has_named(owned_names().counters, family, table, name);
+}
+
+bool nft_owned_map(NftFamily family, std::string_view table, std::string_view name) {
+  return has_named(owned_names().maps, family, table, name);
+}
+
 }  // namespace netkeep

@@ -19,6 +19,14 @@ struct NftInputs {
 
 NftState desired_ruleset(const NftInputs& in);
 
+// The objects netkeep owns (SPEC §3), by name: those desired_ruleset makes,
+// whatever the config (its names never depend on it). Tables are shared
+// with other programs (netkeep adds them when missing, never deletes them).
+bool nft_owned_table(NftFamily family, std::string_view name);
+bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name);
+bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name);
+bool nft_owned_map(NftFamily family, std::string_view table, std::string_view name);
+
 inline constexpr const char* kForwardingChain = "router7-portforwardings";
 // The maps it dispatches through, one per protocol (ip nat).
 inline constexpr const char* kForwardingMapTcp = "netkeep-portforwardings-tcp";

@@ -1,6 +1,7 @@
 // The nftables planner: minimal per-rule diffs, ownership, isolation.
 #include <doctest/doctest.h>
 #include <linux/netfilter/nf_tables.h>
+#include <netinet/in.h>
 
 #include <cerrno>
 
@@ -476,4 +477,26 @@ TEST_CASE("a batch refused as planned from a stale state is planned again once")
   Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
   CHECK(!rc.result.ok());
   CHECK(k.batches == 1);
+}
+
+TEST_CASE("what netkeep owns is what its desired ruleset names, whatever the config") {
+  NftInputs in{"eth0",
+               *Prefix::parse("10.10.0.0/24"),
+               {{IPPROTO_TCP, {8080, 8080}, *IpAddr::parse("10.10.0.23"), {80, 80}},
+                {IPPROTO_UDP, {53, 53}, *IpAddr::parse("10.10.0.2"), {53, 53}}}};
+  const NftState s = desired_ruleset(in);
+  for (const auto& t : s.tables) CHECK(nft_owned_table(t.family, t.name));
+  for (const auto& c : s.chains) CHECK(nft_owned_chain(c.family, c.table, c.name));
+  for (const auto& c : s.counters) CHECK(nft_owned_counter(c.family, c.table, c.name));
+  for (const auto& m : s.maps) CHECK(nft_owned_map(m.family, m.table, m.name));
+  CHECK(s.chains.size() == 10);
+  CHECK(s.maps.size() == 4);
+  // Other programs' objects, even in shared tables.
+  CHECK_FALSE(nft_owned_table(NftFamily::ip, "docker"));
+  CHECK_FALSE(nft_owned_table(NftFamily::ip6, "nat"));
+  CHECK_FALSE(nft_owned_chain(NftFamily::ip, "nat", "DOCKER"));
+  CHECK_FALSE(nft_owned_chain(NftFamily::ip6, "nat", "prerouting"));
+  CHECK_FALSE(nft_owned_counter(NftFamily::ip, "filter", "other"));
+  CHECK_FALSE(nft_owned_map(NftFamily::ip, "filter", "netkeep-portforwardings-tcp"));
+  CHECK_FALSE(nft_owned_chain(NftFamily::ip, "netkeep", "view"));  // the stamp: not planned
 }
