@@ -1,5 +1,6 @@
 // netkeep's command line: plan, apply, show (SPEC §1).
 #include <fmt/format.h>
+#include <netkeep_version.h>
 #include <unistd.h>
 
 #include <cstdio>

@@ -16,7 +16,12 @@ check() {  # check DESC WANT-STATUS STDOUT-GREP STDERR-GREP -- ARGS...
   fi
 }
 check "--help" 0 "Usage:" "^$" -- --help
-check "--version" 0 "^netkeep [0-9]+\.[0-9]+" "^$" -- --version
+check "--version" 0 "^netkeep [0-9]+\.[0-9]+\.[0-9]+" "^$" -- --version
+# Built from a checkout, the version says which commit.
+if [ -e "$(dirname "$0")/../../.git" ] && git -C "$(dirname "$0")" rev-parse HEAD >/dev/null 2>&1; then
+  check "--version names the commit it was built from" 0 \
+    "\(git [^)]*$(git -C "$(dirname "$0")" rev-parse --short=7 HEAD)" "^$" -- --version
+fi
 for cmd in plan apply show run; do
   check "$cmd --help" 0 "Usage: netkeep $cmd" "^$" -- "$cmd" --help
 done

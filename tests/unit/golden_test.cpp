@@ -13,7 +13,7 @@
 #include "model/actual_json.hpp"
 #include "model/config.hpp"
 #include "reconciler/executor.hpp"
-#include "reconciler/fake_kernel.hpp"
+#include "tests/fake/fake_kernel.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
 

@@ -8,7 +8,7 @@
 #include "model/config.hpp"
 #include "model/nft_text.hpp"
 #include "reconciler/executor.hpp"
-#include "reconciler/fake_kernel.hpp"
+#include "tests/fake/fake_kernel.hpp"
 #include "reconciler/nft_desired.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"

@@ -6,7 +6,7 @@
 #include "model/config.hpp"
 #include "model/ownership.hpp"
 #include "reconciler/executor.hpp"
-#include "reconciler/fake_kernel.hpp"
+#include "tests/fake/fake_kernel.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
 #include "values.hpp"

@@ -1,4 +1,4 @@
-#include "reconciler/fake_kernel.hpp"
+#include "tests/fake/fake_kernel.hpp"
 
 #include "reconciler/nft_apply.hpp"
 
