@@ -104,11 +104,6 @@ class Daemon {
       });
     });
     watch(nft_fd_, nft_watch_.fd(), "nftables", [this] { return drain_nft(); });
-    // netkeep's own large commits (a cold start of 10,000 forwardings adds
-    // 40,000 set elements) are announced element by element, each event
-    // larger than its share of the batch; with room for them, the events
-    // are read and recognised as its own instead of being lost to an
-    // overrun that forces a full dump.
     // Under another program's steady stream of commits, the events queued
     // since the last drain are read before each snapshot judges the view;
     // otherwise the view lags the generation and every reconcile dumps in
@@ -118,6 +113,11 @@ class Daemon {
     });
     kernel_->nft().on_untouched(
         [this](uint32_t before, uint32_t after) { return untouched(before, after); });
+    // netkeep's own large commits (a cold start of 10,000 forwardings adds
+    // 40,000 set elements) are announced element by element, each event
+    // larger than its share of the batch; with room for them, the events
+    // are read and recognised as its own instead of being lost to an
+    // overrun that forces a full dump.
     kernel_->nft().on_commit(
         [this](size_t bytes) { nft_watch_.reserve((4 << 20) + kEventsPerBatchByte * bytes); });
     schedule_resync();
