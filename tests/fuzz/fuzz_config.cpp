@@ -13,30 +13,20 @@ using namespace netkeep;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  // Each file's parser, as load_config calls it.
+  static const struct {
+    const char* file;
+    bool (*parse)(std::string_view, json::Sink&);
+  } kParsers[] = {
+      {kInterfacesFile, [](std::string_view t, json::Sink& s) { return !!parse_interfaces(t, s); }},
+      {kDhcp4File, [](std::string_view t, json::Sink& s) { return !!parse_dhcp4_lease(t, s); }},
+      {kDhcp6File, [](std::string_view t, json::Sink& s) { return !!parse_dhcp6_lease(t, s); }},
+      {kWireGuardFile, [](std::string_view t, json::Sink& s) { return !!parse_wireguard(t, s); }},
+  };
+  const auto& p = kParsers[data[0] % 4];
   Diagnostics diags;
-  bool ok = false;
-  switch (data[0] % 4) {
-    case 0: {
-      json::Sink sink{kInterfacesFile, &diags};
-      ok = parse_interfaces(text, sink).has_value() && sink.errors == 0;
-      break;
-    }
-    case 1: {
-      json::Sink sink{kDhcp4File, &diags};
-      ok = parse_dhcp4_lease(text, sink).has_value() && sink.errors == 0;
-      break;
-    }
-    case 2: {
-      json::Sink sink{kDhcp6File, &diags};
-      ok = parse_dhcp6_lease(text, sink).has_value() && sink.errors == 0;
-      break;
-    }
-    case 3: {
-      json::Sink sink{kWireGuardFile, &diags};
-      ok = parse_wireguard(text, sink).has_value() && sink.errors == 0;
-      break;
-    }
-  }
+  json::Sink sink{p.file, &diags};
+  const bool ok = p.parse(text, sink) && sink.errors == 0;
   if (!ok && !has_errors(diags)) std::abort();  // refused without saying why
   for (const auto& d : diags)
     if (d.message.size() > 400) std::abort();  // an unbounded echo of the input

@@ -15,12 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (data[0] % 2 == 0) {
     // The identity the seeds were written with; any other is refused early.
-    auto v = parse_nft_view(text, "boot fuzz netns 1");
-    if (v) {
-      // A view that parses must survive being written and read again.
-      auto again = parse_nft_view(std::string(text), "boot fuzz netns 1");
-      (void)again;
-    }
+    (void)parse_nft_view(text, "boot fuzz netns 1");
   } else {
     std::string error;
     auto a = actual_from_json(text, error);
