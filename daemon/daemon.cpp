@@ -14,52 +14,79 @@
 #include <csignal>
 #include <memory>
 #include <optional>
-#include <set>
 
 #include "backends/linux_kernel.hpp"
-#include "backends/nft_codec.hpp"
 #include "backends/resolver.hpp"
 #include "daemon/http.hpp"
-#include "daemon/metrics.hpp"
+#include "daemon/loop.hpp"
 #include "daemon/notify.hpp"
-#include "daemon/relevance.hpp"
 #include "daemon/watch.hpp"
-#include "model/config.hpp"
-#include "reconciler/nft_desired.hpp"
-#include "reconciler/plan_print.hpp"
-#include "reconciler/reconcile.hpp"
 
 namespace netkeep {
 
 namespace asio = boost::asio;
-using namespace std::chrono_literals;
 
 namespace {
 
-// A quiet period after the last event before reconciling, and the longest
-// a steady stream of events can defer a reconcile.
-constexpr auto kQuiet = 30ms;
-constexpr auto kMaxDefer = 250ms;
-constexpr auto kMinBackoff = 1s;
-constexpr auto kMaxBackoff = 60s;
 // Event bytes (as the socket's buffer accounting counts them) per byte of
 // a committed batch, with margin.
 constexpr size_t kEventsPerBatchByte = 8;
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+class AsioTimer : public Timer {
+ public:
+  explicit AsioTimer(asio::io_context& io) : t_(io) {}
+  void at(std::chrono::steady_clock::time_point when, std::function<void()> fire) override {
+    t_.expires_at(when);
+    t_.async_wait([fire = std::move(fire)](auto ec) {
+      if (!ec) fire();
+    });
+  }
+  void cancel() override { t_.cancel(); }
+
+ private:
+  asio::steady_timer t_;
+};
+
+class AsioClock : public Clock {
+ public:
+  explicit AsioClock(asio::io_context& io) : io_(io) {}
+  std::chrono::steady_clock::time_point now() const override {
+    return std::chrono::steady_clock::now();
+  }
+  std::unique_ptr<Timer> timer() override { return std::make_unique<AsioTimer>(io_); }
+
+ private:
+  asio::io_context& io_;
+};
+
+class LinuxDaemonKernel : public DaemonKernel {
+ public:
+  explicit LinuxDaemonKernel(LinuxKernel& k) : k_(k) {}
+  std::string name_of(int ifindex) const override { return k_.name_of(ifindex); }
+  uint32_t nft_portid() const override { return k_.nft().portid(); }
+  void nft_forget_view() override { k_.nft().set_view(std::nullopt); }
+  void nft_view_passed(uint32_t gen) override { k_.nft().view_passed(gen); }
+
+ private:
+  LinuxKernel& k_;
+};
+
+void log_line(const std::string& line) {
+  fmt::print(stderr, "netkeep: {}\n", line);
 }
 
+// The loop's I/O: the watches' sockets, signals, the metrics server and
+// the systemd watchdog, all on one io_context and one thread.
 class Daemon {
  public:
   Daemon(const DaemonOptions& o, std::unique_ptr<LinuxKernel> kernel)
       : opts_(o),
         kernel_(std::move(kernel)),
+        daemon_kernel_(*kernel_),
+        clock_(io_),
+        loop_({o.config, o.resync}, *kernel_, *kernel_, daemon_kernel_, clock_, hooks(o)),
         signals_(io_, SIGTERM, SIGINT),
         reload_(io_, SIGUSR1, SIGHUP),
-        debounce_(io_),
-        retry_(io_),
-        resync_(io_),
         watchdog_(io_),
         config_watch_(o.config),
         rtnl_watch_(NETLINK_ROUTE,
@@ -75,33 +102,26 @@ class Daemon {
 
   int run() {
     for (const std::string* e : {&config_watch_.error(), &rtnl_watch_.error(), &nft_watch_.error()})
-      if (!e->empty()) log("warning: {}; changes from there are caught by the periodic resync", *e);
+      if (!e->empty()) log_line(*e + "; changes from there are caught by the periodic resync");
     if (!opts_.metrics.empty()) {
       std::string err;
       metrics_server_.emplace(
           io_, opts_.metrics, [this] { return render_metrics(); }, err);
       if (!err.empty()) {
-        log("error: {}", err);
+        log_line("error: " + err);
         return 1;
       }
-      log("serving metrics on {}", opts_.metrics);
+      log_line("serving metrics on " + opts_.metrics);
     }
     signals_.async_wait([this](auto ec, int sig) {
       if (ec) return;
-      log("signal {}: stopping; the network stays as it is", sig);
+      log_line(fmt::format("signal {}: stopping; the network stays as it is", sig));
       io_.stop();
     });
     wait_reload();
     watch(config_fd_, config_watch_.fd(), "config", [this] { return config_watch_.drain(); });
     watch(rtnl_fd_, rtnl_watch_.fd(), "rtnetlink", [this] {
-      return rtnl_watch_.drain([this](const nlmsghdr* nlh) {
-        // Until the first snapshot every event counts.
-        std::string why;
-        bool r = !last_ || rtnl_relevant(
-                               nlh, *last_, [this](int i) { return kernel_->name_of(i); }, &why);
-        if (r && !why.empty()) reasons_.insert(why);
-        return r;
-      });
+      return rtnl_watch_.drain([this](const nlmsghdr* nlh) { return loop_.rtnl_event(nlh); });
     });
     watch(nft_fd_, nft_watch_.fd(), "nftables", [this] { return drain_nft(); });
     // Under another program's steady stream of commits, the events queued
@@ -109,10 +129,13 @@ class Daemon {
     // otherwise the view lags the generation and every reconcile dumps in
     // full. (What they ask for is this very reconcile: no new trigger.)
     kernel_->nft().on_snapshot([this] {
-      if (drain_nft().overrun) log("nftables: events were lost (overrun); resyncing in full");
+      if (drain_nft().overrun) {
+        log_line("nftables: events were lost (overrun); resyncing in full");
+        loop_.nft_events_lost();
+      }
     });
     kernel_->nft().on_untouched(
-        [this](uint32_t before, uint32_t after) { return untouched(before, after); });
+        [this](uint32_t before, uint32_t after) { return loop_.untouched(before, after); });
     // netkeep's own large commits (a cold start of 10,000 forwardings adds
     // 40,000 set elements) are announced element by element, each event
     // larger than its share of the batch; with room for them, the events
@@ -120,76 +143,38 @@ class Daemon {
     // overrun that forces a full dump.
     kernel_->nft().on_commit(
         [this](size_t bytes) { nft_watch_.reserve((4 << 20) + kEventsPerBatchByte * bytes); });
-    schedule_resync();
     if (uint64_t usec = watchdog_usec()) keep_watchdog(std::chrono::microseconds(usec / 2));
-    trigger("start");
+    loop_.start();
     io_.run();
     return 0;
   }
 
  private:
-  template <class... Args>
-  void log(fmt::format_string<Args...> f, Args&&... args) {
-    fmt::print(stderr, "netkeep: {}\n", fmt::format(f, std::forward<Args>(args)...));
+  static LoopHooks hooks(const DaemonOptions& o) {
+    LoopHooks h;
+    h.log = log_line;
+    h.ready = [] { sd_notify("READY=1"); };
+    h.changed = [pidfiles = o.notify_pidfiles] {
+      for (const auto& w : notify_pidfiles(pidfiles)) log_line("warning: " + w);
+    };
+    h.resolve = resolve_host;
+    return h;
   }
 
   Drained drain_nft() {
-    Drained got = nft_watch_.drain([this](const nlmsghdr* nlh) {
-      // The events of netkeep's own commits carry its socket's port id;
-      // the view already holds what they did.
-      const bool own = nlh->nlmsg_pid == kernel_->nft().portid();
-      std::string why;
-      bool r = !own && nft_relevant(nlh, &why);
-      if (r && reasons_.size() < 3) reasons_.insert("nft " + why);
-      follow_generation(nlh, r);
-      return r;
-    });
-    if (got.overrun) {
-      kernel_->nft().set_view(std::nullopt);  // what changed is unknown
-      lost_events_ = true;
-    }
-    return got;
-  }
-
-  // The view of the owned nftables objects (see nft_view.hpp) holds for
-  // as long as the ruleset generation stands still. Each transaction's
-  // events end with NEWGEN; one that touched nothing netkeep owns (another
-  // program's tables) moves the view along to its generation, so the next
-  // reconcile needs no dump of thousands of rules. netkeep's own commits
-  // have already updated the view when their events arrive.
-  void follow_generation(const nlmsghdr* nlh, bool owned) {
-    commit_touched_owned_ |= owned;
-    if (auto gen = nft::decode_gen(nlh)) {
-      if (!commit_touched_owned_) kernel_->nft().view_passed(*gen);
-      // netkeep's own commits touch what it owns too, but never while it
-      // dumps; they count like anyone's here, which only costs a retry.
-      if (commit_touched_owned_ || nlh->nlmsg_pid == kernel_->nft().portid()) owned_gen_ = *gen;
-      // After lost events, the first commit seen whole is the next one.
-      if (lost_events_) gap_upto_ = *gen;
-      lost_events_ = false;
-      seen_gen_ = *gen;
-      commit_touched_owned_ = false;
-    }
-  }
-
-  // See NftKernel::on_untouched. Generations are compared as the kernel's
-  // 32-bit counter wraps.
-  bool untouched(uint32_t before, uint32_t after) const {
-    auto after_or_at = [](uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) >= 0; };
-    return !lost_events_ && after_or_at(before, gap_upto_) && after_or_at(seen_gen_, after) &&
-           !after_or_at(owned_gen_, before + 1);
+    return nft_watch_.drain([this](const nlmsghdr* nlh) { return loop_.nft_event(nlh); });
   }
 
   void wait_reload() {
     // router7's DHCP clients send SIGUSR1 after writing a lease.
     reload_.async_wait([this](auto ec, int) {
       if (ec) return;
-      trigger("signal");
+      loop_.trigger("signal");
       wait_reload();
     });
   }
 
-  // Watches one event fd: on readable, drain it and ask for a reconcile.
+  // Watches one event fd: on readable, drain it and tell the loop.
   template <class Drain>
   void watch(std::optional<asio::posix::stream_descriptor>& d, int fd, const char* source,
              Drain drain) {
@@ -198,21 +183,9 @@ class Daemon {
     d->async_wait(asio::posix::stream_descriptor::wait_read,
                   [this, &d, fd, source, drain](auto ec) {
                     if (ec) return;
-                    Drained got = drain();
-                    if (got.overrun)
-                      log("{}: events were lost (overrun); resyncing in full", source);
-                    if (got.events || got.overrun) trigger(source);
+                    loop_.drained(source, drain());
                     watch(d, fd, source, drain);
                   });
-  }
-
-  void schedule_resync() {
-    resync_.expires_after(opts_.resync);
-    resync_.async_wait([this](auto ec) {
-      if (ec) return;
-      trigger("timer");
-      schedule_resync();
-    });
   }
 
   void keep_watchdog(std::chrono::microseconds every) {
@@ -223,120 +196,28 @@ class Daemon {
     });
   }
 
-  // Marks the state dirty. The reconcile runs once events have been quiet
-  // for kQuiet, and never later than kMaxDefer after the first of them.
-  void trigger(const char* source) {
-    metrics_.event(source);
-    sources_.insert(source);
-    auto now = std::chrono::steady_clock::now();
-    if (!dirty_) first_event_ = now;
-    dirty_ = true;
-    retry_.cancel();  // any new event retries at once
-    auto at = std::min(now + kQuiet, first_event_ + kMaxDefer);
-    debounce_.expires_at(at);
-    debounce_.async_wait([this](auto ec) {
-      // A handler already queued when the timer was re-armed still runs;
-      // the reconcile before it has taken its events (and sources) along.
-      if (!ec && dirty_) run_reconcile();
-    });
-  }
-
-  void run_reconcile() {
-    dirty_ = false;
-    const uint64_t n = ++reconciles_;
-    // The periodic resync trusts nothing it kept: the owned nftables objects
-    // are dumped again, whatever the view says.
-    if (sources_.contains("timer")) kernel_->nft().set_view(std::nullopt);
-    Reconcile rc =
-        reconcile(opts_.config, *kernel_, *kernel_, resolve_host, nullptr, &portforwardings_);
-    const double seconds = rc.times.total();  // reading the config to the last write
-    // rtnetlink events are judged against the state this reconcile planned
-    // from; its own link, address and route writes therefore count as
-    // changes and cause one confirming round. (Its nftables commits do not:
-    // see the nftables watch.)
-    last_ = std::move(rc.snapshot);
-
-    for (const auto& d : rc.diags) log("reconcile {}: {}", n, d.str());
-    for (const auto& w : rc.plan.warnings) log("reconcile {}: warning: {}", n, w);
-    for (const auto& why : rc.replanned) log("reconcile {}: planned again: {}", n, why);
-    if (!rc.snapshot_error.empty())
-      log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error);
-    for (size_t i : rc.result.applied) {
-      log("reconcile {}: {}", n, to_text(rc.plan.ops[i]));
-      metrics_.applied(op_kind(rc.plan.ops[i]));
-    }
-    for (const auto& f : rc.result.failures) log("reconcile {}: error: {}", n, to_text(f));
-    // A bad config file is reported, not retried: its inotify event will
-    // come when someone fixes it. Kernel errors are retried with backoff.
-    const bool failed = !rc.snapshot_error.empty() || !rc.result.ok();
-    metrics_.reconciled(!failed && !has_errors(rc.diags), seconds, unix_now());
-    std::string why;
-    for (const auto& src : sources_) why += (why.empty() ? "" : ",") + src;
-    size_t shown = 0;
-    for (const auto& r : reasons_)
-      if (shown++ < 3) why += (shown == 1 ? ": " : "; ") + r;
-    if (reasons_.size() > 3) why += fmt::format("; {} more", reasons_.size() - 3);
-    sources_.clear();
-    reasons_.clear();
-    log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {}; config {:.1f}, "
-        "kernel read {:.1f}, plan {:.1f}, write {:.1f} ms)",
-        n, rc.result.applied.size(), rc.result.failures.size(), seconds * 1000, why,
-        rc.times.config * 1000, rc.times.snapshot * 1000, rc.times.plan * 1000,
-        rc.times.execute * 1000);
-
-    if (rc.changed())
-      for (const auto& w : notify_pidfiles(opts_.notify_pidfiles)) log("warning: {}", w);
-    if (!ready_sent_) {
-      ready_sent_ = true;
-      sd_notify("READY=1");
-    }
-    if (failed) {
-      backoff_ = backoff_.count() ? std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff))
-                                  : kMinBackoff;
-      log("reconcile {}: retrying in {} s", n, backoff_.count());
-      retry_.expires_after(backoff_);
-      retry_.async_wait([this](auto ec) {
-        if (!ec) trigger("retry");
-      });
-    } else {
-      backoff_ = 0s;
-    }
-  }
-
   std::string render_metrics() {
     std::vector<NftCounter> counters;
-    if (auto e = kernel_->read_counters(counters)) log("metrics: reading counters: {}", e->message);
+    if (auto e = kernel_->read_counters(counters))
+      log_line("metrics: reading counters: " + e->message);
     std::vector<NftMap> forwardings;
     if (auto e = kernel_->nft().read_forwarding_counters(forwardings))
-      log("metrics: reading the forwarding maps: {}", e->message);
-    return metrics_.render(counters, kernel_->nft().full_dumps(), forwardings);
+      log_line("metrics: reading the forwarding maps: " + e->message);
+    return loop_.metrics().render(counters, kernel_->nft().full_dumps(), forwardings);
   }
 
   DaemonOptions opts_;
   asio::io_context io_;
   std::unique_ptr<LinuxKernel> kernel_;
+  LinuxDaemonKernel daemon_kernel_;
+  AsioClock clock_;
+  Loop loop_;
   asio::signal_set signals_, reload_;
-  asio::steady_timer debounce_, retry_, resync_, watchdog_;
+  asio::steady_timer watchdog_;
   ConfigWatch config_watch_;
   NetlinkWatch rtnl_watch_, nft_watch_;
   std::optional<asio::posix::stream_descriptor> config_fd_, rtnl_fd_, nft_fd_;
   std::optional<MetricsServer> metrics_server_;
-  Metrics metrics_;
-  bool dirty_ = false, ready_sent_ = false;
-  bool commit_touched_owned_ = false;  // by the nftables events since the last NEWGEN
-  // The last generation the events announced, the last that touched an
-  // owned object, and the last of which events may have been lost (an
-  // overrun: until the next generation is seen, nothing is known).
-  uint32_t seen_gen_ = 0, owned_gen_ = 0, gap_upto_ = 0;
-  bool lost_events_ = true;  // nothing seen yet
-  std::chrono::steady_clock::time_point first_event_;
-  std::chrono::seconds backoff_{0};
-  uint64_t reconciles_ = 0;
-  std::optional<Actual> last_;
-  // The last portforwardings.json, so an edit is re-read incrementally.
-  PortForwardingsMemo portforwardings_;
-  std::set<std::string> sources_;  // what asked for the next reconcile
-  std::set<std::string> reasons_;  // which kernel changes, for the log
 };
 
 }  // namespace

@@ -1,14 +1,7 @@
 // `netkeep run`: the continuous reconcile daemon. One io_context, one
-// thread. Triggers (config files, kernel events, signals, a periodic
-// resync, a retry after failure) only mark the state dirty; a short quiet
-// period later one reconcile runs, so a burst of events costs one
-// reconcile, not one each.
-//
-//   inotify ─┐
-//   rtnetlink ├─▶ trigger(source) ─▶ debounce ─▶ reconcile ─▶ log, metrics, notify
-//   nftables ─┤                          ▲            │ failed
-//   signals ──┤                          └── backoff ◀┘ (1 s doubling to 60 s)
-//   timer ────┘
+// thread: the config and kernel watches, signals, the metrics server and
+// the systemd watchdog feed daemon/loop.hpp, which decides when to
+// reconcile.
 #pragma once
 
 #include <chrono>

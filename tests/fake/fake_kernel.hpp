@@ -1,6 +1,7 @@
-// A fake kernel over an Actual value, for golden and executor tests: it
-// applies ops the way the kernel would (replace semantics, EEXIST, ENODEV)
-// and can be told to refuse chosen ops.
+// A fake kernel over an Actual value, for golden, executor and daemon
+// loop tests: its snapshot is that value, it applies ops the way the
+// kernel would (replace semantics, EEXIST, ENODEV) and can be told to
+// refuse chosen ops.
 #pragma once
 
 #include <functional>
@@ -9,15 +10,21 @@
 
 namespace netkeep {
 
-class FakeKernel : public KernelWriter {
+class FakeKernel : public KernelReader, public KernelWriter {
  public:
   explicit FakeKernel(Actual state) : state_(std::move(state)) {}
 
+  std::optional<Actual> snapshot(std::string&) override {
+    snapshots_++;
+    return state_;
+  }
   std::optional<WriteError> apply(const Op& op) override;
   std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override;
   uint64_t writes() const override { return writes_; }
 
   const Actual& state() const { return state_; }
+  Actual& state() { return state_; }  // another program's changes
+  uint64_t snapshots() const { return snapshots_; }
   // Called before each op; a returned error makes the op fail untouched.
   std::function<std::optional<WriteError>(const Op&)> refuse;
 
@@ -26,7 +33,7 @@ class FakeKernel : public KernelWriter {
   std::optional<WriteError> apply_link(const Op& op);
   std::optional<WriteError> apply_one(const Op& op);  // addresses, routes, sysctls, files, links
   Actual state_;
-  uint64_t writes_ = 0;
+  uint64_t writes_ = 0, snapshots_ = 0;
   uint64_t next_handle_ = 0;
 };
 

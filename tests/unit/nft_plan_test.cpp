@@ -448,9 +448,8 @@ namespace {
 // Refuses its first nftables batch as the Linux backend does when the
 // batch was planned from a ruleset that changed (ERESTART) or from a view
 // the kernel proved wrong (ESTALE).
-struct StaleOnceKernel : FakeKernel, KernelReader {
+struct StaleOnceKernel : FakeKernel {
   using FakeKernel::FakeKernel;
-  std::optional<Actual> snapshot(std::string&) override { return state(); }
   int code = ERESTART;
   int batches = 0;
   std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override {
