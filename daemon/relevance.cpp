@@ -51,10 +51,9 @@ bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last,
     // Only addresses netkeep owns, and IPv4 on uplink0 (swept when a DHCP
     // lease is in force), can change a plan; link-local and other
     // programs' addresses come and go without concern.
-    const uint8_t p = a->addr.proto;
+    // (A link not yet known by name may be uplink0.)
     const bool concern =
-        p == kAddrProtoInterfaces || p == kAddrProtoDhcp4 || p == kAddrProtoDhcp6 ||
-        (a->addr.local.addr.is_v4() && (a->addr.dev == "uplink0" || a->addr.dev.empty()));
+        a->addr.origin() != Origin::foreign || (a->addr.local.addr.is_v4() && a->addr.dev.empty());
     if (!concern) return false;
     // Flags (tentative, deprecated) and lifetimes are not in the model.
     return say(a->addr.dev.empty() || add != contains(last.addrs, a->addr),
@@ -67,9 +66,7 @@ bool rtnl_relevant(const nlmsghdr* nlh, const Actual& last,
     // Routes netkeep owns, and any route taking an owned route's place
     // (same destination and metric). Kernel prefix routes and routes
     // learned from router advertisements never change a plan.
-    auto owned = [](const Route& x) {
-      return x.proto == kRouteProtoNetkeep || x.proto == kRouteProtoDhcp;
-    };
+    auto owned = [](const Route& x) { return x.origin() != Origin::foreign; };
     bool concern =
         owned(r->route) || std::any_of(last.routes.begin(), last.routes.end(), [&](const Route& x) {
           return owned(x) && x.dst == r->route.dst && x.priority == r->route.priority;

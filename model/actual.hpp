@@ -12,6 +12,7 @@
 
 #include "model/net.hpp"
 #include "model/nft.hpp"
+#include "model/ownership.hpp"
 
 namespace netkeep {
 
@@ -31,6 +32,9 @@ struct Address {
   std::optional<IpAddr> broadcast;  // IPv4 only
   uint8_t proto = 0;                // IFA_PROTO: who added it (model/ownership.hpp)
   auto operator<=>(const Address&) const = default;
+  // Netkeep's by its mark; also any other IPv4 address on uplink0, which
+  // the DHCPv4 lease governs (router7's DHCP client left no mark).
+  Origin origin() const;
 };
 
 // A unicast route in the main table.
@@ -43,6 +47,7 @@ struct Route {
   std::optional<IpAddr> prefsrc;
   uint32_t priority = 0;  // RTA_PRIORITY (metric)
   auto operator<=>(const Route&) const = default;
+  Origin origin() const;  // by its mark alone
   Family family() const { return dst.addr.family; }
 };
 

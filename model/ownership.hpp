@@ -23,4 +23,19 @@ inline constexpr uint8_t kAddrProtoDhcp6 = 80;
 
 inline constexpr uint32_t kRouteTableMain = 254;
 
+// Whose an address or route is: the config file (or lease) it came from,
+// whose validity alone lets netkeep remove it, or foreign (never removed).
+enum class Origin : uint8_t { foreign, interfaces, dhcp4, dhcp6 };
+
+// The kernel's mark for what netkeep adds from each origin.
+constexpr uint8_t addr_proto(Origin o) {
+  return o == Origin::interfaces ? kAddrProtoInterfaces
+         : o == Origin::dhcp4    ? kAddrProtoDhcp4
+         : o == Origin::dhcp6    ? kAddrProtoDhcp6
+                                 : 0;
+}
+constexpr uint8_t route_proto(Origin o) {
+  return o == Origin::interfaces ? kRouteProtoNetkeep : o == Origin::dhcp4 ? kRouteProtoDhcp : 0;
+}
+
 }  // namespace netkeep

@@ -12,8 +12,8 @@ namespace netkeep {
 
 namespace {
 
-Address make_addr(const std::string& dev, const Prefix& p, uint8_t proto) {
-  Address a{dev, p, std::nullopt, proto};
+Address make_addr(const std::string& dev, const Prefix& p, Origin origin) {
+  Address a{dev, p, std::nullopt, addr_proto(origin)};
   // As `ip addr add … brd +` does.
   if (p.addr.is_v4() && p.len < 31) a.broadcast = p.broadcast();
   return a;
@@ -22,18 +22,18 @@ Address make_addr(const std::string& dev, const Prefix& p, uint8_t proto) {
 std::vector<Address> desired_addrs(const Desired& d, const LinkView& v) {
   std::vector<Address> out;
   for (const InterfaceSpec* s : v.matched) {
-    if (s->addr) out.push_back(make_addr(s->name, *s->addr, kAddrProtoInterfaces));
-    for (const auto& p : s->extra_addrs) out.push_back(make_addr(s->name, p, kAddrProtoInterfaces));
+    if (s->addr) out.push_back(make_addr(s->name, *s->addr, Origin::interfaces));
+    for (const auto& p : s->extra_addrs) out.push_back(make_addr(s->name, p, Origin::interfaces));
   }
   if (d.dhcp4.ok() && v.exists("uplink0")) {
     const auto& l = d.dhcp4.value;
-    out.push_back(make_addr("uplink0", {l.client_ip, l.prefix_len}, kAddrProtoDhcp4));
+    out.push_back(make_addr("uplink0", {l.client_ip, l.prefix_len}, Origin::dhcp4));
   }
   if (d.dhcp6.ok() && v.exists("lan0")) {
     for (const auto& p : d.dhcp6.value.prefixes) {
       Prefix a{p.addr, 64};
       a.addr.bytes[15] = 1;  // <prefix>::1/64, the first /64 of the delegated prefix
-      out.push_back(make_addr("lan0", a, kAddrProtoDhcp6));
+      out.push_back(make_addr("lan0", a, Origin::dhcp6));
     }
   }
   return out;
@@ -53,7 +53,7 @@ bool default_via_wireguard(const Desired& d) {
 bool wireguard_shape(const Actual& a) {
   bool dhcp_default = false, peer_route = false;
   for (const Route& r : a.routes) {
-    if (r.proto != kRouteProtoDhcp || r.family() != Family::v4) continue;
+    if (r.origin() != Origin::dhcp4 || r.family() != Family::v4) continue;
     dhcp_default |= r.dst.len == 0;
     peer_route |= r.dst.len == 32 && r.gateway.has_value();
   }
@@ -67,14 +67,14 @@ std::vector<Route> desired_routes(const Desired& d, const Actual& actual, const 
       Family f = r.destination.addr.family;
       // The kernel reports every IPv6 route with scope universe.
       uint8_t scope = r.gateway || f == Family::v6 ? kScopeUniverse : kScopeLink;
-      out.push_back({r.destination, r.gateway, s->name, kRouteProtoNetkeep, scope, std::nullopt,
-                     default_metric(f)});
+      out.push_back({r.destination, r.gateway, s->name, route_proto(Origin::interfaces), scope,
+                     std::nullopt, default_metric(f)});
     }
   }
   if (d.dhcp4.ok() && v.exists("uplink0")) {
     const auto& l = d.dhcp4.value;
     auto dhcp_route = [&](Prefix dst, std::optional<IpAddr> gateway, uint8_t scope) {
-      out.push_back({dst, gateway, "uplink0", kRouteProtoDhcp, scope, l.client_ip, 0});
+      out.push_back({dst, gateway, "uplink0", route_proto(Origin::dhcp4), scope, l.client_ip, 0});
     };
     // The router may be outside the leased subnet; the /32 makes it reachable.
     dhcp_route({l.router, 32}, std::nullopt, kScopeLink);
@@ -115,12 +115,12 @@ void plan_addrs(const Desired& d, const Actual& actual, const LinkView& v, std::
         std::any_of(want.begin(), want.end(), [&](const Address& w) { return same_addr(w, a); });
     if (wanted) continue;
     // Sweep only what a valid file governs and netkeep owns (SPEC §4).
-    if (a.proto == kAddrProtoInterfaces && d.interfaces.governs())
+    const Origin o = a.origin();
+    if (o == Origin::interfaces && d.interfaces.governs())
       dels.push_back(AddrDel{a, "no longer in interfaces.json"});
-    else if (a.proto == kAddrProtoDhcp6 && d.dhcp6.ok())
+    else if (o == Origin::dhcp6 && d.dhcp6.ok())
       dels.push_back(AddrDel{a, "prefix no longer leased"});
-    else if (d.dhcp4.ok() && a.local.addr.is_v4() && a.proto != kAddrProtoInterfaces &&
-             (a.dev == "uplink0" || a.proto == kAddrProtoDhcp4))
+    else if (o == Origin::dhcp4 && d.dhcp4.ok() && a.local.addr.is_v4())
       dels.push_back(AddrDel{a, "stale DHCPv4 address"});
   }
   for (const auto& w : want) {
@@ -153,10 +153,11 @@ void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std:
     bool claimed =
         std::any_of(want.begin(), want.end(), [&](const Route& w) { return same_key(w, r); });
     if (claimed) continue;
-    if (r.proto == kRouteProtoNetkeep && d.interfaces.governs())
+    const Origin o = r.origin();
+    if (o == Origin::interfaces && d.interfaces.governs())
       dels.push_back(RouteDel{r, "no longer in interfaces.json"});
-    else if (r.proto == kRouteProtoDhcp && d.dhcp4.ok() && r.dev == "uplink0" &&
-             r.family() == Family::v4 && !(endpoints_frozen && r.dst.len == 32 && r.gateway))
+    else if (o == Origin::dhcp4 && d.dhcp4.ok() && r.dev == "uplink0" && r.family() == Family::v4 &&
+             !(endpoints_frozen && r.dst.len == 32 && r.gateway))
       dels.push_back(RouteDel{r, "stale DHCPv4 route"});
   }
   for (const auto& w : want)

@@ -168,6 +168,30 @@ TEST_CASE("the DHCPv4 sweep spares interfaces.json's addresses and foreign route
   for (const auto& op : p.ops) CHECK_FALSE(std::holds_alternative<RouteDel>(op));
 }
 
+TEST_CASE("origin: the mark names the owning file; unmarked IPv4 on uplink0 is the lease's") {
+  auto addr = [](const char* dev, const char* p, uint8_t proto) {
+    return Address{dev, pre(p), std::nullopt, proto}.origin();
+  };
+  CHECK(addr("lan0", "10.10.0.1/24", kAddrProtoInterfaces) == Origin::interfaces);
+  CHECK(addr("uplink0", "203.0.113.62/25", kAddrProtoDhcp4) == Origin::dhcp4);
+  CHECK(addr("lan0", "2001:db8::1/64", kAddrProtoDhcp6) == Origin::dhcp6);
+  CHECK(addr("uplink0", "198.18.0.5/24", 0) == Origin::dhcp4);  // router7's, unmarked
+  CHECK(addr("uplink0", "2001:db8::5/64", 0) == Origin::foreign);
+  CHECK(addr("lan0", "198.18.0.5/24", 0) == Origin::foreign);
+  CHECK(addr("lan0", "fe80::1/64", 3) == Origin::foreign);  // the kernel's link-local
+  for (Origin o : {Origin::interfaces, Origin::dhcp4, Origin::dhcp6})
+    CHECK(addr("lan0", "2001:db8::1/64", addr_proto(o)) == o);
+
+  auto route = [](uint8_t proto) {
+    return Route{pre("10.0.0.0/8"), std::nullopt, "lan0", proto, 0, std::nullopt, 0}.origin();
+  };
+  CHECK(route(kRouteProtoNetkeep) == Origin::interfaces);
+  CHECK(route(kRouteProtoDhcp) == Origin::dhcp4);
+  CHECK(route(kRouteProtoBoot) == Origin::foreign);
+  CHECK(route(kRouteProtoKernel) == Origin::foreign);
+  for (Origin o : {Origin::interfaces, Origin::dhcp4}) CHECK(route(route_proto(o)) == o);
+}
+
 TEST_CASE("an invalid lease leaves DHCP state alone") {
   Actual a = two_links();
   a.links[0].name = "uplink0";
