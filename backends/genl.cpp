@@ -26,13 +26,15 @@ std::optional<uint16_t> decode_family_id(const nlmsghdr* nlh) {
   return std::nullopt;
 }
 
-std::optional<WriteError> resolve(nl::Socket& s, const std::string& name, uint16_t& id) {
+KernelResult<uint16_t> resolve(nl::Socket& s, const std::string& name) {
   auto m = get_family(name);
   std::optional<uint16_t> got;
-  if (auto e = s.get(m.hdr(), [&](const nlmsghdr* nlh) { got = decode_family_id(nlh); })) return e;
-  if (!got) return WriteError{ENOENT, "no family id in the kernel's reply"};
-  id = *got;
-  return std::nullopt;
+  if (auto e = s.get(m.hdr(), [&](const nlmsghdr* nlh) { got = decode_family_id(nlh); }))
+    return unexpected(*e);
+  if (!got)
+    return unexpected(KernelError{ENOENT, "no family id in the kernel's reply",
+                                  "resolving generic netlink family " + name});
+  return *got;
 }
 
 }  // namespace netkeep::genl

@@ -17,6 +17,6 @@ nl::Message get_family(const std::string& name);
 std::optional<uint16_t> decode_family_id(const nlmsghdr* nlh);
 
 // The family's id, or an error (ENOENT: the kernel does not have it).
-std::optional<WriteError> resolve(nl::Socket& s, const std::string& name, uint16_t& id);
+KernelResult<uint16_t> resolve(nl::Socket& s, const std::string& name);
 
 }  // namespace netkeep::genl

@@ -29,19 +29,25 @@ const char* const kSysctls[] = {"net/ipv4/ip_forward", "net/ipv6/conf/all/forwar
                                 "net/ipv4/icmp_ratelimit", "net/ipv6/icmp/ratelimit"};
 const char* const kFiles[] = {"/tmp/resolv.conf"};
 
+// Names the request an error came from, unless it already says.
+KernelError during(KernelError e, const char* what) {
+  if (e.what.empty()) e.what = what;
+  return e;
+}
+
 std::filesystem::path under(const std::filesystem::path& root, const std::string& path) {
   return root / std::filesystem::path(path).relative_path();
 }
 
 }  // namespace
 
-std::unique_ptr<LinuxKernel> LinuxKernel::open(std::filesystem::path root, std::string& error) {
-  auto s = nl::Socket::open(NETLINK_ROUTE, error);
-  if (!s) return nullptr;
-  auto nft = NftKernel::open(error);
-  if (!nft) return nullptr;
+KernelResult<std::unique_ptr<LinuxKernel>> LinuxKernel::open(std::filesystem::path root) {
+  auto s = nl::Socket::open(NETLINK_ROUTE);
+  if (!s) return unexpected(s.error());
+  auto nft = NftKernel::open();
+  if (!nft) return unexpected(nft.error());
   return std::unique_ptr<LinuxKernel>(
-      new LinuxKernel(std::move(s), std::move(nft), std::move(root)));
+      new LinuxKernel(std::move(*s), std::move(*nft), std::move(root)));
 }
 
 void LinuxKernel::load_view(std::filesystem::path file) {
@@ -66,7 +72,7 @@ std::optional<std::string> LinuxKernel::save_view() {
   return e;
 }
 
-std::optional<Actual> LinuxKernel::snapshot(std::string& error) {
+KernelResult<Actual> LinuxKernel::snapshot() {
   // A dump interrupted by a concurrent change is retried whole, so links,
   // addresses, routes and the ruleset describe one moment: the only retry
   // loop of a snapshot, backing off from 1 ms to 100 ms, for at most 2 s
@@ -77,27 +83,23 @@ std::optional<Actual> LinuxKernel::snapshot(std::string& error) {
     Actual a;
     auto e = snapshot_once(a);
     if (!e) return a;
-    if (e->code != EAGAIN) {
-      error = e->message;
-      return std::nullopt;
-    }
-    if (std::chrono::steady_clock::now() + pause > deadline) {
-      error = fmt::format("the kernel's state kept changing for 2 s ({} attempts; last: {})",
-                          attempt, e->message);
-      return std::nullopt;
-    }
+    if (e->code != EAGAIN) return unexpected(*e);
+    if (std::chrono::steady_clock::now() + pause > deadline)
+      return unexpected(KernelError{
+          e->code, fmt::format("the kernel's state kept changing for 2 s ({} attempts; last: {})",
+                               attempt, e->str())});
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(100));
   }
 }
 
-std::optional<WriteError> LinuxKernel::snapshot_once(Actual& a) {
+std::optional<KernelError> LinuxKernel::snapshot_once(Actual& a) {
   std::map<int, rtnl::LinkMsg> links;
   auto m = rtnl::encode_link_dump();
   if (auto e = rtnl_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
         if (auto l = rtnl::decode_link(nlh)) links[l->ifindex] = *l;
       }))
-    return e;
+    return during(*e, "dumping links");
   auto name_of = [&](int index) -> std::string {
     auto it = links.find(index);
     return it == links.end() ? "" : it->second.link.name;
@@ -110,7 +112,7 @@ std::optional<WriteError> LinuxKernel::snapshot_once(Actual& a) {
           if (!x->addr.dev.empty()) a.addrs.push_back(x->addr);
         }
       }))
-    return e;
+    return during(*e, "dumping addresses");
 
   m = rtnl::encode_route_dump();
   if (auto e = rtnl_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
@@ -119,7 +121,7 @@ std::optional<WriteError> LinuxKernel::snapshot_once(Actual& a) {
           if (!x->route.dev.empty()) a.routes.push_back(x->route);
         }
       }))
-    return e;
+    return during(*e, "dumping routes");
 
   ifindex_.clear();
   for (auto& [index, l] : links) {
@@ -133,7 +135,7 @@ std::optional<WriteError> LinuxKernel::snapshot_once(Actual& a) {
     if (auto v = sysctl::read(key)) a.sysctls[key] = *v;
   for (const char* f : kFiles) a.files[f] = files::inspect(under(root_, f));
   snapshot_genl(a);
-  if (auto e = nft_->snapshot(a.nft)) return WriteError{e->code, "nftables: " + e->message};
+  if (auto e = nft_->snapshot(a.nft)) return during(*e, "reading the nftables ruleset");
   a.normalize();
   return std::nullopt;
 }
@@ -160,41 +162,39 @@ void LinuxKernel::scope(const Desired& d) {
   }
 }
 
-std::optional<WriteError> LinuxKernel::family(const char* name, std::optional<uint16_t>& cache,
-                                              uint16_t& id) {
-  if (cache) {
-    id = *cache;
-    return std::nullopt;
+KernelResult<uint16_t> LinuxKernel::family(const char* name, std::optional<uint16_t>& cache) {
+  if (cache) return *cache;
+  if (!genl_) {
+    auto s = nl::Socket::open(NETLINK_GENERIC);
+    if (!s) return unexpected(s.error());
+    genl_ = std::move(*s);
   }
-  std::string err;
-  if (!genl_ && !(genl_ = nl::Socket::open(NETLINK_GENERIC, err))) return WriteError{EIO, err};
-  if (auto e = genl::resolve(*genl_, name, id)) return e;
-  cache = id;
-  return std::nullopt;
+  auto id = genl::resolve(*genl_, name);
+  if (id) cache = *id;
+  return id;
 }
 
 // WireGuard devices and the FEC of configured links. Neither is fatal to a
 // snapshot: a kernel without the family simply has nothing to report.
 void LinuxKernel::snapshot_genl(Actual& a) {
-  uint16_t id = 0;
   bool have_wg = std::any_of(a.links.begin(), a.links.end(),
                              [](const Link& l) { return l.kind == "wireguard"; });
-  if (have_wg && !family(WG_GENL_NAME, wg_family_, id)) {
-    for (const auto& l : a.links) {
-      if (l.kind != "wireguard") continue;
-      WgDeviceState d;
-      auto m = wg::encode_get_device(id, l.name);
-      if (!genl_->dump(m.hdr(), [&](const nlmsghdr* nlh) { wg::decode_device(nlh, d); })) {
-        d.name = l.name;
-        a.wireguard.push_back(std::move(d));
-      }
+  auto wg_id = have_wg ? family(WG_GENL_NAME, wg_family_) : KernelResult<uint16_t>(0);
+  for (const auto& l : a.links) {
+    if (l.kind != "wireguard" || !wg_id) continue;
+    WgDeviceState d;
+    auto m = wg::encode_get_device(*wg_id, l.name);
+    if (!genl_->dump(m.hdr(), [&](const nlmsghdr* nlh) { wg::decode_device(nlh, d); })) {
+      d.name = l.name;
+      a.wireguard.push_back(std::move(d));
     }
   }
-  if ((fec_names_.empty() && fec_macs_.empty()) || family(ETHTOOL_GENL_NAME, ethtool_family_, id))
-    return;
+  if (fec_names_.empty() && fec_macs_.empty()) return;
+  auto id = family(ETHTOOL_GENL_NAME, ethtool_family_);
+  if (!id) return;
   for (const auto& l : a.links) {
     if (!fec_names_.contains(l.name) && !fec_macs_.contains(l.mac)) continue;
-    auto m = fec::encode_get(id, l.name);
+    auto m = fec::encode_get(*id, l.name);
     std::optional<std::string> mode;
     auto e = genl_->get(m.hdr(), [&](const nlmsghdr* nlh) { mode = fec::decode(nlh); });
     if (e && e->code == EOPNOTSUPP)
@@ -204,22 +204,24 @@ void LinuxKernel::snapshot_genl(Actual& a) {
   }
 }
 
-std::optional<WriteError> LinuxKernel::apply_genl(const Op& op) {
-  uint16_t id = 0;
+std::optional<KernelError> LinuxKernel::apply_genl(const Op& op) {
   if (auto* o = std::get_if<WgSetDevice>(&op)) {
-    if (auto e = family(WG_GENL_NAME, wg_family_, id))
-      return WriteError{e->code, fmt::format("{}: the kernel has no WireGuard support ({})",
-                                             o->device.name, e->message)};
-    for (auto& m : wg::encode_set_device(id, o->device)) {
+    auto id = family(WG_GENL_NAME, wg_family_);
+    if (!id)
+      return KernelError{id.error().code,
+                         fmt::format("{}: the kernel has no WireGuard support ({})", o->device.name,
+                                     id.error().message)};
+    for (auto& m : wg::encode_set_device(*id, o->device)) {
       writes_++;
       if (auto e = genl_->request(m.hdr())) return e;
     }
     return std::nullopt;
   }
   auto* o = std::get_if<FecSet>(&op);
-  if (auto e = family(ETHTOOL_GENL_NAME, ethtool_family_, id)) return e;
-  auto m = fec::encode_set(id, o->dev, o->to);
-  if (!m) return WriteError{EINVAL, fmt::format("unknown FEC mode \"{}\"", o->to)};
+  auto id = family(ETHTOOL_GENL_NAME, ethtool_family_);
+  if (!id) return id.error();
+  auto m = fec::encode_set(*id, o->dev, o->to);
+  if (!m) return KernelError{EINVAL, fmt::format("unknown FEC mode \"{}\"", o->to)};
   writes_++;
   return genl_->request(m->hdr());
 }
@@ -234,29 +236,26 @@ KernelStats LinuxKernel::stats() const {
   return s;
 }
 
-std::optional<WriteError> LinuxKernel::write(nl::Message m) {
+std::optional<KernelError> LinuxKernel::write(nl::Message m) {
   writes_++;
   rtnl_writes_++;
   return rtnl_->request(m.hdr());
 }
 
-std::optional<WriteError> LinuxKernel::index_of(const std::string& name, int& index) {
-  if (auto it = ifindex_.find(name); it != ifindex_.end()) {
-    index = it->second;
-    return std::nullopt;
-  }
+KernelResult<int> LinuxKernel::index_of(const std::string& name) {
+  if (auto it = ifindex_.find(name); it != ifindex_.end()) return it->second;
   auto m = rtnl::encode_link_get(name);
-  index = 0;
+  int index = 0;
   auto e = rtnl_->get(m.hdr(), [&](const nlmsghdr* nlh) {
     if (auto l = rtnl::decode_link(nlh)) index = l->ifindex;
   });
-  if (e) return WriteError{e->code, fmt::format("link {}: {}", name, e->message)};
-  if (!index) return WriteError{ENODEV, fmt::format("link {}: no such device", name)};
+  if (e) return unexpected(KernelError{e->code, fmt::format("link {}: {}", name, e->message)});
+  if (!index) return unexpected(KernelError{ENODEV, fmt::format("link {}: no such device", name)});
   ifindex_[name] = index;
-  return std::nullopt;
+  return index;
 }
 
-std::optional<WriteError> LinuxKernel::apply_link(const Op& op) {
+std::optional<KernelError> LinuxKernel::apply_link(const Op& op) {
   if (auto* o = std::get_if<BridgeCreate>(&op))
     return write(rtnl::encode_bridge_create(o->name, o->mac));
   if (auto* o = std::get_if<WgLinkCreate>(&op)) {
@@ -268,10 +267,10 @@ std::optional<WriteError> LinuxKernel::apply_link(const Op& op) {
   if (std::holds_alternative<WgSetDevice>(op) || std::holds_alternative<FecSet>(op))
     return apply_genl(op);
   if (auto* o = std::get_if<LinkRename>(&op)) {
-    int index;
-    if (auto e = index_of(o->from, index)) return e;
+    auto index = index_of(o->from);
+    if (!index) return index.error();
     rtnl::LinkChange rename, down, up;
-    rename.ifindex = down.ifindex = up.ifindex = index;
+    rename.ifindex = down.ifindex = up.ifindex = *index;
     rename.name = o->to;
     down.up = false;
     up.up = true;
@@ -285,7 +284,7 @@ std::optional<WriteError> LinuxKernel::apply_link(const Op& op) {
     }
     if (!e) {
       ifindex_.erase(o->from);
-      ifindex_[o->to] = index;
+      ifindex_[o->to] = *index;
     }
     return e;
   }
@@ -296,33 +295,38 @@ std::optional<WriteError> LinuxKernel::apply_link(const Op& op) {
   if (auto* o = std::get_if<LinkSetUp>(&op)) dev = o->dev, c.up = true;
   if (auto* o = std::get_if<LinkSetMaster>(&op)) {
     dev = o->dev;
-    int master;
-    if (auto e = index_of(o->master, master)) return e;
-    c.master = master;
+    auto master = index_of(o->master);
+    if (!master) return master.error();
+    c.master = *master;
   }
-  if (auto e = index_of(dev, c.ifindex)) return e;
+  auto index = index_of(dev);
+  if (!index) return index.error();
+  c.ifindex = *index;
   return write(rtnl::encode_link_change(c));
 }
 
-std::optional<WriteError> LinuxKernel::apply(const Op& op) {
-  int index = 0;
+std::optional<KernelError> LinuxKernel::apply(const Op& op) {
   if (auto* o = std::get_if<AddrAdd>(&op)) {
-    if (auto e = index_of(o->addr.dev, index)) return e;
-    return write(rtnl::encode_addr_replace(index, o->addr));
+    auto index = index_of(o->addr.dev);
+    if (!index) return index.error();
+    return write(rtnl::encode_addr_replace(*index, o->addr));
   }
   if (auto* o = std::get_if<AddrDel>(&op)) {
-    if (auto e = index_of(o->addr.dev, index)) return e;
-    auto e = write(rtnl::encode_addr_delete(index, o->addr));
+    auto index = index_of(o->addr.dev);
+    if (!index) return index.error();
+    auto e = write(rtnl::encode_addr_delete(*index, o->addr));
     if (e && e->code == EADDRNOTAVAIL) return std::nullopt;  // already gone
     return e;
   }
   if (auto* o = std::get_if<RouteReplace>(&op)) {
-    if (auto e = index_of(o->route.dev, index)) return e;
-    return write(rtnl::encode_route_replace(index, o->route));
+    auto index = index_of(o->route.dev);
+    if (!index) return index.error();
+    return write(rtnl::encode_route_replace(*index, o->route));
   }
   if (auto* o = std::get_if<RouteDel>(&op)) {
-    if (auto e = index_of(o->route.dev, index)) return e;
-    auto e = write(rtnl::encode_route_delete(index, o->route));
+    auto index = index_of(o->route.dev);
+    if (!index) return index.error();
+    auto e = write(rtnl::encode_route_delete(*index, o->route));
     // The kernel drops IPv4 routes whose source address was just deleted.
     if (e && e->code == ESRCH) return std::nullopt;
     return e;

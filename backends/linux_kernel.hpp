@@ -24,11 +24,11 @@ class LinuxKernel : public KernelReader, public KernelWriter {
  public:
   KernelStats stats() const;
   // `root` is where files such as tmp/resolv.conf live (--root).
-  static std::unique_ptr<LinuxKernel> open(std::filesystem::path root, std::string& error);
+  static KernelResult<std::unique_ptr<LinuxKernel>> open(std::filesystem::path root);
 
   void scope(const Desired& d) override;
-  std::optional<Actual> snapshot(std::string& error) override;
-  std::optional<WriteError> apply(const Op& op) override;
+  KernelResult<Actual> snapshot() override;
+  std::optional<KernelError> apply(const Op& op) override;
   std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override;
   // Sends the nftables ops as a batch without its end: the kernel checks
   // every message and commits nothing.
@@ -38,10 +38,7 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   uint64_t writes() const override { return writes_ + nft_->messages_sent(); }
   // The name of a link by ifindex, as of the last snapshot and the writes since.
   std::string name_of(int ifindex) const;
-  std::optional<WriteError> read_counters(std::vector<NftCounter>& out) {
-    return nft_->read_counters(out);
-  }
-  uint64_t nft_messages() const { return nft_->messages_sent(); }
+  KernelResult<std::vector<NftCounter>> read_counters() { return nft_->read_counters(); }
   NftKernel& nft() { return *nft_; }
 
   // Loads the nftables view (see nft_view.hpp) kept in `file`, if it is of
@@ -58,13 +55,13 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   LinuxKernel(std::unique_ptr<nl::Socket> rtnl, std::unique_ptr<NftKernel> nft,
               std::filesystem::path root)
       : rtnl_(std::move(rtnl)), nft_(std::move(nft)), root_(std::move(root)) {}
-  std::optional<WriteError> snapshot_once(Actual& a);
-  std::optional<WriteError> write(nl::Message m);
-  std::optional<WriteError> index_of(const std::string& name, int& index);
-  std::optional<WriteError> apply_link(const Op& op);
-  std::optional<WriteError> apply_genl(const Op& op);
+  std::optional<KernelError> snapshot_once(Actual& a);
+  std::optional<KernelError> write(nl::Message m);
+  KernelResult<int> index_of(const std::string& name);
+  std::optional<KernelError> apply_link(const Op& op);
+  std::optional<KernelError> apply_genl(const Op& op);
   // A generic netlink family's id, resolved once; ENOENT: the kernel lacks it.
-  std::optional<WriteError> family(const char* name, std::optional<uint16_t>& cache, uint16_t& id);
+  KernelResult<uint16_t> family(const char* name, std::optional<uint16_t>& cache);
   void snapshot_genl(Actual& a);
 
   std::unique_ptr<nl::Socket> rtnl_;

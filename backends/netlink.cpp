@@ -27,8 +27,8 @@ Attrs Attrs::nested(const nlattr* a) {
   return Attrs(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a));
 }
 
-WriteError decode_error(const nlmsghdr* nlh) {
-  WriteError e;
+KernelError decode_error(const nlmsghdr* nlh) {
+  KernelError e;
   if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(int))) return {EBADMSG, "truncated netlink error"};
   const auto* payload = static_cast<const char*>(mnl_nlmsg_get_payload(nlh));
   int code;
@@ -56,16 +56,13 @@ WriteError decode_error(const nlmsghdr* nlh) {
   return e;
 }
 
-std::unique_ptr<Socket> Socket::open(int bus, std::string& error) {
+KernelResult<std::unique_ptr<Socket>> Socket::open(int bus) {
   mnl_socket* s = mnl_socket_open2(bus, SOCK_CLOEXEC);
-  if (!s) {
-    error = fmt::format("netlink socket: {}", std::strerror(errno));
-    return nullptr;
-  }
+  if (!s) return unexpected(KernelError{errno, std::strerror(errno), "opening a netlink socket"});
   if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
-    error = fmt::format("netlink bind: {}", std::strerror(errno));
+    KernelError e{errno, std::strerror(errno), "binding a netlink socket"};
     mnl_socket_close(s);
-    return nullptr;
+    return unexpected(std::move(e));
   }
   int on = 1;
   // Extended ACKs name what the kernel disliked; capped ACKs keep an error
@@ -80,19 +77,19 @@ Socket::~Socket() {
   mnl_socket_close(sock_);
 }
 
-std::optional<WriteError> Socket::send(nlmsghdr* nlh) {
+std::optional<KernelError> Socket::send(nlmsghdr* nlh) {
   nlh->nlmsg_seq = ++seq_;
   for (;;) {
     if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) >= 0) break;
     if (errno == EINTR) continue;
-    return WriteError{errno, fmt::format("netlink send: {}", std::strerror(errno))};
+    return KernelError{errno, fmt::format("netlink send: {}", std::strerror(errno))};
   }
   requests_++;
   return std::nullopt;
 }
 
-std::optional<WriteError> Socket::receive(uint32_t seq,
-                                          const std::function<void(const nlmsghdr*)>* each) {
+std::optional<KernelError> Socket::receive(uint32_t seq,
+                                           const std::function<void(const nlmsghdr*)>* each) {
   const uint32_t portid = mnl_socket_get_portid(sock_);
   bool interrupted = false;
   for (;;) {
@@ -100,7 +97,7 @@ std::optional<WriteError> Socket::receive(uint32_t seq,
     if (n < 0) {
       if (errno == EINTR) continue;
       // ENOBUFS: the kernel dropped replies; the caller must start over.
-      return WriteError{errno, fmt::format("netlink receive: {}", std::strerror(errno))};
+      return KernelError{errno, fmt::format("netlink receive: {}", std::strerror(errno))};
     }
     int len = static_cast<int>(n);
     for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(nlh, len);
@@ -113,15 +110,15 @@ std::optional<WriteError> Socket::receive(uint32_t seq,
         case NLMSG_OVERRUN:
           continue;
         case NLMSG_DONE: {
-          WriteError e = decode_error(nlh);
+          KernelError e = decode_error(nlh);
           if (e.code) return e;  // a dump can end in an error
-          if (interrupted) return WriteError{EAGAIN, "dump interrupted by a concurrent change"};
+          if (interrupted) return KernelError{EAGAIN, "dump interrupted by a concurrent change"};
           return std::nullopt;
         }
         case NLMSG_ERROR: {
-          WriteError e = decode_error(nlh);
+          KernelError e = decode_error(nlh);
           if (e.code) return e;
-          if (interrupted) return WriteError{EAGAIN, "dump interrupted by a concurrent change"};
+          if (interrupted) return KernelError{EAGAIN, "dump interrupted by a concurrent change"};
           return std::nullopt;  // the ACK
         }
         default:
@@ -131,7 +128,7 @@ std::optional<WriteError> Socket::receive(uint32_t seq,
   }
 }
 
-std::optional<WriteError> Socket::size_buffers(size_t batch_len) {
+std::optional<KernelError> Socket::size_buffers(size_t batch_len) {
   // netlink refuses a message larger than the socket's send buffer, and the
   // default (net.core.wmem_default) is far below a batch of thousands of
   // rules. The FORCE variants pass net.core.wmem_max as root.
@@ -141,8 +138,8 @@ std::optional<WriteError> Socket::size_buffers(size_t batch_len) {
   int v = static_cast<int>(std::min<size_t>(want, INT32_MAX / 2));
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) < 0 &&
       setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) < 0)
-    return WriteError{errno,
-                      fmt::format("sizing the netlink send buffer: {}", std::strerror(errno))};
+    return KernelError{errno,
+                       fmt::format("sizing the netlink send buffer: {}", std::strerror(errno))};
   int rcv = 4 << 20;  // room for an error per message of a large failing batch
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
@@ -157,16 +154,18 @@ int Socket::fd() const {
   return mnl_socket_get_fd(sock_);
 }
 
-uint32_t Socket::portid() const { return mnl_socket_get_portid(sock_); }
+uint32_t Socket::portid() const {
+  return mnl_socket_get_portid(sock_);
+}
 
-std::optional<WriteError> Socket::send_batch(
-    const char* buf, size_t len, const std::function<void(uint32_t, const WriteError&)>& on_error,
+std::optional<KernelError> Socket::send_batch(
+    const char* buf, size_t len, const std::function<void(uint32_t, const KernelError&)>& on_error,
     const std::function<void(const nlmsghdr*)>& on_other) {
   if (auto e = size_buffers(len)) return e;
   for (;;) {
     if (mnl_socket_sendto(sock_, buf, len) >= 0) break;
     if (errno == EINTR) continue;
-    return WriteError{
+    return KernelError{
         errno, fmt::format("netlink send of a {}-byte batch: {}", len, std::strerror(errno))};
   }
   requests_++;
@@ -178,8 +177,8 @@ std::optional<WriteError> Socket::send_batch(
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;  // every answer read
       // ENOBUFS: answers were dropped; the batch's outcome is unknown.
-      return WriteError{errno,
-                        fmt::format("reading the kernel's answers: {}", std::strerror(errno))};
+      return KernelError{errno,
+                         fmt::format("reading the kernel's answers: {}", std::strerror(errno))};
     }
     int left = static_cast<int>(n);
     for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(nlh, left);
@@ -189,27 +188,27 @@ std::optional<WriteError> Socket::send_batch(
         if (on_other) on_other(nlh);
         continue;
       }
-      WriteError e = decode_error(nlh);
+      KernelError e = decode_error(nlh);
       if (e.code) on_error(nlh->nlmsg_seq, e);
     }
   }
 }
 
-std::optional<WriteError> Socket::request(nlmsghdr* nlh) {
+std::optional<KernelError> Socket::request(nlmsghdr* nlh) {
   nlh->nlmsg_flags |= NLM_F_ACK;
   if (auto e = send(nlh)) return e;
   return receive(nlh->nlmsg_seq, nullptr);
 }
 
-std::optional<WriteError> Socket::get(nlmsghdr* nlh,
-                                      const std::function<void(const nlmsghdr*)>& each) {
+std::optional<KernelError> Socket::get(nlmsghdr* nlh,
+                                       const std::function<void(const nlmsghdr*)>& each) {
   nlh->nlmsg_flags |= NLM_F_ACK;
   if (auto e = send(nlh)) return e;
   return receive(nlh->nlmsg_seq, &each);
 }
 
-std::optional<WriteError> Socket::dump(nlmsghdr* nlh,
-                                       const std::function<void(const nlmsghdr*)>& each) {
+std::optional<KernelError> Socket::dump(nlmsghdr* nlh,
+                                        const std::function<void(const nlmsghdr*)>& each) {
   nlh->nlmsg_flags |= NLM_F_DUMP;
   if (auto e = send(nlh)) return e;
   return receive(nlh->nlmsg_seq, &each);

@@ -60,25 +60,25 @@ class Attrs {
 };
 
 // A kernel error decoded from NLMSG_ERROR (or NLMSG_DONE) with its extended ACK.
-WriteError decode_error(const nlmsghdr* nlh);
+KernelError decode_error(const nlmsghdr* nlh);
 
 class Socket {
  public:
   // Opens and binds a socket of `bus` (NETLINK_ROUTE, NETLINK_NETFILTER, ...)
   // with extended ACKs enabled.
-  static std::unique_ptr<Socket> open(int bus, std::string& error);
+  static KernelResult<std::unique_ptr<Socket>> open(int bus);
   ~Socket();
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
 
   // Sends one request (NLM_F_ACK is added) and waits for its ACK.
-  std::optional<WriteError> request(nlmsghdr* nlh);
+  std::optional<KernelError> request(nlmsghdr* nlh);
   // Sends a get request expecting one reply message, then its ACK.
-  std::optional<WriteError> get(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& each);
+  std::optional<KernelError> get(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& each);
   // Sends a dump request (NLM_F_DUMP is added) and calls `each` for every
   // message until NLMSG_DONE. If the kernel flags the dump as interrupted
   // (NLM_F_DUMP_INTR: the set changed while dumping), the result is EAGAIN.
-  std::optional<WriteError> dump(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& each);
+  std::optional<KernelError> dump(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& each);
 
   // Sends a batch of messages in ONE sendmsg and collects the kernel's
   // errors. nfnetlink processes a batch before sendmsg returns, and without
@@ -87,8 +87,9 @@ class Socket {
   // sized for the batch (SO_SNDBUFFORCE where permitted). Other answers
   // addressed to this socket (echoes of messages sent with NLM_F_ECHO) go
   // to `on_other`.
-  std::optional<WriteError> send_batch(
-      const char* buf, size_t len, const std::function<void(uint32_t, const WriteError&)>& on_error,
+  std::optional<KernelError> send_batch(
+      const char* buf, size_t len,
+      const std::function<void(uint32_t, const KernelError&)>& on_error,
       const std::function<void(const nlmsghdr*)>& on_other = {});
 
   uint64_t requests_sent() const { return requests_; }
@@ -99,10 +100,11 @@ class Socket {
 
  private:
   explicit Socket(mnl_socket* s) : sock_(s) {}
-  std::optional<WriteError> send(nlmsghdr* nlh);
-  std::optional<WriteError> receive(uint32_t seq, const std::function<void(const nlmsghdr*)>* each);
+  std::optional<KernelError> send(nlmsghdr* nlh);
+  std::optional<KernelError> receive(uint32_t seq,
+                                     const std::function<void(const nlmsghdr*)>* each);
 
-  std::optional<WriteError> size_buffers(size_t batch_len);
+  std::optional<KernelError> size_buffers(size_t batch_len);
 
   mnl_socket* sock_;
   uint32_t seq_ = 0;

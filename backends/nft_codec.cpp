@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
-#include <stdexcept>
 
 #include "backends/nft_message.hpp"
 #include "backends/nft_set_codec.hpp"
@@ -50,8 +49,7 @@ void encode_rule_add(const NftRuleAdd& o, uint32_t seq, std::vector<char>& buf) 
     mnl_attr_put_u64(nlh, NFTA_RULE_POSITION, htobe64(o.ref));
   nlattr* exprs = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
   const RuleBody body = sendable(o.body);
-  if (body.size() > kMaxMessage / 2)
-    throw std::length_error("nftables rule larger than its buffer");
+  if (body.size() > kMaxMessage / 2) message_overflow("an nftables rule");
   std::memcpy(mnl_nlmsg_get_payload_tail(nlh), body.data(), body.size());
   nlh->nlmsg_len += static_cast<uint32_t>(MNL_ALIGN(body.size()));
   mnl_attr_nest_end(nlh, exprs);

@@ -39,23 +39,24 @@ void sort(NftState& s) {
 
 }  // namespace
 
-std::unique_ptr<NftKernel> NftKernel::open(std::string& error) {
-  auto s = nl::Socket::open(NETLINK_NETFILTER, error);
-  if (!s) return nullptr;
-  return std::unique_ptr<NftKernel>(new NftKernel(std::move(s)));
+KernelResult<std::unique_ptr<NftKernel>> NftKernel::open() {
+  auto s = nl::Socket::open(NETLINK_NETFILTER);
+  if (!s) return unexpected(s.error());
+  return std::unique_ptr<NftKernel>(new NftKernel(std::move(*s)));
 }
 
-std::optional<WriteError> NftKernel::generation(uint32_t& gen) {
+KernelResult<uint32_t> NftKernel::generation() {
   auto m = nft::request_gen();
   std::optional<uint32_t> id;
   if (auto e = sock_->get(m.hdr(), [&](const nlmsghdr* nlh) { id = nft::decode_gen(nlh); }))
-    return e;
-  if (!id) return WriteError{EBADMSG, "no ruleset generation in the kernel's reply"};
-  gen = *id;
-  return std::nullopt;
+    return unexpected(*e);
+  if (!id)
+    return unexpected(KernelError{EBADMSG, "no ruleset generation in the kernel's reply",
+                                  "reading the ruleset generation"});
+  return *id;
 }
 
-std::optional<WriteError> NftKernel::snapshot(NftState& out) {
+std::optional<KernelError> NftKernel::snapshot(NftState& out) {
   // One attempt: the caller (LinuxKernel::snapshot) retries the whole
   // snapshot, with backoff and a time bound, so retries never nest.
   uint32_t before = 0, after = 0;
@@ -64,13 +65,15 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
   // gets one more look before the view is given up.
   for (int look = 0; look < 2; look++) {
     if (on_snapshot_) on_snapshot_();
-    if (auto e = generation(before)) return e;
+    auto gen = generation();
+    if (!gen) return gen.error();
+    before = *gen;
     if (!view_ || view_->gen == before) break;
   }
   if (view_ && view_->gen == before && verify_stamp_) {
-    std::string stamp;
-    if (auto e = read_stamp(stamp)) return e;
-    if (stamp != view_->stamp) view_.reset();  // another namespace's, or an older one
+    auto stamp = read_stamp();
+    if (!stamp) return stamp.error();
+    if (*stamp != view_->stamp) view_.reset();  // another namespace's, or an older one
     verify_stamp_ = false;
   }
   from_view_ = view_ && view_->gen == before;
@@ -84,7 +87,9 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
   NftState s;
   auto e = snapshot_once(s);
   if (e && e->code != EAGAIN) return e;
-  if (auto g = generation(after)) return g;
+  auto gen = generation();
+  if (!gen) return gen.error();
+  after = *gen;
   if (e || before != after) {
     // Another program committed meanwhile. If its events show that none of
     // those commits touched an owned object, what was dumped of them holds
@@ -92,7 +97,7 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
     // 10,000 forwardings would otherwise never come out consistent.
     if (on_snapshot_) on_snapshot_();
     if (!untouched_ || !untouched_(before, after))
-      return WriteError{EAGAIN, "the nftables ruleset changed while it was dumped"};
+      return KernelError{EAGAIN, "the nftables ruleset changed while it was dumped"};
   }
   out = s;
   planned_gen_ = after;
@@ -100,19 +105,19 @@ std::optional<WriteError> NftKernel::snapshot(NftState& out) {
   return std::nullopt;
 }
 
-std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
+std::optional<KernelError> NftKernel::snapshot_once(NftState& s) {
   // A dump interrupted by a concurrent change (EAGAIN) is read to its end
   // all the same, and so are the others: the caller decides, from the
   // events, whether what was read holds.
   bool interrupted = false;
-  auto failed = [&](std::optional<WriteError> e) {
+  auto failed = [&](std::optional<KernelError> e) {
     if (e && e->code == EAGAIN) {
       interrupted = true;
       return false;
     }
     return e.has_value();
   };
-  std::optional<WriteError> e;
+  std::optional<KernelError> e;
   auto m = nft::dump_tables();
   if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
         if (auto t = nft::decode_table(nlh); t && nft_owned_table(t->family, t->name))
@@ -154,21 +159,21 @@ std::optional<WriteError> NftKernel::snapshot_once(NftState& s) {
         })))
       return e;
   }
-  if (interrupted) return WriteError{EAGAIN, "dump interrupted by a concurrent change"};
+  if (interrupted) return KernelError{EAGAIN, "dump interrupted by a concurrent change"};
   return std::nullopt;
 }
 
-std::optional<WriteError> NftKernel::read_stamp(std::string& stamp) {
-  stamp.clear();
+KernelResult<std::string> NftKernel::read_stamp() {
+  std::string stamp;
   auto m = nft::request_stamp();
   auto e = sock_->get(m.hdr(), [&](const nlmsghdr* nlh) {
     if (auto s = nft::decode_stamp(nlh)) stamp = std::move(*s);
   });
-  if (e && e->code == ENOENT) return std::nullopt;  // no stamp chain (or table) yet
-  return e;
+  if (e && e->code != ENOENT) return unexpected(*e);  // ENOENT: no stamp chain (or table) yet
+  return stamp;
 }
 
-std::optional<WriteError> NftKernel::read_elems(NftMap& map) {
+std::optional<KernelError> NftKernel::read_elems(NftMap& map) {
   std::vector<nft::RawElem> raw;
   auto m = nft::dump_elems(map.family, map.table, map.name);
   if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
@@ -179,29 +184,31 @@ std::optional<WriteError> NftKernel::read_elems(NftMap& map) {
   return std::nullopt;
 }
 
-std::optional<WriteError> NftKernel::read_forwarding_counters(std::vector<NftMap>& out) {
-  out.clear();
+KernelResult<std::vector<NftMap>> NftKernel::read_forwarding_counters() {
+  std::vector<NftMap> out;
   for (uint8_t proto : {6, 17}) {
     NftMap map{NftFamily::ip, "nat", forwarding_map(proto), true, {}};
     NftMap count{NftFamily::ip, kCountTable, count_set(proto), true, {}, NftMapKind::count};
     for (NftMap* m : {&map, &count}) {
       if (auto e = read_elems(*m)) {
         if (e->code == ENOENT) continue;  // no such map yet
-        return e;
+        return unexpected(*e);
       }
       out.push_back(std::move(*m));
     }
   }
-  return std::nullopt;
+  return out;
 }
 
-std::optional<WriteError> NftKernel::read_counters(std::vector<NftCounter>& out) {
-  out.clear();
+KernelResult<std::vector<NftCounter>> NftKernel::read_counters() {
+  std::vector<NftCounter> out;
   auto m = nft::dump_objects();
-  return sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
-    if (auto c = nft::decode_counter(nlh); c && nft_owned_counter(c->family, c->table, c->name))
-      out.push_back(*c);
-  });
+  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+        if (auto c = nft::decode_counter(nlh); c && nft_owned_counter(c->family, c->table, c->name))
+          out.push_back(*c);
+      }))
+    return unexpected(*e);
+  return out;
 }
 
 std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool commit) {
@@ -253,7 +260,7 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
     return seq > first && seq <= first + ops.size() ? seq - first - 1 : NftError::npos;
   };
   std::vector<NftError> errors;
-  auto on_error = [&](uint32_t seq, const WriteError& e) {
+  auto on_error = [&](uint32_t seq, const KernelError& e) {
     if (seq == first && e.code == ERESTART) {
       errors.push_back({NftError::npos,
                         {ERESTART,
@@ -311,8 +318,8 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
 
 void NftKernel::update_view(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles,
                             const std::string& stamp) {
-  uint32_t gen = 0;
-  if (generation(gen) || gen != view_->gen + 1) {
+  auto gen = generation();
+  if (!gen || *gen != view_->gen + 1) {
     view_.reset();  // another program committed too: its changes are unknown
     return;
   }
@@ -324,7 +331,7 @@ void NftKernel::update_view(const std::vector<const Op*>& ops, const std::vector
     }
   }
   sort(view_->state);
-  view_->gen = gen;
+  view_->gen = *gen;
   view_->stamp = stamp;
 }
 

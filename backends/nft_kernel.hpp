@@ -14,14 +14,14 @@ namespace netkeep {
 
 class NftKernel {
  public:
-  static std::unique_ptr<NftKernel> open(std::string& error);
+  static KernelResult<std::unique_ptr<NftKernel>> open();
 
   // The owned chains (with their rules), counters and maps, and which of
   // the tables they live in exist. When the ruleset generation equals the
   // view's, that is the view (one request). Otherwise everything is dumped,
   // with the generation read before and after; if it moved, EAGAIN (the
   // caller retries the whole snapshot), else the result becomes the view.
-  std::optional<WriteError> snapshot(NftState& out);
+  std::optional<KernelError> snapshot(NftState& out);
   // One transaction: batch begin, one message per op, batch end, one send.
   // With `commit` false the batch has no end: the kernel validates every
   // message and aborts (a dry run the kernel itself checks).
@@ -65,10 +65,10 @@ class NftKernel {
   int fd() const { return sock_->fd(); }
   uint32_t portid() const { return sock_->portid(); }
   // The owned counters with their current values (a read: nothing is reset).
-  std::optional<WriteError> read_counters(std::vector<NftCounter>& out);
+  KernelResult<std::vector<NftCounter>> read_counters();
   // The forwarding maps and count sets with their elements' counters (a
   // read, as above).
-  std::optional<WriteError> read_forwarding_counters(std::vector<NftMap>& out);
+  KernelResult<std::vector<NftMap>> read_forwarding_counters();
 
   uint64_t messages_sent() const { return sent_; }
   uint64_t reads() const { return sock_->requests_sent() - batches_; }
@@ -76,10 +76,10 @@ class NftKernel {
 
  private:
   explicit NftKernel(std::unique_ptr<nl::Socket> s) : sock_(std::move(s)) {}
-  std::optional<WriteError> snapshot_once(NftState& out);
-  std::optional<WriteError> generation(uint32_t& gen);
-  std::optional<WriteError> read_elems(NftMap& map);         // its elements, as intervals
-  std::optional<WriteError> read_stamp(std::string& stamp);  // "" when there is none
+  std::optional<KernelError> snapshot_once(NftState& out);
+  KernelResult<uint32_t> generation();
+  std::optional<KernelError> read_elems(NftMap& map);  // its elements, as intervals
+  KernelResult<std::string> read_stamp();              // "" when there is none
   // After a committed batch: the view with `ops` applied, or none.
   void update_view(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles,
                    const std::string& stamp);

@@ -13,7 +13,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include <linux/netfilter/nfnetlink.h>
@@ -43,9 +44,17 @@ inline char* reserve(std::vector<char>& buf, size_t& start, size_t room = kMaxMe
   return buf.data() + start;
 }
 
+// netkeep builds every message itself, of a size bounded by design: past
+// the bound is a bug in netkeep, not an input error, and it stops there
+// rather than send a corrupt batch.
+[[noreturn]] inline void message_overflow(const char* what) {
+  std::fprintf(stderr, "netkeep: internal error: %s larger than its buffer\n", what);
+  std::abort();
+}
+
 inline void commit(std::vector<char>& buf, size_t start, size_t room = kMaxMessage) {
   auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data() + start);
-  if (nlh->nlmsg_len > room) throw std::length_error("nftables message larger than its buffer");
+  if (nlh->nlmsg_len > room) message_overflow("an nftables message");
   buf.resize(start + NLMSG_ALIGN(nlh->nlmsg_len));
 }
 

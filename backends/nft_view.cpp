@@ -98,9 +98,9 @@ std::optional<NftView> load_nft_view(const std::filesystem::path& file,
   if (identity.empty()) return std::nullopt;
   // netkeep's own state file: never a symlink, never anything but a regular
   // file (a FIFO would hang the read), and of a bounded size.
-  std::string data, err;
-  if (read_regular_file(file, data, err, {64 << 20, false}) != ReadResult::ok) return std::nullopt;
-  return parse_nft_view(data, identity);
+  FileText f = read_regular_file(file, {64 << 20, false});
+  if (f.result != ReadResult::ok) return std::nullopt;
+  return parse_nft_view(f.text, identity);
 }
 
 std::optional<NftView> parse_nft_view(std::string_view data, const std::string& identity) {

@@ -24,11 +24,11 @@ FileInfo inspect(const std::filesystem::path& p) {
   return {FileKind::regular, ss.str()};
 }
 
-std::optional<WriteError> replace_unless_regular(const std::filesystem::path& p,
-                                                 const std::string& content) {
+std::optional<KernelError> replace_unless_regular(const std::filesystem::path& p,
+                                                  const std::string& content) {
   auto fail = [&](const char* what) {
     int e = errno;
-    return WriteError{e, fmt::format("{} {}: {}", what, p.string(), std::strerror(e))};
+    return KernelError{e, fmt::format("{} {}: {}", what, p.string(), std::strerror(e))};
   };
   std::string tmpl = (p.parent_path() / ("." + p.filename().string() + ".netkeep.XXXXXX")).string();
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
@@ -52,8 +52,8 @@ std::optional<WriteError> replace_unless_regular(const std::filesystem::path& p,
   FileKind now = inspect(p).kind;
   if (now == FileKind::regular || now == FileKind::other) {
     ::unlink(tmpl.c_str());
-    return WriteError{EEXIST,
-                      fmt::format("{} is now a file netkeep does not own; left alone", p.string())};
+    return KernelError{
+        EEXIST, fmt::format("{} is now a file netkeep does not own; left alone", p.string())};
   }
   // A missing file is created with RENAME_NOREPLACE, closing the remaining race.
   int r = now == FileKind::missing

@@ -13,7 +13,7 @@ FileInfo inspect(const std::filesystem::path& p);  // lstat, and the content of 
 
 // Writes `content` to `p` atomically (temp file + rename). Replaces a
 // symlink; refuses to replace a regular file (someone else's, e.g. tailscale's).
-std::optional<WriteError> replace_unless_regular(const std::filesystem::path& p,
-                                                 const std::string& content);
+std::optional<KernelError> replace_unless_regular(const std::filesystem::path& p,
+                                                  const std::string& content);
 
 }  // namespace netkeep::files

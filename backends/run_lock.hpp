@@ -11,24 +11,27 @@
 #include <optional>
 #include <string>
 
+#include "model/result.hpp"
+
 namespace netkeep {
 
 class RunLock {
  public:
-  // Waits up to `wait` for the lock. nullopt with `error` set (naming the
-  // holder's pid and command) when another netkeep keeps holding it. When
-  // the lock file cannot be made at all (ROOT/run read-only, say), the
-  // work goes on unlocked: a lock held by nobody, and `warning` says why.
-  static std::optional<RunLock> take(const std::filesystem::path& root, const char* command,
-                                     std::chrono::milliseconds wait, std::string& error,
-                                     std::string& warning);
-  RunLock(RunLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  // Waits up to `wait` for the lock. An error (naming the holder's pid and
+  // command) when another netkeep keeps holding it. When the lock file
+  // cannot be made at all (ROOT/run read-only, say), the work goes on
+  // unlocked: a lock held by nobody, whose warning() says why.
+  static Result<RunLock, std::string> take(const std::filesystem::path& root, const char* command,
+                                           std::chrono::milliseconds wait);
+  RunLock(RunLock&& o) noexcept : fd_(o.fd_), warning_(std::move(o.warning_)) { o.fd_ = -1; }
   RunLock& operator=(RunLock&&) = delete;
-  ~RunLock();  // releases it
+  ~RunLock();                                              // releases it
+  const std::string& warning() const { return warning_; }  // empty when locked
 
  private:
-  explicit RunLock(int fd) : fd_(fd) {}
+  explicit RunLock(int fd, std::string warning = {}) : fd_(fd), warning_(std::move(warning)) {}
   int fd_ = -1;
+  std::string warning_;
 };
 
 }  // namespace netkeep

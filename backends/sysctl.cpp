@@ -29,17 +29,17 @@ std::optional<std::string> read(const std::string& key) {
   return s;
 }
 
-std::optional<WriteError> write(const std::string& key, const std::string& value) {
+std::optional<KernelError> write(const std::string& key, const std::string& value) {
   int fd = ::open(path_of(key).c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0)
-    return WriteError{errno, fmt::format("open {}: {}", path_of(key), std::strerror(errno))};
+    return KernelError{errno, fmt::format("open {}: {}", path_of(key), std::strerror(errno))};
   std::string line = value + "\n";
   ssize_t n;
   do n = ::write(fd, line.data(), line.size());
   while (n < 0 && errno == EINTR);
   int e = errno;
   ::close(fd);
-  if (n < 0) return WriteError{e, fmt::format("write {}: {}", path_of(key), std::strerror(e))};
+  if (n < 0) return KernelError{e, fmt::format("write {}: {}", path_of(key), std::strerror(e))};
   return std::nullopt;
 }
 

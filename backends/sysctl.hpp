@@ -9,6 +9,6 @@
 namespace netkeep::sysctl {
 
 std::optional<std::string> read(const std::string& key);  // trimmed; nullopt if absent
-std::optional<WriteError> write(const std::string& key, const std::string& value);
+std::optional<KernelError> write(const std::string& key, const std::string& value);
 
 }  // namespace netkeep::sysctl

@@ -158,19 +158,19 @@ std::filesystem::path view_file(const Args& a) {
 
 // Opens the kernel and takes a snapshot scoped to `desired` (if given).
 std::unique_ptr<LinuxKernel> open_kernel(const Args& a, const Desired* desired, Actual& actual) {
-  std::string err;
-  auto kernel = LinuxKernel::open(a.root, err);
-  if (!kernel) {
-    fmt::print(stderr, "netkeep: {}\n", err);
+  auto opened = LinuxKernel::open(a.root);
+  if (!opened) {
+    fmt::print(stderr, "netkeep: {}\n", opened.error().str());
     return nullptr;
   }
+  auto kernel = std::move(*opened);
   if (desired) {
     kernel->scope(*desired);
     kernel->load_view(view_file(a));
   }
-  auto snap = kernel->snapshot(err);
+  auto snap = kernel->snapshot();
   if (!snap) {
-    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", err);
+    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", snap.error().str());
     return nullptr;
   }
   actual = std::move(*snap);
@@ -210,22 +210,24 @@ int cmd_plan(const Args& a) {
 // The lock of one netkeep per root and namespace, for apply and run: they
 // wait up to 10 s for another to finish. nullopt (said why) when it stays held.
 std::optional<RunLock> lock_for(const Args& a) {
-  std::string err, warning;
-  auto lock = RunLock::take(a.root, a.command.c_str(), std::chrono::seconds(10), err, warning);
-  if (!lock) fmt::print(stderr, "netkeep: {}\n", err);
-  if (!warning.empty()) fmt::print(stderr, "warning: {}\n", warning);
-  return lock;
+  auto lock = RunLock::take(a.root, a.command.c_str(), std::chrono::seconds(10));
+  if (!lock) {
+    fmt::print(stderr, "netkeep: {}\n", lock.error());
+    return std::nullopt;
+  }
+  if (!lock->warning().empty()) fmt::print(stderr, "warning: {}\n", lock->warning());
+  return std::move(*lock);
 }
 
 int cmd_apply(const Args& a) {
   auto lock = lock_for(a);
   if (!lock) return 1;
-  std::string err;
-  auto kernel = LinuxKernel::open(a.root, err);
-  if (!kernel) {
-    fmt::print(stderr, "netkeep: {}\n", err);
+  auto opened = LinuxKernel::open(a.root);
+  if (!opened) {
+    fmt::print(stderr, "netkeep: {}\n", opened.error().str());
     return 1;
   }
+  auto kernel = std::move(*opened);
   kernel->load_view(view_file(a));
   // Each op's line is rendered on another thread while the kernel works
   // through the writes; only those applied are printed.
@@ -252,8 +254,8 @@ int cmd_apply(const Args& a) {
   print_diags(rc.diags);
   for (const auto& w : rc.plan.warnings) fmt::print(stderr, "warning: {}\n", w);
   for (const auto& n : rc.replanned) fmt::print(stderr, "netkeep: planned again: {}\n", n);
-  if (!rc.snapshot_error.empty()) {
-    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", rc.snapshot_error);
+  if (rc.snapshot_error) {
+    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", rc.snapshot_error->str());
     return 1;
   }
   const ExecResult& r = rc.result;

@@ -104,11 +104,9 @@ class Daemon {
     for (const std::string* e : {&config_watch_.error(), &rtnl_watch_.error(), &nft_watch_.error()})
       if (!e->empty()) log_line(*e + "; changes from there are caught by the periodic resync");
     if (!opts_.metrics.empty()) {
-      std::string err;
-      metrics_server_.emplace(
-          io_, opts_.metrics, [this] { return render_metrics(); }, err);
-      if (!err.empty()) {
-        log_line("error: " + err);
+      metrics_server_.emplace(io_, [this] { return render_metrics(); });
+      if (auto err = metrics_server_->listen(opts_.metrics)) {
+        log_line("error: " + *err);
         return 1;
       }
       log_line("serving metrics on " + opts_.metrics);
@@ -197,13 +195,14 @@ class Daemon {
   }
 
   std::string render_metrics() {
-    std::vector<NftCounter> counters;
-    if (auto e = kernel_->read_counters(counters))
-      log_line("metrics: reading counters: " + e->message);
-    std::vector<NftMap> forwardings;
-    if (auto e = kernel_->nft().read_forwarding_counters(forwardings))
-      log_line("metrics: reading the forwarding maps: " + e->message);
-    return loop_.metrics().render(counters, kernel_->nft().full_dumps(), forwardings);
+    auto counters = kernel_->read_counters();
+    if (!counters) log_line("metrics: reading counters: " + counters.error().str());
+    auto forwardings = kernel_->nft().read_forwarding_counters();
+    if (!forwardings)
+      log_line("metrics: reading the forwarding maps: " + forwardings.error().str());
+    return loop_.metrics().render(counters ? *counters : std::vector<NftCounter>{},
+                                  kernel_->nft().full_dumps(),
+                                  forwardings ? *forwardings : std::vector<NftMap>{});
   }
 
   DaemonOptions opts_;
@@ -238,13 +237,12 @@ int run_daemon(const DaemonOptions& options) {
     fds.rlim_cur = fds.rlim_max;
     setrlimit(RLIMIT_NOFILE, &fds);
   }
-  std::string err;
-  auto kernel = LinuxKernel::open(options.root, err);
+  auto kernel = LinuxKernel::open(options.root);
   if (!kernel) {
-    fmt::print(stderr, "netkeep: {}\n", err);
+    fmt::print(stderr, "netkeep: {}\n", kernel.error().str());
     return 1;
   }
-  Daemon d(options, std::move(kernel));
+  Daemon d(options, std::move(*kernel));
   return d.run();
 }
 

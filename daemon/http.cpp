@@ -90,36 +90,24 @@ bool parse_listen(const std::string& s, std::string& host, std::string& port) {
 
 }  // namespace
 
-MetricsServer::MetricsServer(asio::io_context& io, const std::string& listen,
-                             std::function<std::string()> render, std::string& error)
-    : acceptor_(io), pause_(io), render_(std::move(render)) {
+MetricsServer::MetricsServer(asio::io_context& io, std::function<std::string()> render)
+    : acceptor_(io), pause_(io), render_(std::move(render)) {}
+
+std::optional<std::string> MetricsServer::listen(const std::string& listen) {
   std::string host, port;
-  if (!parse_listen(listen, host, port)) {
-    error = "--metrics " + listen + ": expected HOST:PORT";
-    return;
-  }
+  if (!parse_listen(listen, host, port)) return "--metrics " + listen + ": expected HOST:PORT";
   beast::error_code ec;
-  tcp::resolver resolver(io);
+  tcp::resolver resolver(acceptor_.get_executor());
   auto endpoints = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
-  if (ec || endpoints.empty()) {
-    error = "--metrics " + listen + ": " + ec.message();
-    return;
-  }
+  if (ec || endpoints.empty()) return "--metrics " + listen + ": " + ec.message();
   tcp::endpoint ep = endpoints.begin()->endpoint();
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    error = "--metrics " + listen + ": " + ec.message();
-    return;
-  }
+  if (ec) return "--metrics " + listen + ": " + ec.message();
   accept();
-}
-
-uint16_t MetricsServer::port() const {
-  beast::error_code ec;
-  return acceptor_.local_endpoint(ec).port();
+  return std::nullopt;
 }
 
 void MetricsServer::accept() {

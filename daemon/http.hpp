@@ -12,16 +12,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace netkeep {
 
 class MetricsServer {
  public:
-  // `listen` is HOST:PORT or [IPv6]:PORT. On failure `error` is set.
-  MetricsServer(boost::asio::io_context& io, const std::string& listen,
-                std::function<std::string()> render, std::string& error);
-  uint16_t port() const;  // the bound port (useful with port 0)
+  MetricsServer(boost::asio::io_context& io, std::function<std::string()> render);
+  // Serves on `listen`, HOST:PORT or [IPv6]:PORT; says why it cannot.
+  std::optional<std::string> listen(const std::string& listen);
   static constexpr size_t kMaxConnections = 64;
 
  private:

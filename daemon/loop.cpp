@@ -149,8 +149,8 @@ void Loop::run_reconcile() {
   for (const auto& d : rc.diags) log("reconcile {}: {}", n, d.str());
   for (const auto& w : rc.plan.warnings) log("reconcile {}: warning: {}", n, w);
   for (const auto& why : rc.replanned) log("reconcile {}: planned again: {}", n, why);
-  if (!rc.snapshot_error.empty())
-    log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error);
+  if (rc.snapshot_error)
+    log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error->str());
   for (size_t i : rc.result.applied) {
     log("reconcile {}: {}", n, to_text(rc.plan.ops[i]));
     metrics_.applied(op_kind(rc.plan.ops[i]));
@@ -158,7 +158,7 @@ void Loop::run_reconcile() {
   for (const auto& f : rc.result.failures) log("reconcile {}: error: {}", n, to_text(f));
   // A bad config file is reported, not retried: its inotify event will
   // come when someone fixes it. Kernel errors are retried with backoff.
-  const bool failed = !rc.snapshot_error.empty() || !rc.result.ok();
+  const bool failed = rc.snapshot_error || !rc.result.ok();
   metrics_.reconciled(!failed && !has_errors(rc.diags), seconds, unix_now());
   log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {}; config {:.1f}, "
       "kernel read {:.1f}, plan {:.1f}, write {:.1f} ms)",

@@ -353,14 +353,12 @@ void nft_from_json(object o, NftState& n) {
 
 }  // namespace
 
-std::optional<Actual> actual_from_json(std::string_view text, std::string& error) {
+Result<Actual, std::string> actual_from_json(std::string_view text) {
   simdjson::dom::parser parser;
   simdjson::padded_string padded(text);
   object root;
-  if (auto err = parser.parse(padded).get_object().get(root)) {
-    error = simdjson::error_message(err);
-    return std::nullopt;
-  }
+  if (auto err = parser.parse(padded).get_object().get(root))
+    return unexpected(std::string(simdjson::error_message(err)));
   Actual a;
   try {
     simdjson::dom::array arr;
@@ -433,11 +431,9 @@ std::optional<Actual> actual_from_json(std::string_view text, std::string& error
       for (auto [k, v] : m) a.fec[std::string(k)] = std::string(v.get_string().value());
     if (!root["nft"].get_object().get(m)) nft_from_json(m, a.nft);
   } catch (const Bad& b) {
-    error = b.what;
-    return std::nullopt;
+    return unexpected(b.what);
   } catch (const simdjson::simdjson_error& e) {
-    error = e.what();
-    return std::nullopt;
+    return unexpected(std::string(e.what()));
   }
   a.normalize();
   return a;

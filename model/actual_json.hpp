@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "model/actual.hpp"
+#include "model/result.hpp"
 
 namespace netkeep {
 
@@ -15,6 +16,6 @@ namespace netkeep {
 // connection's first packet); goldens leave them out.
 std::string to_json(const Actual& a, bool counters = false);
 // nullopt and `error` set when the text is not a snapshot.
-std::optional<Actual> actual_from_json(std::string_view text, std::string& error);
+Result<Actual, std::string> actual_from_json(std::string_view text);
 
 }  // namespace netkeep

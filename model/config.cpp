@@ -77,19 +77,19 @@ template <class T, class Parse>
 ConfigFile<T> load_one(const std::filesystem::path& dir, const char* name, Diagnostics& diags,
                        Parse parse) {
   ConfigFile<T> f;
-  std::string text, err;
-  switch (read_regular_file(dir / name, text, err)) {
+  FileText file = read_regular_file(dir / name);
+  switch (file.result) {
     case ReadResult::missing:
       return f;
     case ReadResult::error:
-      diags.push_back({Severity::error, name, "", fmt::format("cannot read: {}", err)});
+      diags.push_back({Severity::error, name, "", fmt::format("cannot read: {}", file.error)});
       f.state = FileState::invalid;
       return f;
     case ReadResult::ok:
       break;
   }
   json::Sink sink{name, &diags};
-  auto v = parse(text, sink);
+  auto v = parse(file.text, sink);
   if (!v || sink.errors > 0) {
     f.state = FileState::invalid;
     return f;

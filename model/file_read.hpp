@@ -17,10 +17,15 @@ struct ReadLimits {
   bool follow_symlinks = true;  // false for netkeep's own state files (O_NOFOLLOW)
 };
 
-// The whole file into `out`. `missing` only when there is nothing at the
-// path: a symlink to nothing is an error ("dangling symlink"), so the file
-// it stands for is not taken as absent. `err` says what is wrong.
-ReadResult read_regular_file(const std::filesystem::path& p, std::string& out, std::string& err,
-                             ReadLimits limits = {});
+struct FileText {
+  ReadResult result = ReadResult::ok;
+  std::string text;   // the whole file, when ok
+  std::string error;  // what is wrong, when error
+};
+
+// `missing` only when there is nothing at the path: a symlink to nothing
+// is an error ("dangling symlink"), so the file it stands for is not taken
+// as absent.
+FileText read_regular_file(const std::filesystem::path& p, ReadLimits limits = {});
 
 }  // namespace netkeep

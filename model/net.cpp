@@ -99,12 +99,6 @@ IpAddr IpAddr::v4(uint32_t host_order) {
   return a;
 }
 
-uint32_t IpAddr::v4_host_order() const {
-  uint32_t be;
-  std::memcpy(&be, bytes.data(), 4);
-  return ntohl(be);
-}
-
 std::string Prefix::str() const {
   return fmt::format("{}/{}", addr.str(), len);
 }

@@ -31,7 +31,6 @@ struct IpAddr {
   static std::optional<IpAddr> parse(std::string_view s);
   static std::optional<IpAddr> from_bytes(const void* data, size_t len);
   static IpAddr v4(uint32_t host_order);
-  uint32_t v4_host_order() const;
 };
 
 // An address with a prefix length. `addr` keeps its host bits: 10.10.0.1/24

@@ -78,7 +78,7 @@ void apply_nft_transaction(const Plan& plan, KernelWriter& writer, ExecResult& r
     r.applied.insert(r.applied.end(), index.begin(), index.end());
     return;
   }
-  std::vector<std::optional<WriteError>> per_op(ops.size());
+  std::vector<std::optional<KernelError>> per_op(ops.size());
   std::string batch_error;
   for (const auto& e : errors) {
     if (e.index < ops.size()) {

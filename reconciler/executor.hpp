@@ -13,7 +13,7 @@ namespace netkeep {
 
 struct OpFailure {
   Op op;
-  WriteError error;
+  KernelError error;
   bool skipped = false;  // not attempted: it depends on an op that failed
 };
 

@@ -8,14 +8,26 @@
 
 #include "model/actual.hpp"
 #include "model/desired.hpp"
+#include "model/result.hpp"
 #include "reconciler/op.hpp"
 
 namespace netkeep {
 
-struct WriteError {
+// What went wrong in one kernel call, as a value: the op or request it was
+// (empty when the caller names it, as the executor does), the errno and
+// the kernel's words.
+struct KernelError {
+  KernelError(int c = 0, std::string m = {}, std::string w = {})
+      : code(c), message(std::move(m)), what(std::move(w)) {}
   int code = 0;         // errno, as the kernel returned it
   std::string message;  // the kernel's extended-ACK text, else strerror
+  std::string what;     // e.g. "dumping addresses"; empty when the caller says
+
+  std::string str() const { return what.empty() ? message : what + ": " + message; }
 };
+
+template <class T>
+using KernelResult = Result<T, KernelError>;
 
 class KernelReader {
  public:
@@ -24,7 +36,7 @@ class KernelReader {
   // (e.g. FEC of the configured links). Optional for a reader.
   virtual void scope(const Desired&) {}
   // A consistent snapshot of everything netkeep manages, or an error.
-  virtual std::optional<Actual> snapshot(std::string& error) = 0;
+  virtual KernelResult<Actual> snapshot() = 0;
 };
 
 // An error of an nftables transaction; `index` is the op the kernel
@@ -32,14 +44,14 @@ class KernelReader {
 struct NftError {
   static constexpr size_t npos = static_cast<size_t>(-1);
   size_t index = npos;
-  WriteError error;
+  KernelError error;
 };
 
 class KernelWriter {
  public:
   virtual ~KernelWriter() = default;
   // Performs one rtnetlink, sysctl or file op; returns the error, if any.
-  virtual std::optional<WriteError> apply(const Op& op) = 0;
+  virtual std::optional<KernelError> apply(const Op& op) = 0;
   // Sends every nftables op of one reconcile as ONE transaction, which the
   // kernel applies whole or not at all. No errors: committed.
   // The ops point into the plan: a transaction of thousands of rules is not copied.

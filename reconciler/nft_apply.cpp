@@ -10,8 +10,8 @@ namespace netkeep {
 
 namespace {
 
-WriteError err(int code, std::string message) {
-  return WriteError{code, std::move(message)};
+KernelError err(int code, std::string message) {
+  return KernelError{code, std::move(message)};
 }
 
 // A count set's element: the key interval alone.
@@ -20,8 +20,8 @@ NftMapElem key_of(const NftMapElem& e) {
 }
 
 // An element is found by its key interval; a new one must not overlap any.
-std::optional<WriteError> elem_del(NftState& s, NftFamily f, const std::string& table,
-                                   const std::string& map, const NftMapElem& e) {
+std::optional<KernelError> elem_del(NftState& s, NftFamily f, const std::string& table,
+                                    const std::string& map, const NftMapElem& e) {
   NftMap* m = s.map(f, table, map);
   if (!m) return err(ENOENT, "No such file or directory");
   const NftMapElem* x = find_interval(m->elems, e.first, e.last);
@@ -30,8 +30,8 @@ std::optional<WriteError> elem_del(NftState& s, NftFamily f, const std::string& 
   return std::nullopt;
 }
 
-std::optional<WriteError> elem_add(NftState& s, NftFamily f, const std::string& table,
-                                   const std::string& map, const NftMapElem& e) {
+std::optional<KernelError> elem_add(NftState& s, NftFamily f, const std::string& table,
+                                    const std::string& map, const NftMapElem& e) {
   NftMap* m = s.map(f, table, map);
   if (!m) return err(ENOENT, "No such file or directory");
   auto at = std::find_if(m->elems.begin(), m->elems.end(),
@@ -47,7 +47,7 @@ std::optional<WriteError> elem_add(NftState& s, NftFamily f, const std::string& 
 
 }  // namespace
 
-std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handle) {
+std::optional<KernelError> apply_nft_op(NftState& s, const Op& op, uint64_t handle) {
   if (auto* o = std::get_if<NftTableAdd>(&op)) {
     if (!s.has_table(o->table.family, o->table.name)) s.tables.push_back(o->table);
     return std::nullopt;

@@ -13,6 +13,6 @@
 namespace netkeep {
 
 // `handle` is the new rule's, for an NftRuleAdd.
-std::optional<WriteError> apply_nft_op(NftState& s, const Op& op, uint64_t handle);
+std::optional<KernelError> apply_nft_op(NftState& s, const Op& op, uint64_t handle);
 
 }  // namespace netkeep

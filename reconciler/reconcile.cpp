@@ -39,10 +39,10 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
   // program changed meanwhile (the kernel refused it whole): the second
   // plan starts from what is there now.
   for (int attempt = 0;; attempt++) {
-    auto actual = reader.snapshot(r.snapshot_error);
+    auto actual = reader.snapshot();
     r.times.snapshot += lap();
     if (!actual) {
-      if (r.snapshot_error.empty()) r.snapshot_error = "unknown error";
+      r.snapshot_error = actual.error();
       return r;
     }
     r.plan = plan(desired, *actual);
@@ -53,7 +53,7 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
     r.result.write_requests += writes;
     r.times.execute += lap();
     if (alongside) alongside->finish();
-    r.snapshot = std::move(actual);
+    r.snapshot = std::move(*actual);
     if (!r.result.stale || attempt == 1) return r;
     std::string refused;  // the op the kernel named, if it named one
     for (const auto& f : r.result.failures)

@@ -21,8 +21,9 @@ struct Reconcile {
     double total() const { return config + snapshot + plan + execute; }
   };
 
-  Diagnostics diags;           // config errors and warnings
-  std::string snapshot_error;  // non-empty: the kernel's state could not be read; nothing was done
+  Diagnostics diags;  // config errors and warnings
+  std::optional<KernelError>
+      snapshot_error;              // the kernel's state could not be read; nothing was done
   std::optional<Actual> snapshot;  // the state the plan was made from
   Plan plan;
   ExecResult result;
@@ -31,7 +32,7 @@ struct Reconcile {
   std::vector<std::string> replanned;
   Times times;
 
-  bool ok() const { return snapshot_error.empty() && result.ok() && !has_errors(diags); }
+  bool ok() const { return !snapshot_error && result.ok() && !has_errors(diags); }
   bool changed() const { return !result.applied.empty(); }
 };
 

@@ -9,7 +9,7 @@ namespace netkeep {
 
 namespace {
 
-WriteError err(int code, std::string message) {
+KernelError err(int code, std::string message) {
   return {code, std::move(message)};
 }
 
@@ -26,7 +26,7 @@ Link* FakeKernel::find(const std::string& name) {
   return nullptr;
 }
 
-std::optional<WriteError> FakeKernel::apply_link(const Op& op) {
+std::optional<KernelError> FakeKernel::apply_link(const Op& op) {
   if (auto* o = std::get_if<BridgeCreate>(&op)) {
     if (find(o->name)) return err(EEXIST, "File exists");
     state_.links.push_back({o->name, "bridge", o->mac, 1500, false, ""});
@@ -106,7 +106,7 @@ std::optional<WriteError> FakeKernel::apply_link(const Op& op) {
   return std::nullopt;
 }
 
-std::optional<WriteError> FakeKernel::apply(const Op& op) {
+std::optional<KernelError> FakeKernel::apply(const Op& op) {
   writes_++;
   if (refuse)
     if (auto e = refuse(op)) return e;
@@ -115,7 +115,7 @@ std::optional<WriteError> FakeKernel::apply(const Op& op) {
   return e;
 }
 
-std::optional<WriteError> FakeKernel::apply_one(const Op& op) {
+std::optional<KernelError> FakeKernel::apply_one(const Op& op) {
   if (auto* o = std::get_if<AddrAdd>(&op)) {
     if (!find(o->addr.dev)) return err(ENODEV, "No such device");
     auto it = std::find_if(state_.addrs.begin(), state_.addrs.end(), [&](const Address& a) {
@@ -168,7 +168,7 @@ std::vector<NftError> FakeKernel::apply_nft(const std::vector<const Op*>& ops) {
   NftState s = state_.nft;  // all or nothing
   std::vector<NftError> errors;
   for (size_t i = 0; i < ops.size(); i++) {
-    std::optional<WriteError> e = refuse ? refuse(*ops[i]) : std::nullopt;
+    std::optional<KernelError> e = refuse ? refuse(*ops[i]) : std::nullopt;
     if (!e) e = apply_nft_op(s, *ops[i], next_handle_ + 1);
     if (!e && std::holds_alternative<NftRuleAdd>(*ops[i])) next_handle_++;
     if (e) errors.push_back({i, *e});

@@ -14,11 +14,11 @@ class FakeKernel : public KernelReader, public KernelWriter {
  public:
   explicit FakeKernel(Actual state) : state_(std::move(state)) {}
 
-  std::optional<Actual> snapshot(std::string&) override {
+  KernelResult<Actual> snapshot() override {
     snapshots_++;
     return state_;
   }
-  std::optional<WriteError> apply(const Op& op) override;
+  std::optional<KernelError> apply(const Op& op) override;
   std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override;
   uint64_t writes() const override { return writes_; }
 
@@ -26,12 +26,12 @@ class FakeKernel : public KernelReader, public KernelWriter {
   Actual& state() { return state_; }  // another program's changes
   uint64_t snapshots() const { return snapshots_; }
   // Called before each op; a returned error makes the op fail untouched.
-  std::function<std::optional<WriteError>(const Op&)> refuse;
+  std::function<std::optional<KernelError>(const Op&)> refuse;
 
  private:
   Link* find(const std::string& name);
-  std::optional<WriteError> apply_link(const Op& op);
-  std::optional<WriteError> apply_one(const Op& op);  // addresses, routes, sysctls, files, links
+  std::optional<KernelError> apply_link(const Op& op);
+  std::optional<KernelError> apply_one(const Op& op);  // addresses, routes, sysctls, files, links
   Actual state_;
   uint64_t writes_ = 0, snapshots_ = 0;
   uint64_t next_handle_ = 0;

@@ -17,9 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The identity the seeds were written with; any other is refused early.
     (void)parse_nft_view(text, "boot fuzz netns 1");
   } else {
-    std::string error;
-    auto a = actual_from_json(text, error);
-    if (!a && error.empty()) __builtin_trap();  // refused without saying why
+    auto a = actual_from_json(text);
+    if (!a && a.error().empty()) __builtin_trap();  // refused without saying why
   }
   return 0;
 }

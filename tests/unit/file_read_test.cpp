@@ -64,25 +64,26 @@ TEST_CASE("files have a size limit, also when they grow while being read") {
   const fs::path big = dir.path / "big.json";
   { std::ofstream(big) << "{}"; }
   fs::resize_file(big, (16 << 20) + 1);
-  std::string out, err;
-  CHECK(read_regular_file(big, out, err) == ReadResult::error);
-  CHECK(err == "16777217 bytes, more than the 16 MiB allowed");
-  CHECK(out.empty());
+  FileText f = read_regular_file(big);
+  CHECK(f.result == ReadResult::error);
+  CHECK(f.error == "16777217 bytes, more than the 16 MiB allowed");
+  CHECK(f.text.empty());
   fs::resize_file(big, 100);
-  CHECK(read_regular_file(big, out, err, {64, true}) == ReadResult::error);
-  CHECK(read_regular_file(big, out, err) == ReadResult::ok);
-  CHECK(out.size() == 100);
+  CHECK(read_regular_file(big, {64, true}).result == ReadResult::error);
+  f = read_regular_file(big);
+  CHECK(f.result == ReadResult::ok);
+  CHECK(f.text.size() == 100);
 }
 
 TEST_CASE("netkeep's own state files are never read through a symlink") {
   TempDir dir;
   { std::ofstream(dir.path / "real") << "x"; }
   fs::create_symlink(dir.path / "real", dir.path / "link");
-  std::string out, err;
-  CHECK(read_regular_file(dir.path / "link", out, err) == ReadResult::ok);
-  CHECK(read_regular_file(dir.path / "link", out, err, {64, false}) == ReadResult::error);
-  CHECK(err == "a symlink, which is not followed here");
-  CHECK(read_regular_file(dir.path / "absent", out, err) == ReadResult::missing);
+  CHECK(read_regular_file(dir.path / "link").result == ReadResult::ok);
+  FileText f = read_regular_file(dir.path / "link", {64, false});
+  CHECK(f.result == ReadResult::error);
+  CHECK(f.error == "a symlink, which is not followed here");
+  CHECK(read_regular_file(dir.path / "absent").result == ReadResult::missing);
 }
 
 TEST_CASE("a config directory that is not there freezes everything, with an error naming it") {

@@ -61,9 +61,8 @@ TEST_CASE("golden: plans equal plan.golden and converge on a fake kernel") {
                       fs::perms::owner_read | fs::perms::owner_write);
     Diagnostics diags;
     Desired desired = load_config(dir / "config", diags);
-    std::string err;
-    auto actual = actual_from_json(slurp(dir / "actual.json"), err);
-    REQUIRE_MESSAGE(actual, "actual.json: ", err);
+    auto actual = actual_from_json(slurp(dir / "actual.json"));
+    REQUIRE_MESSAGE(actual.has_value(), "actual.json: ", (actual ? "" : actual.error()));
 
     Plan p = plan(desired, *actual);
     std::string got = render(diags, p);

@@ -45,9 +45,8 @@ struct FakeDaemonKernel : DaemonKernel {
 Actual fresh_system() {
   std::ifstream in(fs::path(NETKEEP_TESTDATA) / "fresh-system/actual.json");
   std::string text((std::istreambuf_iterator<char>(in)), {});
-  std::string error;
-  auto a = actual_from_json(text, error);
-  REQUIRE_MESSAGE(a, error);
+  auto a = actual_from_json(text);
+  REQUIRE_MESSAGE(a.has_value(), (a ? "" : a.error()));
   return *a;
 }
 
@@ -170,8 +169,8 @@ TEST_CASE("loop: a steady stream of events defers a reconcile by kMaxDefer at mo
 TEST_CASE("loop: a failed reconcile is retried with backoff doubling to 60 s, reset on success") {
   Harness h;
   bool refusing = true;
-  h.kernel.refuse = [&](const Op& op) -> std::optional<WriteError> {
-    if (refusing && std::holds_alternative<SysctlSet>(op)) return WriteError{EPERM, "refused"};
+  h.kernel.refuse = [&](const Op& op) -> std::optional<KernelError> {
+    if (refusing && std::holds_alternative<SysctlSet>(op)) return KernelError{EPERM, "refused"};
     return std::nullopt;
   };
   h.loop.start();
@@ -202,8 +201,8 @@ TEST_CASE("loop: a failed reconcile is retried with backoff doubling to 60 s, re
 
 TEST_CASE("loop: a new event retries at once instead of waiting out the backoff") {
   Harness h;
-  h.kernel.refuse = [&](const Op& op) -> std::optional<WriteError> {
-    if (std::holds_alternative<SysctlSet>(op)) return WriteError{EPERM, "refused"};
+  h.kernel.refuse = [&](const Op& op) -> std::optional<KernelError> {
+    if (std::holds_alternative<SysctlSet>(op)) return KernelError{EPERM, "refused"};
     return std::nullopt;
   };
   h.loop.start();

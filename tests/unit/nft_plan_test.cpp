@@ -320,9 +320,9 @@ TEST_CASE("a rejected transaction leaves the fake kernel's ruleset as it was") {
   Desired next = with_forwardings(many(5));
   Plan p = plan(next, a);
   FakeKernel k(a);
-  k.refuse = [](const Op& op) -> std::optional<WriteError> {
+  k.refuse = [](const Op& op) -> std::optional<KernelError> {
     if (auto* add = std::get_if<NftForwardAdd>(&op); add && add->elem.first == 1004)
-      return WriteError{EINVAL, "Invalid argument"};
+      return KernelError{EINVAL, "Invalid argument"};
     return std::nullopt;
   };
   ExecResult r = execute(p, k);

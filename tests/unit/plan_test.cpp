@@ -241,11 +241,11 @@ TEST_CASE("the executor collects every error and runs what does not depend on a 
   auto p = plan_core(d, a);
   FakeKernel k(a);
   // The kernel refuses the MTU and the rename of eth4.
-  k.refuse = [](const Op& op) -> std::optional<WriteError> {
+  k.refuse = [](const Op& op) -> std::optional<KernelError> {
     if (std::holds_alternative<LinkSetMtu>(op))
-      return WriteError{EINVAL, "mtu greater than device maximum"};
+      return KernelError{EINVAL, "mtu greater than device maximum"};
     if (auto* r = std::get_if<LinkRename>(&op); r && r->to == "lan0")
-      return WriteError{EBUSY, "busy"};
+      return KernelError{EBUSY, "busy"};
     return std::nullopt;
   };
   ExecResult r = execute(p, k);
