@@ -25,10 +25,6 @@ namespace netkeep {
 
 namespace {
 
-const char* const kSysctls[] = {"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding",
-                                "net/ipv4/icmp_ratelimit", "net/ipv6/icmp/ratelimit"};
-const char* const kFiles[] = {"/tmp/resolv.conf"};
-
 // Names the request an error came from, unless it already says.
 KernelError during(KernelError e, const char* what) {
   if (e.what.empty()) e.what = what;
@@ -131,9 +127,9 @@ std::optional<KernelError> LinuxKernel::snapshot_once(Actual& a) {
     std::string key = "net/ipv6/conf/" + l.link.name + "/accept_ra";
     if (auto v = sysctl::read(key)) a.sysctls[key] = *v;
   }
-  for (const char* key : kSysctls)
-    if (auto v = sysctl::read(key)) a.sysctls[key] = *v;
-  for (const char* f : kFiles) a.files[f] = files::inspect(under(root_, f));
+  for (const auto& s : kRouterSysctls)
+    if (auto v = sysctl::read(s.first)) a.sysctls[s.first] = *v;
+  a.files[kResolvConf] = files::inspect(under(root_, kResolvConf));
   snapshot_genl(a);
   if (auto e = nft_->snapshot(a.nft)) return during(*e, "reading the nftables ruleset");
   a.normalize();

@@ -73,6 +73,12 @@ KernelResult<std::unique_ptr<Socket>> Socket::open(int bus) {
   return std::unique_ptr<Socket>(new Socket(s));
 }
 
+std::optional<KernelError> Socket::join(unsigned group) {
+  if (mnl_socket_setsockopt(sock_, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0)
+    return KernelError{errno, std::strerror(errno), fmt::format("joining netlink group {}", group)};
+  return std::nullopt;
+}
+
 Socket::~Socket() {
   mnl_socket_close(sock_);
 }

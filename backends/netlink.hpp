@@ -92,6 +92,10 @@ class Socket {
       const std::function<void(uint32_t, const KernelError&)>& on_error,
       const std::function<void(const nlmsghdr*)>& on_other = {});
 
+  // Subscribes to a multicast group (RTNLGRP_*, NFNLGRP_*): the kernel's
+  // events then arrive on fd(), to be read without blocking.
+  std::optional<KernelError> join(unsigned group);
+
   uint64_t requests_sent() const { return requests_; }
   int fd() const;
   // The socket's netlink port id. The kernel stamps it on the events its

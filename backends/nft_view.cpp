@@ -1,5 +1,6 @@
 #include "backends/nft_view.hpp"
 
+#include "backends/resolv_conf.hpp"
 #include "model/file_read.hpp"
 
 #include <fcntl.h>
@@ -216,25 +217,11 @@ std::optional<std::string> save_nft_view(const std::filesystem::path& file,
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   if (ec) return fmt::format("{}: {}", file.parent_path().string(), ec.message());
-  const std::string tmp = file.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fmt::format("{}: {}", tmp, std::strerror(errno));
-  size_t done = 0;
-  while (done < w.out.size()) {
-    ssize_t n = ::write(fd, w.out.data() + done, w.out.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      std::string e = fmt::format("{}: {}", tmp, std::strerror(errno));
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return e;
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), file.c_str()) < 0) {
+  auto tmp = files::write_beside(file, w.out, 0600);
+  if (!tmp) return tmp.error().str();
+  if (::rename(tmp->c_str(), file.c_str()) < 0) {
     std::string e = fmt::format("{}: {}", file.string(), std::strerror(errno));
-    ::unlink(tmp.c_str());
+    ::unlink(tmp->c_str());
     return e;
   }
   return std::nullopt;

@@ -24,22 +24,26 @@ FileInfo inspect(const std::filesystem::path& p) {
   return {FileKind::regular, ss.str()};
 }
 
-std::optional<KernelError> replace_unless_regular(const std::filesystem::path& p,
-                                                  const std::string& content) {
-  auto fail = [&](const char* what) {
-    int e = errno;
-    return KernelError{e, fmt::format("{} {}: {}", what, p.string(), std::strerror(e))};
-  };
+KernelResult<std::filesystem::path> write_beside(const std::filesystem::path& p,
+                                                 std::string_view content, mode_t mode) {
   std::string tmpl = (p.parent_path() / ("." + p.filename().string() + ".netkeep.XXXXXX")).string();
+  auto fail = [&](const char* what) {
+    return unexpected(KernelError{errno, std::strerror(errno),
+                                  fmt::format("{} a temporary file for {}", what, p.string())});
+  };
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
-  if (fd < 0) return fail("create temporary file for");
-  ::fchmod(fd, 0644);
-  size_t off = 0;
-  while (off < content.size()) {
+  if (fd < 0) return fail("creating");
+  if (::fchmod(fd, mode) < 0) {
+    auto e = fail("setting the mode of");
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    return e;
+  }
+  for (size_t off = 0; off < content.size();) {
     ssize_t n = ::write(fd, content.data() + off, content.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      auto e = fail("write");
+      auto e = fail("writing");
       ::close(fd);
       ::unlink(tmpl.c_str());
       return e;
@@ -47,6 +51,18 @@ std::optional<KernelError> replace_unless_regular(const std::filesystem::path& p
     off += static_cast<size_t>(n);
   }
   ::close(fd);
+  return std::filesystem::path(tmpl);
+}
+
+std::optional<KernelError> replace_unless_regular(const std::filesystem::path& p,
+                                                  const std::string& content) {
+  auto fail = [&](const char* what) {
+    int e = errno;
+    return KernelError{e, fmt::format("{} {}: {}", what, p.string(), std::strerror(e))};
+  };
+  auto written = write_beside(p, content, 0644);
+  if (!written) return written.error();
+  const std::string tmpl = written->string();
   // Checked again right before the rename: another program may have
   // created its own file since the snapshot.
   FileKind now = inspect(p).kind;

@@ -1,8 +1,12 @@
-// Files under --root that netkeep writes (ROOT/tmp/resolv.conf).
+// Files under --root that netkeep writes: ROOT/tmp/resolv.conf, and its
+// own state (ROOT/run/netkeep/nft-view).
 #pragma once
 
 #include <filesystem>
 #include <optional>
+#include <string_view>
+
+#include <sys/types.h>
 
 #include "model/actual.hpp"
 #include "reconciler/kernel.hpp"
@@ -15,5 +19,11 @@ FileInfo inspect(const std::filesystem::path& p);  // lstat, and the content of 
 // symlink; refuses to replace a regular file (someone else's, e.g. tailscale's).
 std::optional<KernelError> replace_unless_regular(const std::filesystem::path& p,
                                                   const std::string& content);
+
+// The first half of an atomic replace: `content` in a new file of `mode`
+// beside `p`, named for it; returns that file's path, for the caller to
+// rename into place (or unlink). Nothing is left behind on failure.
+KernelResult<std::filesystem::path> write_beside(const std::filesystem::path& p,
+                                                 std::string_view content, mode_t mode);
 
 }  // namespace netkeep::files

@@ -15,20 +15,15 @@
 namespace netkeep {
 
 NetlinkWatch::NetlinkWatch(int bus, const std::vector<unsigned>& groups) {
-  fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, bus);
-  if (fd_ < 0) {
-    error_ = fmt::format("netlink socket: {}", std::strerror(errno));
+  auto s = nl::Socket::open(bus);
+  if (!s) {
+    error_ = s.error().str();
     return;
   }
-  sockaddr_nl sa{};
-  sa.nl_family = AF_NETLINK;
-  if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
-    error_ = fmt::format("netlink bind: {}", std::strerror(errno));
-    return;
-  }
+  sock_ = std::move(*s);
+  fd_ = sock_->fd();
   for (unsigned g : groups)
-    if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) < 0)
-      error_ = fmt::format("joining netlink group {}: {}", g, std::strerror(errno));
+    if (auto e = sock_->join(g)) error_ = e->str();
   // Room for a burst of another program's changes; past it the kernel
   // drops events and reports ENOBUFS, handled as a resync.
   reserve(4 << 20);
@@ -42,13 +37,10 @@ void NetlinkWatch::reserve(size_t bytes) {
   rcvbuf_ = bytes;
 }
 
-NetlinkWatch::~NetlinkWatch() {
-  if (fd_ >= 0) close(fd_);
-}
-
 Drained NetlinkWatch::drain(const std::function<bool(const nlmsghdr*)>& relevant) {
   Drained d;
   for (;;) {
+    // MSG_DONTWAIT: the daemon only reads what is queued.
     ssize_t n = recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
     if (n > 0) {
       int left = static_cast<int>(n);

@@ -8,8 +8,11 @@
 #include <functional>
 #include <linux/netlink.h>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "backends/netlink.hpp"
 
 namespace netkeep {
 
@@ -23,7 +26,6 @@ class NetlinkWatch {
  public:
   // bus: NETLINK_ROUTE or NETLINK_NETFILTER; groups: RTNLGRP_* / NFNLGRP_*.
   NetlinkWatch(int bus, const std::vector<unsigned>& groups);
-  ~NetlinkWatch();
   NetlinkWatch(const NetlinkWatch&) = delete;
   NetlinkWatch& operator=(const NetlinkWatch&) = delete;
   int fd() const { return fd_; }
@@ -35,7 +37,8 @@ class NetlinkWatch {
   Drained drain(const std::function<bool(const nlmsghdr*)>& relevant);
 
  private:
-  int fd_ = -1;
+  std::unique_ptr<nl::Socket> sock_;
+  int fd_ = -1;  // sock_'s; -1 when it could not be opened
   size_t rcvbuf_ = 0;
   std::vector<char> buf_ = std::vector<char>(64 * 1024);  // one recv's worth
   std::string error_;

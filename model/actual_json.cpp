@@ -138,6 +138,18 @@ std::string nft_json(const NftState& n, bool counters) {
 
 }  // namespace
 
+std::string json_fields(const Address& a) {
+  return fmt::format(R"("dev": {}, "local": "{}", "broadcast": {}, "proto": {})", quote(a.dev),
+                     a.local.str(), opt_ip(a.broadcast), a.proto);
+}
+
+std::string json_fields(const Route& r) {
+  return fmt::format(
+      R"("dst": "{}", "gateway": {}, "dev": {}, "proto": {}, "scope": {}, "prefsrc": {}, "priority": {})",
+      r.dst.str(), opt_ip(r.gateway), quote(r.dev), r.proto, r.scope, opt_ip(r.prefsrc),
+      r.priority);
+}
+
 std::string to_json(const Actual& a, bool counters) {
   std::string out = "{\n";
   write_list(
@@ -149,21 +161,9 @@ std::string to_json(const Actual& a, bool counters) {
       },
       false);
   write_list(
-      out, "addrs", a.addrs,
-      [](const Address& x) {
-        return fmt::format(R"({{"dev": {}, "local": "{}", "broadcast": {}, "proto": {}}})",
-                           quote(x.dev), x.local.str(), opt_ip(x.broadcast), x.proto);
-      },
-      false);
+      out, "addrs", a.addrs, [](const Address& x) { return "{" + json_fields(x) + "}"; }, false);
   write_list(
-      out, "routes", a.routes,
-      [](const Route& r) {
-        return fmt::format(
-            R"({{"dst": "{}", "gateway": {}, "dev": {}, "proto": {}, "scope": {}, "prefsrc": {}, "priority": {}}})",
-            r.dst.str(), opt_ip(r.gateway), quote(r.dev), r.proto, r.scope, opt_ip(r.prefsrc),
-            r.priority);
-      },
-      false);
+      out, "routes", a.routes, [](const Route& r) { return "{" + json_fields(r) + "}"; }, false);
   out += "  \"sysctls\": {";
   size_t i = 0;
   for (const auto& [k, v] : a.sysctls)

@@ -15,7 +15,12 @@ namespace netkeep {
 // ("connections": packets through the NAT chain, which sees only a
 // connection's first packet); goldens leave them out.
 std::string to_json(const Actual& a, bool counters = false);
-// nullopt and `error` set when the text is not a snapshot.
+// The error says why the text is not a snapshot.
 Result<Actual, std::string> actual_from_json(std::string_view text);
+
+// An address's or route's JSON members, without braces: the snapshot and
+// the plan's ops (plan --json) spell them alike.
+std::string json_fields(const Address& a);
+std::string json_fields(const Route& r);
 
 }  // namespace netkeep

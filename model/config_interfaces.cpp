@@ -67,7 +67,10 @@ std::optional<std::string> read_ifname(Object& o, std::string_view key) {
   return std::string(*s);
 }
 
-const std::set<std::string, std::less<>> kFecModes = {"rs", "baser", "llrs", "auto", "off", "none"};
+bool is_fec_mode(std::string_view s) {
+  return std::any_of(std::begin(kFecModes), std::end(kFecModes),
+                     [&](const char* m) { return s == m; });
+}
 
 std::optional<RouteSpec> read_route(element e, const std::string& path, Sink& sink) {
   auto o = Object::from(e, path, sink);
@@ -133,10 +136,9 @@ std::optional<InterfaceSpec> read_interface(element e, const std::string& path, 
   if (auto f = o->string("fec"); f && !f->empty()) {
     std::string lower(*f);
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    if (!kFecModes.contains(lower))
-      sink.error(
-          o->key_path("fec"),
-          fmt::format("{} is not a FEC mode (rs, baser, llrs, auto, off, none)", quoted(*f)));
+    if (!is_fec_mode(lower))
+      sink.error(o->key_path("fec"),
+                 fmt::format("{} is not a FEC mode ({})", quoted(*f), fmt::join(kFecModes, ", ")));
     else
       s.fec = lower;
   }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,20 @@
 namespace netkeep {
 
 enum class FileState { missing, ok, invalid };
+
+// The router-wide sysctls netkeep keeps, and their values (SPEC §5):
+// forwarding on, ICMP rate limits off (router7's choice).
+inline constexpr std::pair<const char*, const char*> kRouterSysctls[] = {
+    {"net/ipv4/ip_forward", "1"},
+    {"net/ipv6/conf/all/forwarding", "1"},
+    {"net/ipv4/icmp_ratelimit", "0"},
+    {"net/ipv6/icmp/ratelimit", "0"}};
+
+// The files netkeep writes, relative to --root.
+inline constexpr const char* kResolvConf = "/tmp/resolv.conf";
+
+// The FEC modes interfaces.json may name, as `ethtool --set-fec` takes them.
+inline constexpr const char* kFecModes[] = {"rs", "baser", "llrs", "auto", "off", "none"};
 
 struct RouteSpec {
   Prefix destination;             // network form, e.g. 2001:db8:5::/64

@@ -1,3 +1,4 @@
+#include "model/overload.hpp"
 #include "reconciler/executor.hpp"
 
 #include <cerrno>
@@ -11,13 +12,6 @@
 namespace netkeep {
 
 namespace {
-
-template <class... F>
-struct Overload : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overload(F...) -> Overload<F...>;
 
 // What must have succeeded for an op to make sense. A link that failed to
 // be created or renamed does not exist under its new name; a route whose

@@ -174,8 +174,7 @@ void plan_sysctls(const Desired& d, const Actual& actual, const LinkView& v, std
     std::string from = it == actual.sysctls.end() ? "" : it->second;
     if (from != value) sets.push_back(SysctlSet{key, from, value});
   };
-  for (const char* k : {"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"}) want(k, k, "1");
-  for (const char* k : {"net/ipv4/icmp_ratelimit", "net/ipv6/icmp/ratelimit"}) want(k, k, "0");
+  for (const auto& [key, value] : kRouterSysctls) want(key, key, value);
   std::string uplink = v.uplink();
   // Which link is the uplink follows interfaces.json's renames: unknown
   // while that file is invalid, so its accept_ra stays as it is.
@@ -195,7 +194,7 @@ void plan_files(const Desired& d, const Actual& actual, const LinkView& v, std::
   if (!d.interfaces.ok()) return;
   for (const InterfaceSpec* s : v.matched) {
     if (s->name != "lan0" || !s->addr) continue;
-    const std::string path = "/tmp/resolv.conf";
+    const std::string path = kResolvConf;
     auto it = actual.files.find(path);
     FileKind kind = it == actual.files.end() ? FileKind::missing : it->second.kind;
     // Only a missing file or a symlink: a regular file belongs to someone

@@ -1,3 +1,5 @@
+#include "model/actual_json.hpp"
+#include "model/overload.hpp"
 #include "reconciler/plan_print.hpp"
 
 #include <fmt/format.h>
@@ -28,30 +30,8 @@ std::string proto_name(uint8_t p) {
   return std::to_string(p);
 }
 
-template <class... F>
-struct Overload : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overload(F...) -> Overload<F...>;
-
 std::string why(const std::string& w) {
   return w.empty() ? "" : "  (" + w + ")";
-}
-
-std::string opt(const std::optional<IpAddr>& a) {
-  return a ? quote(a->str()) : "null";
-}
-
-std::string route_json(const Route& r) {
-  return fmt::format(
-      R"("dst": "{}", "gateway": {}, "dev": {}, "proto": {}, "scope": {}, "prefsrc": {}, "priority": {})",
-      r.dst.str(), opt(r.gateway), quote(r.dev), r.proto, r.scope, opt(r.prefsrc), r.priority);
-}
-
-std::string addr_json(const Address& a) {
-  return fmt::format(R"("dev": {}, "local": "{}", "broadcast": {}, "proto": {})", quote(a.dev),
-                     a.local.str(), opt(a.broadcast), a.proto);
 }
 
 const char* hook_name(uint32_t hook) {
@@ -269,10 +249,10 @@ std::string to_json(const Op& op) {
             return fmt::format(R"("dev": {}, "master": {})", quote(o.dev), quote(o.master));
           },
           [](const LinkSetUp& o) { return fmt::format(R"("dev": {})", quote(o.dev)); },
-          [](const AddrAdd& o) { return addr_json(o.addr); },
-          [](const AddrDel& o) { return addr_json(o.addr) + ", \"why\": " + quote(o.why); },
-          [](const RouteReplace& o) { return route_json(o.route); },
-          [](const RouteDel& o) { return route_json(o.route) + ", \"why\": " + quote(o.why); },
+          [](const AddrAdd& o) { return json_fields(o.addr); },
+          [](const AddrDel& o) { return json_fields(o.addr) + ", \"why\": " + quote(o.why); },
+          [](const RouteReplace& o) { return json_fields(o.route); },
+          [](const RouteDel& o) { return json_fields(o.route) + ", \"why\": " + quote(o.why); },
           [](const SysctlSet& o) {
             return fmt::format(R"("key": {}, "from": {}, "to": {})", quote(sysctl_dotted(o.key)),
                                quote(o.from), quote(o.to));

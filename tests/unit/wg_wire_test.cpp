@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "model/desired.hpp"
 #include "backends/fec_codec.hpp"
 #include "backends/wg_codec.hpp"
 
@@ -236,4 +237,5 @@ TEST_CASE("FEC: every mode round-trips through a set message") {
   }
   CHECK(fec::decode(fec::encode_set(7, "lan0", "none")->hdr()) == std::string("off"));  // same bit
   CHECK_FALSE(fec::encode_set(7, "lan0", "turbo"));
+  for (const char* mode : kFecModes) CHECK_MESSAGE(fec::encode_set(7, "lan0", mode), mode);
 }
