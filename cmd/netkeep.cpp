@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <map>
 #include <set>
@@ -13,120 +14,24 @@
 #include <vector>
 
 #include "backends/linux_kernel.hpp"
+#include "backends/resolv_conf.hpp"
 #include "backends/run_lock.hpp"
 #include "backends/resolver.hpp"
+#include "cmd/help.hpp"
 #include "daemon/daemon.hpp"
 #include "model/actual_json.hpp"
 #include "model/config.hpp"
+#include "model/file_read.hpp"
 #include "model/json_out.hpp"
 #include "reconciler/executor.hpp"
 #include "reconciler/nft_desired.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile.hpp"
+#include "reconciler/saved_plan.hpp"
 
 namespace netkeep {
 namespace {
-
-constexpr const char* kUsage =
-    R"(netkeep keeps a Linux router's network configuration equal to its config files.
-
-Usage:
-  netkeep plan  [--config DIR] [--root DIR] [--json] [--check]   show what apply would change
-  netkeep apply [--config DIR] [--root DIR] [--json] [--stats]   change it
-  netkeep show  [--root DIR] [--json]                  show the state netkeep manages
-  netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT] [--notify-pidfile PATH]...
-                [--resync SECONDS]
-  netkeep --version
-  netkeep COMMAND --help
-
-Options:
-  --config DIR   directory of interfaces.json, dhcp4/wire/lease.json, ... (default /perm)
-  --root DIR     prefix for files netkeep writes, e.g. ROOT/tmp/resolv.conf and
-                 ROOT/run/netkeep/nft-view (default /)
-  --json         machine-readable output
-  --check        (plan) also have the kernel validate the nftables batch, committing nothing
-  --stats        (apply) count the netlink requests sent, reads and writes,
-                 and time each step
-
-netkeep works on the network namespace it runs in: ip netns exec NS netkeep plan
-)";
-
-const std::map<std::string, std::string> kCommandHelp = {
-    {"plan", R"(Usage: netkeep plan [--config DIR] [--root DIR] [--json] [--check]
-
-Reads the config files and the kernel's state and prints the ops that
-`apply` would perform, one a line. Changes nothing. Port forwardings are
-shown as forwardings, one line per port interval a forwarding wins (an
-earlier forwarding takes the ports it shares with a later one, as in
-router7):
-  + forward tcp 8080 -> 10.10.0.23:80
-  ~ forward udp 53: -> 10.10.0.98:53 (was 10.10.0.99:53)
-  - forward tcp 6000-6010 -> 10.10.0.99:6000-6010
-With --check the nftables ops are also sent to the kernel as a batch
-without its commit: the kernel validates every message and aborts, proving
-it would accept them.
-
-Exit status: 0 nothing to do, 2 changes pending, 1 error (e.g. a config file
-that fails to validate; the error names the file, the JSON path and the value).
-)"},
-    {"apply", R"(Usage: netkeep apply [--config DIR] [--root DIR] [--json] [--stats]
-
-Plans as `netkeep plan` does and performs the ops, printing each one done.
-A config file with an error contributes nothing and what it governs is left
-as it is; the other files still apply. A failing op is reported and the ops
-that do not depend on it still run.
-
---stats prints the requests sent, split into reads and writes, for
-rtnetlink and nftables, and the time each step took: reading the config,
-reading the kernel, planning, writing (with --json: "stats" and
-"times_ms" objects).
-
-The owned nftables rules and map elements are kept in
-ROOT/run/netkeep/nft-view with the ruleset generation they belong to;
-while the kernel reports that generation nothing changed, and they are not
-dumped again. The file is only believed in the boot and network namespace
-that wrote it, and deleting it is always safe.
-
-Only one apply or run works on a root and network namespace at a time
-(a lock in ROOT/run/netkeep/): another waits up to 10 s, then gives up
-naming the holder. A --config directory that does not exist is an error:
-nothing is done.
-
-Exit status: 0 converged, 1 some part failed (every error is listed), the
-config directory is missing, or another netkeep kept the lock.
-)"},
-    {"show", R"(Usage: netkeep show [--root DIR] [--json]
-
-Prints the kernel's state of every object netkeep manages: links,
-addresses, main-table routes, sysctls, files, and each port forwarding with
-the connections it forwarded and their packets and bytes in both
-directions. --json prints a snapshot that tests can load back, with the
-owned nftables objects as the kernel holds them and the counters on the
-forwarding map elements.
-)"},
-    {"run", R"(Usage: netkeep run [--config DIR] [--root DIR] [--metrics HOST:PORT]
-                   [--notify-pidfile PATH]... [--resync SECONDS]
-
-The reconcile daemon. Reconciles at start, then whenever a config file
-changes (inotify, including files renamed into place and lease directories
-that appear later), on SIGUSR1 or SIGHUP, when the kernel's links,
-addresses, routes or nftables ruleset change (netlink events; others'
-changes are repaired), and every --resync seconds (default 300). Bursts of
-events cost one reconcile. A failed reconcile is retried after 1 s,
-doubling to 60 s; any new event retries at once.
-
-  --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics
-  --notify-pidfile PATH   after a reconcile that changed something, send
-                          SIGUSR1 to the pid in PATH (repeatable)
-  --resync SECONDS        period of the full resync (default 300)
-
-Logs go to stderr, one line per applied op and per error. With systemd
-(Type=notify), READY=1 is sent after the first reconcile and WATCHDOG=1
-when WatchdogSec= is set. SIGTERM or SIGINT: exit 0 after the reconcile in
-flight; nothing is torn down, the router keeps routing.
-)"},
-};
 
 struct Args {
   std::string command;
@@ -139,6 +44,8 @@ struct Args {
   bool check = false;
   bool stats = false;
   bool help = false;
+  std::string out;        // plan --out
+  std::string plan_file;  // apply --plan
 };
 
 int usage_error(const std::string& msg) {
@@ -177,6 +84,36 @@ std::unique_ptr<LinuxKernel> open_kernel(const Args& a, const Desired* desired, 
   return kernel;
 }
 
+// A saved plan goes through the same checks as the file it names.
+Result<SavedPlan, std::string> read_saved_plan(const std::string& file) {
+  FileText f = read_regular_file(file);
+  if (f.result == ReadResult::missing) return unexpected(std::string("no such file"));
+  if (f.result == ReadResult::error) return unexpected(f.error);
+  return parse_saved_plan(f.text);
+}
+
+std::optional<std::string> save_plan(const std::string& file, const SavedPlan& p) {
+  auto tmp = files::write_beside(file, serialize(p), 0600);
+  if (!tmp) return tmp.error().str();
+  if (::rename(tmp->c_str(), file.c_str()) < 0) {
+    std::string e = fmt::format("{}: {}", file, std::strerror(errno));
+    ::unlink(tmp->c_str());
+    return e;
+  }
+  return std::nullopt;
+}
+
+// Executes nothing unless the plan is the saved one, from the same inputs.
+std::function<std::string(const Actual&, const Plan&)> saved_plan_veto(std::string config,
+                                                                       const SavedPlan& saved) {
+  return [config, &saved](const Actual& actual, const Plan& p) {
+    std::string why = fingerprint_diff(saved.fingerprint, fingerprint(config, actual));
+    if (why.empty() && to_json(p) != saved.plan_json)
+      why = "the plan computed now differs from the saved one";
+    return why;
+  };
+}
+
 int cmd_plan(const Args& a) {
   Diagnostics diags;
   Desired desired = load_config(a.config, diags);
@@ -187,6 +124,14 @@ int cmd_plan(const Args& a) {
   if (!kernel) return 1;
   Plan p = plan(desired, actual);
   fmt::print("{}", a.json ? to_json(p) : to_text(p));
+  if (!a.out.empty()) {
+    if (auto e =
+            save_plan(a.out, SavedPlan{fingerprint(a.config, actual), to_json(p), to_text(p)})) {
+      fmt::print(stderr, "netkeep: saving the plan: {}\n", *e);
+      return 1;
+    }
+    fmt::print(stderr, "netkeep: plan saved to {}\n", a.out);
+  }
   if (a.json)
     for (const auto& w : p.warnings) fmt::print(stderr, "warning: {}\n", w);
   bool check_failed = false;
@@ -220,6 +165,15 @@ std::optional<RunLock> lock_for(const Args& a) {
 }
 
 int cmd_apply(const Args& a) {
+  std::optional<SavedPlan> saved;
+  if (!a.plan_file.empty()) {
+    auto p = read_saved_plan(a.plan_file);
+    if (!p) {
+      fmt::print(stderr, "netkeep: {}: {}; nothing done\n", a.plan_file, p.error());
+      return 1;
+    }
+    saved = std::move(*p);
+  }
   auto lock = lock_for(a);
   if (!lock) return 1;
   auto opened = LinuxKernel::open(a.root);
@@ -247,8 +201,13 @@ int cmd_apply(const Args& a) {
       },
       [&] {
         if (rendering.valid()) rendering.get();
-      }};
+      },
+      saved ? saved_plan_veto(a.config, *saved) : nullptr};
   Reconcile rc = reconcile(a.config, *kernel, *kernel, resolve_host, &render);
+  if (!rc.vetoed.empty()) {
+    fmt::print(stderr, "netkeep: plan is stale: {}; nothing done\n", rc.vetoed);
+    return 3;
+  }
   if (auto w = kernel->save_view())
     fmt::print(stderr, "warning: keeping the nftables view: {}\n", *w);
   print_diags(rc.diags);
@@ -358,6 +317,10 @@ int run(int argc, char** argv) {
       return 0;
     } else if (s == "--check" && a.command == "plan") {
       a.check = true;
+    } else if (s == "--out" && a.command == "plan") {
+      if (!value(a.out)) return usage_error("--out needs a file");
+    } else if (s == "--plan" && a.command == "apply") {
+      if (!value(a.plan_file)) return usage_error("--plan needs a file");
     } else if (s == "--stats" && a.command == "apply") {
       a.stats = true;
     } else if (s == "--json" && a.command != "run") {

@@ -14,6 +14,7 @@ inline constexpr uint8_t kRouteProtoNetkeep = 78;
 inline constexpr uint8_t kRouteProtoDhcp = 16;
 inline constexpr uint8_t kRouteProtoKernel = 2;
 inline constexpr uint8_t kRouteProtoBoot = 3;
+inline constexpr uint8_t kRouteProtoRa = 9;  // learned from a router advertisement
 
 // IFA_PROTO (Linux >= 6.1) of addresses netkeep adds, one value per config
 // file, so a file that fails to validate never causes its addresses to be swept.

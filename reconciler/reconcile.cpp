@@ -47,12 +47,19 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
     }
     r.plan = plan(desired, *actual);
     r.times.plan += lap();
-    if (alongside) alongside->start(r.plan);
+    if (alongside && alongside->veto) {
+      r.vetoed = alongside->veto(*actual, r.plan);
+      if (!r.vetoed.empty()) {
+        r.snapshot = std::move(*actual);
+        return r;
+      }
+    }
+    if (alongside && alongside->start) alongside->start(r.plan);
     const uint64_t writes = r.result.write_requests;
     r.result = execute(r.plan, writer);
     r.result.write_requests += writes;
     r.times.execute += lap();
-    if (alongside) alongside->finish();
+    if (alongside && alongside->finish) alongside->finish();
     r.snapshot = std::move(*actual);
     if (!r.result.stale || attempt == 1) return r;
     std::string refused;  // the op the kernel named, if it named one

@@ -30,22 +30,26 @@ struct Reconcile {
   // Why the first plan was given up and the state read again (the kernel
   // refused its nftables batch as stale), for the log; empty when not.
   std::vector<std::string> replanned;
+  std::string vetoed;  // why the plan was not executed (AlongsideExecute::veto)
   Times times;
 
-  bool ok() const { return !snapshot_error && result.ok() && !has_errors(diags); }
+  bool ok() const { return !snapshot_error && vetoed.empty() && result.ok() && !has_errors(diags); }
   bool changed() const { return !result.applied.empty(); }
 };
 
 using Resolver = std::function<std::optional<IpAddr>(const std::string& host)>;
 
-// Work a caller may do alongside the execution, on the plan about to be
-// executed: `start` just before, `finish` right after (the plan is alive
-// and unchanged in between). `apply` renders the plan's text on the other
-// core meanwhile: at 10,000 forwardings the kernel spends 0.2 s on the
-// batch, and the text takes 15 ms.
+// What a caller may do around the execution, on the plan about to be
+// executed. `veto`, first: a reason not to execute this plan at all (a
+// saved plan that no longer matches); the plan is then returned unexecuted.
+// `start` just before, `finish` right after (the plan is alive and
+// unchanged in between): `apply` renders the plan's text on the other core
+// meanwhile; at 10,000 forwardings the kernel spends 0.2 s on the batch,
+// and the text takes 15 ms.
 struct AlongsideExecute {
   std::function<void(const Plan&)> start;
   std::function<void()> finish;
+  std::function<std::string(const Actual&, const Plan&)> veto;
 };
 
 // `resolve` turns WireGuard endpoint hostnames into addresses (none: leave

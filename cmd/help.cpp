@@ -1,0 +1,123 @@
+#include "cmd/help.hpp"
+
+namespace netkeep {
+
+const char* const kUsage =
+    R"(netkeep keeps a Linux router's network configuration equal to its config files.
+
+Usage:
+  netkeep plan  [--config DIR] [--root DIR] [--json] [--check] [--out FILE]
+                                                       show what apply would change
+  netkeep apply [--config DIR] [--root DIR] [--json] [--stats] [--plan FILE]
+                                                       change it
+  netkeep show  [--root DIR] [--json]                  show the state netkeep manages
+  netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT] [--notify-pidfile PATH]...
+                [--resync SECONDS]
+  netkeep --version
+  netkeep COMMAND --help
+
+Options:
+  --config DIR   directory of interfaces.json, dhcp4/wire/lease.json, ... (default /perm)
+  --root DIR     prefix for files netkeep writes, e.g. ROOT/tmp/resolv.conf and
+                 ROOT/run/netkeep/nft-view (default /)
+  --json         machine-readable output
+  --check        (plan) also have the kernel validate the nftables batch, committing nothing
+  --stats        (apply) count the netlink requests sent, reads and writes,
+                 and time each step
+  --out FILE     (plan) also save the plan, with a fingerprint of what it was
+                 computed from, for apply --plan
+  --plan FILE    (apply) perform exactly the saved plan, or nothing (exit 3)
+                 when anything it was computed from changed
+
+netkeep works on the network namespace it runs in: ip netns exec NS netkeep plan
+)";
+
+const std::map<std::string, std::string> kCommandHelp = {
+    {"plan", R"(Usage: netkeep plan [--config DIR] [--root DIR] [--json] [--check] [--out FILE]
+
+Reads the config files and the kernel's state and prints the ops that
+`apply` would perform, one a line. Changes nothing. Port forwardings are
+shown as forwardings, one line per port interval a forwarding wins (an
+earlier forwarding takes the ports it shares with a later one, as in
+router7):
+  + forward tcp 8080 -> 10.10.0.23:80
+  ~ forward udp 53: -> 10.10.0.98:53 (was 10.10.0.99:53)
+  - forward tcp 6000-6010 -> 10.10.0.99:6000-6010
+With --check the nftables ops are also sent to the kernel as a batch
+without its commit: the kernel validates every message and aborts, proving
+it would accept them.
+
+With --out FILE the plan is also saved (mode 0600), with a fingerprint of
+what it was computed from: each config file's contents and each kind of
+object netkeep manages as the kernel holds it. `netkeep apply --plan FILE`
+then performs exactly these ops, or nothing.
+
+Exit status: 0 nothing to do, 2 changes pending, 1 error (e.g. a config file
+that fails to validate; the error names the file, the JSON path and the value).
+)"},
+    {"apply", R"(Usage: netkeep apply [--config DIR] [--root DIR] [--json] [--stats] [--plan FILE]
+
+Plans as `netkeep plan` does and performs the ops, printing each one done.
+A config file with an error contributes nothing and what it governs is left
+as it is; the other files still apply. A failing op is reported and the ops
+that do not depend on it still run.
+
+--stats prints the requests sent, split into reads and writes, for
+rtnetlink and nftables, and the time each step took: reading the config,
+reading the kernel, planning, writing (with --json: "stats" and
+"times_ms" objects).
+
+--plan FILE performs a plan saved by `netkeep plan --out FILE`, exactly:
+if a config file changed since, or the kernel's state of what netkeep
+manages (another program's nftables tables do not count), or the plan
+computed now differs from the saved one, nothing is done and the exit
+status is 3, with `plan is stale: <what changed>`.
+
+The owned nftables rules and map elements are kept in
+ROOT/run/netkeep/nft-view with the ruleset generation they belong to;
+while the kernel reports that generation nothing changed, and they are not
+dumped again. The file is only believed in the boot and network namespace
+that wrote it, and deleting it is always safe.
+
+Only one apply or run works on a root and network namespace at a time
+(a lock in ROOT/run/netkeep/): another waits up to 10 s, then gives up
+naming the holder. A --config directory that does not exist is an error:
+nothing is done.
+
+Exit status: 0 converged, 1 some part failed (every error is listed), the
+config directory is missing, another netkeep kept the lock, or the saved
+plan cannot be read; 3 the saved plan is stale (nothing done).
+)"},
+    {"show", R"(Usage: netkeep show [--root DIR] [--json]
+
+Prints the kernel's state of every object netkeep manages: links,
+addresses, main-table routes, sysctls, files, and each port forwarding with
+the connections it forwarded and their packets and bytes in both
+directions. --json prints a snapshot that tests can load back, with the
+owned nftables objects as the kernel holds them and the counters on the
+forwarding map elements.
+)"},
+    {"run", R"(Usage: netkeep run [--config DIR] [--root DIR] [--metrics HOST:PORT]
+                   [--notify-pidfile PATH]... [--resync SECONDS]
+
+The reconcile daemon. Reconciles at start, then whenever a config file
+changes (inotify, including files renamed into place and lease directories
+that appear later), on SIGUSR1 or SIGHUP, when the kernel's links,
+addresses, routes or nftables ruleset change (netlink events; others'
+changes are repaired), and every --resync seconds (default 300). Bursts of
+events cost one reconcile. A failed reconcile is retried after 1 s,
+doubling to 60 s; any new event retries at once.
+
+  --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics
+  --notify-pidfile PATH   after a reconcile that changed something, send
+                          SIGUSR1 to the pid in PATH (repeatable)
+  --resync SECONDS        period of the full resync (default 300)
+
+Logs go to stderr, one line per applied op and per error. With systemd
+(Type=notify), READY=1 is sent after the first reconcile and WATCHDOG=1
+when WatchdogSec= is set. SIGTERM or SIGINT: exit 0 after the reconcile in
+flight; nothing is torn down, the router keeps routing.
+)"},
+};
+
+}  // namespace netkeep
