@@ -120,4 +120,35 @@ flight; nothing is torn down, the router keeps routing.
 )"},
 };
 
+const char* const kFilesHelp =
+    R"(Config files, relative to --config (default /perm), as router7 keeps them.
+All are optional: a missing file declares nothing. A file that fails to
+validate contributes nothing, and what it governs is left as it is.
+  interfaces.json         links (taken by MAC or name, renamed, MTU, MAC,
+                          bridges), their addresses and routes, FEC
+  portforwardings.json    port forwardings from the uplink (DNAT)
+  wireguard.json          WireGuard devices and their peers
+  dhcp4/wire/lease.json   the DHCPv4 lease: uplink0's address and routes
+  dhcp6/wire/lease.json   the DHCPv6 delegated prefix: lan0's address
+
+Files netkeep writes, under --root (default /):
+  ROOT/tmp/resolv.conf           "nameserver <lan0's address>"; a regular
+                                 file netkeep did not write is left alone
+  ROOT/run/netkeep/nft-view      the owned nftables objects as of a ruleset
+                                 generation (mode 0600); deleting it is safe
+  ROOT/run/netkeep/lock-net<N>   one apply or run per root and network
+                                 namespace
+  FILE of plan --out             a saved plan (mode 0600)
+)";
+
+const char* const kExitHelp =
+    R"(plan:  0 nothing to do; 2 changes pending; 1 error.
+apply: 0 converged; 1 some part failed, the config directory is missing,
+       another netkeep kept the lock, or a saved plan cannot be read;
+       3 the saved plan is stale (nothing done).
+show:  0; 1 the kernel could not be read.
+run:   0 after SIGTERM or SIGINT; 1 it could not start.
+Every command: 1 for a usage error (an unknown command or flag).
+)";
+
 }  // namespace netkeep

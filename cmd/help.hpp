@@ -1,4 +1,6 @@
-// The command line's help: `netkeep --help` and `netkeep COMMAND --help`.
+// The command line's help: `netkeep --help` and `netkeep COMMAND --help`,
+// and with two more sections, the one source of the man page netkeep(8)
+// (cmd/man.cpp writes it at build time).
 #pragma once
 
 #include <map>
@@ -8,5 +10,8 @@ namespace netkeep {
 
 extern const char* const kUsage;
 extern const std::map<std::string, std::string> kCommandHelp;
+// Sections of the man page beyond the help texts (cmd/man.cpp).
+extern const char* const kFilesHelp;
+extern const char* const kExitHelp;
 
 }  // namespace netkeep

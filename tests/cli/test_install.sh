@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Install (issue 16): `cmake --install` with --prefix and with DESTDIR puts
+# the binary, the systemd unit (naming that binary), netkeep(8), the bash
+# completion and the README in place; systemd-analyze accepts the unit; the
+# man page renders cleanly and, like the completion and the README, names
+# every flag that --help lists. Installs into a temporary directory only.
+set -u
+NETKEEP=$1 BUILD=$2
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+PASSED=0 FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+bad() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
+check() { local d=$1; shift; if "$@" >"$T/out" 2>&1; then ok "$d"; else bad "$d"; sed 's/^/    /' "$T/out" | head -20; fi; }
+
+P=$T/prefix
+check "cmake --install --prefix" cmake --install "$BUILD" --prefix "$P"
+for f in sbin/netkeep lib/systemd/system/netkeep.service share/man/man8/netkeep.8 \
+         share/bash-completion/completions/netkeep share/doc/netkeep/README.md; do
+  check "installs $f" test -s "$P/$f"
+done
+check "the installed binary runs" "$P/sbin/netkeep" --version
+check "the unit starts the installed binary" grep -qxF "ExecStart=$P/sbin/netkeep run --config /perm --metrics 127.0.0.1:8066" "$P/lib/systemd/system/netkeep.service"
+if command -v systemd-analyze >/dev/null; then
+  check "systemd-analyze verify accepts the unit" env MANPATH="$P/share/man" systemd-analyze verify "$P/lib/systemd/system/netkeep.service"
+  sed 's|^ExecStart=[^ ]*|ExecStart=/nonexistent/netkeep|' "$P/lib/systemd/system/netkeep.service" >"$T/broken.service"
+  if env MANPATH="$P/share/man" systemd-analyze verify "$T/broken.service" >/dev/null 2>&1; then
+    bad "systemd-analyze verify refuses a unit whose binary is missing (the check can fail)"
+  else ok "systemd-analyze verify refuses a unit whose binary is missing (the check can fail)"; fi
+else
+  echo "skip - systemd-analyze verify: systemd-analyze is not installed"
+fi
+
+D=$T/destdir
+check "DESTDIR install for packaging" env DESTDIR="$D" cmake --install "$BUILD" --prefix /usr
+check "DESTDIR: the binary under DESTDIR" test -x "$D/usr/sbin/netkeep"
+check "DESTDIR: the unit names the final path" grep -qxF "ExecStart=/usr/sbin/netkeep run --config /perm --metrics 127.0.0.1:8066" "$D/usr/lib/systemd/system/netkeep.service"
+
+MAN=$P/share/man/man8/netkeep.8
+if command -v groff >/dev/null; then
+  check "the man page renders without warnings" bash -c "groff -man -ww -z '$MAN' 2>&1 | (! grep .)"
+  TEXT=$(groff -man -Tutf8 -P-cbou "$MAN" 2>/dev/null | sed 's/‐/-/g; s/−/-/g')
+else
+  echo "skip - man page rendering: groff is not installed"
+  TEXT=$(sed 's/\\-/-/g' "$MAN")
+fi
+for section in NAME SYNOPSIS OPTIONS COMMANDS FILES "EXIT STATUS"; do
+  if grep -q "^$section" <<<"$TEXT"; then ok "man: section $section"; else bad "man: section $section"; fi
+done
+COMPLETION=$P/share/bash-completion/completions/netkeep
+for cmd in plan apply show run; do
+  # The flags of the command's usage lines (its first paragraph).
+  flags=$("$NETKEEP" "$cmd" --help | sed '/^$/q' | grep -oE -- '--[a-z][a-z-]+' | sort -u)
+  before=$FAILED
+  [ -n "$flags" ] || bad "$cmd --help lists flags"
+  for f in $flags --help; do
+    grep -qF -- "$f" <<<"$TEXT" || bad "man page lacks $cmd $f"
+    grep -qF -- "$f" "$SRC/README.md" || bad "README lacks $cmd $f"
+    grep -qE -- "^ +$cmd\) flags=.*$f( |\")" "$COMPLETION" || bad "completion lacks $cmd $f"
+  done
+  [ "$FAILED" = "$before" ] &&
+    ok "$cmd: every flag of --help is in the man page, the README and the completion ($(echo $flags | wc -w))"
+done
+for f in interfaces.json portforwardings.json wireguard.json dhcp4/wire/lease.json dhcp6/wire/lease.json \
+         tmp/resolv.conf run/netkeep/nft-view run/netkeep/lock-net; do
+  grep -qF -- "$f" <<<"$TEXT" || bad "man page lacks the file $f"
+done
+ok "man: every config file and every file netkeep writes"
+
+# The completion, as bash runs it.
+complete_words() {  # complete_words WORD...: what the completion offers for the last word
+  bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _netkeep; printf "%s\n" "${COMPREPLY[@]}"' _ "$COMPLETION" "$@"
+}
+check "completion: bash reads it" bash -n "$COMPLETION"
+[ "$(complete_words netkeep pl)" = plan ] && ok "completion: commands" || bad "completion: commands ($(complete_words netkeep pl))"
+[ "$(complete_words netkeep apply --pl)" = --plan ] && ok "completion: a command's flags" || bad "completion: a command's flags"
+[ -z "$(complete_words netkeep show --conf)" ] && ok "completion: only the command's own flags" || bad "completion: only the command's own flags"
+mkdir -p "$T/cfgdir"
+[ "$(complete_words netkeep plan --config "$T/cfg")" = "$T/cfgdir" ] && ok "completion: --config takes a directory" || bad "completion: --config takes a directory"
+touch "$T/saved.plan"
+[ "$(complete_words netkeep apply --plan "$T/saved.")" = "$T/saved.plan" ] && ok "completion: --plan takes a file" || bad "completion: --plan takes a file"
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
