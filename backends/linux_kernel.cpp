@@ -222,6 +222,24 @@ std::optional<KernelError> LinuxKernel::apply_genl(const Op& op) {
   return genl_->request(m->hdr());
 }
 
+KernelResult<Survey> LinuxKernel::survey() {
+  Survey s;
+  // A dump interrupted by another program's commit is read again.
+  for (int attempt = 0;; attempt++) {
+    auto chains = nft_->read_foreign_chains();
+    if (chains) {
+      s.chains = std::move(*chains);
+      break;
+    }
+    if (chains.error().code != EAGAIN || attempt == 4)
+      return unexpected(during(chains.error(), "reading other programs' nftables chains"));
+  }
+  for (const char* key : {"net/ipv4/conf/all/rp_filter", "net/ipv4/conf/uplink0/rp_filter",
+                          "net/bridge/bridge-nf-call-iptables"})
+    if (auto v = sysctl::read(key)) s.sysctls[key] = *v;
+  return s;
+}
+
 KernelStats LinuxKernel::stats() const {
   KernelStats s;
   s.rtnl_writes = rtnl_writes_;

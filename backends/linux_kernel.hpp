@@ -40,6 +40,8 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   std::string name_of(int ifindex) const;
   KernelResult<std::vector<NftCounter>> read_counters() { return nft_->read_counters(); }
   NftKernel& nft() { return *nft_; }
+  // What `netkeep doctor` reads beyond the snapshot (reconciler/doctor.hpp).
+  KernelResult<Survey> survey();
 
   // Loads the nftables view (see nft_view.hpp) kept in `file`, if it is of
   // this boot and network namespace; save_view() writes it back.

@@ -295,6 +295,10 @@ nl::Message dump_objects() {
   return nft_request(NFT_MSG_GETOBJ, static_cast<NftFamily>(0));
 }
 
+nl::Message dump_all_rules() {
+  return nft_request(NFT_MSG_GETRULE, static_cast<NftFamily>(0));
+}
+
 nl::Message dump_rules(NftFamily family, const std::string& table, const std::string& chain) {
   nl::Message m = nft_request(NFT_MSG_GETRULE, family);
   RulePtr r(nftnl_rule_alloc());

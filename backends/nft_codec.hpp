@@ -58,5 +58,6 @@ nl::Message dump_tables();
 nl::Message dump_chains();
 nl::Message dump_objects();
 nl::Message dump_rules(NftFamily family, const std::string& table, const std::string& chain);
+nl::Message dump_all_rules();  // every table's, every family's
 
 }  // namespace netkeep::nft

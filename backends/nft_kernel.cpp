@@ -200,6 +200,29 @@ KernelResult<std::vector<NftMap>> NftKernel::read_forwarding_counters() {
   return out;
 }
 
+KernelResult<std::vector<ForeignChain>> NftKernel::read_foreign_chains() {
+  std::vector<ForeignChain> out;
+  auto foreign = [](NftFamily f, std::string_view table, std::string_view name) {
+    return (f == NftFamily::ip || f == NftFamily::inet) && !nft_owned_chain(f, table, name);
+  };
+  auto m = nft::dump_chains();
+  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+        if (auto c = nft::decode_chain(nlh); c && foreign(c->family, c->table, c->name))
+          out.push_back({c->family, c->table, c->name, c->base, {}});
+      }))
+    return unexpected(*e);
+  m = nft::dump_all_rules();
+  if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+        auto r = nft::decode_rule(nlh);
+        if (!r) return;
+        for (auto& c : out)
+          if (c.family == r->family && c.table == r->table && c.name == r->chain)
+            c.rules.push_back(r->rule.body);
+      }))
+    return unexpected(*e);
+  return out;
+}
+
 KernelResult<std::vector<NftCounter>> NftKernel::read_counters() {
   std::vector<NftCounter> out;
   auto m = nft::dump_objects();

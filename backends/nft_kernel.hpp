@@ -8,6 +8,7 @@
 #include "backends/netlink.hpp"
 #include "backends/nft_view.hpp"
 #include "model/nft.hpp"
+#include "reconciler/doctor.hpp"
 #include "reconciler/kernel.hpp"
 
 namespace netkeep {
@@ -69,6 +70,10 @@ class NftKernel {
   // The forwarding maps and count sets with their elements' counters (a
   // read, as above).
   KernelResult<std::vector<NftMap>> read_forwarding_counters();
+  // The ip and inet chains netkeep does not own, with their rules, for
+  // `netkeep doctor`. Read as two dumps; not retried if another program
+  // changes the ruleset meanwhile (a diagnosis, not a plan).
+  KernelResult<std::vector<ForeignChain>> read_foreign_chains();
 
   uint64_t messages_sent() const { return sent_; }
   uint64_t reads() const { return sock_->requests_sent() - batches_; }

@@ -11,6 +11,7 @@ Usage:
   netkeep apply [--config DIR] [--root DIR] [--json] [--stats] [--plan FILE]
                                                        change it
   netkeep show  [--root DIR] [--json]                  show the state netkeep manages
+  netkeep doctor [--config DIR] [--root DIR] [--json]  find what keeps the config from working
   netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT] [--notify-pidfile PATH]...
                 [--resync SECONDS]
   netkeep --version
@@ -97,6 +98,26 @@ directions. --json prints a snapshot that tests can load back, with the
 owned nftables objects as the kernel holds them and the counters on the
 forwarding map elements.
 )"},
+    {"doctor", R"(Usage: netkeep doctor [--config DIR] [--root DIR] [--json]
+
+Reads the config and the kernel (it writes nothing) and reports what keeps
+the config from working, one finding each, with its severity, what was
+seen and what to do:
+  - another program's base chain on a hook netkeep uses: a forward-hook
+    policy drop (docker's), an input-hook policy drop before netkeep's
+    chain, a prerouting DNAT or redirect of a port netkeep forwards (which
+    wins if it runs first);
+  - a router-wide sysctl netkeep sets that someone changed back;
+  - rp_filter strict on uplink0 while routes are asymmetric;
+  - br_netfilter passing a bridged lan0's traffic through the ip hooks;
+  - changes pending between the config and the kernel; a config file that
+    fails to validate;
+  - a forwarding whose destination is on no connected network.
+--json prints {"findings": [{"severity", "what", "fix"}, ...]}.
+
+Exit status: 0 nothing found, 2 warnings only, 1 an error (or the kernel
+could not be read).
+)"},
     {"run", R"(Usage: netkeep run [--config DIR] [--root DIR] [--metrics HOST:PORT]
                    [--notify-pidfile PATH]... [--resync SECONDS]
 
@@ -147,6 +168,8 @@ apply: 0 converged; 1 some part failed, the config directory is missing,
        another netkeep kept the lock, or a saved plan cannot be read;
        3 the saved plan is stale (nothing done).
 show:  0; 1 the kernel could not be read.
+doctor: 0 nothing found; 2 warnings only; 1 an error, or the kernel could
+       not be read.
 run:   0 after SIGTERM or SIGINT; 1 it could not start.
 Every command: 1 for a usage error (an unknown command or flag).
 )";

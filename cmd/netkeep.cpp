@@ -17,6 +17,7 @@
 #include "backends/resolv_conf.hpp"
 #include "backends/run_lock.hpp"
 #include "backends/resolver.hpp"
+#include "cmd/doctor.hpp"
 #include "cmd/help.hpp"
 #include "daemon/daemon.hpp"
 #include "model/actual_json.hpp"
@@ -302,7 +303,7 @@ int run(int argc, char** argv) {
   Args a;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return usage_error("missing command");
-  const std::set<std::string> commands = {"plan", "apply", "show", "run"};
+  const std::set<std::string> commands = {"plan", "apply", "show", "run", "doctor"};
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& s = args[i];
     auto value = [&](std::string& out) {
@@ -365,6 +366,7 @@ int run(int argc, char** argv) {
   if (a.command == "plan") return cmd_plan(a);
   if (a.command == "apply") return cmd_apply(a);
   if (a.command == "show") return cmd_show(a);
+  if (a.command == "doctor") return cmd_doctor(a.config, a.root, a.json);
   auto lock = lock_for(a);
   if (!lock) return 1;
   DaemonOptions o;

@@ -22,7 +22,7 @@ if [ -e "$(dirname "$0")/../../.git" ] && git -C "$(dirname "$0")" rev-parse HEA
   check "--version names the commit it was built from" 0 \
     "\(git [^)]*$(git -C "$(dirname "$0")" rev-parse --short=7 HEAD)" "^$" -- --version
 fi
-for cmd in plan apply show run; do
+for cmd in plan apply show run doctor; do
   check "$cmd --help" 0 "Usage: netkeep $cmd" "^$" -- "$cmd" --help
 done
 check "no command" 1 "^$" "missing command" --

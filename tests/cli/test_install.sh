@@ -49,7 +49,7 @@ for section in NAME SYNOPSIS OPTIONS COMMANDS FILES "EXIT STATUS"; do
   if grep -q "^$section" <<<"$TEXT"; then ok "man: section $section"; else bad "man: section $section"; fi
 done
 COMPLETION=$P/share/bash-completion/completions/netkeep
-for cmd in plan apply show run; do
+for cmd in plan apply show run doctor; do
   # The flags of the command's usage lines (its first paragraph).
   flags=$("$NETKEEP" "$cmd" --help | sed '/^$/q' | grep -oE -- '--[a-z][a-z-]+' | sort -u)
   before=$FAILED

@@ -1,0 +1,53 @@
+#include "cmd/doctor.hpp"
+
+#include <fmt/format.h>
+
+#include "backends/linux_kernel.hpp"
+#include "backends/resolver.hpp"
+#include "model/config.hpp"
+#include "reconciler/doctor.hpp"
+#include "reconciler/plan.hpp"
+
+namespace netkeep {
+
+int cmd_doctor(const std::filesystem::path& config, const std::filesystem::path& root, bool json) {
+  Diagnostics diags;
+  Desired desired = load_config(config, diags);
+  resolve_endpoints(desired, resolve_host, diags);
+  auto kernel = LinuxKernel::open(root);
+  if (!kernel) {
+    fmt::print(stderr, "netkeep: {}\n", kernel.error().str());
+    return 1;
+  }
+  (*kernel)->scope(desired);
+  (*kernel)->load_view(root / "run/netkeep/nft-view");
+  auto actual = (*kernel)->snapshot();
+  if (!actual) {
+    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", actual.error().str());
+    return 1;
+  }
+  auto survey = (*kernel)->survey();
+  if (!survey) {
+    fmt::print(stderr, "netkeep: {}\n", survey.error().str());
+    return 1;
+  }
+  std::vector<Finding> findings;
+  // A config file that fails to validate freezes what it governs.
+  for (const auto& d : diags)
+    if (d.severity == Severity::error)
+      findings.push_back({Severity::error, d.str(),
+                          "fix the file; until then netkeep leaves what it governs as it is"});
+  for (auto& f : diagnose(desired, *actual, plan(desired, *actual), *survey))
+    findings.push_back(std::move(f));
+  if (json) {
+    fmt::print("{}", to_json(findings));
+  } else {
+    for (const auto& f : findings) fmt::print("{}\n", to_text(f));
+    if (findings.empty()) fmt::print("netkeep doctor: nothing found\n");
+  }
+  const bool errors = std::any_of(findings.begin(), findings.end(),
+                                  [](const Finding& f) { return f.severity == Severity::error; });
+  return errors ? 1 : findings.empty() ? 0 : 2;
+}
+
+}  // namespace netkeep

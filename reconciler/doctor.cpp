@@ -1,0 +1,226 @@
+#include "reconciler/doctor.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "model/json_out.hpp"
+#include "model/nft_rule_facts.hpp"
+#include "reconciler/nft_desired.hpp"
+#include "reconciler/plan_print.hpp"
+
+namespace netkeep {
+
+namespace {
+
+constexpr uint32_t kHookPrerouting = 0, kHookInput = 1, kHookForward = 2;
+constexpr uint32_t kPolicyDrop = 0;
+
+std::string chain_name(const ForeignChain& c) {
+  return fmt::format("{} {} chain {}", family_name(c.family), c.table, c.name);
+}
+
+// netkeep's own base chain on a hook (ip family), from its ruleset.
+std::optional<BaseChain> own_base(uint32_t hook, const char* type) {
+  static const NftState ruleset = desired_ruleset(NftInputs{});
+  for (const auto& c : ruleset.chains)
+    if (c.family == NftFamily::ip && c.base && c.base->hook == hook && c.base->type == type)
+      return c.base;
+  return std::nullopt;
+}
+
+bool same_family_as_ipv4(NftFamily f) {
+  return f == NftFamily::ip || f == NftFamily::inet;
+}
+
+// The rules a packet entering `start` may meet: its own and, through jumps
+// and gotos, those of the chains of its table (each chain once).
+std::vector<const RuleBody*> reachable(const ForeignChain& start,
+                                       const std::vector<ForeignChain>& chains) {
+  std::vector<const RuleBody*> out;
+  std::set<std::string> seen{start.name};
+  std::vector<const ForeignChain*> todo{&start};
+  while (!todo.empty()) {
+    const ForeignChain* c = todo.back();
+    todo.pop_back();
+    for (const auto& r : c->rules) {
+      out.push_back(&r);
+      const std::string target = rule_facts(r).jump;
+      if (target.empty() || !seen.insert(target).second) continue;
+      for (const auto& x : chains)
+        if (x.family == c->family && x.table == c->table && x.name == target) todo.push_back(&x);
+    }
+  }
+  return out;
+}
+
+void foreign_chains(const Desired& d, const Survey& s, std::vector<Finding>& out) {
+  const auto own_forward = own_base(kHookForward, "filter");
+  const auto own_input = own_base(kHookInput, "filter");
+  const auto own_prerouting = own_base(kHookPrerouting, "nat");
+  for (const auto& c : s.chains) {
+    if (!c.base || !same_family_as_ipv4(c.family)) continue;
+    const BaseChain& b = *c.base;
+    if (b.type == "filter" && b.hook == kHookForward && b.policy == kPolicyDrop) {
+      out.push_back({Severity::error,
+                     fmt::format("{}: policy drop on the forward hook (priority {}): forwarded "
+                                 "connections, netkeep's port forwardings among them, are dropped "
+                                 "unless a rule there accepts them (docker sets this policy)",
+                                 chain_name(c), b.priority),
+                     "accept them there (with docker: iptables -I DOCKER-USER -i uplink0 -o "
+                     "lan0 -j ACCEPT, and the way back), or keep that program off the forward "
+                     "hook (docker: \"iptables\": false)"});
+    }
+    if (b.type == "filter" && b.hook == kHookInput && b.policy == kPolicyDrop && own_input &&
+        b.priority <= own_input->priority) {
+      out.push_back({Severity::warning,
+                     fmt::format("{}: policy drop on the input hook (priority {}, netkeep's "
+                                 "input chain {}): traffic to the router itself is dropped "
+                                 "unless accepted there, and netkeep's inputc counter misses it",
+                                 chain_name(c), b.priority, own_input->priority),
+                     "make sure it accepts what the router must answer (DNS, DHCP, SSH)"});
+    }
+    if (b.type == "nat" && b.hook == kHookPrerouting && own_prerouting && d.portforwardings.ok()) {
+      const bool first = b.priority <= own_prerouting->priority;
+      std::set<std::string> said;
+      for (const RuleBody* r : reachable(c, s.chains)) {
+        const RuleFacts f = rule_facts(*r);
+        if (!f.dnat && !f.redirect) continue;
+        for (const auto& fw : d.portforwardings.value.forwardings) {
+          if (f.l4proto && *f.l4proto != fw.proto) continue;
+          const uint16_t lo = f.dport_first.value_or(1), hi = f.dport_last.value_or(65535);
+          if (hi < fw.port.first || lo > fw.port.last) continue;
+          const std::string what = fmt::format(
+              "{} {} {}: netkeep forwards it to {}:{}, and {} it too{}{}", chain_name(c),
+              fw.proto == 6 ? "tcp" : "udp", fw.port.str(), fw.dest_addr.str(), fw.dest_port.str(),
+              f.redirect ? "redirects" : "DNATs", f.dport_first ? "" : " (every port)",
+              first ? fmt::format(", first (priority {} before netkeep's {})", b.priority,
+                                  own_prerouting->priority)
+                    : fmt::format(" (priority {}, after netkeep's {}: those rules never see "
+                                  "these connections)",
+                                  b.priority, own_prerouting->priority));
+          if (!said.insert(what).second) continue;
+          out.push_back({first ? Severity::error : Severity::warning, what,
+                         "forward each port in one place: remove it from portforwardings.json "
+                         "or from that program"});
+        }
+      }
+    }
+  }
+}
+
+void sysctls_and_plan(const Plan& pending, std::vector<Finding>& out) {
+  size_t others = 0;
+  std::string example;
+  for (const auto& op : pending.ops) {
+    const auto* s = std::get_if<SysctlSet>(&op);
+    const bool router_wide = s && std::any_of(std::begin(kRouterSysctls), std::end(kRouterSysctls),
+                                              [&](const auto& k) { return s->key == k.first; });
+    if (router_wide) {
+      out.push_back({Severity::warning,
+                     fmt::format("{} is {}; netkeep sets {}: someone changed it back since the "
+                                 "last reconcile",
+                                 sysctl_dotted(s->key), s->from.empty() ? "unset" : s->from, s->to),
+                     "netkeep apply (netkeep run repairs it itself); find the program that "
+                     "changes it (sysctl.d, another network manager)"});
+      continue;
+    }
+    if (others++ == 0) example = to_text(op);
+  }
+  if (others)
+    out.push_back({Severity::warning,
+                   fmt::format("{} change{} pending between the config and the kernel (the "
+                               "first: {})",
+                               others, others == 1 ? "" : "s", example),
+                   "netkeep plan shows them, netkeep apply makes them; if netkeep run should "
+                   "have, is it running?"});
+}
+
+std::string sysctl(const Survey& s, const std::string& key) {
+  auto it = s.sysctls.find(key);
+  return it == s.sysctls.end() ? "" : it->second;
+}
+
+void kernel_settings(const Actual& a, const Survey& s, std::vector<Finding>& out) {
+  // rp_filter: the larger of all and the link's applies (1 strict, 2 loose).
+  const std::string all = sysctl(s, "net/ipv4/conf/all/rp_filter"),
+                    up = sysctl(s, "net/ipv4/conf/uplink0/rp_filter");
+  const bool strict = std::max(all, up) == "1";
+  int defaults = 0;
+  std::string elsewhere;
+  for (const auto& r : a.routes)
+    if (r.family() == Family::v4 && r.dst.len == 0) {
+      defaults++;
+      if (r.dev != "uplink0") elsewhere = r.dev;
+    }
+  if (strict && a.link("uplink0") && (defaults > 1 || !elsewhere.empty()))
+    out.push_back({Severity::warning,
+                   fmt::format("rp_filter is strict on uplink0 (all {}, uplink0 {}) and routes "
+                               "are asymmetric ({} IPv4 default routes{}): replies that arrive "
+                               "on uplink0 but would leave by another link are dropped",
+                               all.empty() ? "?" : all, up.empty() ? "?" : up, defaults,
+                               elsewhere.empty() ? "" : ", one via " + elsewhere),
+                   "sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.uplink0.rp_filter=2 "
+                   "(loose), and the same in /etc/sysctl.d"});
+  const Link* lan = a.link("lan0");
+  if (lan && lan->kind == "bridge" && sysctl(s, "net/bridge/bridge-nf-call-iptables") == "1")
+    out.push_back({Severity::warning,
+                   "lan0 is a bridge and br_netfilter passes bridged traffic through the ip "
+                   "hooks (net.bridge.bridge-nf-call-iptables = 1): traffic between LAN hosts "
+                   "meets the forward chains, and a drop there cuts the LAN in two",
+                   "sysctl -w net.bridge.bridge-nf-call-iptables=0, or unload br_netfilter if "
+                   "nothing needs it"});
+}
+
+void destinations(const Desired& d, const Actual& a, std::vector<Finding>& out) {
+  if (!d.portforwardings.ok()) return;
+  std::set<std::string> said;
+  for (const auto& fw : d.portforwardings.value.forwardings) {
+    const bool connected = std::any_of(a.addrs.begin(), a.addrs.end(), [&](const Address& ad) {
+      return ad.local.addr.family == fw.dest_addr.family &&
+             Prefix{ad.local.addr, ad.local.len}.network() ==
+                 Prefix{fw.dest_addr, ad.local.len}.network();
+    });
+    if (connected || !said.insert(fw.dest_addr.str()).second) continue;
+    out.push_back({Severity::warning,
+                   fmt::format("forwarding {} {} -> {}: {} is on no network the router is "
+                               "connected to",
+                               fw.proto == 6 ? "tcp" : "udp", fw.port.str(), fw.dest_addr.str(),
+                               fw.dest_addr.str()),
+                   "check dest_addr in portforwardings.json, or the route to it"});
+  }
+}
+
+}  // namespace
+
+std::vector<Finding> diagnose(const Desired& desired, const Actual& actual, const Plan& pending,
+                              const Survey& survey) {
+  std::vector<Finding> out;
+  foreign_chains(desired, survey, out);
+  sysctls_and_plan(pending, out);
+  kernel_settings(actual, survey, out);
+  destinations(desired, actual, out);
+  // Errors first, then in the order found.
+  std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {
+    return x.severity == Severity::error && y.severity != Severity::error;
+  });
+  return out;
+}
+
+std::string to_text(const Finding& f) {
+  return fmt::format("{}: {}\n  fix: {}", f.severity == Severity::error ? "error" : "warning",
+                     f.what, f.fix);
+}
+
+std::string to_json(const std::vector<Finding>& findings) {
+  std::string out = "{\"findings\": [";
+  for (size_t i = 0; i < findings.size(); i++)
+    out +=
+        fmt::format("{}{{\"severity\": \"{}\", \"what\": {}, \"fix\": {}}}", i ? ",\n  " : "\n  ",
+                    findings[i].severity == Severity::error ? "error" : "warning",
+                    json::quote(findings[i].what), json::quote(findings[i].fix));
+  return out + (findings.empty() ? "]}\n" : "\n]}\n");
+}
+
+}  // namespace netkeep

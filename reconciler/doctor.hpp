@@ -1,0 +1,50 @@
+// `netkeep doctor`: what on this router keeps its config from working,
+// read from the kernel, never written. Most often it is not netkeep's
+// ruleset but another program's: docker's forward policy drop, a
+// firewall's DNAT that runs first, a sysctl someone changed back, a
+// bridge netfilter hook. Each finding says what was seen and what to do.
+// Pure: the backend reads the Survey, this judges it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/actual.hpp"
+#include "model/desired.hpp"
+#include "model/diag.hpp"
+#include "reconciler/op.hpp"
+
+namespace netkeep {
+
+// A chain netkeep does not own, with its rules as the kernel holds them.
+struct ForeignChain {
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+  std::optional<BaseChain> base;
+  std::vector<RuleBody> rules;
+};
+
+// What the doctor reads beyond the snapshot.
+struct Survey {
+  std::vector<ForeignChain> chains;  // every chain of ip and inet tables netkeep does not own
+  // net/ipv4/conf/{all,uplink0}/rp_filter, net/bridge/bridge-nf-call-iptables
+  // (absent: the key is not there, e.g. br_netfilter is not loaded)
+  std::map<std::string, std::string> sysctls;
+};
+
+struct Finding {
+  Severity severity = Severity::warning;
+  std::string what;  // what was seen
+  std::string fix;   // what to do
+};
+
+// `pending` is the plan from the config to the kernel as it is now.
+std::vector<Finding> diagnose(const Desired& desired, const Actual& actual, const Plan& pending,
+                              const Survey& survey);
+
+std::string to_text(const Finding& f);  // "error: WHAT\n  fix: FIX"
+std::string to_json(const std::vector<Finding>& findings);
+
+}  // namespace netkeep
