@@ -102,7 +102,8 @@ class Daemon {
 
   int run() {
     for (const std::string* e : {&config_watch_.error(), &rtnl_watch_.error(), &nft_watch_.error()})
-      if (!e->empty()) log_line(*e + "; changes from there are caught by the periodic resync");
+      if (!e->empty())
+        log_line("warning: " + *e + "; changes from there are caught by the periodic resync");
     if (!opts_.metrics.empty()) {
       metrics_server_.emplace(io_, [this] { return render_metrics(); });
       if (auto err = metrics_server_->listen(opts_.metrics)) {

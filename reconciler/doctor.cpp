@@ -56,7 +56,6 @@ std::vector<const RuleBody*> reachable(const ForeignChain& start,
 }
 
 void foreign_chains(const Desired& d, const Survey& s, std::vector<Finding>& out) {
-  const auto own_forward = own_base(kHookForward, "filter");
   const auto own_input = own_base(kHookInput, "filter");
   const auto own_prerouting = own_base(kHookPrerouting, "nat");
   for (const auto& c : s.chains) {
@@ -95,11 +94,15 @@ void foreign_chains(const Desired& d, const Survey& s, std::vector<Finding>& out
               "{} {} {}: netkeep forwards it to {}:{}, and {} it too{}{}", chain_name(c),
               fw.proto == 6 ? "tcp" : "udp", fw.port.str(), fw.dest_addr.str(), fw.dest_port.str(),
               f.redirect ? "redirects" : "DNATs", f.dport_first ? "" : " (every port)",
-              first ? fmt::format(", first (priority {} before netkeep's {})", b.priority,
-                                  own_prerouting->priority)
-                    : fmt::format(" (priority {}, after netkeep's {}: those rules never see "
-                                  "these connections)",
-                                  b.priority, own_prerouting->priority));
+              b.priority == own_prerouting->priority
+                  ? fmt::format(", at netkeep's own priority {}: whichever chain was made "
+                                "first runs first",
+                                b.priority)
+              : first ? fmt::format(", first (priority {} before netkeep's {})", b.priority,
+                                    own_prerouting->priority)
+                      : fmt::format(" (priority {}, after netkeep's {}: those rules never see "
+                                    "these connections)",
+                                    b.priority, own_prerouting->priority));
           if (!said.insert(what).second) continue;
           out.push_back({first ? Severity::error : Severity::warning, what,
                          "forward each port in one place: remove it from portforwardings.json "

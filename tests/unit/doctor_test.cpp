@@ -113,6 +113,12 @@ TEST_CASE("doctor: another program's DNAT of a forwarded port, through its jumps
   fs = diagnose(d, router(), {}, s);
   REQUIRE(fs.size() == 1);
   CHECK(fs[0].what.find("(every port)") != std::string::npos);
+  // At netkeep's own priority: the order the chains were made decides.
+  s.chains[0].base->priority = 0;
+  fs = diagnose(d, router(), {}, s);
+  REQUIRE(fs.size() == 1);
+  CHECK(fs[0].severity == Severity::error);
+  CHECK(fs[0].what.find("at netkeep's own priority 0") != std::string::npos);
   // After netkeep's chain: its rule never sees those connections; a warning.
   s.chains[0].base->priority = 10;
   fs = diagnose(d, router(), {}, s);
