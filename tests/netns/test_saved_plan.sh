@@ -11,12 +11,15 @@ CFG=$(config_from fresh-system)
 PLAN="$WORK/plan.saved"
 plan_out() { nk "$R" plan --config "$CFG" --root "$ROOT" --out "$PLAN" >"$WORK/plan.out" 2>&1 || true; }
 apply_plan() { nk "$R" apply --config "$CFG" --root "$ROOT" --plan "$PLAN"; }
-# What netkeep manages, as iproute2 and nft see it (not carrier, not
-# link-local addresses: they come and go as the peers' links come up).
+# What netkeep manages, as iproute2 and nft see it: not carrier, not
+# link-local addresses, not address flags (an IPv6 address stays
+# "tentative" until DAD is done); they change by themselves.
 state() {
-  { ip -n "$R" -o link | sed -E 's/<[^>]*>//; s/ state [A-Z]+//'; ip -n "$R" -4 -o addr
-    ip -n "$R" -6 -o addr show scope global; ip -n "$R" route; ruleset "$R"; } |
-    sed -E 's/ (valid|preferred)_lft [^ ]+//g'
+  ip -n "$R" -o link | sed -E 's/<[^>]*>//; s/ state [A-Z]+//'
+  ip -n "$R" -4 -o addr | awk '{print $2, $4}'
+  ip -n "$R" -6 -o addr show scope global | awk '{print $2, $4}'
+  ip -n "$R" route
+  ruleset "$R"
 }
 
 # A fresh router: the whole first apply, saved and then performed.
