@@ -128,7 +128,7 @@ Result<SavedPlan, std::string> parse_saved_plan(std::string_view text) {
     std::string_view l = line();
     if (!l.starts_with(tag)) return false;
     const size_t n = std::strtoull(std::string(l.substr(tag.size())).c_str(), nullptr, 10);
-    if (n + 1 > in.size() || in[n] != '\n') return false;
+    if (n >= in.size() || in[n] != '\n') return false;  // no n + 1: it may wrap
     out = std::string(in.substr(0, n));
     in.remove_prefix(n + 1);
     return true;
