@@ -165,11 +165,26 @@ uint32_t Socket::portid() const {
 }
 
 std::optional<KernelError> Socket::send_batch(
-    const char* buf, size_t len, const std::function<void(uint32_t, const KernelError&)>& on_error,
+    const std::vector<iovec>& pages,
+    const std::function<void(uint32_t, const KernelError&)>& on_error,
     const std::function<void(const nlmsghdr*)>& on_other) {
+  size_t len = 0;
+  for (const iovec& v : pages) len += v.iov_len;
+  if (pages.size() > IOV_MAX)
+    return KernelError{EMSGSIZE, fmt::format("a {}-byte batch in {} pages is more than one "
+                                             "sendmsg takes ({})",
+                                             len, pages.size(), IOV_MAX)};
   if (auto e = size_buffers(len)) return e;
+  // The kernel reads the pages as one message stream, in order.
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  msghdr msg{};
+  msg.msg_name = &kernel;
+  msg.msg_namelen = sizeof kernel;
+  msg.msg_iov = const_cast<iovec*>(pages.data());
+  msg.msg_iovlen = pages.size();
   for (;;) {
-    if (mnl_socket_sendto(sock_, buf, len) >= 0) break;
+    if (sendmsg(mnl_socket_get_fd(sock_), &msg, 0) >= 0) break;
     if (errno == EINTR) continue;
     return KernelError{
         errno, fmt::format("netlink send of a {}-byte batch: {}", len, std::strerror(errno))};

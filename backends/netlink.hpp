@@ -5,6 +5,7 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <functional>
@@ -88,7 +89,7 @@ class Socket {
   // addressed to this socket (echoes of messages sent with NLM_F_ECHO) go
   // to `on_other`.
   std::optional<KernelError> send_batch(
-      const char* buf, size_t len,
+      const std::vector<iovec>& pages,
       const std::function<void(uint32_t, const KernelError&)>& on_error,
       const std::function<void(const nlmsghdr*)>& on_other = {});
 

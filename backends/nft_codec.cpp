@@ -38,11 +38,10 @@ RuleBody sendable(const RuleBody& body) {
   return encode_exprs(exprs);
 }
 
-void encode_rule_add(const NftRuleAdd& o, uint32_t seq, std::vector<char>& buf) {
+void encode_rule_add(const NftRuleAdd& o, uint32_t seq, Batch& buf) {
   // Without NLM_F_APPEND and with a position the kernel inserts before it.
   const uint16_t flags = NLM_F_CREATE | (o.place == RulePlace::append ? NLM_F_APPEND : 0);
-  size_t start;
-  nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWRULE, o.family, flags, seq);
+  nlmsghdr* nlh = header(buf.reserve(), NFT_MSG_NEWRULE, o.family, flags, seq);
   mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, o.table.c_str());
   mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, o.chain.c_str());
   if (o.place == RulePlace::before_handle)
@@ -50,16 +49,18 @@ void encode_rule_add(const NftRuleAdd& o, uint32_t seq, std::vector<char>& buf) 
   nlattr* exprs = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
   const RuleBody body = sendable(o.body);
   if (body.size() > kMaxMessage / 2) message_overflow("an nftables rule");
-  std::memcpy(mnl_nlmsg_get_payload_tail(nlh), body.data(), body.size());
+  auto* tail = static_cast<char*>(mnl_nlmsg_get_payload_tail(nlh));
+  std::memcpy(tail, body.data(), body.size());
+  std::memset(tail + body.size(), 0, MNL_ALIGN(body.size()) - body.size());  // padding
   nlh->nlmsg_len += static_cast<uint32_t>(MNL_ALIGN(body.size()));
   mnl_attr_nest_end(nlh, exprs);
   mnl_attr_put_u32(nlh, NFTA_RULE_ID, htonl(o.id));
-  commit(buf, start);
+  buf.commit();
 }
 
 void encode_chain(uint16_t type, NftFamily family, const std::string& table,
                   const std::string& name, const std::optional<BaseChain>& base, uint16_t flags,
-                  uint32_t seq, std::vector<char>& buf) {
+                  uint32_t seq, Batch& buf) {
   ChainPtr c(nftnl_chain_alloc());
   nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, family_u16(family));
   nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
@@ -70,34 +71,28 @@ void encode_chain(uint16_t type, NftFamily family, const std::string& table,
     nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, base->priority);
     nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, base->policy);
   }
-  size_t start;
-  nlmsghdr* nlh = header(reserve(buf, start), type, family, flags, seq);
+  nlmsghdr* nlh = header(buf.reserve(), type, family, flags, seq);
   nftnl_chain_nlmsg_build_payload(nlh, c.get());
-  commit(buf, start);
+  buf.commit();
 }
 
 }  // namespace
 
-void encode_batch_begin(uint32_t seq, std::vector<char>& buf, std::optional<uint32_t> genid) {
-  size_t start;
-  nftnl_batch_begin(reserve(buf, start), seq);
-  if (genid)
-    mnl_attr_put_u32(reinterpret_cast<nlmsghdr*>(buf.data() + start), NFNL_BATCH_GENID,
-                     htonl(*genid));
-  commit(buf, start);
+void encode_batch_begin(uint32_t seq, Batch& buf, std::optional<uint32_t> genid) {
+  auto* nlh = nftnl_batch_begin(buf.reserve(), seq);
+  if (genid) mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(*genid));
+  buf.commit();
 }
 
-void encode_batch_end(uint32_t seq, std::vector<char>& buf) {
-  size_t start;
-  nftnl_batch_end(reserve(buf, start), seq);
-  commit(buf, start);
+void encode_batch_end(uint32_t seq, Batch& buf) {
+  nftnl_batch_end(buf.reserve(), seq);
+  buf.commit();
 }
 
 namespace {
 
 // Tables, counters, chains and rules: one message each.
-void encode_single(const Op& op, uint32_t seq, std::vector<char>& buf) {
-  size_t start;
+void encode_single(const Op& op, uint32_t seq, Batch& buf) {
   if (auto* o = std::get_if<NftRuleAdd>(&op)) return encode_rule_add(*o, seq, buf);
   if (auto* o = std::get_if<NftRuleDel>(&op)) {
     RulePtr r(nftnl_rule_alloc());
@@ -105,9 +100,10 @@ void encode_single(const Op& op, uint32_t seq, std::vector<char>& buf) {
     nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, o->table.c_str());
     nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, o->chain.c_str());
     nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, o->handle);
-    nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_DELRULE, o->family, 0, seq);
+    nlmsghdr* nlh = header(buf.reserve(), NFT_MSG_DELRULE, o->family, 0, seq);
     nftnl_rule_nlmsg_build_payload(nlh, r.get());
-    return commit(buf, start);
+    buf.commit();
+    return;
   }
   if (auto* o = std::get_if<NftChainAdd>(&op))
     return encode_chain(NFT_MSG_NEWCHAIN, o->family, o->table, o->name, o->base, NLM_F_CREATE, seq,
@@ -118,10 +114,10 @@ void encode_single(const Op& op, uint32_t seq, std::vector<char>& buf) {
     TablePtr t(nftnl_table_alloc());
     nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, family_u16(o->table.family));
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, o->table.name.c_str());
-    nlmsghdr* nlh =
-        header(reserve(buf, start), NFT_MSG_NEWTABLE, o->table.family, NLM_F_CREATE, seq);
+    nlmsghdr* nlh = header(buf.reserve(), NFT_MSG_NEWTABLE, o->table.family, NLM_F_CREATE, seq);
     nftnl_table_nlmsg_build_payload(nlh, t.get());
-    return commit(buf, start);
+    buf.commit();
+    return;
   }
   if (auto* o = std::get_if<NftCounterAdd>(&op)) {
     ObjPtr obj(nftnl_obj_alloc());
@@ -131,15 +127,16 @@ void encode_single(const Op& op, uint32_t seq, std::vector<char>& buf) {
     nftnl_obj_set_u32(obj.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
     // NLM_F_EXCL: an existing counter must never be reset by a re-add.
     nlmsghdr* nlh =
-        header(reserve(buf, start), NFT_MSG_NEWOBJ, o->family, NLM_F_CREATE | NLM_F_EXCL, seq);
+        header(buf.reserve(), NFT_MSG_NEWOBJ, o->family, NLM_F_CREATE | NLM_F_EXCL, seq);
     nftnl_obj_nlmsg_build_payload(nlh, obj.get());
-    return commit(buf, start);
+    buf.commit();
+    return;
   }
 }
 
 }  // namespace
 
-size_t encode_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
+size_t encode_op(const Op& op, uint32_t seq, Batch& buf) {
   if (auto n = encode_set_op(op, seq, buf)) return n;  // maps, sets and their elements
   encode_single(op, seq, buf);
   return 1;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backends/netlink.hpp"
+#include "backends/nft_batch.hpp"
 #include "model/nft.hpp"
 #include "backends/nft_set_codec.hpp"
 #include "reconciler/op.hpp"
@@ -21,14 +22,13 @@ namespace netkeep::nft {
 // Appends one op's messages (with sequence number `seq`) to `buf`; returns
 // how many: one, or two for a forwarding change or one that also changes
 // its count set.
-size_t encode_op(const Op& op, uint32_t seq, std::vector<char>& buf);
+size_t encode_op(const Op& op, uint32_t seq, Batch& buf);
 // Batch framing: NFNL_MSG_BATCH_BEGIN / _END for the nftables subsystem.
 // With `genid`, the batch is tied to that ruleset generation
 // (NFNL_BATCH_GENID): if another transaction committed since, the kernel
 // refuses the whole batch with ERESTART, as `nft` relies on too.
-void encode_batch_begin(uint32_t seq, std::vector<char>& buf,
-                        std::optional<uint32_t> genid = std::nullopt);
-void encode_batch_end(uint32_t seq, std::vector<char>& buf);
+void encode_batch_begin(uint32_t seq, Batch& buf, std::optional<uint32_t> genid = std::nullopt);
+void encode_batch_end(uint32_t seq, Batch& buf);
 
 // A rule message (NEWRULE, from a dump, an event or an echo). Table and
 // chain point into the message.

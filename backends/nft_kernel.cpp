@@ -237,15 +237,12 @@ KernelResult<std::vector<NftCounter>> NftKernel::read_counters() {
 std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool commit) {
   if (ops.empty()) return {};
   const bool track = commit && view_ && ops.size() <= kViewOps;
-  std::vector<char> buf;
-  buf.reserve(ops.size() * 768 + 64);
+  nft::Batch batch;
   const uint32_t first = ++seq_;
   // Tied to the generation the ops were planned from: a batch planned on a
   // state another transaction has since changed is refused whole.
-  nft::encode_batch_begin(first, buf, commit ? planned_gen_ : std::nullopt);
-  size_t messages = commit ? 2 : 1;
-  for (size_t i = 0; i < ops.size(); messages++) {
-    const size_t at = buf.size();
+  nft::encode_batch_begin(first, batch, commit ? planned_gen_ : std::nullopt);
+  for (size_t i = 0; i < ops.size();) {
     const uint32_t seq = first + 1 + static_cast<uint32_t>(i);
     // Consecutive additions to one map share a message; its sequence
     // number is the first op's.
@@ -258,12 +255,13 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
           break;
         group.push_back(next);
       }
-      messages += nft::encode_forward_adds(group, seq, buf) - 1;
+      nft::encode_forward_adds(group, seq, batch);
       continue;
     }
-    messages += nft::encode_op(*ops[i], seq, buf) - 1;
+    // A new rule's handle comes back in its echo (one message per rule).
+    nft::encode_op(*ops[i], seq, batch);
     if (track && std::holds_alternative<NftRuleAdd>(*ops[i]))
-      reinterpret_cast<nlmsghdr*>(buf.data() + at)->nlmsg_flags |= NLM_F_ECHO;
+      batch.last()->nlmsg_flags |= NLM_F_ECHO;
     i++;
   }
   // Every commit renews the stamp (nft_stamp.hpp), last in the batch, so a
@@ -274,8 +272,8 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   if (commit) {
     stamp = nft::new_stamp();
     const bool exists = view_ ? !view_->stamp.empty() : !dumped_stamp_.empty();
-    messages += nft::encode_stamp(stamp, exists, stamp_seq, buf);
-    nft::encode_batch_end(stamp_seq + 1, buf);
+    nft::encode_stamp(stamp, exists, stamp_seq, batch);
+    nft::encode_batch_end(stamp_seq + 1, batch);
   }
   seq_ += static_cast<uint32_t>(ops.size()) + 2;
 
@@ -309,10 +307,10 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
     if (i == NftError::npos || !std::holds_alternative<NftRuleAdd>(*ops[i])) return;
     if (auto r = nft::decode_rule(nlh)) handles[i] = r->rule.handle;
   };
-  if (commit && on_commit_) on_commit_(buf.size());
-  if (auto e = sock_->send_batch(buf.data(), buf.size(), on_error, on_echo))
+  if (commit && on_commit_) on_commit_(batch.size());
+  if (auto e = sock_->send_batch(batch.iovecs(), on_error, on_echo))
     errors.push_back(NftError{NftError::npos, *e});
-  sent_ += messages;
+  sent_ += batch.messages();
   batches_++;
   if (!commit) return errors;
   planned_gen_.reset();  // one batch per snapshot

@@ -1,4 +1,4 @@
-// Building nftables messages into a batch buffer: what the rule, chain and
+// Building nftables messages into a batch (nft_batch.hpp): what the rule, chain and
 // object encoders (nft_codec.cpp) and the set encoders (nft_set_codec.cpp)
 // share. Internal to backends/.
 #pragma once
@@ -13,13 +13,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <cstdio>
-#include <cstdlib>
-#include <vector>
 
 #include <linux/netfilter/nfnetlink.h>
 
 #include "backends/netlink.hpp"
+#include "backends/nft_batch.hpp"
 #include "model/nft.hpp"
 
 namespace netkeep::nft {
@@ -33,30 +31,6 @@ using ChainPtr = std::unique_ptr<nftnl_chain, Deleter<nftnl_chain, nftnl_chain_f
 using TablePtr = std::unique_ptr<nftnl_table, Deleter<nftnl_table, nftnl_table_free>>;
 using ObjPtr = std::unique_ptr<nftnl_obj, Deleter<nftnl_obj, nftnl_obj_free>>;
 using SetPtr = std::unique_ptr<nftnl_set, Deleter<nftnl_set, nftnl_set_free>>;
-
-// Room for one message at the end of `buf`; returns where it starts.
-// netkeep's largest message, a forwarding rule, is under 1 KiB.
-constexpr size_t kMaxMessage = 4096;
-
-inline char* reserve(std::vector<char>& buf, size_t& start, size_t room = kMaxMessage) {
-  start = buf.size();
-  buf.resize(start + room);
-  return buf.data() + start;
-}
-
-// netkeep builds every message itself, of a size bounded by design: past
-// the bound is a bug in netkeep, not an input error, and it stops there
-// rather than send a corrupt batch.
-[[noreturn]] inline void message_overflow(const char* what) {
-  std::fprintf(stderr, "netkeep: internal error: %s larger than its buffer\n", what);
-  std::abort();
-}
-
-inline void commit(std::vector<char>& buf, size_t start, size_t room = kMaxMessage) {
-  auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data() + start);
-  if (nlh->nlmsg_len > room) message_overflow("an nftables message");
-  buf.resize(start + NLMSG_ALIGN(nlh->nlmsg_len));
-}
 
 inline uint16_t family_u16(NftFamily f) {
   return static_cast<uint16_t>(f);

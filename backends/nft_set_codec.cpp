@@ -35,7 +35,7 @@ SetPtr set_of(NftFamily family, const std::string& table, const std::string& nam
   return s;
 }
 
-void encode_map_add(const NftMapAdd& o, uint32_t seq, std::vector<char>& buf) {
+void encode_map_add(const NftMapAdd& o, uint32_t seq, Batch& buf) {
   SetPtr s = set_of(o.family, o.table, o.name);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kInetService);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, kMapKeyLen);
@@ -50,10 +50,9 @@ void encode_map_add(const NftMapAdd& o, uint32_t seq, std::vector<char>& buf) {
   }
   nftnl_set_add_expr(s.get(), nftnl_expr_alloc("counter"));  // each element gets one
   nftnl_set_set_u32(s.get(), NFTNL_SET_ID, seq);             // required, unique within the batch
-  size_t start;
-  nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWSET, o.family, NLM_F_CREATE, seq);
+  nlmsghdr* nlh = header(buf.reserve(), NFT_MSG_NEWSET, o.family, NLM_F_CREATE, seq);
   nftnl_set_nlmsg_build_payload(nlh, s.get());
-  commit(buf, start);
+  buf.commit();
 }
 
 // An interval's start element (with its data, when adding) and end element.
@@ -82,28 +81,27 @@ void put_interval(nftnl_set* s, const NftMapElem& e, bool with_data) {
 // One message adding (with their data, to a map) or deleting elements.
 void encode_elems(uint16_t type, NftFamily family, const std::string& table, const std::string& map,
                   const std::vector<const NftMapElem*>& elems, bool with_data, uint32_t seq,
-                  std::vector<char>& buf) {
+                  Batch& buf) {
   SetPtr s = set_of(family, table, map);
   for (const NftMapElem* e : elems) put_interval(s.get(), *e, with_data);
   // NLM_F_EXCL: an element already there is an error, never overwritten.
   const uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0;
-  size_t start;
   // An element is two nested elements of under 64 bytes each.
-  nlmsghdr* nlh =
-      header(reserve(buf, start, kMaxMessage + elems.size() * 128), type, family, flags, seq);
+  const size_t room = kMaxMessage + elems.size() * 128;
+  nlmsghdr* nlh = header(buf.reserve(room), type, family, flags, seq);
   nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
-  commit(buf, start, kMaxMessage + elems.size() * 128);
+  buf.commit(room);
 }
 
 void encode_elem(uint16_t type, NftFamily family, const std::string& table, const std::string& map,
-                 const NftMapElem& e, uint32_t seq, std::vector<char>& buf) {
+                 const NftMapElem& e, uint32_t seq, Batch& buf) {
   encode_elems(type, family, table, map, {&e}, type == NFT_MSG_NEWSETELEM, seq, buf);
 }
 
 // A forwarding's element of its map and, with `count`, of its count set.
 size_t encode_forward(uint16_t type, NftFamily family, const std::string& table,
                       const std::string& map, const std::string& count, const NftMapElem& e,
-                      uint32_t seq, std::vector<char>& buf) {
+                      uint32_t seq, Batch& buf) {
   encode_elem(type, family, table, map, e, seq, buf);
   if (count.empty()) return 1;
   encode_elems(type, family, kCountTable, count, {&e}, false, seq, buf);
@@ -112,8 +110,7 @@ size_t encode_forward(uint16_t type, NftFamily family, const std::string& table,
 
 }  // namespace
 
-size_t encode_set_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
-  size_t start;
+size_t encode_set_op(const Op& op, uint32_t seq, Batch& buf) {
   if (auto* o = std::get_if<NftForwardAdd>(&op)) return encode_forward_adds({o}, seq, buf);
   if (auto* o = std::get_if<NftForwardDel>(&op))
     return encode_forward(NFT_MSG_DELSETELEM, o->family, o->table, o->map, o->count, o->elem, seq,
@@ -138,16 +135,16 @@ size_t encode_set_op(const Op& op, uint32_t seq, std::vector<char>& buf) {
   }
   if (auto* o = std::get_if<NftMapDel>(&op)) {
     SetPtr set = set_of(o->family, o->table, o->name);
-    nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_DELSET, o->family, 0, seq);
+    nlmsghdr* nlh = header(buf.reserve(), NFT_MSG_DELSET, o->family, 0, seq);
     nftnl_set_nlmsg_build_payload(nlh, set.get());
-    commit(buf, start);
+    buf.commit();
     return 1;
   }
   return 0;
 }
 
 size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq,
-                           std::vector<char>& buf) {
+                           Batch& buf) {
   std::vector<const NftMapElem*> elems, counted;
   elems.reserve(adds.size());
   for (const NftForwardAdd* a : adds) {

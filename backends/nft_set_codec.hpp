@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/netlink.hpp"
+#include "backends/nft_batch.hpp"
 #include "model/nft.hpp"
 #include "reconciler/op.hpp"
 
@@ -21,16 +22,17 @@ namespace netkeep::nft {
 // Appends the messages of a map, set or element op (NftMapAdd, NftMapDel,
 // NftForward*, NftElem*) and returns how many (a forwarding's change, or
 // one that also changes its count set, is two); 0 for any other op.
-size_t encode_set_op(const Op& op, uint32_t seq, std::vector<char>& buf);
+size_t encode_set_op(const Op& op, uint32_t seq, Batch& buf);
 
 // Appends one NEWSETELEM message adding the elements of consecutive
 // NftForwardAdd ops of one map. A cold apply of 10,000 forwardings is then
 // a few dozen messages, not 10,000; the kernel's error for the message
 // names the first of them.
 size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq,
-                           std::vector<char>& buf);  // returns the messages appended
+                           Batch& buf);  // returns the messages appended
 // How many elements one such message carries at most.
 inline constexpr size_t kElemsPerMessage = 256;
+static_assert(kMaxRoom >= kMaxMessage + kElemsPerMessage * 128);
 
 // A set (NEWSET): whether it is of netkeep's type — for a forwarding map,
 // key inet_service, data interval ipv4_addr . inet_service (16 bytes), flags

@@ -28,7 +28,7 @@ std::string comment_udata(const std::string& text) {
 }
 
 void encode_stamp_chain(uint16_t type, const std::string* stamp, uint16_t flags, uint32_t seq,
-                        std::vector<char>& buf) {
+                        Batch& buf) {
   ChainPtr c(nftnl_chain_alloc());
   nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, family_u16(NftFamily::ip));
   nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kCountTable);
@@ -37,10 +37,9 @@ void encode_stamp_chain(uint16_t type, const std::string* stamp, uint16_t flags,
     const std::string u = comment_udata(*stamp);
     nftnl_chain_set_data(c.get(), NFTNL_CHAIN_USERDATA, u.data(), static_cast<uint32_t>(u.size()));
   }
-  size_t start;
-  nlmsghdr* nlh = header(reserve(buf, start), type, NftFamily::ip, flags, seq);
+  nlmsghdr* nlh = header(buf.reserve(), type, NftFamily::ip, flags, seq);
   nftnl_chain_nlmsg_build_payload(nlh, c.get());
-  commit(buf, start);
+  buf.commit();
 }
 
 }  // namespace
@@ -55,14 +54,13 @@ std::string new_stamp() {
   return fmt::format("netkeep view {:016x}", r);
 }
 
-size_t encode_stamp(const std::string& stamp, bool exists, uint32_t seq, std::vector<char>& buf) {
+size_t encode_stamp(const std::string& stamp, bool exists, uint32_t seq, Batch& buf) {
   if (exists) {
     encode_stamp_chain(NFT_MSG_DELCHAIN, nullptr, 0, seq, buf);
   } else {
-    size_t start;
-    nlmsghdr* nlh = header(reserve(buf, start), NFT_MSG_NEWTABLE, NftFamily::ip, NLM_F_CREATE, seq);
+    nlmsghdr* nlh = header(buf.reserve(), NFT_MSG_NEWTABLE, NftFamily::ip, NLM_F_CREATE, seq);
     mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, kCountTable);
-    commit(buf, start);
+    buf.commit();
   }
   encode_stamp_chain(NFT_MSG_NEWCHAIN, &stamp, NLM_F_CREATE, seq, buf);
   return 2;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/netlink.hpp"
+#include "backends/nft_batch.hpp"
 
 namespace netkeep::nft {
 
@@ -24,7 +25,7 @@ std::string new_stamp();  // "netkeep view " and 16 random hex digits
 // deleted and made again with the new comment (the kernel cannot change a
 // chain's comment in place); when it is not there (`exists` false), the
 // table is made if missing and the chain made. Returns how many messages.
-size_t encode_stamp(const std::string& stamp, bool exists, uint32_t seq, std::vector<char>& buf);
+size_t encode_stamp(const std::string& stamp, bool exists, uint32_t seq, Batch& buf);
 
 // The stamp in a chain message of the stamp chain; nullopt for any other
 // message ("" for the chain without a comment).

@@ -39,6 +39,14 @@ struct Parsed {
   bool exthdr_flags = false;
 };
 
+// The messages `encode` writes into a batch, in one buffer.
+template <class F>
+std::vector<char> encoded(F&& encode) {
+  nft::Batch batch;
+  encode(batch);
+  return batch.bytes();
+}
+
 Parsed parse(const std::vector<char>& buf) {
   const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
   REQUIRE(buf.size() == NLMSG_ALIGN(nlh->nlmsg_len));
@@ -76,10 +84,11 @@ NftRule dispatch_rule(const std::optional<Prefix>& lan) {
 
 TEST_CASE("a new rule is sent as its expressions, placed before a handle or appended") {
   NftRule rule = dispatch_rule(*Prefix::parse("10.10.0.0/24"));
-  std::vector<char> buf;
-  nft::encode_op(NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 7,
-                            RulePlace::before_handle, 4242},
-                 100, buf);
+  std::vector<char> buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 7,
+                              RulePlace::before_handle, 4242},
+                   100, b);
+  });
   Parsed p = parse(buf);
   CHECK(p.table == "nat");
   CHECK(p.chain == kForwardingChain);
@@ -87,11 +96,11 @@ TEST_CASE("a new rule is sent as its expressions, placed before a handle or appe
   CHECK(!(p.flags & NLM_F_APPEND));  // without APPEND the kernel inserts before the position
   const std::vector<std::string> want = {"meta", "cmp", "payload", "lookup", "nat"};
   CHECK(p.exprs == want);
-
-  buf.clear();
-  nft::encode_op(
-      NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 8, RulePlace::append, 0}, 101,
-      buf);
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(
+        NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 8, RulePlace::append, 0}, 101,
+        b);
+  });
   p = parse(buf);
   CHECK(p.position == 0);
   CHECK((p.flags & NLM_F_APPEND));
@@ -104,9 +113,10 @@ TEST_CASE("the MSS rule is sent without the exthdr flags the kernel refuses on i
   REQUIRE(fwd);
   const RuleBody& clamp = fwd->rules.at(0).body;
   REQUIRE(rule_text(clamp).find("maxseg size set rt mtu") != std::string::npos);
-  std::vector<char> buf;
-  nft::encode_op(NftRuleAdd{NftFamily::ip, "filter", "forward", clamp, 1, RulePlace::append, 0}, 1,
-                 buf);
+  std::vector<char> buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftRuleAdd{NftFamily::ip, "filter", "forward", clamp, 1, RulePlace::append, 0},
+                   1, b);
+  });
   Parsed p = parse(buf);
   CHECK(p.exprs.back() == "exthdr");
   CHECK(!p.exthdr_flags);
@@ -115,10 +125,11 @@ TEST_CASE("the MSS rule is sent without the exthdr flags the kernel refuses on i
 TEST_CASE("a dumped rule decodes to its handle and the bytes of its expressions") {
   // A dump message has the shape of a new-rule message, plus a handle.
   NftRule rule = dispatch_rule(std::nullopt);
-  std::vector<char> buf;
-  nft::encode_op(
-      NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 1, RulePlace::append, 0}, 1,
-      buf);
+  std::vector<char> buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(
+        NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, 1, RulePlace::append, 0}, 1,
+        b);
+  });
   auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data());
   buf.resize(buf.size() + 12);
   nlh = reinterpret_cast<nlmsghdr*>(buf.data());
@@ -215,8 +226,9 @@ TEST_CASE("the view's stamp is a chain comment nft shows, renewed by delete and 
   CHECK(stamp.size() == std::string("netkeep view ").size() + 16);
   CHECK(stamp != nft::new_stamp());  // random
   for (bool exists : {false, true}) {
-    std::vector<char> buf;
-    CHECK(nft::encode_stamp(stamp, exists, 7, buf) == 2);
+    nft::Batch batch;
+    CHECK(nft::encode_stamp(stamp, exists, 7, batch) == 2);
+    const std::vector<char> buf = batch.bytes();
     auto* first = reinterpret_cast<const nlmsghdr*>(buf.data());
     auto* second = reinterpret_cast<const nlmsghdr*>(buf.data() + NLMSG_ALIGN(first->nlmsg_len));
     CHECK((first->nlmsg_type & 0xff) == (exists ? NFT_MSG_DELCHAIN : NFT_MSG_NEWTABLE));
@@ -265,8 +277,9 @@ bool decode(const std::vector<char>& buf, std::vector<nft::RawElem>& raw) {
 }  // namespace
 
 TEST_CASE("a forwarding map is declared as nft declares it, and its elements as intervals") {
-  std::vector<char> buf;
-  nft::encode_op(NftMapAdd{NftFamily::ip, "nat", kForwardingMapTcp}, 5, buf);
+  std::vector<char> buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftMapAdd{NftFamily::ip, "nat", kForwardingMapTcp}, 5, b);
+  });
   auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
   CHECK((nlh->nlmsg_type & 0xff) == NFT_MSG_NEWSET);
   nftnl_set* set = nftnl_set_alloc();
@@ -289,8 +302,9 @@ TEST_CASE("a forwarding map is declared as nft declares it, and its elements as 
   e.addr = {10, 10, 0, 99};
   e.to_first = 8040;
   e.to_last = 8060;
-  buf.clear();
-  nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, e, {}}, 6, buf);
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, e, {}}, 6, b);
+  });
   std::vector<nft::RawElem> raw;
   REQUIRE(decode(buf, raw));
   REQUIRE(raw.size() == 2);
@@ -303,8 +317,9 @@ TEST_CASE("a forwarding map is declared as nft declares it, and its elements as 
   NftMapElem top = e;
   top.first = 8045;
   top.last = 65535;
-  buf.clear();
-  nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, top, {}}, 7, buf);
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, top, {}}, 7, b);
+  });
   REQUIRE(decode(buf, raw));
   CHECK(raw.size() == 4);
   intervals = nft::intervals_of(raw);
@@ -312,10 +327,11 @@ TEST_CASE("a forwarding map is declared as nft declares it, and its elements as 
   CHECK(intervals[0] == e);
   CHECK(intervals[1] == top);
   // A change is a delete and an add of the same key under one sequence number.
-  buf.clear();
   NftMapElem moved = e;
   moved.addr = {10, 10, 0, 98};
-  nft::encode_op(NftForwardChange{NftFamily::ip, "nat", kForwardingMapTcp, 6, e, moved}, 8, buf);
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftForwardChange{NftFamily::ip, "nat", kForwardingMapTcp, 6, e, moved}, 8, b);
+  });
   nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
   CHECK((nlh->nlmsg_type & 0xff) == NFT_MSG_DELSETELEM);
   const auto* next = reinterpret_cast<const nlmsghdr*>(buf.data() + NLMSG_ALIGN(nlh->nlmsg_len));
@@ -331,8 +347,9 @@ TEST_CASE("consecutive forwardings added to one map travel in one message") {
     e.addr = {10, 10, 0, 23};
     adds.push_back({NftFamily::ip, "nat", kForwardingMapTcp, 6, e, {}});
   }
-  std::vector<char> buf;
-  nft::encode_forward_adds({&adds[0], &adds[1], &adds[2]}, 9, buf);
+  std::vector<char> buf = encoded([&](nft::Batch& b) {
+    nft::encode_forward_adds({&adds[0], &adds[1], &adds[2]}, 9, b);
+  });
   auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
   CHECK(NLMSG_ALIGN(nlh->nlmsg_len) == buf.size());  // one message
   CHECK(nlh->nlmsg_seq == 9);
@@ -344,8 +361,7 @@ TEST_CASE("consecutive forwardings added to one map travel in one message") {
 }
 
 TEST_CASE("a batch is tied to the ruleset generation it was planned from") {
-  std::vector<char> buf;
-  nft::encode_batch_begin(1, buf, 4242);
+  std::vector<char> buf = encoded([&](nft::Batch& b) { nft::encode_batch_begin(1, b, 4242); });
   auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
   CHECK(nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN);
   const auto* attr =
@@ -353,8 +369,45 @@ TEST_CASE("a batch is tied to the ruleset generation it was planned from") {
   REQUIRE(NLMSG_ALIGN(nlh->nlmsg_len) == buf.size());
   CHECK(mnl_attr_get_type(attr) == NFNL_BATCH_GENID);
   CHECK(ntohl(mnl_attr_get_u32(attr)) == 4242);
-  buf.clear();
-  nft::encode_batch_begin(1, buf);  // a dry run (plan --check): no generation
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_batch_begin(1, b);
+  });  // a dry run (plan --check): no generation
   CHECK(reinterpret_cast<const nlmsghdr*>(buf.data())->nlmsg_len ==
         NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfgenmsg)));
+}
+
+TEST_CASE("a batch larger than a page is sent as pages, every message whole and in order") {
+  NftRule rule = dispatch_rule(*Prefix::parse("10.10.0.0/24"));
+  nft::Batch batch;
+  nft::encode_batch_begin(1, batch);
+  constexpr uint32_t kRules = 2000;  // about 300 KiB: at least two pages
+  for (uint32_t i = 0; i < kRules; i++) {
+    nft::encode_op(
+        NftRuleAdd{NftFamily::ip, "nat", kForwardingChain, rule.body, i, RulePlace::append, 0},
+        2 + i, batch);
+    // The message committed last is where it lies now, moved to a new page or not.
+    CHECK(batch.last()->nlmsg_seq == 2 + i);
+  }
+  const auto pages = batch.iovecs();
+  CHECK(pages.size() >= 2);
+  size_t total = 0;
+  for (const iovec& v : pages) {
+    total += v.iov_len;
+    // Each page holds whole messages only.
+    int left = static_cast<int>(v.iov_len);
+    for (auto* nlh = static_cast<const nlmsghdr*>(v.iov_base); left > 0;
+         nlh = mnl_nlmsg_next(nlh, &left))
+      REQUIRE(mnl_nlmsg_ok(nlh, left));
+  }
+  CHECK(total == batch.size());
+  const std::vector<char> bytes = batch.bytes();
+  REQUIRE(bytes.size() == batch.size());
+  uint32_t want = 1;
+  int left = static_cast<int>(bytes.size());
+  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(bytes.data()); mnl_nlmsg_ok(nlh, left);
+       nlh = mnl_nlmsg_next(nlh, &left))
+    CHECK(nlh->nlmsg_seq == want++);
+  CHECK(left == 0);
+  CHECK(want == kRules + 2);
+  CHECK(batch.messages() == kRules + 1);
 }
