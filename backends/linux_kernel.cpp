@@ -280,6 +280,13 @@ std::optional<KernelError> LinuxKernel::apply_link(const Op& op) {
   }
   if (std::holds_alternative<WgSetDevice>(op) || std::holds_alternative<FecSet>(op))
     return apply_genl(op);
+  if (auto* o = std::get_if<LinkDelete>(&op)) {
+    auto index = index_of(o->name);
+    if (!index) return index.error();
+    auto e = write(rtnl::encode_link_delete(*index));
+    if (!e) ifindex_.erase(o->name);
+    return e;
+  }
   if (auto* o = std::get_if<LinkRename>(&op)) {
     auto index = index_of(o->from);
     if (!index) return index.error();
@@ -307,7 +314,11 @@ std::optional<KernelError> LinuxKernel::apply_link(const Op& op) {
   if (auto* o = std::get_if<LinkSetMtu>(&op)) dev = o->dev, c.mtu = o->to;
   if (auto* o = std::get_if<LinkSetMac>(&op)) dev = o->dev, c.mac = o->to;
   if (auto* o = std::get_if<LinkSetUp>(&op)) dev = o->dev, c.up = true;
-  if (auto* o = std::get_if<LinkSetMaster>(&op)) {
+  if (auto* o = std::get_if<LinkSetDown>(&op)) dev = o->dev, c.up = false;
+  if (auto* o = std::get_if<LinkSetMaster>(&op); o && o->master.empty()) {
+    dev = o->dev;
+    c.master = 0;  // nomaster
+  } else if (o) {
     dev = o->dev;
     auto master = index_of(o->master);
     if (!master) return master.error();
@@ -352,6 +363,10 @@ std::optional<KernelError> LinuxKernel::apply(const Op& op) {
   if (auto* o = std::get_if<FileWrite>(&op)) {
     writes_++;
     return files::replace_unless_regular(under(root_, o->path), o->content);
+  }
+  if (auto* o = std::get_if<FileRestore>(&op)) {
+    writes_++;
+    return files::restore(under(root_, o->path), o->symlink);
   }
   return apply_link(op);
 }

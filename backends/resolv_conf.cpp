@@ -83,4 +83,25 @@ std::optional<KernelError> replace_unless_regular(const std::filesystem::path& p
   return std::nullopt;
 }
 
+std::optional<KernelError> restore(const std::filesystem::path& p, const std::string& symlink) {
+  auto fail = [&](const char* what) {
+    int e = errno;
+    return KernelError{e, fmt::format("{} {}: {}", what, p.string(), std::strerror(e))};
+  };
+  if (symlink.empty()) {
+    if (::unlink(p.c_str()) < 0 && errno != ENOENT) return fail("removing");
+    return std::nullopt;
+  }
+  const std::string tmp = (p.parent_path() / ("." + p.filename().string() + ".netkeep.link"))
+                              .string();
+  ::unlink(tmp.c_str());  // left by an earlier attempt that was killed
+  if (::symlink(symlink.c_str(), tmp.c_str()) < 0) return fail("creating a symlink beside");
+  if (::rename(tmp.c_str(), p.c_str()) < 0) {
+    auto e = fail("rename into place");
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return std::nullopt;
+}
+
 }  // namespace netkeep::files

@@ -20,6 +20,10 @@ FileInfo inspect(const std::filesystem::path& p);  // lstat, and the content of 
 std::optional<KernelError> replace_unless_regular(const std::filesystem::path& p,
                                                   const std::string& content);
 
+// Puts back what a file was before netkeep wrote it: nothing (removed;
+// already missing is fine), or a symlink to `symlink` (atomically).
+std::optional<KernelError> restore(const std::filesystem::path& p, const std::string& symlink);
+
 // The first half of an atomic replace: `content` in a new file of `mode`
 // beside `p`, named for it; returns that file's path, for the caller to
 // rename into place (or unlink). Nothing is left behind on failure.

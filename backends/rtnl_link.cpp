@@ -78,6 +78,14 @@ nl::Message encode_bridge_create(const std::string& name, const Mac& mac) {
   return m;
 }
 
+nl::Message encode_link_delete(int ifindex) {
+  nl::Message m(RTM_DELLINK, 0);
+  auto* ifi = m.put_header<ifinfomsg>();
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = ifindex;
+  return m;
+}
+
 nl::Message encode_link_create(const std::string& name, const std::string& kind) {
   nl::Message m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   auto* ifi = m.put_header<ifinfomsg>();

@@ -32,6 +32,7 @@ struct LinkChange {
 nl::Message encode_link_change(const LinkChange& c);
 nl::Message encode_bridge_create(const std::string& name, const Mac& mac);
 nl::Message encode_link_create(const std::string& name, const std::string& kind);
+nl::Message encode_link_delete(int ifindex);
 nl::Message encode_link_dump();
 nl::Message encode_link_get(const std::string& name);
 

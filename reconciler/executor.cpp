@@ -31,9 +31,10 @@ struct Dependencies {
                           [&](const FecSet& o) { return link(o.dev); },
                           [&](const LinkSetMac& o) { return link(o.dev); },
                           [&](const LinkSetUp& o) { return link(o.dev); },
+                          [&](const LinkSetDown& o) { return link(o.dev); },
                           [&](const LinkSetMaster& o) {
                             auto b = link(o.dev);
-                            return b ? b : link(o.master);
+                            return b || o.master.empty() ? b : link(o.master);
                           },
                           [&](const AddrAdd& o) { return link(o.addr.dev); },
                           [&](const RouteReplace& o) -> std::optional<std::string> {

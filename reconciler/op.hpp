@@ -37,7 +37,7 @@ struct LinkSetMac {
   bool operator==(const LinkSetMac&) const = default;
 };
 
-struct LinkSetMaster {
+struct LinkSetMaster {  // an empty master: nomaster
   std::string dev, master;
   bool operator==(const LinkSetMaster&) const = default;
 };
@@ -218,11 +218,32 @@ struct NftForwardChange {
   bool operator==(const NftForwardChange&) const = default;
 };
 
+// The ops below only undo a change (reconciler/restore.hpp): netkeep's
+// planner never takes a link down, deletes a link or removes a file.
+struct LinkSetDown {
+  std::string dev;
+  bool operator==(const LinkSetDown&) const = default;
+};
+
+struct LinkDelete {  // a link the change being undone created
+  std::string name;
+  bool operator==(const LinkDelete&) const = default;
+};
+
+// A file put back as it was before the change being undone: removed (it
+// was missing), or the symlink it was (`symlink`, its target).
+struct FileRestore {
+  std::string path;
+  std::string symlink;
+  bool operator==(const FileRestore&) const = default;
+};
+
 using Op = std::variant<BridgeCreate, WgLinkCreate, LinkRename, LinkSetMtu, LinkSetMac,
                         LinkSetMaster, LinkSetUp, FecSet, WgSetDevice, AddrAdd, AddrDel,
                         RouteReplace, RouteDel, SysctlSet, NftTableAdd, NftCounterAdd, NftChainDel,
                         NftChainAdd, NftRuleDel, NftRuleAdd, NftMapAdd, NftMapDel, NftForwardAdd,
-                        NftForwardDel, NftForwardChange, NftElemAdd, NftElemDel, FileWrite>;
+                        NftForwardDel, NftForwardChange, NftElemAdd, NftElemDel, FileWrite,
+                        LinkSetDown, LinkDelete, FileRestore>;
 
 bool is_nft(const Op& op);
 

@@ -32,5 +32,8 @@ void plan_wireguard(const Desired& desired, const Actual& actual, const LinkView
 void plan_fec(const Desired& desired, const Actual& actual, const LinkView& view, Plan& plan);
 void plan_nft(const Desired& desired, const Actual& actual, const LinkView& view,
               std::vector<Op>& ops);
+// The nftables ops that put the owned objects back as `before` had them
+// (reconciler/restore.hpp).
+void plan_nft_restore(const NftState& before, const NftState& now, std::vector<Op>& ops);
 
 }  // namespace netkeep

@@ -3,6 +3,7 @@
 // netkeep does not own are never named in an op; tables are never deleted;
 // the ruleset is never flushed.
 #include <algorithm>
+#include <functional>
 
 #include "model/nft_text.hpp"
 #include "reconciler/nft_desired.hpp"
@@ -194,23 +195,14 @@ std::optional<Prefix> lan_prefix(const Desired& d) {
 
 }  // namespace
 
-void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
-  NftInputs in{v.uplink(), lan_prefix(d), {}};
-  if (d.portforwardings.ok()) in.forwardings = d.portforwardings.value.forwardings;
-  // Rules derived from a file that is invalid stay exactly as they are:
-  // the forwarding rules come from portforwardings.json and lan0's prefix;
-  // masquerade, hairpin and MSS clamping from the uplink's name and lan0's
-  // prefix, both interfaces.json's. Such a chain or forwarding map that
-  // does not exist yet is created empty.
-  const bool fwd_frozen = !d.portforwardings.governs() || !d.interfaces.governs();
-  auto frozen_chain = [&](const NftChain& c) {
-    if (c.name == kForwardingChain) return fwd_frozen;
-    return !d.interfaces.governs() &&
-           (c.name == "postrouting" || (c.name == "forward" && c.table == "filter"));
-  };
-  const NftState& have = actual.nft;
-  NftState want = desired_ruleset(in);
-
+// The ops that make `have` equal to `want`. `frozen(chain)`: its rules
+// stay as they are; `fwd_frozen`: so do the forwarding maps' elements.
+// With `remove_extra`, owned chains and maps that `want` lacks are deleted
+// too (undoing a change, reconciler/restore.hpp); tables and counters
+// never are.
+static void diff_nft(const NftState& have, NftState want,
+                     const std::function<bool(const NftChain&)>& frozen_chain, bool fwd_frozen,
+                     bool remove_extra, std::vector<Op>& ops) {
   for (const auto& t : want.tables)
     if (!have.has_table(t.family, t.name)) ops.push_back(NftTableAdd{t});
   for (const auto& c : want.counters)
@@ -238,8 +230,13 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
     live[k] = hm;
   }
   if (!fwd_frozen)
-    for (size_t k = 0; k + 1 < want.maps.size(); k += 2)  // a map, then its count set
-      diff_elems(live[k], want.maps[k], live[k + 1], want.maps[k + 1], elems);
+    for (size_t k = 0; k < want.maps.size(); k++) {  // each map with its count set
+      if (want.maps[k].kind != NftMapKind::dnat) continue;
+      const uint8_t proto = forwarding_map_proto(want.maps[k].name);
+      for (size_t c = 0; c < want.maps.size(); c++)
+        if (want.maps[c].kind == NftMapKind::count && count_set_proto(want.maps[c].name) == proto)
+          diff_elems(live[k], want.maps[k], live[c], want.maps[c], elems);
+    }
 
   Ids ids;
   std::vector<Op> chain_ops, rule_ops, early_rule_dels;
@@ -285,6 +282,36 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   for (auto* part : {&elems.dels, &elems.changes, &elems.adds})
     ops.insert(ops.end(), part->begin(), part->end());
   ops.insert(ops.end(), rule_ops.begin(), rule_ops.end());
+  if (!remove_extra) return;
+  // Last: the rules that jumped to them or used them are gone by now.
+  for (const auto& hc : have.chains)
+    if (!want.chain(hc.family, hc.table, hc.name))
+      ops.push_back(NftChainDel{hc.family, hc.table, hc.name, "not there before"});
+  for (const auto& hm : have.maps)
+    if (!want.map(hm.family, hm.table, hm.name))
+      ops.push_back(NftMapDel{hm.family, hm.table, hm.name, "not there before"});
+}
+
+void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
+  NftInputs in{v.uplink(), lan_prefix(d), {}};
+  if (d.portforwardings.ok()) in.forwardings = d.portforwardings.value.forwardings;
+  // Rules derived from a file that is invalid stay exactly as they are:
+  // the forwarding rules come from portforwardings.json and lan0's prefix;
+  // masquerade, hairpin and MSS clamping from the uplink's name and lan0's
+  // prefix, both interfaces.json's. Such a chain or forwarding map that
+  // does not exist yet is created empty.
+  const bool fwd_frozen = !d.portforwardings.governs() || !d.interfaces.governs();
+  auto frozen_chain = [&](const NftChain& c) {
+    if (c.name == kForwardingChain) return fwd_frozen;
+    return !d.interfaces.governs() &&
+           (c.name == "postrouting" || (c.name == "forward" && c.table == "filter"));
+  };
+  diff_nft(actual.nft, desired_ruleset(in), frozen_chain, fwd_frozen, false, ops);
+}
+
+void plan_nft_restore(const NftState& before, const NftState& now, std::vector<Op>& ops) {
+  diff_nft(
+      now, before, [](const NftChain&) { return false; }, false, true, ops);
 }
 
 }  // namespace netkeep

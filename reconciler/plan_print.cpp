@@ -142,9 +142,16 @@ std::string to_text(const Op& op) {
             return fmt::format("~ link {}: address {} -> {}", o.dev, o.from.str(), o.to.str());
           },
           [](const LinkSetMaster& o) {
-            return fmt::format("~ link {}: master {}", o.dev, o.master);
+            return o.master.empty() ? fmt::format("~ link {}: nomaster", o.dev)
+                                    : fmt::format("~ link {}: master {}", o.dev, o.master);
           },
           [](const LinkSetUp& o) { return fmt::format("~ link {}: up", o.dev); },
+          [](const LinkSetDown& o) { return fmt::format("~ link {}: down", o.dev); },
+          [](const LinkDelete& o) { return fmt::format("- link {}", o.name); },
+          [](const FileRestore& o) {
+            return o.symlink.empty() ? fmt::format("- file {}", o.path)
+                                     : fmt::format("~ file {}: symlink -> {}", o.path, o.symlink);
+          },
           [](const AddrAdd& o) { return "+ addr " + addr_text(o.addr); },
           [](const AddrDel& o) { return "- addr " + addr_text(o.addr) + why(o.why); },
           [](const RouteReplace& o) { return "+ route " + route_text(o.route); },
@@ -249,6 +256,12 @@ std::string to_json(const Op& op) {
             return fmt::format(R"("dev": {}, "master": {})", quote(o.dev), quote(o.master));
           },
           [](const LinkSetUp& o) { return fmt::format(R"("dev": {})", quote(o.dev)); },
+          [](const LinkSetDown& o) { return fmt::format(R"("dev": {})", quote(o.dev)); },
+          [](const LinkDelete& o) { return fmt::format(R"("name": {})", quote(o.name)); },
+          [](const FileRestore& o) {
+            return fmt::format(R"("path": {}, "symlink": {})", quote(o.path),
+                               o.symlink.empty() ? "null" : quote(o.symlink));
+          },
           [](const AddrAdd& o) { return json_fields(o.addr); },
           [](const AddrDel& o) { return json_fields(o.addr) + ", \"why\": " + quote(o.why); },
           [](const RouteReplace& o) { return json_fields(o.route); },
@@ -321,7 +334,8 @@ const char* op_kind(const Op& op) {
       "addr_del",        "route_replace",    "route_del",     "sysctl_set",    "nft_table_add",
       "nft_counter_add", "nft_chain_del",    "nft_chain_add", "nft_rule_del",  "nft_rule_add",
       "nft_map_add",     "nft_map_del",      "forward_add",   "forward_del",   "forward_change",
-      "nft_elem_add",    "nft_elem_del",     "file_write"};
+      "nft_elem_add",    "nft_elem_del",     "file_write",    "link_set_down", "link_delete",
+      "file_restore"};
   static_assert(std::size(kKinds) == std::variant_size_v<Op>);
   return kKinds[op.index()];
 }

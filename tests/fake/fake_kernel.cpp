@@ -97,6 +97,11 @@ std::optional<KernelError> FakeKernel::apply_link(const Op& op) {
   if (auto* o = std::get_if<LinkSetMtu>(&op)) l->mtu = o->to;
   if (auto* o = std::get_if<LinkSetMac>(&op)) l->mac = o->to;
   if (std::holds_alternative<LinkSetUp>(op)) l->up = true;
+  if (std::holds_alternative<LinkSetDown>(op)) l->up = false;
+  if (auto* o = std::get_if<LinkSetMaster>(&op); o && o->master.empty()) {
+    l->master.clear();
+    return std::nullopt;
+  }
   if (auto* o = std::get_if<LinkSetMaster>(&op)) {
     Link* m = find(o->master);
     if (!m) return err(ENODEV, "No such device");
@@ -150,6 +155,20 @@ std::optional<KernelError> FakeKernel::apply_one(const Op& op) {
   }
   if (auto* o = std::get_if<FileWrite>(&op)) {
     state_.files[o->path] = {FileKind::regular, o->content};
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<FileRestore>(&op)) {
+    state_.files[o->path] = {o->symlink.empty() ? FileKind::missing : FileKind::symlink, {}};
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<LinkDelete>(&op)) {
+    if (!find(o->name)) return err(ENODEV, "No such device");
+    erase_if(state_.links, [&](const Link& l) { return l.name == o->name; });
+    erase_if(state_.addrs, [&](const Address& a) { return a.dev == o->name; });
+    erase_if(state_.routes, [&](const Route& r) { return r.dev == o->name; });
+    erase_if(state_.wireguard, [&](const WgDeviceState& w) { return w.name == o->name; });
+    for (auto& l : state_.links)
+      if (l.master == o->name) l.master.clear();
     return std::nullopt;
   }
   return apply_link(op);

@@ -16,18 +16,13 @@
 #include "tests/fake/fake_kernel.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
+#include "values.hpp"
 
 namespace fs = std::filesystem;
 using namespace netkeep;
+using netkeep::test::slurp;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<fs::path> cases() {
   std::vector<fs::path> out;

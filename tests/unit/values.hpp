@@ -1,5 +1,11 @@
-// Literal addresses for tests: parsed, and known to be valid.
+// Literal addresses for tests: parsed, and known to be valid; and a
+// test file's whole text.
 #pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "model/net.hpp"
 
@@ -13,6 +19,13 @@ inline Prefix pre(const char* s) {
 }
 inline IpAddr ip(const char* s) {
   return *IpAddr::parse(s);
+}
+
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace netkeep::test
