@@ -214,17 +214,7 @@ std::optional<std::string> save_nft_view(const std::filesystem::path& file,
     }
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(file.parent_path(), ec);
-  if (ec) return fmt::format("{}: {}", file.parent_path().string(), ec.message());
-  auto tmp = files::write_beside(file, w.out, 0600);
-  if (!tmp) return tmp.error().str();
-  if (::rename(tmp->c_str(), file.c_str()) < 0) {
-    std::string e = fmt::format("{}: {}", file.string(), std::strerror(errno));
-    ::unlink(tmp->c_str());
-    return e;
-  }
-  return std::nullopt;
+  return files::write_own(file, w.out);
 }
 
 }  // namespace netkeep

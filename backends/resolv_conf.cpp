@@ -92,13 +92,27 @@ std::optional<KernelError> restore(const std::filesystem::path& p, const std::st
     if (::unlink(p.c_str()) < 0 && errno != ENOENT) return fail("removing");
     return std::nullopt;
   }
-  const std::string tmp = (p.parent_path() / ("." + p.filename().string() + ".netkeep.link"))
-                              .string();
+  const std::string tmp =
+      (p.parent_path() / ("." + p.filename().string() + ".netkeep.link")).string();
   ::unlink(tmp.c_str());  // left by an earlier attempt that was killed
   if (::symlink(symlink.c_str(), tmp.c_str()) < 0) return fail("creating a symlink beside");
   if (::rename(tmp.c_str(), p.c_str()) < 0) {
     auto e = fail("rename into place");
     ::unlink(tmp.c_str());
+    return e;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> write_own(const std::filesystem::path& p, std::string_view content) {
+  std::error_code ec;
+  std::filesystem::create_directories(p.parent_path(), ec);
+  if (ec) return fmt::format("{}: {}", p.parent_path().string(), ec.message());
+  auto tmp = write_beside(p, content, 0600);
+  if (!tmp) return tmp.error().str();
+  if (::rename(tmp->c_str(), p.c_str()) < 0) {
+    std::string e = fmt::format("{}: {}", p.string(), std::strerror(errno));
+    ::unlink(tmp->c_str());
     return e;
   }
   return std::nullopt;

@@ -9,7 +9,10 @@ Usage:
   netkeep plan  [--config DIR] [--root DIR] [--json] [--check] [--out FILE]
                                                        show what apply would change
   netkeep apply [--config DIR] [--root DIR] [--json] [--stats] [--plan FILE]
+                [--confirm SECONDS [--check CHECK]...]
                                                        change it
+  netkeep confirm [--root DIR] [--status | --rollback] keep (or undo) a change
+                                                       applied with --confirm
   netkeep show  [--root DIR] [--json]                  show the state netkeep manages
   netkeep doctor [--config DIR] [--root DIR] [--json]  find what keeps the config from working
   netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT] [--notify-pidfile PATH]...
@@ -29,6 +32,10 @@ Options:
                  computed from, for apply --plan
   --plan FILE    (apply) perform exactly the saved plan, or nothing (exit 3)
                  when anything it was computed from changed
+  --confirm SECONDS
+                 (apply) roll the change back after SECONDS unless confirmed
+  --check CHECK  (apply) a health check that confirms the change when it passes
+                 (ping:IP, tcp:HOST:PORT, exec:COMMAND; repeatable)
 
 netkeep works on the network namespace it runs in: ip netns exec NS netkeep plan
 )";
@@ -57,6 +64,7 @@ Exit status: 0 nothing to do, 2 changes pending, 1 error (e.g. a config file
 that fails to validate; the error names the file, the JSON path and the value).
 )"},
     {"apply", R"(Usage: netkeep apply [--config DIR] [--root DIR] [--json] [--stats] [--plan FILE]
+                     [--confirm SECONDS [--check CHECK]...]
 
 Plans as `netkeep plan` does and performs the ops, printing each one done.
 A config file with an error contributes nothing and what it governs is left
@@ -74,6 +82,27 @@ manages (another program's nftables tables do not count), or the plan
 computed now differs from the saved one, nothing is done and the exit
 status is 3, with `plan is stale: <what changed>`.
 
+--confirm SECONDS applies, then waits for confirmation: Enter on this
+terminal, `netkeep confirm` from any shell, or the health checks. When
+the time is up unconfirmed, netkeep rolls back: every object the change
+touched (links, owned addresses and routes, sysctls, owned nftables
+objects in one transaction, keeping their counters, resolv.conf) is put
+back as it was before the apply; nothing else is touched. SIGHUP (the
+session that started it ended), SIGINT and SIGTERM roll back at once. The
+rollback is kept in a journal under ROOT/run/netkeep/ and carried out by
+a watchdog process of its own, so it happens by the deadline even if the
+apply is killed. While a change waits, another apply or run is refused.
+WireGuard devices and FEC modes are not rolled back; nftables tables and
+counters the change created stay, empty.
+
+--check CHECK (repeatable, with --confirm) runs after the apply and again
+until the deadline: all passing 3 times in a row confirms; a check that
+has not passed once in the first half of the window rolls back then.
+  ping:IP          an ICMP echo answered within 1 s
+  tcp:HOST:PORT    a TCP connection accepted within 2 s ([IPv6]:PORT)
+  exec:COMMAND     /bin/sh -c COMMAND exits 0 within 5 s
+Each result is printed when it changes, with what the check saw.
+
 The owned nftables rules and map elements are kept in
 ROOT/run/netkeep/nft-view with the ruleset generation they belong to;
 while the kernel reports that generation nothing changed, and they are not
@@ -85,9 +114,22 @@ Only one apply or run works on a root and network namespace at a time
 naming the holder. A --config directory that does not exist is an error:
 nothing is done.
 
-Exit status: 0 converged, 1 some part failed (every error is listed), the
-config directory is missing, another netkeep kept the lock, or the saved
-plan cannot be read; 3 the saved plan is stale (nothing done).
+Exit status: 0 converged (with --confirm: and confirmed, or nothing
+changed), 1 some part failed (every error is listed; with --confirm what
+was applied is rolled back), the config directory is missing, another
+netkeep kept the lock, a change is waiting for confirmation, or the saved
+plan cannot be read; 3 the saved plan is stale (nothing done); 4 the
+change was rolled back (with --confirm).
+)"},
+    {"confirm", R"(Usage: netkeep confirm [--root DIR] [--status | --rollback]
+
+For a change applied with `netkeep apply --confirm SECONDS` and waiting:
+keeps it (no flag), says what is pending, until when and what it touches
+(--status), or rolls it back now (--rollback). Works from any shell on the
+same root and network namespace.
+
+Exit status: 0 done (--status: always, when the journal can be read);
+1 nothing is waiting for confirmation, or the rollback failed.
 )"},
     {"show", R"(Usage: netkeep show [--root DIR] [--json]
 
@@ -159,14 +201,21 @@ Files netkeep writes, under --root (default /):
                                  generation (mode 0600); deleting it is safe
   ROOT/run/netkeep/lock-net<N>   one apply or run per root and network
                                  namespace
+  ROOT/run/netkeep/confirm-net<N>/
+                                 a change waiting for confirmation: the
+                                 state before it (mode 0600), what it
+                                 touches, its deadline; watchdog.log
   FILE of plan --out             a saved plan (mode 0600)
 )";
 
 const char* const kExitHelp =
     R"(plan:  0 nothing to do; 2 changes pending; 1 error.
 apply: 0 converged; 1 some part failed, the config directory is missing,
-       another netkeep kept the lock, or a saved plan cannot be read;
-       3 the saved plan is stale (nothing done).
+       another netkeep kept the lock, a change is waiting for
+       confirmation, or a saved plan cannot be read; 3 the saved plan is
+       stale (nothing done); 4 the change was rolled back (--confirm).
+confirm: 0 done; 1 nothing is waiting for confirmation, or the rollback
+       failed.
 show:  0; 1 the kernel could not be read.
 doctor: 0 nothing found; 2 warnings only; 1 an error, or the kernel could
        not be read.

@@ -17,6 +17,7 @@
 #include "backends/resolv_conf.hpp"
 #include "backends/run_lock.hpp"
 #include "backends/resolver.hpp"
+#include "cmd/confirm.hpp"
 #include "cmd/doctor.hpp"
 #include "cmd/help.hpp"
 #include "daemon/daemon.hpp"
@@ -45,8 +46,12 @@ struct Args {
   bool check = false;
   bool stats = false;
   bool help = false;
-  std::string out;        // plan --out
-  std::string plan_file;  // apply --plan
+  std::string out;                       // plan --out
+  std::string plan_file;                 // apply --plan
+  int confirm = 0;                       // apply --confirm SECONDS
+  std::vector<std::string> checks;       // apply --check
+  std::string confirm_mode = "confirm";  // confirm [--status | --rollback | --watchdog ID]
+  std::string watchdog_id;
 };
 
 int usage_error(const std::string& msg) {
@@ -166,6 +171,18 @@ std::optional<RunLock> lock_for(const Args& a) {
 }
 
 int cmd_apply(const Args& a) {
+  std::vector<Check> checks;
+  for (const auto& spec : a.checks) {
+    auto c = parse_check(spec);
+    if (!c) {
+      fmt::print(stderr, "netkeep: --check {}; nothing done\n", c.error());
+      return 1;
+    }
+    checks.push_back(*c);
+  }
+  std::optional<ConfirmSession> confirm;
+  if (a.confirm)
+    confirm.emplace(a.root, a.config, std::chrono::seconds(a.confirm), std::move(checks));
   std::optional<SavedPlan> saved;
   if (!a.plan_file.empty()) {
     auto p = read_saved_plan(a.plan_file);
@@ -177,6 +194,10 @@ int cmd_apply(const Args& a) {
   }
   auto lock = lock_for(a);
   if (!lock) return 1;
+  if (auto why = pending_refusal(a.root)) {
+    fmt::print(stderr, "netkeep: {}; nothing done\n", *why);
+    return 1;
+  }
   auto opened = LinuxKernel::open(a.root);
   if (!opened) {
     fmt::print(stderr, "netkeep: {}\n", opened.error().str());
@@ -184,6 +205,17 @@ int cmd_apply(const Args& a) {
   }
   auto kernel = std::move(*opened);
   kernel->load_view(view_file(a));
+  // With --confirm, the change is journaled and its watchdog started
+  // before anything is written; if that fails, nothing is.
+  std::string confirm_error;
+  auto saved_veto = saved ? saved_plan_veto(a.config, *saved) : nullptr;
+  auto veto = [&](const Actual& actual, const Plan& p) -> std::string {
+    if (saved_veto)
+      if (std::string stale = saved_veto(actual, p); !stale.empty()) return stale;
+    if (confirm)
+      if (auto e = confirm->before_execute(actual, p)) return confirm_error = *e;
+    return {};
+  };
   // Each op's line is rendered on another thread while the kernel works
   // through the writes; only those applied are printed.
   std::vector<std::string> lines;
@@ -203,8 +235,12 @@ int cmd_apply(const Args& a) {
       [&] {
         if (rendering.valid()) rendering.get();
       },
-      saved ? saved_plan_veto(a.config, *saved) : nullptr};
+      veto};
   Reconcile rc = reconcile(a.config, *kernel, *kernel, resolve_host, &render);
+  if (!confirm_error.empty()) {
+    fmt::print(stderr, "netkeep: {}; nothing done\n", confirm_error);
+    return 1;
+  }
   if (!rc.vetoed.empty()) {
     fmt::print(stderr, "netkeep: plan is stale: {}; nothing done\n", rc.vetoed);
     return 3;
@@ -263,6 +299,11 @@ int cmd_apply(const Args& a) {
                rc.times.config * 1e3, rc.times.snapshot * 1e3, rc.times.plan * 1e3,
                rc.times.execute * 1e3);
   }
+  if (confirm) {
+    lock.reset();  // `netkeep confirm` and the watchdog take it
+    std::fflush(stdout);
+    return confirm->wait(rc.ok());
+  }
   return rc.ok() ? 0 : 1;
 }
 
@@ -303,7 +344,7 @@ int run(int argc, char** argv) {
   Args a;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return usage_error("missing command");
-  const std::set<std::string> commands = {"plan", "apply", "show", "run", "doctor"};
+  const std::set<std::string> commands = {"plan", "apply", "show", "run", "doctor", "confirm"};
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& s = args[i];
     auto value = [&](std::string& out) {
@@ -322,11 +363,25 @@ int run(int argc, char** argv) {
       if (!value(a.out)) return usage_error("--out needs a file");
     } else if (s == "--plan" && a.command == "apply") {
       if (!value(a.plan_file)) return usage_error("--plan needs a file");
+    } else if (s == "--confirm" && a.command == "apply") {
+      std::string v;
+      if (!value(v) || (a.confirm = std::atoi(v.c_str())) <= 0 ||
+          v.find_first_not_of("0123456789") != std::string::npos)
+        return usage_error("--confirm needs a number of seconds greater than 0");
+    } else if (s == "--check" && a.command == "apply") {
+      std::string v;
+      if (!value(v)) return usage_error("--check needs ping:IP, tcp:HOST:PORT or exec:COMMAND");
+      a.checks.push_back(v);
+    } else if ((s == "--status" || s == "--rollback") && a.command == "confirm") {
+      a.confirm_mode = s.substr(2);
+    } else if (s == "--watchdog" && a.command == "confirm") {
+      if (!value(a.watchdog_id)) return usage_error("--watchdog needs an id");
+      a.confirm_mode = "watchdog";
     } else if (s == "--stats" && a.command == "apply") {
       a.stats = true;
     } else if (s == "--json" && a.command != "run") {
       a.json = true;
-    } else if (s == "--config" && a.command != "show") {
+    } else if (s == "--config" && a.command != "show" && a.command != "confirm") {
       if (!value(a.config)) return usage_error("--config needs a directory");
     } else if (s == "--root") {
       if (!value(a.root)) return usage_error("--root needs a directory");
@@ -354,6 +409,11 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (a.command.empty()) return usage_error("missing command");
+  if (!a.checks.empty() && !a.confirm) return usage_error("--check needs --confirm SECONDS");
+  if (a.command == "confirm") {
+    if (a.confirm_mode == "watchdog") return run_watchdog(a.root, a.watchdog_id);
+    return cmd_confirm(a.root, a.confirm_mode);
+  }
   // A config directory that is not there is an error for the whole run,
   // not a config that declares nothing: applying it would remove every
   // owned address, route and forwarding.
@@ -369,6 +429,10 @@ int run(int argc, char** argv) {
   if (a.command == "doctor") return cmd_doctor(a.config, a.root, a.json);
   auto lock = lock_for(a);
   if (!lock) return 1;
+  if (auto why = pending_refusal(a.root)) {
+    fmt::print(stderr, "netkeep: {}; not started\n", *why);
+    return 1;
+  }
   DaemonOptions o;
   o.config = a.config;
   o.root = a.root;

@@ -55,6 +55,16 @@ bool Touched::empty() const {
          sysctls.empty() && files.empty() && !nft;
 }
 
+void Touched::merge(const Touched& more) {
+  for (const auto& x : more.links) add_unique(links, x, std::equal_to<>());
+  for (const auto& x : more.created_links) add_unique(created_links, x, std::equal_to<>());
+  for (const auto& x : more.addrs) add_unique(addrs, x, same_addr_key);
+  for (const auto& x : more.routes) add_unique(routes, x, same_route_key);
+  for (const auto& x : more.sysctls) add_unique(sysctls, x, std::equal_to<>());
+  for (const auto& x : more.files) add_unique(files, x, std::equal_to<>());
+  nft = nft || more.nft;
+}
+
 Touched touched_by(const std::vector<Op>& ops, const Actual& before,
                    const std::function<std::string(const std::string&)>& symlink_of) {
   Touched t;

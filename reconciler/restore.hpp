@@ -35,6 +35,7 @@ struct Touched {
   bool nft = false;  // the owned nftables objects, as one
   bool operator==(const Touched&) const = default;
   bool empty() const;
+  void merge(const Touched& more);  // adds what `more` touches
 };
 
 // What `ops` would touch, run against `before`. `symlink_of(path)` reads a

@@ -30,7 +30,11 @@ check "unknown command" 1 "^$" 'unknown command "frobnicate"' -- frobnicate
 check "unknown flag" 1 "^$" 'unknown option "--frob" for plan' -- plan --frob
 check "usage goes with the error" 1 "^$" "Usage:" -- apply --bogus
 check "a flag of another command" 1 "^$" 'unknown option "--metrics" for apply' -- apply --metrics 127.0.0.1:1
-check "--check belongs to plan" 1 "^$" 'unknown option "--check" for apply' -- apply --check
+check "--check belongs to plan and apply" 1 "^$" 'unknown option "--check" for show' -- show --check
+check "apply --check needs a check" 1 "^$" "--check needs ping:IP, tcp:HOST:PORT or exec:COMMAND" -- apply --check
+check "apply --check needs --confirm" 1 "^$" "--check needs --confirm SECONDS" -- apply --check ping:10.0.0.1
+check "--confirm needs seconds" 1 "^$" "--confirm needs a number of seconds" -- apply --confirm 5s
+check "confirm takes no --config" 1 "^$" 'unknown option "--config" for confirm' -- confirm --config /tmp
 check "--config needs a value" 1 "^$" "--config needs a directory" -- plan --config
 check "--resync needs seconds" 1 "^$" "--resync needs a number" -- run --resync zero
 rm -f /tmp/netkeep-cli-err.$$

@@ -49,7 +49,7 @@ for section in NAME SYNOPSIS OPTIONS COMMANDS FILES "EXIT STATUS"; do
   if grep -q "^$section" <<<"$TEXT"; then ok "man: section $section"; else bad "man: section $section"; fi
 done
 COMPLETION=$P/share/bash-completion/completions/netkeep
-for cmd in plan apply show run doctor; do
+for cmd in plan apply show run doctor confirm; do
   # The flags of the command's usage lines (its first paragraph).
   flags=$("$NETKEEP" "$cmd" --help | sed '/^$/q' | grep -oE -- '--[a-z][a-z-]+' | sort -u)
   before=$FAILED
@@ -63,7 +63,7 @@ for cmd in plan apply show run doctor; do
     ok "$cmd: every flag of --help is in the man page, the README and the completion ($(echo $flags | wc -w))"
 done
 for f in interfaces.json portforwardings.json wireguard.json dhcp4/wire/lease.json dhcp6/wire/lease.json \
-         tmp/resolv.conf run/netkeep/nft-view run/netkeep/lock-net; do
+         tmp/resolv.conf run/netkeep/nft-view run/netkeep/lock-net run/netkeep/confirm-net; do
   grep -qF -- "$f" <<<"$TEXT" || bad "man page lacks the file $f"
 done
 ok "man: every config file and every file netkeep writes"

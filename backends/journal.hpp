@@ -1,0 +1,68 @@
+// The journal of a change waiting for confirmation (`apply --confirm`),
+// under ROOT/run/netkeep/confirm-net<namespace inode>/, mode 0700:
+//   before.json   the snapshot taken before the change (0600)
+//   touched.json  what the change touches (reconciler/restore.hpp)
+//   pending       when it rolls back, and who waits for it; written last
+//                 and removed first: while it exists a change is pending
+//   last          how the last one ended, for `netkeep confirm --status`
+// It lives outside the process that applied the change, so a rollback
+// survives that process being killed.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/actual.hpp"
+#include "model/result.hpp"
+#include "reconciler/kernel.hpp"
+#include "reconciler/restore.hpp"
+
+namespace netkeep {
+
+struct Pending {
+  std::string id;           // names the watchdog that waits for this change
+  int64_t applied_ms = 0;   // Unix time, ms
+  int64_t deadline_ms = 0;  // Unix time, ms: rolled back then unless confirmed
+  int64_t apply_pid = 0;    // the apply that waits on its terminal (may be gone)
+  std::string config;       // the config directory applied
+  std::vector<std::string> checks;
+  bool operator==(const Pending&) const = default;
+};
+
+std::string to_json(const Pending& p);
+Result<Pending, std::string> pending_from_json(std::string_view text);
+
+int64_t unix_ms();  // now
+
+class Journal {
+ public:
+  explicit Journal(const std::filesystem::path& root);
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // Writes before.json and touched.json, then `pending`.
+  std::optional<std::string> begin(const Pending& p, const Actual& before, const Touched& t);
+  std::optional<std::string> update(const Pending& p);  // `pending` alone
+  std::optional<std::string> update(const Touched& t);  // touched.json alone
+
+  // The pending change, nullopt when none; an error when its files cannot be read.
+  Result<std::optional<Pending>, std::string> pending() const;
+  Result<Actual, std::string> before() const;
+  Result<Touched, std::string> touched() const;
+
+  // Ends the pending change: `pending` first, then the rest; `outcome`
+  // (one line) goes to `last`.
+  void end(const std::string& outcome);
+  std::string last() const;  // empty when nothing ended yet
+
+ private:
+  std::optional<std::string> put(const char* name, const std::string& text) const;
+  template <class T>
+  Result<T, std::string> read(const char* name,
+                              Result<T, std::string> (*parse)(std::string_view)) const;
+  std::filesystem::path dir_;
+};
+
+}  // namespace netkeep

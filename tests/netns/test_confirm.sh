@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# apply --confirm (issue 15): a change that is not confirmed is rolled
+# back by its deadline, also when the apply is killed; Enter, `netkeep
+# confirm` or passing checks keep it; a failing check rolls it back early;
+# signals roll it back at once; nftables objects come back with their
+# counters while another program's table stays byte-identical.
+# Namespaces: the router (lan0 = eth4, 10.10.0.1/24) and a peer on lan0
+# (10.10.0.2) holding a TCP connection to the router.
+source "$(dirname "$0")/lib.sh"
+command -v socat >/dev/null || { echo "SKIP: socat is not installed"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
+
+R=$(new_ns router)
+P=$(new_ns peer)
+ip -n "$R" link add name eth3 address 02:00:00:00:00:01 type veth peer name up0 netns "$P"
+ip -n "$R" link add name eth4 address 02:00:00:00:00:02 type veth peer name lan netns "$P"
+ip -n "$P" link set up0 up
+ip -n "$P" link set lan up
+ip -n "$P" addr add 10.10.0.2/24 dev lan
+ROOT="$WORK/root"
+mkdir -p "$ROOT/tmp"
+CFG="$WORK/config"
+mkdir -p "$CFG"
+interfaces() {  # interfaces LAN0_ADDR [EXTRA]
+  write "$CFG/interfaces.json" "{\"interfaces\": [
+    {\"hardware_addr\": \"02:00:00:00:00:01\", \"name\": \"uplink0\"},
+    {\"hardware_addr\": \"02:00:00:00:00:02\", \"name\": \"lan0\", \"addr\": \"$1\"${2:+, \"extra_addrs\": [\"$2\"]}}]}"
+}
+interfaces 10.10.0.1/24
+write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8080", "dest_addr": "10.10.0.2", "dest_port": "80"}]}'
+# uplink0 by a DHCP lease; the peer is also the WAN side (203.0.113.1).
+write "$CFG/dhcp4/wire/lease.json" '{"valid_until": "2099-01-01T00:00:00Z", "client_ip": "203.0.113.62",
+  "subnet_mask": "255.255.255.128", "router": "203.0.113.1", "dns": ["192.0.2.53"]}'
+ip -n "$P" addr add 203.0.113.1/25 dev up0
+status "the first apply, without --confirm" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+
+# An echo server on the router, and a peer that holds one connection to it.
+ip netns exec "$R" timeout 120 socat TCP-LISTEN:7000,reuseaddr,fork EXEC:cat &
+sleep 0.3
+cat >"$WORK/hold.py" <<'PY'
+import socket, sys, os, time
+s = socket.create_connection(("10.10.0.1", 7000), timeout=5)
+def echo(word):
+    s.sendall(word + b"\n")
+    got = b""
+    while not got.endswith(b"\n"):
+        got += s.recv(100)
+    return got.strip() == word
+print("first" if echo(b"one") else "bad", flush=True)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.05)
+print("second" if echo(b"two") else "bad", flush=True)
+PY
+ip netns exec "$P" timeout 100 python3 "$WORK/hold.py" "$WORK/go" >"$WORK/hold.out" 2>&1 &
+HOLD=$!
+sleep 0.5
+contains "the peer holds a connection to 10.10.0.1" "$(cat "$WORK/hold.out")" "first"
+
+has_addr() { ip -n "$R" -4 -o addr show dev lan0 | grep -qF " $1 "; }
+# wait_for SECONDS COMMAND...: polls every 0.1 s; prints the seconds it took
+wait_for() {
+  local limit=$1; shift
+  local start; start=$(date +%s.%N)
+  while ! "$@"; do
+    if (($(echo "$(date +%s.%N) - $start > $limit" | bc))); then echo "timeout"; return 1; fi
+    sleep 0.1
+  done
+  echo "$(date +%s.%N) - $start" | bc
+}
+within() {  # within DESC SECONDS MEASURED
+  if [ "$3" != timeout ] && (($(echo "$3 <= $2" | bc))); then pass "$1 (${3} s)"; else fail "$1: took ${3} s, limit $2 s"; fi
+}
+apply_bg() {  # apply_bg ARGS...: apply --confirm in the background; APPLY is netkeep's pid
+  # (ip netns exec execs netkeep: the same process)
+  ip netns exec "$R" "$NETKEEP" apply --config "$CFG" --root "$ROOT" "$@" </dev/null \
+    >"$WORK/apply.out" 2>"$WORK/apply.err" &
+  APPLY=$!
+}
+exited() {  # exited DESC STATUS: the background apply's exit status
+  local rc=0
+  wait "$APPLY" || rc=$?
+  equals "$1" "$rc" "$2"
+}
+
+# 1. Not confirmed: rolled back by the deadline, and the connection lives on.
+interfaces 10.10.1.1/24
+START=$(date +%s.%N)
+apply_bg --confirm 3
+T=$(wait_for 5 has_addr 10.10.1.1/24)
+within "the change is applied" 5 "$T"
+check "the old address is gone meanwhile" bash -c "! ip -n $R -4 -o addr show dev lan0 | grep -qF ' 10.10.0.1/24 '"
+exited "the apply exits 4: rolled back" 4
+within "the old address is back within the deadline + 1 s" 4.5 "$(echo "$(date +%s.%N) - $START" | bc)"
+check "the old address is there" has_addr 10.10.0.1/24
+check "the new one is gone" bash -c "! ip -n $R -4 -o addr show dev lan0 | grep -qF ' 10.10.1.1/24 '"
+contains "it says why" "$(cat "$WORK/apply.err")" "rolled back"
+contains "it names the deadline" "$(cat "$WORK/apply.err")" "not confirmed by the deadline"
+touch "$WORK/go"
+wait "$HOLD" 2>/dev/null
+contains "the held connection still carries data" "$(cat "$WORK/hold.out")" "second"
+check "a new connection to the old address succeeds" \
+  bash -c "echo hi | ip netns exec $P timeout 3 socat -t 1 - TCP:10.10.0.1:7000 | grep -q hi"
+interfaces 10.10.0.1/24
+status "plan against the config from before the change: nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
+interfaces 10.10.1.1/24
+
+# 2. The apply killed with SIGKILL: the watchdog rolls back by the deadline.
+START=$(date +%s.%N)
+apply_bg --confirm 3
+wait_for 5 has_addr 10.10.1.1/24 >/dev/null
+kill -9 "$APPLY"
+T=$(wait_for 6 has_addr 10.10.0.1/24)
+within "SIGKILLed apply: the old address is back within the deadline + 1 s" 4.5 "$(echo "$(date +%s.%N) - $START" | bc)"
+check "and the new one is gone" bash -c "! ip -n $R -4 -o addr show dev lan0 | grep -qF ' 10.10.1.1/24 '"
+sleep 0.3
+status "nothing is pending afterwards" 0 nk "$R" confirm --root "$ROOT" --status
+contains "status says how the last one ended" "$(cat "$WORK/out")" "rolled back at"
+
+# 3. netkeep confirm from another shell keeps it, past the deadline.
+apply_bg --confirm 2
+wait_for 5 has_addr 10.10.1.1/24 >/dev/null
+status "confirm --status while pending" 0 nk "$R" confirm --root "$ROOT" --status
+contains "it says until when" "$(cat "$WORK/out")" "rolls back at"
+contains "and what it touches" "$(cat "$WORK/out")" "touches addr 10.10.0.1/24 dev lan0"
+status "a second apply --confirm is refused while one is pending" 1 nk "$R" apply --config "$CFG" --root "$ROOT" --confirm 5
+contains "saying why" "$(cat "$WORK/err")" "is waiting for confirmation until"
+status "netkeep confirm" 0 nk "$R" confirm --root "$ROOT"
+exited "the waiting apply exits 0" 0
+sleep 2.5
+check "past the deadline the change stays" has_addr 10.10.1.1/24
+status "netkeep confirm with nothing pending: exit 1" 1 nk "$R" confirm --root "$ROOT"
+
+# 4. Back, with confirm --rollback; then signals roll back at once.
+interfaces 10.10.0.1/24
+apply_bg --confirm 30
+wait_for 5 has_addr 10.10.0.1/24 >/dev/null
+status "confirm --rollback rolls back now" 0 nk "$R" confirm --root "$ROOT" --rollback
+check "the address is as before the apply again" has_addr 10.10.1.1/24
+exited "the waiting apply exits 4" 4
+for sig in TERM HUP INT; do
+  apply_bg --confirm 30
+  wait_for 5 has_addr 10.10.0.1/24 >/dev/null
+  sleep 0.2
+  kill -$sig "$APPLY"
+  T=$(wait_for 2 has_addr 10.10.1.1/24)
+  within "SIG$sig to the waiting apply rolls back at once" 1.5 "$T"
+  exited "and it exits 4" 4
+done
+interfaces 10.10.1.1/24
+status "plan: nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
+
+# 5. Health checks: one that fails rolls back at half the window; passing ones confirm early.
+ip netns exec "$P" timeout 60 socat TCP-LISTEN:7001,reuseaddr,fork EXEC:cat &
+interfaces 10.10.1.1/24 10.10.1.9/32
+START=$(date +%s.%N)
+apply_bg --confirm 8 --check tcp:10.10.1.2:7001
+exited "a failing tcp check: exit 4" 4
+within "rolled back at half the window, before the deadline" 7.5 "$(echo "$(date +%s.%N) - $START" | bc)"
+contains "naming the check and what it saw" "$(cat "$WORK/apply.err")" "check tcp:10.10.1.2:7001 did not pass once"
+check "the extra address is gone again" bash -c "! ip -n $R -4 -o addr show dev lan0 | grep -qF ' 10.10.1.9/32 '"
+ip -n "$P" addr add 10.10.1.2/24 dev lan
+START=$(date +%s.%N)
+apply_bg --confirm 30 --check tcp:10.10.1.2:7001 --check ping:10.10.1.2 --check exec:'test -d /'
+exited "passing checks confirm: exit 0" 0
+within "early, long before the deadline" 10 "$(echo "$(date +%s.%N) - $START" | bc)"
+contains "saying so" "$(cat "$WORK/apply.err")" "every check passed 3 times in a row"
+check "the change stays" has_addr 10.10.1.9/32
+status "a bad check is refused before anything is done" 1 nk "$R" apply --config "$CFG" --root "$ROOT" --confirm 5 --check udp:1.2.3.4:5
+status "--check without --confirm is a usage error" 1 nk "$R" apply --config "$CFG" --root "$ROOT" --check ping:10.10.1.2
+
+# 6. nftables: a foreign table stays byte-identical; the counters of what
+# the change did not touch keep counting (the forwarding of 8080 stays
+# while 9000-9100 comes and goes).
+ip netns exec "$R" nft add table ip foreign
+ip netns exec "$R" nft add chain ip foreign c '{ type filter hook input priority 10; }'
+ip netns exec "$R" nft add rule ip foreign c counter
+for i in 1 2; do ip netns exec "$P" timeout 3 socat -T 1 - TCP:203.0.113.62:8080,connect-timeout=1 </dev/null >/dev/null 2>&1; done
+foreign_before=$(ip netns exec "$R" nft -a list table ip foreign | sed -E 's/packets [0-9]+ bytes [0-9]+//')
+connections() { nk "$R" show | sed -nE "s/^forward tcp 8080 -> .* connections ([0-9]+).*$/\1/p"; }
+counted_before=$(connections)
+check "connections to 8080 are counted ($counted_before)" test "${counted_before:-0}" -gt 0
+owned_before=$(ruleset "$R" | sed -n '/table ip nat/,/^}/p')
+write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8080", "dest_addr": "10.10.0.2", "dest_port": "80"}, {"port": "9000-9100", "dest_addr": "10.10.1.2", "dest_port": "9000-9100"}]}'
+apply_bg --confirm 2
+exited "an nftables change not confirmed: exit 4" 4
+contains "the forwarding was added" "$(cat "$WORK/apply.out")" "+ forward tcp 9000-9100"
+contains "and removed by the rollback" "$(cat "$WORK/apply.out")" "- forward tcp 9000-9100"
+equals "the owned nat table is as before" "$(ruleset "$R" | sed -n '/table ip nat/,/^}/p')" "$owned_before"
+equals "the foreign table is byte-identical" \
+  "$(ip netns exec "$R" nft -a list table ip foreign | sed -E 's/packets [0-9]+ bytes [0-9]+//')" "$foreign_before"
+equals "the count of 8080's connections was kept" "$(connections)" "$counted_before"
+write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8080", "dest_addr": "10.10.0.2", "dest_port": "80"}]}'
+status "plan against the config from before: nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
+
+# 7. A saved plan with --confirm.
+interfaces 10.10.1.1/24 10.10.1.8/32
+nk "$R" plan --config "$CFG" --root "$ROOT" --out "$WORK/plan.saved" >/dev/null 2>&1
+apply_bg --plan "$WORK/plan.saved" --confirm 2
+wait_for 5 has_addr 10.10.1.8/32 >/dev/null
+exited "apply --plan --confirm: rolled back when not confirmed" 4
+check "the saved plan's address is gone again" bash -c "! ip -n $R -4 -o addr show dev lan0 | grep -qF ' 10.10.1.8/32 '"
+
+finish
