@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "cmd/checks.hpp"
+#include "daemon/checks.hpp"
 #include "model/actual.hpp"
 #include "reconciler/op.hpp"
 #include "reconciler/restore.hpp"

@@ -16,7 +16,7 @@ Usage:
   netkeep show  [--root DIR] [--json]                  show the state netkeep manages
   netkeep doctor [--config DIR] [--root DIR] [--json]  find what keeps the config from working
   netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT] [--notify-pidfile PATH]...
-                [--resync SECONDS]
+                [--resync SECONDS] [--confirm SECONDS --check CHECK...]
   netkeep --version
   netkeep COMMAND --help
 
@@ -33,8 +33,8 @@ Options:
   --plan FILE    (apply) perform exactly the saved plan, or nothing (exit 3)
                  when anything it was computed from changed
   --confirm SECONDS
-                 (apply) roll the change back after SECONDS unless confirmed
-  --check CHECK  (apply) a health check that confirms the change when it passes
+                 (apply, run) roll a change back after SECONDS unless confirmed
+  --check CHECK  (apply, run) a health check that confirms a change when it passes
                  (ping:IP, tcp:HOST:PORT, exec:COMMAND; repeatable)
 
 netkeep works on the network namespace it runs in: ip netns exec NS netkeep plan
@@ -162,6 +162,7 @@ could not be read).
 )"},
     {"run", R"(Usage: netkeep run [--config DIR] [--root DIR] [--metrics HOST:PORT]
                    [--notify-pidfile PATH]... [--resync SECONDS]
+                   [--confirm SECONDS --check CHECK...]
 
 The reconcile daemon. Reconciles at start, then whenever a config file
 changes (inotify, including files renamed into place and lease directories
@@ -175,6 +176,20 @@ doubling to 60 s; any new event retries at once.
   --notify-pidfile PATH   after a reconcile that changed something, send
                           SIGUSR1 to the pid in PATH (repeatable)
   --resync SECONDS        period of the full resync (default 300)
+  --confirm SECONDS       a reconcile that applied a changed config must be
+                          confirmed by the checks within SECONDS (as for
+                          apply: all passing 3 times in a row), or the daemon
+                          goes back to the last good config
+  --check CHECK           ping:IP, tcp:HOST:PORT or exec:COMMAND (repeatable;
+                          at least one with --confirm)
+
+With --confirm the config that passed its checks is kept as the last good
+one in ROOT/var/lib/netkeep/last-good/ (files 0600; the first config the
+daemon converges to becomes it). When a check fails, the daemon logs
+ROLLBACK naming the check, reconciles to the last good config, and holds
+the kernel to it until one of the config files changes again. Metrics:
+netkeep_rollbacks_total{reason}, netkeep_confirm_pending,
+netkeep_last_good_timestamp_seconds.
 
 Logs go to stderr, one line per applied op and per error. With systemd
 (Type=notify), READY=1 is sent after the first reconcile and WATCHDOG=1
@@ -205,6 +220,8 @@ Files netkeep writes, under --root (default /):
                                  a change waiting for confirmation: the
                                  state before it (mode 0600), what it
                                  touches, its deadline; watchdog.log
+  ROOT/var/lib/netkeep/last-good/
+                                 run --confirm: the last good config (0600)
   FILE of plan --out             a saved plan (mode 0600)
 )";
 

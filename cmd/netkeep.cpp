@@ -363,12 +363,12 @@ int run(int argc, char** argv) {
       if (!value(a.out)) return usage_error("--out needs a file");
     } else if (s == "--plan" && a.command == "apply") {
       if (!value(a.plan_file)) return usage_error("--plan needs a file");
-    } else if (s == "--confirm" && a.command == "apply") {
+    } else if (s == "--confirm" && (a.command == "apply" || a.command == "run")) {
       std::string v;
       if (!value(v) || (a.confirm = std::atoi(v.c_str())) <= 0 ||
           v.find_first_not_of("0123456789") != std::string::npos)
         return usage_error("--confirm needs a number of seconds greater than 0");
-    } else if (s == "--check" && a.command == "apply") {
+    } else if (s == "--check" && (a.command == "apply" || a.command == "run")) {
       std::string v;
       if (!value(v)) return usage_error("--check needs ping:IP, tcp:HOST:PORT or exec:COMMAND");
       a.checks.push_back(v);
@@ -410,6 +410,8 @@ int run(int argc, char** argv) {
   }
   if (a.command.empty()) return usage_error("missing command");
   if (!a.checks.empty() && !a.confirm) return usage_error("--check needs --confirm SECONDS");
+  if (a.command == "run" && a.confirm && a.checks.empty())
+    return usage_error("run --confirm needs at least one --check: nothing else confirms a config");
   if (a.command == "confirm") {
     if (a.confirm_mode == "watchdog") return run_watchdog(a.root, a.watchdog_id);
     return cmd_confirm(a.root, a.confirm_mode);
@@ -439,6 +441,15 @@ int run(int argc, char** argv) {
   o.metrics = a.metrics;
   o.notify_pidfiles = a.notify_pidfiles;
   o.resync = std::chrono::seconds(a.resync);
+  o.confirm = std::chrono::seconds(a.confirm);
+  for (const auto& spec : a.checks) {
+    auto c = parse_check(spec);
+    if (!c) {
+      fmt::print(stderr, "netkeep: --check {}; not started\n", c.error());
+      return 1;
+    }
+    o.checks.push_back(*c);
+  }
   return run_daemon(o);
 }
 

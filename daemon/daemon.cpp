@@ -5,6 +5,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,6 +15,7 @@
 #include <csignal>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "backends/linux_kernel.hpp"
 #include "backends/resolver.hpp"
@@ -84,7 +86,8 @@ class Daemon {
         kernel_(std::move(kernel)),
         daemon_kernel_(*kernel_),
         clock_(io_),
-        loop_({o.config, o.resync}, *kernel_, *kernel_, daemon_kernel_, clock_, hooks(o)),
+        last_good_(o.config, std::filesystem::path(o.root) / "var/lib/netkeep/last-good"),
+        loop_(loop_options(o), *kernel_, *kernel_, daemon_kernel_, clock_, hooks(o)),
         signals_(io_, SIGTERM, SIGINT),
         reload_(io_, SIGUSR1, SIGHUP),
         watchdog_(io_),
@@ -95,6 +98,7 @@ class Daemon {
         nft_watch_(NETLINK_NETFILTER, {NFNLGRP_NFTABLES}) {}
 
   ~Daemon() {
+    if (checker_.joinable()) checker_.join();
     // The watches own their fds; the asio descriptors only borrow them.
     for (auto* d : {&config_fd_, &rtnl_fd_, &nft_fd_})
       if (*d) (*d)->release();
@@ -149,8 +153,28 @@ class Daemon {
   }
 
  private:
-  static LoopHooks hooks(const DaemonOptions& o) {
+  LoopOptions loop_options(const DaemonOptions& o) {
+    LoopOptions l;
+    l.config = o.config;
+    l.resync = o.resync;
+    l.confirm = o.confirm;
+    if (o.confirm.count()) l.last_good = &last_good_;
+    for (const auto& c : o.checks) l.checks.push_back(c.spec);
+    return l;
+  }
+
+  LoopHooks hooks(const DaemonOptions& o) {
     LoopHooks h;
+    // The checks run on a thread of their own (a check may take seconds);
+    // their results come back to the loop's thread.
+    h.check_round = [this](std::function<void(std::vector<CheckResult>)> done) {
+      if (checker_.joinable()) checker_.join();  // the last round's, done by now
+      checker_ = std::thread([this, done = std::move(done)] {
+        std::vector<CheckResult> results;
+        for (const auto& c : opts_.checks) results.push_back(run_check(c, c.timeout));
+        asio::post(io_, [done, results = std::move(results)] { done(results); });
+      });
+    };
     h.log = log_line;
     h.ready = [] { sd_notify("READY=1"); };
     h.changed = [pidfiles = o.notify_pidfiles] {
@@ -211,6 +235,7 @@ class Daemon {
   std::unique_ptr<LinuxKernel> kernel_;
   LinuxDaemonKernel daemon_kernel_;
   AsioClock clock_;
+  LastGood last_good_;
   Loop loop_;
   asio::signal_set signals_, reload_;
   asio::steady_timer watchdog_;
@@ -218,6 +243,7 @@ class Daemon {
   NetlinkWatch rtnl_watch_, nft_watch_;
   std::optional<asio::posix::stream_descriptor> config_fd_, rtnl_fd_, nft_fd_;
   std::optional<MetricsServer> metrics_server_;
+  std::thread checker_;
 };
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/checks.hpp"
+
 namespace netkeep {
 
 struct DaemonOptions {
@@ -17,6 +19,10 @@ struct DaemonOptions {
   std::string metrics;  // HOST:PORT; empty: off
   std::vector<std::string> notify_pidfiles;
   std::chrono::seconds resync{300};
+  // --confirm SECONDS --check ...: a new config that changes the kernel
+  // must pass the checks, or the last good config comes back.
+  std::chrono::seconds confirm{0};
+  std::vector<Check> checks;
 };
 
 // Runs until SIGTERM or SIGINT; returns the exit status.

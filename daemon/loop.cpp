@@ -28,9 +28,11 @@ Loop::Loop(LoopOptions options, KernelReader& reader, KernelWriter& writer, Daem
       hooks_(std::move(hooks)),
       debounce_(clock.timer()),
       retry_(clock.timer()),
-      resync_(clock.timer()) {}
+      resync_(clock.timer()),
+      round_(clock.timer()) {}
 
 void Loop::start() {
+  if (opts_.last_good) metrics_.last_good(opts_.last_good->kept_at());
   schedule_resync();
   trigger("start");
 }
@@ -137,8 +139,20 @@ void Loop::run_reconcile() {
   // The periodic resync trusts nothing it kept: the owned nftables objects
   // are dumped again, whatever the view says.
   if (sources_.contains("timer")) kernel_.nft_forget_view();
-  Reconcile rc =
-      reconcile(opts_.config, reader_, writer_, hooks_.resolve, nullptr, &portforwardings_);
+  // run --confirm: while the config files are the ones rolled back from,
+  // the last good config is what the kernel is held to.
+  const bool confirming = opts_.confirm.count() > 0 && opts_.last_good;
+  std::string fingerprint;
+  std::filesystem::path config = opts_.config;
+  if (confirming) {
+    fingerprint = opts_.last_good->fingerprint();
+    if (fingerprint == rejected_)
+      config = opts_.last_good->dir();
+    else
+      rejected_.clear();
+  }
+  Reconcile rc = reconcile(config, reader_, writer_, hooks_.resolve, nullptr,
+                           config == opts_.config ? &portforwardings_ : nullptr);
   const double seconds = rc.times.total();  // reading the config to the last write
   // rtnetlink events are judged against the state this reconcile planned
   // from; its own link, address and route writes therefore count as
@@ -167,6 +181,8 @@ void Loop::run_reconcile() {
       rc.times.execute * 1000);
 
   if (rc.changed() && hooks_.changed) hooks_.changed();
+  if (confirming && !failed && !has_errors(rc.diags) && config == opts_.config)
+    judge_config(fingerprint, rc.changed());
   if (!ready_sent_) {
     ready_sent_ = true;
     if (hooks_.ready) hooks_.ready();
@@ -179,6 +195,111 @@ void Loop::run_reconcile() {
                               : std::chrono::seconds(kMinBackoff);
   log("reconcile {}: retrying in {} s", n, backoff_.count());
   retry_->at(clock_.now() + backoff_, [this] { trigger("retry"); });
+}
+
+// After a reconcile of the live config files that went well: a config
+// whose changes are still to be confirmed gets a window; one that changed
+// nothing in the kernel (the first start, or an edit that makes no
+// difference) is as good as what it replaces.
+void Loop::judge_config(const std::string& fingerprint, bool changed) {
+  const std::string kept = opts_.last_good->kept();
+  if (window_) {
+    if (fingerprint == window_->fingerprint) return;  // the window runs on
+    if (fingerprint == kept) {
+      window_.reset();  // the files were put back as they were: nothing to confirm
+      round_->cancel();
+      metrics_.confirm_pending(false);
+      return;
+    }
+    return start_window(fingerprint);  // edited again: confirm the new files
+  }
+  if (fingerprint == kept) return;
+  if (kept.empty()) return keep_good("the first config applied");
+  if (!changed) return keep_good("it changes nothing in the kernel");
+  start_window(fingerprint);
+}
+
+void Loop::keep_good(const std::string& why) {
+  if (auto e = opts_.last_good->keep()) {
+    log("confirm: error: keeping the last good config in {}: {}", opts_.last_good->dir().string(),
+        *e);
+    return;
+  }
+  metrics_.last_good(opts_.last_good->kept_at());
+  log("confirm: the config is now the last good one ({})", why);
+}
+
+void Loop::start_window(const std::string& fingerprint) {
+  Window w;
+  w.id = ++windows_;
+  w.fingerprint = fingerprint;
+  w.start = clock_.now();
+  w.deadline = w.start + opts_.confirm;
+  w.passed.assign(opts_.checks.size(), false);
+  w.last.assign(opts_.checks.size(), -1);
+  w.saw.assign(opts_.checks.size(), "");
+  window_ = std::move(w);
+  metrics_.confirm_pending(true);
+  log("confirm: the new config must pass its checks within {} s, or the last good one comes back",
+      opts_.confirm.count());
+  check_round();
+}
+
+void Loop::check_round() {
+  if (!window_ || !hooks_.check_round) return;
+  const uint64_t id = window_->id;
+  hooks_.check_round([this, id](std::vector<CheckResult> r) { round_done(id, r); });
+}
+
+// As apply --confirm judges its checks: all passing three rounds in a row
+// confirms; one that has not passed once by half the window, or no
+// confirmation by its end, rolls back.
+void Loop::round_done(uint64_t id, const std::vector<CheckResult>& results) {
+  if (!window_ || window_->id != id) return;  // a window that ended meanwhile
+  Window& w = *window_;
+  bool all = true;
+  for (size_t i = 0; i < results.size() && i < w.passed.size(); i++) {
+    const bool ok = results[i].ok;
+    all = all && ok;
+    w.passed[i] = w.passed[i] || ok;
+    w.saw[i] = results[i].saw;
+    if (w.last[i] != ok)
+      log("confirm: check {}: {} ({})", opts_.checks[i], ok ? "passes" : "fails", results[i].saw);
+    w.last[i] = ok;
+  }
+  w.streak = all ? w.streak + 1 : 0;
+  if (w.streak == 3) {
+    window_.reset();
+    metrics_.confirm_pending(false);
+    return keep_good("every check passed 3 times in a row");
+  }
+  const auto now = clock_.now();
+  if (now >= w.start + opts_.confirm / 2)
+    for (size_t i = 0; i < w.passed.size(); i++)
+      if (!w.passed[i])
+        return revert("check", fmt::format("check {} did not pass once in the first half of the "
+                                           "window ({})",
+                                           opts_.checks[i], w.saw[i]));
+  if (now >= w.deadline) return revert("deadline", "the checks did not confirm it in time");
+  const auto pause = std::clamp<std::chrono::steady_clock::duration>(
+      opts_.confirm / 10, std::chrono::milliseconds(200), std::chrono::seconds(1));
+  round_->at(now + pause, [this] { check_round(); });
+}
+
+void Loop::revert(const std::string& kind, const std::string& why) {
+  rejected_ = window_->fingerprint;
+  window_.reset();
+  round_->cancel();
+  metrics_.confirm_pending(false);
+  metrics_.rolled_back(kind);
+  if (opts_.last_good->kept().empty()) {
+    log("confirm: ROLLBACK impossible: {}, and there is no last good config to go back to", why);
+    return;
+  }
+  log("confirm: ROLLBACK to the last good config: {}; the config files are not applied again "
+      "until one of them changes",
+      why);
+  trigger("rollback");
 }
 
 }  // namespace netkeep

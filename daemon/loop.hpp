@@ -25,6 +25,8 @@
 
 #include <fmt/format.h>
 
+#include "daemon/checks.hpp"
+#include "daemon/last_good.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/watch.hpp"
 #include "model/config.hpp"
@@ -66,6 +68,12 @@ class DaemonKernel {
 struct LoopOptions {
   std::filesystem::path config = "/perm";
   std::chrono::seconds resync{300};
+  // run --confirm: a config that changes the kernel must pass every check
+  // within `confirm`, or the daemon reconciles to `last_good` instead and
+  // leaves the config files alone until one of them changes.
+  std::chrono::seconds confirm{0};
+  LastGood* last_good = nullptr;
+  std::vector<std::string> checks;  // as given, for the log
 };
 
 struct LoopHooks {
@@ -73,6 +81,9 @@ struct LoopHooks {
   std::function<void()> ready;                  // after the first reconcile
   std::function<void()> changed;                // after a reconcile that applied something
   Resolver resolve;                             // WireGuard endpoint hostnames
+  // Runs every check once, off the loop's thread, then `done` on it with
+  // a result per check (run --confirm).
+  std::function<void(std::function<void(std::vector<CheckResult>)> done)> check_round;
 };
 
 class Loop {
@@ -111,6 +122,13 @@ class Loop {
     if (hooks_.log) hooks_.log(fmt::format(f, std::forward<Args>(args)...));
   }
   void schedule_resync();
+  // run --confirm: the window after a reconcile applied a new config.
+  void judge_config(const std::string& fingerprint, bool changed);
+  void keep_good(const std::string& why);
+  void start_window(const std::string& fingerprint);
+  void check_round();
+  void round_done(uint64_t window, const std::vector<CheckResult>& results);
+  void revert(const std::string& kind, const std::string& why);
   void run_reconcile();
   void follow_generation(const nlmsghdr* nlh, bool owned);
   std::string asked_by();
@@ -139,6 +157,20 @@ class Loop {
   PortForwardingsMemo portforwardings_;
   std::set<std::string> sources_;  // what asked for the next reconcile
   std::set<std::string> reasons_;  // which kernel changes, for the log
+
+  struct Window {
+    uint64_t id = 0;
+    std::string fingerprint;  // of the config being confirmed
+    std::chrono::steady_clock::time_point start, deadline;
+    int streak = 0;            // rounds in a row that all passed
+    std::vector<bool> passed;  // each check, at least once
+    std::vector<int> last;     // each check's last result: -1 none, 0 failed, 1 passed
+    std::vector<std::string> saw;
+  };
+  std::optional<Window> window_;
+  uint64_t windows_ = 0;
+  std::unique_ptr<Timer> round_;
+  std::string rejected_;  // a config rolled back from, not applied again until it changes
 };
 
 }  // namespace netkeep

@@ -101,6 +101,20 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
       "# HELP netkeep_last_success_timestamp_seconds When the last successful reconcile ended.\n"
       "# TYPE netkeep_last_success_timestamp_seconds gauge\n";
   out += fmt::format("netkeep_last_success_timestamp_seconds {:.3f}\n", last_success_);
+  // run --confirm
+  out +=
+      "# HELP netkeep_rollbacks_total Rollbacks to the last good config, by reason (check: a "
+      "check failed; deadline: not confirmed in time).\n# TYPE netkeep_rollbacks_total counter\n";
+  for (const auto& [reason, n] : rollbacks_)
+    out += fmt::format("netkeep_rollbacks_total{{reason=\"{}\"}} {}\n", reason, n);
+  out +=
+      "# HELP netkeep_confirm_pending Whether a new config waits for its checks (1) or not (0).\n"
+      "# TYPE netkeep_confirm_pending gauge\n";
+  out += fmt::format("netkeep_confirm_pending {}\n", confirm_pending_ ? 1 : 0);
+  out +=
+      "# HELP netkeep_last_good_timestamp_seconds When the last good config was kept (0: none "
+      "yet).\n# TYPE netkeep_last_good_timestamp_seconds gauge\n";
+  out += fmt::format("netkeep_last_good_timestamp_seconds {:.3f}\n", last_good_);
   return out;
 }
 

@@ -17,6 +17,10 @@ class Metrics {
   void reconciled(bool ok, double seconds, double now_unix);
   void applied(const std::string& kind) { ops_applied_[kind]++; }
   void event(const std::string& source) { drift_events_[source]++; }
+  // run --confirm
+  void rolled_back(const std::string& reason) { rollbacks_[reason]++; }
+  void confirm_pending(bool p) { confirm_pending_ = p; }
+  void last_good(double unix_time) { last_good_ = unix_time; }
 
   // The text for GET /metrics; `counters` are the owned counters as read now.
   // `nft_dumps`: full dumps of the owned nftables objects so far (the view
@@ -35,6 +39,9 @@ class Metrics {
   std::map<std::string, uint64_t> ops_applied_;
   std::map<std::string, uint64_t> drift_events_;
   double last_success_ = 0;
+  std::map<std::string, uint64_t> rollbacks_{{"check", 0}, {"deadline", 0}};
+  bool confirm_pending_ = false;
+  double last_good_ = 0;
 };
 
 }  // namespace netkeep

@@ -71,7 +71,12 @@ struct Harness {
   ManualClock clock;
   std::vector<std::string> lines;
   int ready = 0, changed = 0;
-  Loop loop{LoopOptions{config.dir, 300s}, kernel, kernel, daemon_kernel, clock, hooks()};
+  Loop loop{LoopOptions{config.dir, 300s, 0s, nullptr, {}},
+            kernel,
+            kernel,
+            daemon_kernel,
+            clock,
+            hooks()};
 
   LoopHooks hooks() {
     LoopHooks h;

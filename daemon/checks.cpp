@@ -1,4 +1,4 @@
-#include "cmd/checks.hpp"
+#include "daemon/checks.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
