@@ -104,6 +104,30 @@ router_setup_second() {
   veth "$R2" eth4 02:00:00:00:00:02 "$P2"
 }
 
+# confirm_setup: the router $R with eth3 (02:..:01) and eth4 (02:..:02),
+# both to the peer $P, which is 10.10.0.2/24 on eth4's side ("lan");
+# ROOT, and an empty config dir CFG for lan_config.
+confirm_setup() {
+  R=$(new_ns router)
+  P=$(new_ns peer)
+  ip -n "$R" link add name eth3 address 02:00:00:00:00:01 type veth peer name up0 netns "$P"
+  ip -n "$R" link add name eth4 address 02:00:00:00:00:02 type veth peer name lan netns "$P"
+  ip -n "$P" link set up0 up
+  ip -n "$P" link set lan up
+  ip -n "$P" addr add 10.10.0.2/24 dev lan
+  ROOT="$WORK/root"
+  mkdir -p "$ROOT/tmp"
+  CFG="$WORK/config"
+  mkdir -p "$CFG"
+}
+lan_config() {  # lan_config LAN0_ADDR [EXTRA_ADDR]: uplink0 = eth3, lan0 = eth4 at LAN0_ADDR
+  write "$CFG/interfaces.json" "{\"interfaces\": [
+    {\"hardware_addr\": \"02:00:00:00:00:01\", \"name\": \"uplink0\"},
+    {\"hardware_addr\": \"02:00:00:00:00:02\", \"name\": \"lan0\", \"addr\": \"$1\"${2:+, \"extra_addrs\": [\"$2\"]}}]}"
+}
+has_addr() { ip -n "$R" -4 -o addr show dev lan0 2>/dev/null | grep -qF " $1 "; }  # on lan0
+lacks_addr() { ! has_addr "$1"; }
+
 write() {  # write FILE CONTENT: atomically, as a DHCP client would
   mkdir -p "$(dirname "$1")"
   printf '%s\n' "$2" >"$1.tmp" && mv "$1.tmp" "$1"

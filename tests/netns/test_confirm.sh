@@ -10,23 +10,8 @@ source "$(dirname "$0")/lib.sh"
 command -v socat >/dev/null || { echo "SKIP: socat is not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
 
-R=$(new_ns router)
-P=$(new_ns peer)
-ip -n "$R" link add name eth3 address 02:00:00:00:00:01 type veth peer name up0 netns "$P"
-ip -n "$R" link add name eth4 address 02:00:00:00:00:02 type veth peer name lan netns "$P"
-ip -n "$P" link set up0 up
-ip -n "$P" link set lan up
-ip -n "$P" addr add 10.10.0.2/24 dev lan
-ROOT="$WORK/root"
-mkdir -p "$ROOT/tmp"
-CFG="$WORK/config"
-mkdir -p "$CFG"
-interfaces() {  # interfaces LAN0_ADDR [EXTRA]
-  write "$CFG/interfaces.json" "{\"interfaces\": [
-    {\"hardware_addr\": \"02:00:00:00:00:01\", \"name\": \"uplink0\"},
-    {\"hardware_addr\": \"02:00:00:00:00:02\", \"name\": \"lan0\", \"addr\": \"$1\"${2:+, \"extra_addrs\": [\"$2\"]}}]}"
-}
-interfaces 10.10.0.1/24
+confirm_setup
+lan_config 10.10.0.1/24
 write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8080", "dest_addr": "10.10.0.2", "dest_port": "80"}]}'
 # uplink0 by a DHCP lease; the peer is also the WAN side (203.0.113.1).
 write "$CFG/dhcp4/wire/lease.json" '{"valid_until": "2099-01-01T00:00:00Z", "client_ip": "203.0.113.62",
@@ -56,7 +41,6 @@ HOLD=$!
 sleep 0.5
 contains "the peer holds a connection to 10.10.0.1" "$(cat "$WORK/hold.out")" "first"
 
-has_addr() { ip -n "$R" -4 -o addr show dev lan0 | grep -qF " $1 "; }
 # wait_for MS COMMAND...: polls every 50 ms; prints the ms it took
 wait_for() {
   local limit=$1; shift
@@ -84,7 +68,7 @@ exited() {  # exited DESC STATUS: the background apply's exit status
 }
 
 # 1. Not confirmed: rolled back by the deadline, and the connection lives on.
-interfaces 10.10.1.1/24
+lan_config 10.10.1.1/24
 apply_bg --confirm 3
 T=$(wait_for 5000 has_addr 10.10.1.1/24)
 within_ms "the change is applied" 5000 "$T"
@@ -101,9 +85,9 @@ wait "$HOLD" 2>/dev/null
 contains "the held connection still carries data" "$(cat "$WORK/hold.out")" "second"
 check "a new connection to the old address succeeds" \
   bash -c "echo hi | ip netns exec $P timeout 3 socat -t 1 - TCP:10.10.0.1:7000 | grep -q hi"
-interfaces 10.10.0.1/24
+lan_config 10.10.0.1/24
 status "plan against the config from before the change: nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
-interfaces 10.10.1.1/24
+lan_config 10.10.1.1/24
 
 # 2. The apply killed with SIGKILL: the watchdog rolls back by the deadline.
 apply_bg --confirm 3
@@ -133,7 +117,7 @@ check "past the deadline the change stays" has_addr 10.10.1.1/24
 status "netkeep confirm with nothing pending: exit 1" 1 nk "$R" confirm --root "$ROOT"
 
 # 4. Back, with confirm --rollback; then signals roll back at once.
-interfaces 10.10.0.1/24
+lan_config 10.10.0.1/24
 apply_bg --confirm 30
 wait_for 5000 has_addr 10.10.0.1/24 >/dev/null
 status "confirm --rollback rolls back now" 0 nk "$R" confirm --root "$ROOT" --rollback
@@ -148,12 +132,12 @@ for sig in TERM HUP INT; do
   within_ms "SIG$sig to the waiting apply rolls back at once" 1500 "$T"
   exited "and it exits 4" 4
 done
-interfaces 10.10.1.1/24
+lan_config 10.10.1.1/24
 status "plan: nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
 
 # 5. Health checks: one that fails rolls back at half the window; passing ones confirm early.
 ip netns exec "$P" timeout 60 socat TCP-LISTEN:7001,reuseaddr,fork EXEC:cat &
-interfaces 10.10.1.1/24 10.10.1.9/32
+lan_config 10.10.1.1/24 10.10.1.9/32
 START=$(now_ms)
 apply_bg --confirm 8 --check tcp:10.10.1.2:7001
 exited "a failing tcp check: exit 4" 4
@@ -195,7 +179,7 @@ write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8080", "dest_addr"
 status "plan against the config from before: nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
 
 # 7. A saved plan with --confirm.
-interfaces 10.10.1.1/24 10.10.1.8/32
+lan_config 10.10.1.1/24 10.10.1.8/32
 nk "$R" plan --config "$CFG" --root "$ROOT" --out "$WORK/plan.saved" >/dev/null 2>&1
 apply_bg --plan "$WORK/plan.saved" --confirm 2
 wait_for 5000 has_addr 10.10.1.8/32 >/dev/null

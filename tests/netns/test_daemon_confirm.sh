@@ -9,27 +9,13 @@
 source "$(dirname "$0")/lib.sh"
 command -v socat >/dev/null || { echo "SKIP: socat is not installed"; exit 77; }
 
-R=$(new_ns router)
-P=$(new_ns peer)
-ip -n "$R" link add name eth4 address 02:00:00:00:00:02 type veth peer name lan netns "$P"
-ip -n "$P" link set lan up
-ip -n "$P" addr add 10.10.0.2/24 dev lan
+confirm_setup
 ip netns exec "$P" timeout 100 socat TCP-LISTEN:7001,reuseaddr,fork EXEC:cat &
-ROOT="$WORK/root"
-mkdir -p "$ROOT/tmp"
-CFG="$WORK/config"
-mkdir -p "$CFG"
-interfaces() {  # interfaces LAN0_ADDR [EXTRA]
-  write "$CFG/interfaces.json" "{\"interfaces\": [
-    {\"hardware_addr\": \"02:00:00:00:00:02\", \"name\": \"lan0\", \"addr\": \"$1\"${2:+, \"extra_addrs\": [\"$2\"]}}]}"
-}
-has_addr() { ip -n "$R" -4 -o addr show dev lan0 2>/dev/null | grep -qF " $1 "; }
-lacks_addr() { ! has_addr "$1"; }
 logged() { grep -qF -- "$1" "$DAEMON_LOG"; }
 scrape() { printf 'GET /metrics HTTP/1.1\r\nHost: netkeep\r\n\r\n' | ip netns exec "$R" socat -t 2 - TCP:127.0.0.1:9101; }
 KEPT="$ROOT/var/lib/netkeep/last-good"
 
-interfaces 10.10.0.1/24
+lan_config 10.10.0.1/24
 daemon_start "$R" --config "$CFG" --root "$ROOT" --metrics 127.0.0.1:9101 \
   --confirm 4 --check tcp:10.10.0.2:7001
 within 2000 "the daemon converges" has_addr 10.10.0.1/24
@@ -39,7 +25,7 @@ equals "in a directory of mode 0700" "$(stat -c %a "$KEPT")" 700
 settle
 
 # A good change: its check passes 3 times in a row (a round every 400 ms).
-interfaces 10.10.0.1/24 10.10.0.9/32
+lan_config 10.10.0.1/24 10.10.0.9/32
 within 1000 "a new config is applied" has_addr 10.10.0.9/32
 contains "it waits for its checks" "$(scrape)" "netkeep_confirm_pending 1"
 within 3000 "its checks pass: it is the last good config" logged "every check passed 3 times in a row"
@@ -48,7 +34,7 @@ contains "nothing pending" "$(scrape)" "netkeep_confirm_pending 0"
 settle
 
 # A bad change: lan0 moves away from the peer, so the check cannot connect.
-interfaces 10.10.1.1/24
+lan_config 10.10.1.1/24
 within 1000 "a bad config is applied" has_addr 10.10.1.1/24
 within 4000 "its failing check rolls it back at half the window" has_addr 10.10.0.1/24
 check "the extra address of the last good config is back" has_addr 10.10.0.9/32
@@ -68,7 +54,7 @@ settle
 check "the bad config is not applied again" lacks_addr 10.10.1.1/24
 
 # Fixed: a file changes, so it is applied and judged again.
-interfaces 10.10.0.1/24 10.10.0.7/32
+lan_config 10.10.0.1/24 10.10.0.7/32
 within 1000 "a changed file is applied" has_addr 10.10.0.7/32
 passed_twice() { [ "$(grep -c 'the last good one (every check passed' "$DAEMON_LOG")" = 2 ]; }
 within 3000 "and kept once its checks pass" passed_twice

@@ -10,6 +10,7 @@
 #include "reconciler/plan.hpp"
 #include "tests/fake/fake_clock.hpp"
 #include "tests/fake/fake_kernel.hpp"
+#include "log_lines.hpp"
 #include "values.hpp"
 
 using namespace netkeep;
@@ -50,7 +51,7 @@ struct Harness {
       *actual_from_json(test::slurp(fs::path(NETKEEP_TESTDATA) / "fresh-system/actual.json"))};
   NoDaemonKernel daemon_kernel;
   ManualClock clock;
-  std::vector<std::string> lines;
+  test::LogLines log;
   bool checks_pass = true;
   int rounds = 0;
   Loop loop{LoopOptions{config, 300s, 10s, &last_good, {"tcp:10.10.0.23:22"}},
@@ -62,17 +63,14 @@ struct Harness {
 
   LoopHooks hooks() {
     LoopHooks h;
-    h.log = [this](const std::string& l) { lines.push_back(l); };
+    h.log = log.sink();
     h.check_round = [this](std::function<void(std::vector<CheckResult>)> done) {
       rounds++;
       done({{checks_pass, checks_pass ? "connected" : "Connection refused"}});
     };
     return h;
   }
-  bool logged(std::string_view part) const {
-    return std::any_of(lines.begin(), lines.end(),
-                       [&](const std::string& l) { return l.find(part) != std::string::npos; });
-  }
+  bool logged(std::string_view part) const { return log.has(part); }
   void edit(const char* forwardings) {
     std::ofstream(config / "portforwardings.json") << forwardings;
     loop.trigger("config");

@@ -18,6 +18,7 @@
 #include "model/actual_json.hpp"
 #include "tests/fake/fake_clock.hpp"
 #include "tests/fake/fake_kernel.hpp"
+#include "log_lines.hpp"
 
 using namespace netkeep;
 using namespace std::chrono_literals;
@@ -69,7 +70,7 @@ struct Harness {
   FakeKernel kernel{fresh_system()};
   FakeDaemonKernel daemon_kernel{kernel};
   ManualClock clock;
-  std::vector<std::string> lines;
+  test::LogLines log;
   int ready = 0, changed = 0;
   Loop loop{LoopOptions{config.dir, 300s, 0s, nullptr, {}},
             kernel,
@@ -80,15 +81,12 @@ struct Harness {
 
   LoopHooks hooks() {
     LoopHooks h;
-    h.log = [this](const std::string& l) { lines.push_back(l); };
+    h.log = log.sink();
     h.ready = [this] { ready++; };
     h.changed = [this] { changed++; };
     return h;
   }
-  bool logged(std::string_view part) const {
-    return std::any_of(lines.begin(), lines.end(),
-                       [&](const std::string& l) { return l.find(part) != std::string::npos; });
-  }
+  bool logged(std::string_view part) const { return log.has(part); }
   // Starts and lets the first reconcile run.
   void converge() {
     loop.start();
