@@ -186,4 +186,11 @@ wait_for 5000 has_addr 10.10.1.8/32 >/dev/null
 exited "apply --plan --confirm: rolled back when not confirmed" 4
 check "the saved plan's address is gone again" bash -c "! ip -n $R -4 -o addr show dev lan0 | grep -qF ' 10.10.1.8/32 '"
 
+# The watchdogs' messages (and, in a sanitizer build, any report) go to
+# watchdog.log in the journal's directory.
+WLOG=$(cat "$ROOT"/run/netkeep/confirm-net*/watchdog.log 2>/dev/null)
+lacks "the watchdogs reported no sanitizer error" "$WLOG" "Sanitizer"
+lacks "nor undefined behaviour" "$WLOG" "runtime error"
+lacks "nor a failed rollback" "$WLOG" "rolling back failed"
+
 finish
