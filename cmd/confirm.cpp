@@ -265,9 +265,13 @@ std::optional<std::string> ConfirmSession::before_execute(const Actual& before, 
 
 int ConfirmSession::confirm_now(const std::string& how) {
   auto lock = RunLock::take(root_, "confirm", std::chrono::seconds(10));
+  if (!lock) {
+    fmt::print(stderr, "netkeep: not confirmed: {}; the change is still pending\n", lock.error());
+    return 1;
+  }
   Journal j(root_);
   auto p = j.pending();
-  if (!lock || !p || !*p || (*p)->id != id_) {
+  if (!p || !*p || (*p)->id != id_) {
     // Rolled back or confirmed meanwhile (by the watchdog, or another shell).
     const std::string last = j.last();
     fmt::print(stderr, "netkeep: {}\n", last.empty() ? "the change is no longer pending" : last);
@@ -327,6 +331,13 @@ int ConfirmSession::wait(bool applied_ok) {
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   const int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC);
+  if (sfd < 0) {
+    // Then the signals keep their default action: the apply dies, and the
+    // watchdog rolls back at the deadline.
+    ::sigprocmask(SIG_UNBLOCK, &mask, nullptr);
+    fmt::print(stderr, "warning: signalfd: {}; a signal ends this apply, not its change\n",
+               std::strerror(errno));
+  }
   CheckRounds rounds(checks_, start, pending.deadline_ms);
   bool watch_tty = tty;
   for (;;) {
@@ -350,7 +361,8 @@ int ConfirmSession::wait(bool applied_ok) {
       ssize_t got = ::read(0, buf, sizeof buf);
       if (got > 0 && std::memchr(buf, '\n', static_cast<size_t>(got)))
         return confirm_now("Enter on the terminal");
-      if (got == 0) watch_tty = false;  // end of input: wait on
+      // End of input, or the terminal hung up: wait on without it.
+      if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) watch_tty = false;
     }
     auto now_pending = j.pending();
     if (now_pending && (!*now_pending || (*now_pending)->id != id_)) {

@@ -379,7 +379,7 @@ int run(int argc, char** argv) {
       a.confirm_mode = "watchdog";
     } else if (s == "--stats" && a.command == "apply") {
       a.stats = true;
-    } else if (s == "--json" && a.command != "run") {
+    } else if (s == "--json" && a.command != "run" && a.command != "confirm") {
       a.json = true;
     } else if (s == "--config" && a.command != "show" && a.command != "confirm") {
       if (!value(a.config)) return usage_error("--config needs a directory");

@@ -193,16 +193,14 @@ std::optional<Prefix> lan_prefix(const Desired& d) {
   return std::nullopt;
 }
 
-}  // namespace
-
 // The ops that make `have` equal to `want`. `frozen(chain)`: its rules
 // stay as they are; `fwd_frozen`: so do the forwarding maps' elements.
 // With `remove_extra`, owned chains and maps that `want` lacks are deleted
 // too (undoing a change, reconciler/restore.hpp); tables and counters
 // never are.
-static void diff_nft(const NftState& have, NftState want,
-                     const std::function<bool(const NftChain&)>& frozen_chain, bool fwd_frozen,
-                     bool remove_extra, std::vector<Op>& ops) {
+void diff_nft(const NftState& have, NftState want,
+              const std::function<bool(const NftChain&)>& frozen_chain, bool fwd_frozen,
+              bool remove_extra, std::vector<Op>& ops) {
   for (const auto& t : want.tables)
     if (!have.has_table(t.family, t.name)) ops.push_back(NftTableAdd{t});
   for (const auto& c : want.counters)
@@ -291,6 +289,8 @@ static void diff_nft(const NftState& have, NftState want,
     if (!want.map(hm.family, hm.table, hm.name))
       ops.push_back(NftMapDel{hm.family, hm.table, hm.name, "not there before"});
 }
+
+}  // namespace
 
 void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
   NftInputs in{v.uplink(), lan_prefix(d), {}};

@@ -168,7 +168,11 @@ check "connections to 8080 are counted ($counted_before)" test "${counted_before
 owned_before=$(ruleset "$R" | sed -n '/table ip nat/,/^}/p')
 write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8080", "dest_addr": "10.10.0.2", "dest_port": "80"}, {"port": "9000-9100", "dest_addr": "10.10.1.2", "dest_port": "9000-9100"}]}'
 apply_bg --confirm 2
+in_map() { ip netns exec "$R" nft list map ip nat netkeep-portforwardings-tcp | grep -q 9000-9100; }
+wait_for 5000 in_map >/dev/null
+nft_monitor_start "$R" "$WORK/monitor"
 exited "an nftables change not confirmed: exit 4" 4
+equals "the rollback is one nftables transaction" "$(monitor_stop | grep -c '^# new generation')" 1
 contains "the forwarding was added" "$(cat "$WORK/apply.out")" "+ forward tcp 9000-9100"
 contains "and removed by the rollback" "$(cat "$WORK/apply.out")" "- forward tcp 9000-9100"
 equals "the owned nat table is as before" "$(ruleset "$R" | sed -n '/table ip nat/,/^}/p')" "$owned_before"
@@ -185,6 +189,20 @@ apply_bg --plan "$WORK/plan.saved" --confirm 2
 wait_for 5000 has_addr 10.10.1.8/32 >/dev/null
 exited "apply --plan --confirm: rolled back when not confirmed" 4
 check "the saved plan's address is gone again" bash -c "! ip -n $R -4 -o addr show dev lan0 | grep -qF ' 10.10.1.8/32 '"
+
+# 8. Enter on the terminal that started it confirms (a pseudo-terminal, made by script(1)).
+if command -v script >/dev/null; then
+  lan_config 10.10.1.1/24 10.10.1.6/32
+  rc=0
+  (sleep 1.5; echo) | script -qec "ip netns exec $R $NETKEEP apply --config $CFG --root $ROOT --confirm 20" \
+    /dev/null >"$WORK/tty.out" 2>&1 || rc=$?
+  equals "Enter on the terminal confirms: exit 0" "$rc" 0
+  contains "it offered Enter" "$(cat "$WORK/tty.out")" "press Enter here"
+  contains "and says it was confirmed" "$(cat "$WORK/tty.out")" "confirmed (Enter on the terminal)"
+  check "the change stays" has_addr 10.10.1.6/32
+else
+  echo "skip - Enter on the terminal: script(1) is not installed"
+fi
 
 # The watchdogs' messages (and, in a sanitizer build, any report) go to
 # watchdog.log in the journal's directory.
