@@ -208,8 +208,10 @@ class CheckRounds {
   std::thread thread_;
 };
 
-void print_rollback(const Rollback& r) {
-  for (const auto& l : r.lines) fmt::print("{}\n", l);
+// The ops a rollback performed, as apply prints its own; after `apply
+// --json` stdout holds one JSON document, so they go to stderr.
+void print_rollback(const Rollback& r, FILE* to = stdout) {
+  for (const auto& l : r.lines) fmt::print(to, "{}\n", l);
 }
 
 }  // namespace
@@ -226,11 +228,12 @@ std::optional<std::string> pending_refusal(const std::string& root) {
 }
 
 ConfirmSession::ConfirmSession(std::string root, std::string config, std::chrono::seconds window,
-                               std::vector<Check> checks)
+                               std::vector<Check> checks, bool json)
     : root_(std::move(root)),
       config_(std::move(config)),
       window_(window),
-      checks_(std::move(checks)) {}
+      checks_(std::move(checks)),
+      json_(json) {}
 
 std::optional<std::string> ConfirmSession::before_execute(const Actual& before, const Plan& p) {
   if (p.empty()) return std::nullopt;
@@ -284,7 +287,7 @@ int ConfirmSession::confirm_now(const std::string& how) {
 
 int ConfirmSession::roll_back(const std::string& why) {
   Rollback r = rollback_pending(root_, why, id_);
-  print_rollback(r);
+  print_rollback(r, json_ ? stderr : stdout);
   if (r.nothing) {
     const std::string last = Journal(root_).last();
     fmt::print(stderr, "netkeep: {}\n", last.empty() ? "the change is no longer pending" : last);

@@ -32,8 +32,9 @@ std::optional<std::string> pending_refusal(const std::string& root);
 
 class ConfirmSession {
  public:
+  // `json`: apply --json; the rollback's ops then go to stderr.
   ConfirmSession(std::string root, std::string config, std::chrono::seconds window,
-                 std::vector<Check> checks);
+                 std::vector<Check> checks, bool json);
   // Called with the plan about to be executed and the state it was planned
   // from: journals it and starts the watchdog. An error: nothing is executed.
   std::optional<std::string> before_execute(const Actual& before, const Plan& p);
@@ -48,6 +49,7 @@ class ConfirmSession {
   std::string root_, config_;
   std::chrono::seconds window_;
   std::vector<Check> checks_;
+  bool json_ = false;
   bool started_ = false;
   std::string id_;
   Touched touched_;

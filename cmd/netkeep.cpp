@@ -182,7 +182,7 @@ int cmd_apply(const Args& a) {
   }
   std::optional<ConfirmSession> confirm;
   if (a.confirm)
-    confirm.emplace(a.root, a.config, std::chrono::seconds(a.confirm), std::move(checks));
+    confirm.emplace(a.root, a.config, std::chrono::seconds(a.confirm), std::move(checks), a.json);
   std::optional<SavedPlan> saved;
   if (!a.plan_file.empty()) {
     auto p = read_saved_plan(a.plan_file);

@@ -204,6 +204,25 @@ else
   echo "skip - Enter on the terminal: script(1) is not installed"
 fi
 
+# 9. Links: a rename, an MTU and a MAC come back as they were, up or down.
+ip -n "$R" link add name eth5 address 02:00:00:00:00:05 type veth peer name p5 netns "$P"
+links() {
+  ip -n "$R" -o link show | grep -oE '^[0-9]+: [a-z0-9]+|mtu [0-9]+|link/ether [0-9a-f:]+|,UP' | tr '\n' ' '
+}
+links_before=$(links)
+write "$CFG/interfaces.json" '{"interfaces": [
+  {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
+  {"hardware_addr": "02:00:00:00:00:05", "name": "lan1"},
+  {"hardware_addr": "02:00:00:00:00:02", "spoof_hardware_addr": "02:00:00:00:00:aa", "name": "lan0",
+   "addr": "10.10.1.1/24", "mtu": 1400}]}'
+apply_bg --confirm 2
+mtu_1400() { ip -n "$R" -o link show dev lan0 | grep -q 'mtu 1400'; }
+wait_for 5000 mtu_1400 >/dev/null
+check "the change renamed eth5 to lan1" ip -n "$R" link show dev lan1
+exited "a link change not confirmed: exit 4" 4
+equals "names, MTU, MAC and up/down are as before" "$(links)" "$links_before"
+check "eth5 has its name again" ip -n "$R" link show dev eth5
+
 # The watchdogs' messages (and, in a sanitizer build, any report) go to
 # watchdog.log in the journal's directory.
 WLOG=$(cat "$ROOT"/run/netkeep/confirm-net*/watchdog.log 2>/dev/null)
