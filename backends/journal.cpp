@@ -36,12 +36,11 @@ int64_t unix_ms() {
 }
 
 std::string to_json(const Pending& p) {
-  std::string checks;
-  for (size_t i = 0; i < p.checks.size(); i++) checks += (i ? ", " : "") + json::quote(p.checks[i]);
   return fmt::format(
       "{{\"id\": {}, \"applied_ms\": {}, \"deadline_ms\": {}, \"apply_pid\": {}, \"config\": {}, "
       "\"checks\": [{}]}}\n",
-      json::quote(p.id), p.applied_ms, p.deadline_ms, p.apply_pid, json::quote(p.config), checks);
+      json::quote(p.id), p.applied_ms, p.deadline_ms, p.apply_pid, json::quote(p.config),
+      json::quote_list(p.checks));
 }
 
 Result<Pending, std::string> pending_from_json(std::string_view text) {

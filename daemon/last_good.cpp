@@ -10,6 +10,7 @@
 #include "backends/resolv_conf.hpp"
 #include "model/desired.hpp"
 #include "model/file_read.hpp"
+#include "reconciler/saved_plan.hpp"
 
 namespace netkeep {
 
@@ -28,14 +29,13 @@ std::string read_kept(const std::filesystem::path& p) {
 LastGood::LastGood(std::filesystem::path config, std::filesystem::path dir)
     : config_(std::move(config)), dir_(std::move(dir)) {}
 
+// The saved plan's hash of each file (stable across builds: the kept
+// fingerprint outlives the binary that wrote it).
 std::string LastGood::fingerprint() const {
   std::string all;
-  for (const char* name : kOperatorFiles) {
-    FileText t = read_regular_file(config_ / name);
-    all += fmt::format("{}:{}:{}\n", name, static_cast<int>(t.result),
-                       std::hash<std::string>()(t.result == ReadResult::ok ? t.text : t.error));
-  }
-  return fmt::format("{:016x}", std::hash<std::string>()(all));
+  for (const char* name : kOperatorFiles)
+    all += fmt::format("{} {}\n", name, config_file_hash(config_ / name));
+  return all;
 }
 
 std::string LastGood::kept() const {

@@ -40,4 +40,10 @@ std::string quote(std::string_view s) {
   return out + "\"";
 }
 
+std::string quote_list(const std::vector<std::string>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); i++) out += (i ? ", " : "") + quote(v[i]);
+  return out;
+}
+
 }  // namespace netkeep::json

@@ -249,16 +249,11 @@ Plan restore(const Actual& before, const Touched& t, const Actual& now) {
 
 std::string to_json(const Touched& t) {
   using json::quote;
-  auto strings = [](const std::vector<std::string>& v) {
-    std::string out;
-    for (size_t i = 0; i < v.size(); i++) out += (i ? ", " : "") + quote(v[i]);
-    return out;
-  };
   std::string out = "{\"links\": [";
   for (size_t i = 0; i < t.links.size(); i++)
     out += fmt::format("{}{{\"before\": {}, \"after\": {}}}", i ? ", " : "",
                        quote(t.links[i].before), quote(t.links[i].after));
-  out += "],\n \"created_links\": [" + strings(t.created_links) + "],\n \"addrs\": [";
+  out += "],\n \"created_links\": [" + json::quote_list(t.created_links) + "],\n \"addrs\": [";
   for (size_t i = 0; i < t.addrs.size(); i++)
     out += fmt::format("{}{{\"dev\": {}, \"local\": \"{}\"}}", i ? ", " : "", quote(t.addrs[i].dev),
                        t.addrs[i].local.str());
@@ -266,7 +261,7 @@ std::string to_json(const Touched& t) {
   for (size_t i = 0; i < t.routes.size(); i++)
     out += fmt::format("{}{{\"dst\": \"{}\", \"priority\": {}}}", i ? ", " : "",
                        t.routes[i].dst.str(), t.routes[i].priority);
-  out += "],\n \"sysctls\": [" + strings(t.sysctls) + "],\n \"files\": [";
+  out += "],\n \"sysctls\": [" + json::quote_list(t.sysctls) + "],\n \"files\": [";
   for (size_t i = 0; i < t.files.size(); i++)
     out +=
         fmt::format("{}{{\"path\": {}, \"written\": {}, \"symlink\": {}}}", i ? ", " : "",

@@ -34,14 +34,18 @@ std::string part(const Actual& a, F keep) {
 
 }  // namespace
 
+std::string config_file_hash(const std::filesystem::path& file) {
+  FileText t = read_regular_file(file);
+  return t.result == ReadResult::ok        ? hash_hex(t.text)
+         : t.result == ReadResult::missing ? "missing"
+                                           : "unreadable";
+}
+
 Fingerprint fingerprint(const std::filesystem::path& config, const Actual& a) {
   Fingerprint f;
   for (const char* name :
        {kInterfacesFile, kDhcp4File, kDhcp6File, kPortForwardingsFile, kWireGuardFile}) {
-    FileText t = read_regular_file(config / name);
-    f[fmt::format("config {}", name)] = t.result == ReadResult::ok        ? hash_hex(t.text)
-                                        : t.result == ReadResult::missing ? "missing"
-                                                                          : "unreadable";
+    f[fmt::format("config {}", name)] = config_file_hash(config / name);
   }
   f["kernel links"] = part(a, [](const Actual& x, Actual& o) { o.links = x.links; });
   // Addresses netkeep owns; routes but those the kernel makes itself (a

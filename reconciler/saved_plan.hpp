@@ -26,6 +26,8 @@ namespace netkeep {
 using Fingerprint = std::map<std::string, std::string>;
 
 Fingerprint fingerprint(const std::filesystem::path& config, const Actual& actual);
+// One config file's part: a hash of its contents, "missing" or "unreadable".
+std::string config_file_hash(const std::filesystem::path& file);
 
 // What differs between two fingerprints, for `plan is stale: …`; empty
 // when nothing does.
