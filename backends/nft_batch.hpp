@@ -16,9 +16,9 @@ namespace netkeep::nft {
 
 // Room for one message. netkeep's largest single-object message, a
 // forwarding rule, is under 1 KiB; a message of map elements holds up to
-// kElemsPerMessage elements of under 128 bytes each (nft_set_codec.hpp).
+// kElemsPerMessage elements of under 192 bytes each (nft_set_codec.hpp).
 constexpr size_t kMaxMessage = 4096;
-constexpr size_t kMaxRoom = kMaxMessage + 256 * 128;
+constexpr size_t kMaxRoom = kMaxMessage + 256 * 192;
 
 // netkeep builds every message itself, of a size bounded by design: past
 // the bound is a bug in netkeep, not an input error, and it stops there

@@ -140,15 +140,22 @@ std::optional<KernelError> NftKernel::snapshot_once(NftState& s) {
       })))
     return e;
   m = nft::dump_sets();
+  std::vector<std::string> interval;  // the maps with flags interval, by name
   if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
         if (auto set = nft::decode_set(nlh);
-            set && nft_owned_map(set->family, set->table, set->name))
+            set && nft_owned_map(set->family, set->table, set->name)) {
           s.maps.push_back({set->family, set->table, set->name, set->typed, {}, set->kind});
+          if (set->interval) interval.push_back(set->table + ' ' + set->name);
+        }
       })))
     return e;
   sort(s);
+  // A map of another type (an earlier netkeep's) is read as what it is:
+  // its counters carry over when it is made again.
   for (auto& map : s.maps)
-    if (failed(e = read_elems(map))) return e;
+    if (failed(e = read_elems(map, std::find(interval.begin(), interval.end(),
+                                             map.table + ' ' + map.name) != interval.end())))
+      return e;
   for (auto& chain : s.chains) {
     m = nft::dump_rules(chain.family, chain.table, chain.name);
     if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
@@ -173,30 +180,32 @@ KernelResult<std::string> NftKernel::read_stamp() {
   return stamp;
 }
 
-std::optional<KernelError> NftKernel::read_elems(NftMap& map) {
+std::optional<KernelError> NftKernel::read_elems(NftMap& map, bool interval) {
   std::vector<nft::RawElem> raw;
   auto m = nft::dump_elems(map.family, map.table, map.name);
   if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
         nft::decode_elems(nlh, map.family, map.table, map.name, raw);
       }))
     return e;
-  map.elems = nft::intervals_of(std::move(raw));
+  map.elems = nft::intervals_of(std::move(raw), interval);
   return std::nullopt;
 }
 
 KernelResult<std::vector<NftMap>> NftKernel::read_forwarding_counters() {
   std::vector<NftMap> out;
-  for (uint8_t proto : {6, 17}) {
-    NftMap map{NftFamily::ip, "nat", forwarding_map(proto), true, {}};
-    NftMap count{NftFamily::ip, kCountTable, count_set(proto), true, {}, NftMapKind::count};
-    for (NftMap* m : {&map, &count}) {
-      if (auto e = read_elems(*m)) {
-        if (e->code == ENOENT) continue;  // no such map yet
-        return unexpected(*e);
+  for (uint8_t proto : {6, 17})
+    for (bool ranges : {false, true}) {
+      NftMap map{NftFamily::ip, "nat", forwarding_map(proto, ranges), true, {}};
+      NftMap count{NftFamily::ip, kCountTable, count_set(proto, ranges),
+                   true,          {},          NftMapKind::count};
+      for (NftMap* m : {&map, &count}) {
+        if (auto e = read_elems(*m, ranges)) {
+          if (e->code == ENOENT) continue;  // no such map yet
+          return unexpected(*e);
+        }
+        out.push_back(std::move(*m));
       }
-      out.push_back(std::move(*m));
     }
-  }
   return out;
 }
 

@@ -83,8 +83,9 @@ class NftKernel {
   explicit NftKernel(std::unique_ptr<nl::Socket> s) : sock_(std::move(s)) {}
   std::optional<KernelError> snapshot_once(NftState& out);
   KernelResult<uint32_t> generation();
-  std::optional<KernelError> read_elems(NftMap& map);  // its elements, as intervals
-  KernelResult<std::string> read_stamp();              // "" when there is none
+  // Its elements, as intervals; `interval`: the set has flags interval.
+  std::optional<KernelError> read_elems(NftMap& map, bool interval);
+  KernelResult<std::string> read_stamp();  // "" when there is none
   // After a committed batch: the view with `ops` applied, or none.
   void update_view(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles,
                    const std::string& stamp);

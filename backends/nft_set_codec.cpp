@@ -14,11 +14,14 @@ namespace netkeep::nft {
 namespace {
 
 // The forwarding maps' type, as nft 1.0 declares `type inet_service :
-// interval ipv4_addr . inet_service; flags interval; counter`.
+// interval ipv4_addr . inet_service; counter`, with `flags interval` for
+// the ranges map; the count sets' `type inet_service; counter`, the same.
 constexpr uint32_t kInetService = 13, kIpv4Addr = 7;  // nft's datatype numbers
 constexpr uint32_t kMapKeyLen = 2, kMapDataLen = 16;
-constexpr uint32_t kMapFlags = NFT_SET_MAP | NFT_SET_INTERVAL;
-constexpr uint32_t kCountFlags = NFT_SET_INTERVAL;
+
+uint32_t set_flags(NftMapKind kind, const std::string& name) {
+  return (kind == NftMapKind::dnat ? NFT_SET_MAP : 0) | (ranges_set(name) ? NFT_SET_INTERVAL : 0);
+}
 // nft's own description of that type (key and data byte order, the data's
 // parts, and that the data is an interval), so `nft list` prints the map
 // as it was declared. The kernel keeps it and never reads it.
@@ -40,14 +43,13 @@ void encode_map_add(const NftMapAdd& o, uint32_t seq, Batch& buf) {
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kInetService);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, kMapKeyLen);
   if (o.kind == NftMapKind::dnat) {
-    nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, kMapFlags);
     nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, kIpv4Addr << 6 | kInetService);
     nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, kMapDataLen);
     nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kMapUserdata, sizeof kMapUserdata);
   } else {
-    nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, kCountFlags);
     nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kCountUserdata, sizeof kCountUserdata);
   }
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, set_flags(o.kind, o.name));
   nftnl_set_add_expr(s.get(), nftnl_expr_alloc("counter"));  // each element gets one
   nftnl_set_set_u32(s.get(), NFTNL_SET_ID, seq);             // required, unique within the batch
   nlmsghdr* nlh = header(buf.reserve(), NFT_MSG_NEWSET, o.family, NLM_F_CREATE, seq);
@@ -55,8 +57,11 @@ void encode_map_add(const NftMapAdd& o, uint32_t seq, Batch& buf) {
   buf.commit();
 }
 
-// An interval's start element (with its data, when adding) and end element.
-void put_interval(nftnl_set* s, const NftMapElem& e, bool with_data) {
+// An interval's start element (with its data, when adding) and, in an
+// interval set, its end element. A hash set's element is its one port.
+// `counts`: an added element with counts (one moved from another map) is
+// given them; otherwise the set's counter starts at zero.
+void put_interval(nftnl_set* s, const NftMapElem& e, bool with_data, bool interval, bool counts) {
   const uint16_t key = htons(e.first);
   nftnl_set_elem* start = nftnl_set_elem_alloc();
   nftnl_set_elem_set(start, NFTNL_SET_ELEM_KEY, &key, sizeof key);
@@ -69,8 +74,14 @@ void put_interval(nftnl_set* s, const NftMapElem& e, bool with_data) {
     std::memcpy(data + 12, &hi, 2);
     nftnl_set_elem_set(start, NFTNL_SET_ELEM_DATA, data, sizeof data);
   }
+  if (counts && (e.packets || e.bytes)) {
+    nftnl_expr* c = nftnl_expr_alloc("counter");
+    nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_PACKETS, e.packets);
+    nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_BYTES, e.bytes);
+    nftnl_set_elem_add_expr(start, c);
+  }
   nftnl_set_elem_add(s, start);
-  if (e.last == 0xffff) return;  // open to the end: no end element
+  if (!interval || e.last == 0xffff) return;  // open to the end: no end element
   const uint16_t after = htons(static_cast<uint16_t>(e.last + 1));
   nftnl_set_elem* end = nftnl_set_elem_alloc();
   nftnl_set_elem_set(end, NFTNL_SET_ELEM_KEY, &after, sizeof after);
@@ -83,11 +94,13 @@ void encode_elems(uint16_t type, NftFamily family, const std::string& table, con
                   const std::vector<const NftMapElem*>& elems, bool with_data, uint32_t seq,
                   Batch& buf) {
   SetPtr s = set_of(family, table, map);
-  for (const NftMapElem* e : elems) put_interval(s.get(), *e, with_data);
+  const bool interval = ranges_set(map), add = type == NFT_MSG_NEWSETELEM;
+  for (const NftMapElem* e : elems) put_interval(s.get(), *e, with_data, interval, add);
   // NLM_F_EXCL: an element already there is an error, never overwritten.
-  const uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0;
-  // An element is two nested elements of under 64 bytes each.
-  const size_t room = kMaxMessage + elems.size() * 128;
+  const uint16_t flags = add ? NLM_F_CREATE | NLM_F_EXCL : 0;
+  // An element is two nested elements: the start under 128 bytes with its
+  // data and counts, the end under 64.
+  const size_t room = kMaxMessage + elems.size() * kElemRoom;
   nlmsghdr* nlh = header(buf.reserve(room), type, family, flags, seq);
   nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
   buf.commit(room);
@@ -146,17 +159,23 @@ size_t encode_set_op(const Op& op, uint32_t seq, Batch& buf) {
 size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq,
                            Batch& buf) {
   std::vector<const NftMapElem*> elems, counted;
+  std::vector<NftMapElem> keys;  // the count set's elements: ports and counts
+  keys.reserve(adds.size());     // never moves: `counted` points into it
+  const std::string* count = nullptr;
   elems.reserve(adds.size());
   for (const NftForwardAdd* a : adds) {
     elems.push_back(&a->elem);
-    if (!a->count.empty()) counted.push_back(&a->elem);
+    if (a->count.empty()) continue;
+    keys.push_back(
+        NftMapElem{a->elem.first, a->elem.last, {}, 0, 0, a->count_packets, a->count_bytes});
+    counted.push_back(&keys.back());
+    count = &a->count;
   }
   const NftForwardAdd& first = *adds.front();
   encode_elems(NFT_MSG_NEWSETELEM, first.family, first.table, first.map, elems, true, seq, buf);
   if (counted.empty()) return 1;
-  // The count set is the protocol's: every op of a group has the same one.
-  encode_elems(NFT_MSG_NEWSETELEM, first.family, kCountTable, count_set(first.proto), counted,
-               false, seq, buf);
+  // The count set is the map's: every op of a group has the same one.
+  encode_elems(NFT_MSG_NEWSETELEM, first.family, kCountTable, *count, counted, false, seq, buf);
   return 2;
 }
 
@@ -184,8 +203,9 @@ std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {
   const uint32_t data_len = nftnl_set_is_set(s.get(), NFTNL_SET_DATA_LEN)
                                 ? nftnl_set_get_u32(s.get(), NFTNL_SET_DATA_LEN)
                                 : 0;
-  m.typed = counter &&
-            nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS) == (count ? kCountFlags : kMapFlags) &&
+  const uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
+  m.interval = flags & NFT_SET_INTERVAL;
+  m.typed = counter && flags == set_flags(m.kind, m.name) &&
             nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_LEN) == kMapKeyLen &&
             data_len == (count ? 0 : kMapDataLen);
   return m;
@@ -233,7 +253,7 @@ bool decode_elems(const nlmsghdr* nlh, NftFamily family, std::string_view table,
   return true;
 }
 
-std::vector<NftMapElem> intervals_of(std::vector<RawElem> raw) {
+std::vector<NftMapElem> intervals_of(std::vector<RawElem> raw, bool interval) {
   // At one key, the end of the interval before comes first.
   std::sort(raw.begin(), raw.end(), [](const RawElem& a, const RawElem& b) {
     return a.key != b.key ? a.key < b.key : a.end > b.end;
@@ -249,7 +269,7 @@ std::vector<NftMapElem> intervals_of(std::vector<RawElem> raw) {
     if (open) out.back().last = static_cast<uint16_t>(r.key - 1);  // no end between: adjacent
     NftMapElem e;
     e.first = r.key;
-    e.last = 0xffff;
+    e.last = interval ? 0xffff : r.key;
     if (r.data.size() == kMapDataLen) {
       uint16_t lo, hi;
       std::memcpy(e.addr.data(), r.data.data(), 4);
@@ -261,7 +281,7 @@ std::vector<NftMapElem> intervals_of(std::vector<RawElem> raw) {
     e.packets = r.packets;
     e.bytes = r.bytes;
     out.push_back(e);
-    open = true;
+    open = interval;
   }
   return out;
 }

@@ -32,17 +32,19 @@ size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32
                            Batch& buf);  // returns the messages appended
 // How many elements one such message carries at most.
 inline constexpr size_t kElemsPerMessage = 256;
-static_assert(kMaxRoom >= kMaxMessage + kElemsPerMessage * 128);
+inline constexpr size_t kElemRoom = 192;  // an element: start (with data and counts) and end
+static_assert(kMaxRoom >= kMaxMessage + kElemsPerMessage * kElemRoom);
 
 // A set (NEWSET): whether it is of netkeep's type — for a forwarding map,
 // key inet_service, data interval ipv4_addr . inet_service (16 bytes), flags
-// map and interval, a counter on every element; for a count set (by its
-// name), the same without data.
+// map (and interval, for a ranges map, by its name), a counter on every
+// element; for a count set (by its name), the same without data.
 struct SetMsg {
   NftFamily family = NftFamily::ip;
   std::string table, name;
   bool typed = false;
-  NftMapKind kind = NftMapKind::dnat;  // a count set: an interval set of ports, no data
+  NftMapKind kind = NftMapKind::dnat;  // a count set: a set of ports, no data
+  bool interval = false;               // flags interval, whatever its name says
 };
 std::optional<SetMsg> decode_set(const nlmsghdr* nlh);
 
@@ -59,9 +61,10 @@ struct RawElem {
 // not one.
 bool decode_elems(const nlmsghdr* nlh, NftFamily family, std::string_view table,
                   std::string_view set, std::vector<RawElem>& out);
-// Start and end elements paired into intervals, sorted; an end without a
-// start (nft writes one at key 0) is not an interval.
-std::vector<NftMapElem> intervals_of(std::vector<RawElem> raw);
+// Start and end elements of an interval set paired into intervals, sorted;
+// an end without a start (nft writes one at key 0) is not an interval. In
+// a hash set (`interval` false) each element is its one port.
+std::vector<NftMapElem> intervals_of(std::vector<RawElem> raw, bool interval);
 
 nl::Message dump_sets();
 nl::Message dump_elems(NftFamily family, const std::string& table, const std::string& set);

@@ -328,11 +328,15 @@ int cmd_show(const Args& a) {
   // Each port interval a forwarding wins: the connections it forwarded, and
   // their packets and bytes in both directions.
   for (const auto& f : forwarding_counts(x.nft.maps))
-    fmt::print(
-        "{} connections {} packets {} bytes {}\n",
-        to_text(NftForwardAdd{NftFamily::ip, "nat", forwarding_map(f.proto), f.proto, f.elem, {}})
-            .substr(2),
-        f.connections, f.packets, f.bytes);
+    fmt::print("{} connections {} packets {} bytes {}\n",
+               to_text(NftForwardAdd{NftFamily::ip,
+                                     "nat",
+                                     forwarding_map(f.proto, is_range(f.elem)),
+                                     f.proto,
+                                     f.elem,
+                                     {}})
+                   .substr(2),
+               f.connections, f.packets, f.bytes);
   for (const auto& [path, f] : x.files) {
     const char* kinds[] = {"missing", "regular file", "symlink", "other"};
     fmt::print("file {}: {}\n", path, kinds[static_cast<int>(f.kind)]);

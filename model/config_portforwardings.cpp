@@ -6,7 +6,6 @@
 #include <array>
 #include <cstring>
 #include <memory>
-#include <unordered_map>
 
 #include "model/config.hpp"
 #include "model/first_match.hpp"
@@ -220,20 +219,46 @@ const char* proto_name(uint8_t proto) {
 // earlier entry takes from a later one is worth a warning naming both, and
 // one that leaves it nothing means it can never match. The same ports
 // twice with different destinations is almost surely a mistake: an error.
-void check_overlaps(const std::vector<Forwarding>& rules, const std::vector<size_t>& entry_of,
-                    Sink& sink) {
+// The first rule with each (protocol, ports): open addressing in one
+// array, as thousands of rules are checked on every reconcile.
+class FirstWithPorts {
+ public:
+  explicit FirstWithPorts(size_t rules) {
+    size_t n = 16;
+    while (n < 2 * rules) n *= 2;
+    slots_.assign(n, {0, 0});
+  }
+  // The first rule given these ports: `index` itself when it is the first.
+  size_t first(const Forwarding& f, size_t index) {
+    const uint64_t key = uint64_t(f.proto) << 32 | uint32_t(f.port.first) << 16 | f.port.last;
+    const size_t mask = slots_.size() - 1;
+    for (size_t at = (key * 0x9e3779b97f4a7c15u) >> 40 & mask;; at = (at + 1) & mask) {
+      auto& [k, i] = slots_[at];
+      if (k == key + 1) return i;
+      if (k == 0) {
+        slots_[at] = {key + 1, index};
+        return index;
+      }
+    }
+  }
+
+ private:
+  std::vector<std::pair<uint64_t, size_t>> slots_;  // key + 1 (0: empty), rule
+};
+
+std::vector<PortRun> check_overlaps(const std::vector<Forwarding>& rules,
+                                    const std::vector<size_t>& entry_of, Sink& sink) {
   FirstMatch match;
-  std::unordered_map<uint64_t, size_t> exact;  // (proto, first, last) -> first rule with them
+  FirstWithPorts exact(rules.size());
   for (size_t i = 0; i < rules.size(); i++) {
     const Forwarding& f = rules[i];
     const Shadow s = match.claim(i, f);
-    const uint64_t key = uint64_t(f.proto) << 32 | uint32_t(f.port.first) << 16 | f.port.last;
-    auto [same, fresh] = exact.try_emplace(key, i);
+    const size_t same = exact.first(f, i);
     if (!s.first_by) continue;
     const std::string at = json::join(json::index("forwardings", entry_of[i]), "port");
-    if (!fresh) {
-      const Forwarding& e = rules[same->second];
-      const std::string earlier = json::index("forwardings", entry_of[same->second]);
+    if (same != i) {
+      const Forwarding& e = rules[same];
+      const std::string earlier = json::index("forwardings", entry_of[same]);
       if (e.dest_addr != f.dest_addr || e.dest_port != f.dest_port) {
         sink.error(at, fmt::format("\"{}\" ({}) is also {}.port, with another destination "
                                    "({}:{}, not {}:{}): only the first could ever match",
@@ -254,6 +279,7 @@ void check_overlaps(const std::vector<Forwarding>& rules, const std::vector<size
                                 f.port.str(), proto_name(f.proto), s.ports, size, by,
                                 rules[*s.first_by].port.str()));
   }
+  return match.runs();
 }
 
 size_t common_prefix(std::string_view a, std::string_view b) {
@@ -349,8 +375,8 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
   // only texts that parsed cleanly, so its rules are the answer.
   if (memo && memo->valid && text == memo->text) {
     memo->spliced++;
-    check_overlaps(memo->rules, memo->entry_of, sink);  // its warnings again
-    return PortForwardings{memo->rules};
+    auto runs = check_overlaps(memo->rules, memo->entry_of, sink);  // its warnings again
+    return PortForwardings{memo->rules, std::move(runs)};
   }
   Rules r;
   json::ArrayLayout layout;
@@ -380,18 +406,18 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
       }
     }
   }
-  check_overlaps(r.rules, r.entry_of, sink);
+  auto runs = check_overlaps(r.rules, r.entry_of, sink);
   if (sink.errors > 0) return std::nullopt;
   if (memo) {
     memo->valid = remember;
     if (remember) {
       memo->text.assign(text);
       memo->rules = r.rules;
-      memo->entry_of = r.entry_of;
+      memo->entry_of = std::move(r.entry_of);
       memo->layout = std::move(layout);
     }
   }
-  return PortForwardings{std::move(r.rules)};
+  return PortForwardings{std::move(r.rules), std::move(runs)};
 }
 
 }  // namespace netkeep

@@ -96,8 +96,20 @@ struct Forwarding {
   bool operator==(const Forwarding&) const = default;
 };
 
+// Which forwarding takes each port: first match in file order, as runs
+// of ports (model/first_match.hpp), indexing `forwardings`.
+struct PortRun {
+  uint8_t proto = 6;
+  PortRange ports;
+  size_t forwarding = 0;  // index into the forwarding list
+  bool operator==(const PortRun&) const = default;
+};
+
 struct PortForwardings {
   std::vector<Forwarding> forwardings;
+  // What parse_portforwardings found for them (it checks the overlaps
+  // anyway); empty when made otherwise: the planner computes them then.
+  std::vector<PortRun> runs = {};
   bool operator==(const PortForwardings&) const = default;
 };
 

@@ -12,16 +12,17 @@ FirstMatch::Table& FirstMatch::table(uint8_t proto) {
   Table& t = proto == IPPROTO_UDP ? udp_ : tcp_;
   if (t.next.empty()) {
     t.next.resize(kNone + 1);
-    for (uint32_t p = 0; p <= kNone; p++) t.next[p] = p;
-    t.owner.assign(kNone, 0);
+    t.owner.resize(kNone);
   }
   return t;
 }
 
 // The lowest free port >= p (kNone when none), halving the paths it walks.
+// kNone is never claimed, so every path ends there at the latest.
 uint32_t FirstMatch::find_free(Table& t, uint32_t p) {
-  while (t.next[p] != p) {
-    t.next[p] = t.next[t.next[p]];
+  while (t.next[p]) {
+    const uint32_t up = t.next[p];
+    if (t.next[up]) t.next[p] = t.next[up];
     p = t.next[p];
   }
   return p;

@@ -19,14 +19,6 @@ struct Shadow {
   std::optional<size_t> first_by;  // the forwarding that takes the lowest of them
 };
 
-// A run of consecutive ports of one protocol that one forwarding takes.
-struct PortRun {
-  uint8_t proto = 6;
-  PortRange ports;
-  size_t forwarding = 0;  // index into the forwarding list
-  bool operator==(const PortRun&) const = default;
-};
-
 // Claims ports in the order forwardings are given. Each port is visited
 // once whatever the ranges (a port-indexed "next free port" forest), so
 // 10,000 forwardings of wide ranges cost what 65,536 ports cost.
@@ -38,8 +30,10 @@ class FirstMatch {
   std::vector<PortRun> runs() const;
 
  private:
+  // Zero means free (and, in `next`, "this port itself"): a new table is
+  // one zero fill.
   struct Table {
-    std::vector<uint32_t> next;   // next[p]: a port >= p that may be free; 65536: none
+    std::vector<uint32_t> next;   // next[p]: 0 when p is free, else a port > p that may be
     std::vector<uint32_t> owner;  // owner[p]: the claiming forwarding's index + 1, 0 free
   };
   Table& table(uint8_t proto);

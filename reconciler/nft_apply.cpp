@@ -34,14 +34,14 @@ std::optional<KernelError> elem_add(NftState& s, NftFamily f, const std::string&
                                     const std::string& map, const NftMapElem& e) {
   NftMap* m = s.map(f, table, map);
   if (!m) return err(ENOENT, "No such file or directory");
+  // A hash set's element is one port (netkeep would send a range's start alone).
+  if (is_range(e) && !ranges_set(map)) return err(EINVAL, "Invalid argument");
   auto at = std::find_if(m->elems.begin(), m->elems.end(),
                          [&](const NftMapElem& x) { return x.first > e.first; });
   const bool overlaps = (at != m->elems.end() && at->first <= e.last) ||
                         (at != m->elems.begin() && std::prev(at)->last >= e.first);
   if (overlaps) return err(EEXIST, "File exists");
-  NftMapElem fresh = e;
-  fresh.packets = fresh.bytes = 0;  // a new element's counter starts at zero
-  m->elems.insert(at, fresh);
+  m->elems.insert(at, e);  // with the counts it is added with (zero, unless moved)
   return std::nullopt;
 }
 
@@ -106,12 +106,19 @@ std::optional<KernelError> apply_nft_op(NftState& s, const Op& op, uint64_t hand
   if (auto* o = std::get_if<NftForwardAdd>(&op)) {
     if (auto e = elem_add(s, o->family, o->table, o->map, o->elem)) return e;
     if (o->count.empty()) return std::nullopt;
-    return elem_add(s, o->family, kCountTable, o->count, key_of(o->elem));
+    NftMapElem key = key_of(o->elem);
+    key.packets = o->count_packets;
+    key.bytes = o->count_bytes;
+    return elem_add(s, o->family, kCountTable, o->count, key);
   }
   if (auto* o = std::get_if<NftElemDel>(&op))
     return elem_del(s, o->family, o->table, o->set, o->elem);
-  if (auto* o = std::get_if<NftElemAdd>(&op))
-    return elem_add(s, o->family, o->table, o->set, key_of(o->elem));
+  if (auto* o = std::get_if<NftElemAdd>(&op)) {
+    NftMapElem key = key_of(o->elem);
+    key.packets = o->elem.packets;
+    key.bytes = o->elem.bytes;
+    return elem_add(s, o->family, o->table, o->set, key);
+  }
   if (auto* o = std::get_if<NftForwardChange>(&op)) {
     if (auto e = elem_del(s, o->family, o->table, o->map, o->from)) return e;
     return elem_add(s, o->family, o->table, o->map, o->to);

@@ -207,16 +207,19 @@ BaseChain base(const char* type, uint32_t hook, int32_t priority) {
 
 namespace {
 
-// The forwarding chain: the guard once, then one map lookup per protocol.
+// The forwarding chain: the guard once, then two map lookups per protocol.
 //   ip daddr 127.0.0.0/8 return
 //   ip daddr LAN return                      (with lan0's prefix known)
 //   fib daddr type != 2 return
 //   dnat ip to tcp dport map @netkeep-portforwardings-tcp
+//   dnat ip to tcp dport map @netkeep-portforwardings-tcp-ranges
 //   dnat ip to udp dport map @netkeep-portforwardings-udp
+//   dnat ip to udp dport map @netkeep-portforwardings-udp-ranges
 // The guard keeps router7's meaning: only packets addressed to the router
 // itself (RTN_LOCAL), not to loopback or the LAN, are forwarded. Every new
-// connection costs the guard (one FIB lookup) and two map lookups, however
-// many forwardings there are.
+// connection costs the guard (one FIB lookup) and at most two map lookups
+// (the other protocol's rules stop at the protocol), however many
+// forwardings there are. A lookup that finds nothing ends its rule.
 NftRule return_if(const Prefix& p) {
   ExprWriter w;
   addr_match(w, kDaddr, NFT_CMP_EQ, p);
@@ -243,13 +246,13 @@ NftRule return_unless_local() {
 // The map's data is address . port range, interval form: addr_min,
 // port_min, addr_max, port_max in 32-bit registers 1 (NFT_REG32_00), 9, 10
 // and 11, as nft lays out `dnat ip to tcp dport map @m` for such a map.
-NftRule dispatch(uint8_t proto) {
+NftRule dispatch(uint8_t proto, bool ranges) {
   ExprWriter w;
   meta(w, NFT_META_L4PROTO);
   cmp(w, NFT_CMP_EQ, std::string(1, static_cast<char>(proto)));
   payload(w, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
   w.begin("lookup")
-      .str(NFTA_LOOKUP_SET, forwarding_map(proto))
+      .str(NFTA_LOOKUP_SET, forwarding_map(proto, ranges))
       .be32(NFTA_LOOKUP_SREG, kReg1)
       .be32(NFTA_LOOKUP_DREG, kReg1)
       .be32(NFTA_LOOKUP_FLAGS, 0)
@@ -272,7 +275,7 @@ NftRule dispatch(uint8_t proto) {
 // [ ct load proto_dst => reg 1 , dir original ] [ lookup reg 1 set SET ]
 // The lookup bumps the matching element's counter, for every packet of the
 // connection in either direction (both pass the forward hook).
-NftRule count_traffic(uint8_t proto) {
+NftRule count_traffic(uint8_t proto, bool ranges) {
   ExprWriter w;
   w.begin("ct").be32(NFTA_CT_DREG, kReg1).be32(NFTA_CT_KEY, NFT_CT_STATUS).end();
   bitwise(w, host32(IPS_DST_NAT));
@@ -285,7 +288,7 @@ NftRule count_traffic(uint8_t proto) {
       .u8(NFTA_CT_DIRECTION, IP_CT_DIR_ORIGINAL)
       .end();
   w.begin("lookup")
-      .str(NFTA_LOOKUP_SET, count_set(proto))
+      .str(NFTA_LOOKUP_SET, count_set(proto, ranges))
       .be32(NFTA_LOOKUP_SREG, kReg1)
       .be32(NFTA_LOOKUP_FLAGS, 0)
       .end();
@@ -293,13 +296,18 @@ NftRule count_traffic(uint8_t proto) {
 }
 
 // Each port interval a forwarding wins (first match in file order) is one
-// element: a dest_port range is the forwarding's own port range, so DNAT
-// keeps the connection's port; a single dest_port maps every port to it.
-NftMap forwarding_map_of(uint8_t proto, const std::vector<Forwarding>& fw,
+// element, of the ranges map or, a single port, of the other: a dest_port
+// range is the forwarding's own port range, so DNAT keeps the connection's
+// port; a single dest_port maps every port to it.
+NftMap forwarding_map_of(uint8_t proto, bool ranges, const std::vector<Forwarding>& fw,
                          const std::vector<PortRun>& runs) {
-  NftMap m{NftFamily::ip, "nat", forwarding_map(proto), true, {}};
+  NftMap m{NftFamily::ip, "nat", forwarding_map(proto, ranges), true, {}};
+  auto mine = [&](const PortRun& r) {
+    return r.proto == proto && (r.ports.first != r.ports.last) == ranges;
+  };
+  m.elems.reserve(std::count_if(runs.begin(), runs.end(), mine));
   for (const PortRun& r : runs) {
-    if (r.proto != proto) continue;
+    if (!mine(r)) continue;
     const Forwarding& f = fw[r.forwarding];
     NftMapElem e;
     e.first = r.ports.first;
@@ -314,12 +322,60 @@ NftMap forwarding_map_of(uint8_t proto, const std::vector<Forwarding>& fw,
 
 }  // namespace
 
-const char* count_set(uint8_t proto) {
-  return proto == IPPROTO_UDP ? kCountSetUdp : kCountSetTcp;
+namespace {
+
+struct SetName {
+  const char* name;
+  uint8_t proto;
+  bool ranges;
+};
+constexpr SetName kMaps[] = {{kForwardingMapTcp, IPPROTO_TCP, false},
+                             {kForwardingRangesTcp, IPPROTO_TCP, true},
+                             {kForwardingMapUdp, IPPROTO_UDP, false},
+                             {kForwardingRangesUdp, IPPROTO_UDP, true}};
+constexpr SetName kCountSets[] = {{kCountSetTcp, IPPROTO_TCP, false},
+                                  {kCountRangesTcp, IPPROTO_TCP, true},
+                                  {kCountSetUdp, IPPROTO_UDP, false},
+                                  {kCountRangesUdp, IPPROTO_UDP, true}};
+
+template <size_t N>
+const char* name_of(const SetName (&names)[N], uint8_t proto, bool ranges) {
+  for (const auto& n : names)
+    if (n.proto == proto && n.ranges == ranges) return n.name;
+  return names[ranges ? 1 : 0].name;  // anything but UDP is TCP
+}
+
+template <size_t N>
+const SetName* find_name(const SetName (&names)[N], std::string_view name) {
+  for (const auto& n : names)
+    if (name == n.name) return &n;
+  return nullptr;
+}
+
+}  // namespace
+
+const char* forwarding_map(uint8_t proto, bool ranges) {
+  return name_of(kMaps, proto, ranges);
+}
+
+uint8_t forwarding_map_proto(std::string_view name) {
+  const SetName* n = find_name(kMaps, name);
+  return n ? n->proto : 0;
+}
+
+const char* count_set(uint8_t proto, bool ranges) {
+  return name_of(kCountSets, proto, ranges);
 }
 
 uint8_t count_set_proto(std::string_view name) {
-  return name == kCountSetTcp ? IPPROTO_TCP : name == kCountSetUdp ? IPPROTO_UDP : 0;
+  const SetName* n = find_name(kCountSets, name);
+  return n ? n->proto : 0;
+}
+
+bool ranges_set(std::string_view name) {
+  const SetName* n = find_name(kMaps, name);
+  if (!n) n = find_name(kCountSets, name);
+  return n && n->ranges;
 }
 
 std::vector<ForwardingCounts> forwarding_counts(const std::vector<NftMap>& maps) {
@@ -329,21 +385,18 @@ std::vector<ForwardingCounts> forwarding_counts(const std::vector<NftMap>& maps)
     if (m.kind != NftMapKind::dnat || !proto) continue;
     const NftMap* count = nullptr;
     for (const auto& c : maps)
-      if (c.kind == NftMapKind::count && count_set_proto(c.name) == proto) count = &c;
+      if (c.kind == NftMapKind::count && c.name == count_set(proto, ranges_set(m.name))) count = &c;
     for (const auto& e : m.elems) {
       const NftMapElem* c = count ? find_interval(count->elems, e.first, e.last) : nullptr;
       out.push_back({proto, e, e.packets, c ? c->packets : 0, c ? c->bytes : 0});
     }
   }
+  // By protocol and port, whichever map an element is in.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ForwardingCounts& a, const ForwardingCounts& b) {
+                     return std::pair(a.proto, a.elem.first) < std::pair(b.proto, b.elem.first);
+                   });
   return out;
-}
-
-const char* forwarding_map(uint8_t proto) {
-  return proto == IPPROTO_UDP ? kForwardingMapUdp : kForwardingMapTcp;
-}
-
-uint8_t forwarding_map_proto(std::string_view name) {
-  return name == kForwardingMapTcp ? IPPROTO_TCP : name == kForwardingMapUdp ? IPPROTO_UDP : 0;
 }
 
 NftState desired_ruleset(const NftInputs& in) {
@@ -354,17 +407,21 @@ NftState desired_ruleset(const NftInputs& in) {
   fwd.rules.push_back(return_if(loopback));
   if (in.lan) fwd.rules.push_back(return_if(*in.lan));
   fwd.rules.push_back(return_unless_local());
-  const std::vector<PortRun> runs = first_match_runs(in.forwardings);
+  const std::vector<PortRun> computed =
+      in.runs.empty() ? first_match_runs(in.forwardings) : std::vector<PortRun>{};
+  const std::vector<PortRun>& runs = in.runs.empty() ? computed : in.runs;
   NftChain count{NftFamily::ip, kCountTable, "forward", base("filter", NF_INET_FORWARD, 0), {}};
-  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
-    fwd.rules.push_back(dispatch(proto));
-    count.rules.push_back(count_traffic(proto));
-    NftMap m = forwarding_map_of(proto, in.forwardings, runs);
-    NftMap c{NftFamily::ip, kCountTable, count_set(proto), true, {}, NftMapKind::count};
-    for (const auto& e : m.elems) c.elems.push_back(NftMapElem{e.first, e.last, {}, 0, 0, 0, 0});
-    s.maps.push_back(std::move(m));
-    s.maps.push_back(std::move(c));
-  }
+  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
+    for (bool ranges : {false, true}) {
+      fwd.rules.push_back(dispatch(proto, ranges));
+      count.rules.push_back(count_traffic(proto, ranges));
+      NftMap m = forwarding_map_of(proto, ranges, in.forwardings, runs);
+      NftMap c{NftFamily::ip, kCountTable, count_set(proto, ranges), true, {}, NftMapKind::count};
+      c.elems.reserve(m.elems.size());
+      for (const auto& e : m.elems) c.elems.push_back(NftMapElem{e.first, e.last, {}, 0, 0, 0, 0});
+      s.maps.push_back(std::move(m));
+      s.maps.push_back(std::move(c));
+    }
   s.chains.push_back(std::move(fwd));
   s.chains.push_back({NftFamily::ip,
                       "nat",

@@ -15,6 +15,7 @@ struct NftInputs {
   std::string uplink;         // oifname of the masquerade and MSS rules
   std::optional<Prefix> lan;  // lan0's configured prefix: excluded from DNAT
   std::vector<Forwarding> forwardings;
+  std::vector<PortRun> runs = {};  // their first-match runs; computed here when empty
 };
 
 NftState desired_ruleset(const NftInputs& in);
@@ -28,21 +29,41 @@ bool nft_owned_counter(NftFamily family, std::string_view table, std::string_vie
 bool nft_owned_map(NftFamily family, std::string_view table, std::string_view name);
 
 inline constexpr const char* kForwardingChain = "router7-portforwardings";
-// The maps it dispatches through, one per protocol (ip nat).
+// The maps it dispatches through (ip nat), two per protocol: single ports
+// in a hash map (`type inet_service : interval ipv4_addr . inet_service;
+// counter`), port ranges in an interval map (the same with `flags
+// interval`), named with a "-ranges" suffix. Most forwardings are single
+// ports, and the kernel rebuilds an interval set's whole lookup array at
+// every commit that changes it, so keeping them out of the interval map
+// makes adding one a constant cost. Ranges are disjoint from single ports
+// (first match is compiled first), so the order of the lookups is free.
 inline constexpr const char* kForwardingMapTcp = "netkeep-portforwardings-tcp";
 inline constexpr const char* kForwardingMapUdp = "netkeep-portforwardings-udp";
-const char* forwarding_map(uint8_t proto);            // by IPPROTO_TCP / _UDP
+inline constexpr const char* kForwardingRangesTcp = "netkeep-portforwardings-tcp-ranges";
+inline constexpr const char* kForwardingRangesUdp = "netkeep-portforwardings-udp-ranges";
+// By IPPROTO_TCP / _UDP; `ranges`: the interval map.
+const char* forwarding_map(uint8_t proto, bool ranges);
 uint8_t forwarding_map_proto(std::string_view name);  // 0: not a forwarding map
 // The forwarded connections' packets and bytes, both directions, are
 // counted in netkeep's own table, so router7's ip filter chains keep their
 // exact listing: a forward-hook chain looks each DNATed connection's
-// original destination port up in a set per protocol, whose elements are
-// the forwarding maps' port intervals, each with a counter.
+// original destination port up in count sets per protocol, whose elements
+// are the forwarding maps' ports and port intervals, each with a counter
+// (again a hash set and an interval set).
 inline constexpr const char* kCountTable = "netkeep";
 inline constexpr const char* kCountSetTcp = "forwarded-tcp";
 inline constexpr const char* kCountSetUdp = "forwarded-udp";
-const char* count_set(uint8_t proto);            // by IPPROTO_TCP / _UDP
+inline constexpr const char* kCountRangesTcp = "forwarded-tcp-ranges";
+inline constexpr const char* kCountRangesUdp = "forwarded-udp-ranges";
+const char* count_set(uint8_t proto, bool ranges);
 uint8_t count_set_proto(std::string_view name);  // 0: not a count set
+// Whether an owned map or set holds port ranges (an interval set) rather
+// than single ports (a hash set).
+bool ranges_set(std::string_view name);
+// The map or set of `elem`'s shape: a single port or a range.
+inline bool is_range(const NftMapElem& elem) {
+  return elem.first != elem.last;
+}
 
 // Each port interval a forwarding wins, with its counts: connections from
 // its forwarding map element, packets and bytes from its count set's.

@@ -172,12 +172,15 @@ struct NftMapDel {
 // and of the count set in table ip netkeep (`count`, the set's name; empty
 // when that set already holds, or never held, these ports):
 // + forward tcp 8080 -> 10.10.0.23:80
+// An element moved from another map is added with the counts it had there
+// (elem.packets and bytes: connections; count_*: the count set's).
 struct NftForwardAdd {
   NftFamily family = NftFamily::ip;
   std::string table, map;
   uint8_t proto = 6;
   NftMapElem elem;
   std::string count;
+  uint64_t count_packets = 0, count_bytes = 0;
   bool operator==(const NftForwardAdd&) const = default;
 };
 
@@ -238,12 +241,12 @@ struct FileRestore {
   bool operator==(const FileRestore&) const = default;
 };
 
-using Op = std::variant<BridgeCreate, WgLinkCreate, LinkRename, LinkSetMtu, LinkSetMac,
-                        LinkSetMaster, LinkSetUp, FecSet, WgSetDevice, AddrAdd, AddrDel,
-                        RouteReplace, RouteDel, SysctlSet, NftTableAdd, NftCounterAdd, NftChainDel,
-                        NftChainAdd, NftRuleDel, NftRuleAdd, NftMapAdd, NftMapDel, NftForwardAdd,
-                        NftForwardDel, NftForwardChange, NftElemAdd, NftElemDel, FileWrite,
-                        LinkSetDown, LinkDelete, FileRestore>;
+using Op =
+    std::variant<BridgeCreate, WgLinkCreate, LinkRename, LinkSetMtu, LinkSetMac, LinkSetMaster,
+                 LinkSetUp, FecSet, WgSetDevice, AddrAdd, AddrDel, RouteReplace, RouteDel,
+                 SysctlSet, NftTableAdd, NftCounterAdd, NftChainDel, NftChainAdd, NftRuleDel,
+                 NftRuleAdd, NftMapAdd, NftMapDel, NftForwardAdd, NftForwardDel, NftForwardChange,
+                 NftElemAdd, NftElemDel, FileWrite, LinkSetDown, LinkDelete, FileRestore>;
 
 bool is_nft(const Op& op);
 

@@ -133,8 +133,35 @@ bool has_exact(const std::vector<NftMapElem>& keys, const NftMapElem& e) {
   return find_interval(keys, e.first, e.last) != nullptr;
 }
 
+// Counters that move with an element: to the other map of its protocol
+// (a range that shrinks to one port), or into a map made again because it
+// was of another type (an earlier netkeep's one interval map per protocol).
+// The kernel takes the counter values an element is added with.
+struct Carry {
+  const NftState& have;
+  // The element equal to `e` (its ports, and for a forwarding map its
+  // destination) in a map of `want`'s kind and protocol other than `live`,
+  // the one kept: from there it is deleted.
+  const NftMapElem* from(const NftMap& want, const NftMap* live, const NftMapElem& e) const {
+    auto proto = [&](const NftMap& m) {
+      return m.kind == NftMapKind::dnat ? forwarding_map_proto(m.name) : count_set_proto(m.name);
+    };
+    for (const auto& m : have.maps) {
+      if (&m == live || m.kind != want.kind || m.family != want.family || proto(m) != proto(want))
+        continue;
+      const NftMapElem* x = find_interval(m.elems, e.first, e.last);
+      if (x && (want.kind == NftMapKind::count || x->same(e))) return x;
+    }
+    return nullptr;
+  }
+  NftMapElem counted(const NftMap& want, const NftMap* live, NftMapElem e) const {
+    if (const NftMapElem* x = from(want, live, e)) e.packets = x->packets, e.bytes = x->bytes;
+    return e;
+  }
+};
+
 void diff_elems(const NftMap* have, const NftMap& want, const NftMap* have_count,
-                const NftMap& want_count, ElemOps& out) {
+                const NftMap& want_count, const Carry& carry, ElemOps& out) {
   const uint8_t proto = forwarding_map_proto(want.name);
   static const std::vector<NftMapElem> none;
   const auto& h = have ? have->elems : none;
@@ -174,16 +201,41 @@ void diff_elems(const NftMap* have, const NftMap& want, const NftMap* have_count
       c = want_count.name;
       count_new.push_back(e);
     }
-    out.adds.push_back(NftForwardAdd{want.family, want.table, want.name, proto, e, c});
+    NftForwardAdd add{want.family, want.table, want.name, proto, carry.counted(want, have, e), c};
+    if (!c.empty()) {
+      const NftMapElem counts = carry.counted(want_count, have_count, e);
+      add.count_packets = counts.packets;
+      add.count_bytes = counts.bytes;
+    }
+    out.adds.push_back(std::move(add));
   }
   // Drift in the count set alone: keys it holds beyond the desired ones
-  // (and not deleted above), and desired keys it lacks (and not added above).
-  for (const auto& x : hc)
-    if (!has_exact(want_count.elems, x) && !has_exact(count_gone, x))
+  // (and not deleted above), and desired keys it lacks (and not added
+  // above). Both are sorted: one merge walk. (count_gone and count_new hold
+  // only what changed.)
+  const auto& wc = want_count.elems;
+  auto only_have = [&](const NftMapElem& x) {
+    if (!has_exact(count_gone, x))
       out.dels.push_back(NftElemDel{want_count.family, want_count.table, want_count.name, x});
-  for (const auto& x : want_count.elems)
-    if ((!has_exact(hc, x) || has_exact(count_gone, x)) && !has_exact(count_new, x))
-      out.adds.push_back(NftElemAdd{want_count.family, want_count.table, want_count.name, x});
+  };
+  auto only_want = [&](const NftMapElem& x) {
+    if (!has_exact(count_new, x))
+      out.adds.push_back(NftElemAdd{want_count.family, want_count.table, want_count.name,
+                                    carry.counted(want_count, have_count, x)});
+  };
+  for (size_t a = 0, b = 0; a < hc.size() || b < wc.size();) {
+    if (b == wc.size() || (a < hc.size() && hc[a].first < wc[b].first)) {
+      only_have(hc[a++]);
+    } else if (a == hc.size() || wc[b].first < hc[a].first) {
+      only_want(wc[b++]);
+    } else if (hc[a].last != wc[b].last) {
+      only_have(hc[a++]);
+      only_want(wc[b++]);
+    } else {  // held and wanted: wanted again if deleted with its map element
+      if (has_exact(count_gone, wc[b])) only_want(wc[b]);
+      a++, b++;
+    }
+  }
 }
 
 std::optional<Prefix> lan_prefix(const Desired& d) {
@@ -230,10 +282,11 @@ void diff_nft(const NftState& have, NftState want,
   if (!fwd_frozen)
     for (size_t k = 0; k < want.maps.size(); k++) {  // each map with its count set
       if (want.maps[k].kind != NftMapKind::dnat) continue;
-      const uint8_t proto = forwarding_map_proto(want.maps[k].name);
+      const std::string_view name = want.maps[k].name;
+      const char* count = count_set(forwarding_map_proto(name), ranges_set(name));
       for (size_t c = 0; c < want.maps.size(); c++)
-        if (want.maps[c].kind == NftMapKind::count && count_set_proto(want.maps[c].name) == proto)
-          diff_elems(live[k], want.maps[k], live[c], want.maps[c], elems);
+        if (want.maps[c].kind == NftMapKind::count && want.maps[c].name == count)
+          diff_elems(live[k], want.maps[k], live[c], want.maps[c], Carry{have}, elems);
     }
 
   Ids ids;
@@ -294,7 +347,10 @@ void diff_nft(const NftState& have, NftState want,
 
 void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
   NftInputs in{v.uplink(), lan_prefix(d), {}};
-  if (d.portforwardings.ok()) in.forwardings = d.portforwardings.value.forwardings;
+  if (d.portforwardings.ok()) {
+    in.forwardings = d.portforwardings.value.forwardings;
+    in.runs = d.portforwardings.value.runs;
+  }
   // Rules derived from a file that is invalid stay exactly as they are:
   // the forwarding rules come from portforwardings.json and lan0's prefix;
   // masquerade, hairpin and MSS clamping from the uplink's name and lan0's

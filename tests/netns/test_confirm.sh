@@ -168,7 +168,7 @@ check "connections to 8080 are counted ($counted_before)" test "${counted_before
 owned_before=$(ruleset "$R" | sed -n '/table ip nat/,/^}/p')
 write "$CFG/portforwardings.json" '{"forwardings": [{"port": "8080", "dest_addr": "10.10.0.2", "dest_port": "80"}, {"port": "9000-9100", "dest_addr": "10.10.1.2", "dest_port": "9000-9100"}]}'
 apply_bg --confirm 2
-in_map() { ip netns exec "$R" nft list map ip nat netkeep-portforwardings-tcp | grep -q 9000-9100; }
+in_map() { ip netns exec "$R" nft list map ip nat netkeep-portforwardings-tcp-ranges | grep -q 9000-9100; }
 wait_for 5000 in_map >/dev/null
 nft_monitor_start "$R" "$WORK/monitor"
 exited "an nftables change not confirmed: exit 4" 4

@@ -67,6 +67,33 @@ equals "nothing else changed, handles included" \
   "$(outside "$R4" | sed -E 's/packets [0-9]+ bytes [0-9]+//')" "$before"
 equals "the result is netkeep's ruleset" "$(ruleset "$R4")" "$(cat "$TESTDATA/nft/ruleset.golden")"
 
+# An earlier netkeep's layout: one interval map and one interval count set
+# per protocol, holding single ports and ranges alike, with counts. It is
+# split into the hash and ranges maps in one transaction, every
+# forwarding keeping its counts.
+R5=$(new_ns onemap)
+P5=$(new_ns onemappeer)
+veth "$R5" eth3 02:00:00:00:00:01 "$P5"
+veth "$R5" eth4 02:00:00:00:00:02 "$P5"
+ip netns exec "$R5" nft -f "$TESTDATA/nft/netkeep-one-map.nft"
+nft_monitor_start "$R5" "$WORK/monitor5"
+status "apply over the one-map layout" 0 nk "$R5" apply --json --config "$CFG" --root "$ROOT"
+events=$(monitor_stop)
+equals "the split is one transaction" "$(grep -c '^# new generation' <<<"$events")" 1
+equals "the result is netkeep's ruleset (counts aside)" \
+  "$(ruleset "$R5" | sed -E 's/packets [0-9]+ bytes [0-9]+/packets 0 bytes 0/g')" \
+  "$(cat "$TESTDATA/nft/ruleset.golden")"
+counts() {
+  ip netns exec "$R5" nft list map ip nat "netkeep-portforwardings-$1" |
+    grep -oE "$2 counter packets [0-9]+" | awk '{print $4}'
+  ip netns exec "$R5" nft list set ip netkeep "forwarded-$1" |
+    grep -oE "$2 counter packets [0-9]+ bytes [0-9]+" | awk '{print $4, $6}'
+}
+equals "8080 keeps its connections and traffic" "$(counts tcp 8080 | tr '\n' ' ')" "7 70 7000 "
+equals "6000-6010 moved to the ranges map with its counts" \
+  "$(counts tcp-ranges 6000-6010 | tr '\n' ' ')" "5 50 5000 "
+equals "udp 53 keeps its counts" "$(counts udp 53 | tr '\n' ' ')" "0 0 0 "
+
 # plan --check: the kernel validates the batch and commits nothing.
 R3=$(new_ns check)
 status "plan --check on a fresh namespace" 2 nk "$R3" plan --check --config "$CFG" --root "$ROOT"

@@ -9,35 +9,19 @@
 #include "model/nft_text.hpp"
 #include "reconciler/executor.hpp"
 #include "tests/fake/fake_kernel.hpp"
+#include "nft_helpers.hpp"
 #include "reconciler/nft_desired.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile.hpp"
 
 using namespace netkeep;
+using namespace netkeep::test;
 
 namespace {
 
 Forwarding fwd(uint16_t port, const char* dest = "10.10.0.23", uint8_t proto = 6) {
   return {proto, {port, port}, *IpAddr::parse(dest), {port, port}};
-}
-
-Desired with_forwardings(std::vector<Forwarding> f) {
-  Desired d;
-  d.portforwardings = {FileState::ok, {std::move(f)}};
-  return d;
-}
-
-Plan nft_only(Plan p) {
-  std::erase_if(p.ops, [](const Op& op) { return !is_nft(op); });
-  return p;
-}
-
-// The state after applying `d` to an empty kernel.
-Actual converged(const Desired& d) {
-  FakeKernel k(Actual{});
-  REQUIRE(execute(plan(d, Actual{}), k).ok());
-  return k.state();
 }
 
 template <class T>
@@ -84,7 +68,9 @@ TEST_CASE("each desired rule renders as the nft text it is built from") {
       "router7-portforwardings: ip daddr 10.10.0.0/24 return",
       "router7-portforwardings: fib daddr type != 2 return",
       "router7-portforwardings: dnat ip to tcp dport map @netkeep-portforwardings-tcp",
+      "router7-portforwardings: dnat ip to tcp dport map @netkeep-portforwardings-tcp-ranges",
       "router7-portforwardings: dnat ip to udp dport map @netkeep-portforwardings-udp",
+      "router7-portforwardings: dnat ip to udp dport map @netkeep-portforwardings-udp-ranges",
       "prerouting: jump router7-portforwardings",
       "postrouting: oifname \"uplink0\" masquerade",
       "postrouting: oifname \"lan0\" ip saddr 10.10.0.0/24 ct status 0x20 masquerade",
@@ -97,7 +83,9 @@ TEST_CASE("each desired rule renders as the nft text it is built from") {
       "input: counter name \"inputc\"",
       "output: counter name \"outputc\"",
       "forward: ct status 0x20 meta l4proto tcp ct original proto-dst @forwarded-tcp",
+      "forward: ct status 0x20 meta l4proto tcp ct original proto-dst @forwarded-tcp-ranges",
       "forward: ct status 0x20 meta l4proto udp ct original proto-dst @forwarded-udp",
+      "forward: ct status 0x20 meta l4proto udp ct original proto-dst @forwarded-udp-ranges",
   };
   CHECK(texts == want);
   in.lan = *Prefix::parse("10.10.0.0/25");  // not byte-aligned: masked compare
@@ -106,7 +94,7 @@ TEST_CASE("each desired rule renders as the nft text it is built from") {
   const NftState s = desired_ruleset(in);
   CHECK(rule_text(s.chains[2].rules[1].body) ==
         "iifname \"lan0\" oifname \"lan0\" ct status 0x20 masquerade");
-  CHECK(s.chains[0].rules.size() == 4);
+  CHECK(s.chains[0].rules.size() == 6);
 }
 
 TEST_CASE("forwardings compile to one map element per port interval, first match wins") {
@@ -118,7 +106,8 @@ TEST_CASE("forwardings compile to one map element per port interval, first match
                 {6, {8040, 8060}, *IpAddr::parse("192.168.42.99"), {8040, 8060}},
                 {17, {53, 53}, *IpAddr::parse("192.168.42.99"), {53, 53}}}};
   const NftState s = desired_ruleset(in);
-  REQUIRE(s.maps.size() == 4);  // per protocol, a map and its count set
+  // Per protocol, a map and a count set of single ports, and of ranges.
+  REQUIRE(s.maps.size() == 8);
   Plan p;
   FakeKernel k(Actual{});
   Desired d = with_forwardings(in.forwardings);
@@ -127,11 +116,10 @@ TEST_CASE("forwardings compile to one map element per port interval, first match
   for (const auto& op : p.ops)
     if (to_text(op).starts_with("+ forward")) lines.push_back(to_text(op));
   const std::vector<std::string> want = {
-      "+ forward tcp 8040-8044 -> 192.168.42.99:8040-8060",
-      "+ forward tcp 8045 -> 192.168.42.22:8045",
-      "+ forward tcp 8046-8060 -> 192.168.42.99:8040-8060",
+      "+ forward tcp 8045 -> 192.168.42.22:8045",  // single ports: the hash map
       "+ forward tcp 8080 -> 192.168.42.23:9999",
-      "+ forward udp 53 -> 192.168.42.99:53",
+      "+ forward tcp 8040-8044 -> 192.168.42.99:8040-8060",  // ranges: the interval map
+      "+ forward tcp 8046-8060 -> 192.168.42.99:8040-8060", "+ forward udp 53 -> 192.168.42.99:53",
   };
   CHECK(lines == want);
 }
@@ -152,8 +140,8 @@ TEST_CASE("rule bytes decode to expressions and encode back unchanged") {
 
 namespace {
 
-const NftMap& tcp_map(const Actual& a) {
-  const NftMap* m = a.nft.map(NftFamily::ip, "nat", kForwardingMapTcp);
+const NftMap& tcp_map(const Actual& a, const char* name = kForwardingMapTcp) {
+  const NftMap* m = a.nft.map(NftFamily::ip, "nat", name);
   REQUIRE(m);
   return *m;
 }
@@ -204,12 +192,13 @@ TEST_CASE("an exception added inside a range splits it in one transaction") {
   auto [p, after] = step(a, with_forwardings({fwd(8045, "10.10.0.22"), range}));
   CHECK(to_text(p) ==
         "- forward tcp 8040-8060 -> 10.10.0.99:8040-8060\n"
-        "+ forward tcp 8040-8044 -> 10.10.0.99:8040-8060\n"
         "+ forward tcp 8045 -> 10.10.0.22:8045\n"
+        "+ forward tcp 8040-8044 -> 10.10.0.99:8040-8060\n"
         "+ forward tcp 8046-8060 -> 10.10.0.99:8040-8060\n");
   // Moved after the range, the exception never matches: the range is whole again.
   auto [p2, s2] = step(after, with_forwardings({range, fwd(8045, "10.10.0.22")}));
-  CHECK(tcp_map(s2).elems.size() == 1);
+  CHECK(tcp_map(s2, kForwardingRangesTcp).elems.size() == 1);
+  CHECK(tcp_map(s2).elems.empty());
 }
 
 TEST_CASE("10,000 forwardings: adding one is one op") {
@@ -228,10 +217,10 @@ TEST_CASE("a forwarding map of another type is recreated, its rules deleted firs
   auto [p, after] = step(a, d);
   std::vector<std::string> kinds;
   for (const auto& op : p.ops) kinds.push_back(op_kind(op));
-  const std::vector<std::string> want = {
-      "nft_rule_del", "nft_rule_del", "nft_rule_del", "nft_rule_del", "nft_map_del",
-      "nft_map_add",  "forward_add",  "forward_add",  "forward_add",  "nft_rule_add",
-      "nft_rule_add", "nft_rule_add", "nft_rule_add"};
+  std::vector<std::string> want(6, "nft_rule_del");  // 2 of the guard, 4 lookups
+  want.insert(want.end(),
+              {"nft_map_del", "nft_map_add", "forward_add", "forward_add", "forward_add"});
+  want.insert(want.end(), 6, "nft_rule_add");
   CHECK(kinds == want);
 }
 
@@ -489,7 +478,7 @@ TEST_CASE("what netkeep owns is what its desired ruleset names, whatever the con
   for (const auto& c : s.counters) CHECK(nft_owned_counter(c.family, c.table, c.name));
   for (const auto& m : s.maps) CHECK(nft_owned_map(m.family, m.table, m.name));
   CHECK(s.chains.size() == 10);
-  CHECK(s.maps.size() == 4);
+  CHECK(s.maps.size() == 8);
   // Other programs' objects, even in shared tables.
   CHECK_FALSE(nft_owned_table(NftFamily::ip, "docker"));
   CHECK_FALSE(nft_owned_table(NftFamily::ip6, "nat"));

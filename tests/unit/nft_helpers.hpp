@@ -1,0 +1,33 @@
+// What the nftables planner tests share: a desired state of forwardings
+// alone, the nftables part of a plan, and a kernel that has applied one.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "reconciler/executor.hpp"
+#include "reconciler/plan.hpp"
+#include "tests/fake/fake_kernel.hpp"
+
+namespace netkeep::test {
+
+inline Desired with_forwardings(std::vector<Forwarding> f) {
+  Desired d;
+  d.portforwardings = {FileState::ok, {std::move(f)}};
+  return d;
+}
+
+inline Plan nft_only(Plan p) {
+  std::erase_if(p.ops, [](const Op& op) { return !is_nft(op); });
+  return p;
+}
+
+// The state after applying `d` to an empty kernel.
+inline Actual converged(const Desired& d) {
+  FakeKernel k(Actual{});
+  REQUIRE(execute(plan(d, Actual{}), k).ok());
+  return k.state();
+}
+
+}  // namespace netkeep::test
