@@ -73,11 +73,19 @@ bool valid_ifname(std::string_view n) {
 
 namespace {
 
+// `buffer`: where the file's text is read and then kept, for the next read.
 template <class T, class Parse>
 ConfigFile<T> load_one(const std::filesystem::path& dir, const char* name, Diagnostics& diags,
-                       Parse parse) {
+                       Parse parse, std::string* buffer = nullptr) {
   ConfigFile<T> f;
-  FileText file = read_regular_file(dir / name);
+  FileText file = read_regular_file(dir / name, {}, buffer ? std::move(*buffer) : std::string{});
+  struct GiveBack {
+    std::string* to;
+    std::string& text;
+    ~GiveBack() {
+      if (to) *to = std::move(text);
+    }
+  } give_back{buffer, file.text};
   switch (file.result) {
     case ReadResult::missing:
       return f;
@@ -147,7 +155,8 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
   d.dhcp6 = load_one<Dhcp6Lease>(dir, kDhcp6File, diags, parse_dhcp6_lease);
   d.portforwardings = load_one<PortForwardings>(
       dir, kPortForwardingsFile, diags,
-      [memo](std::string_view t, json::Sink& s) { return parse_portforwardings(t, s, memo); });
+      [memo](std::string_view t, json::Sink& s) { return parse_portforwardings(t, s, memo); },
+      memo ? &memo->read_buffer : nullptr);
   d.wireguard = load_one<WireGuardConfig>(dir, kWireGuardFile, diags, parse_wireguard);
   check_wireguard_names(d, diags);
   // Private keys: the file should be readable by its owner only.

@@ -35,14 +35,23 @@ std::optional<WireGuardConfig> parse_wireguard(std::string_view text, json::Sink
 // only inside the array has just the entries between its first and last
 // difference parsed. The result, errors included, is what a full parse
 // gives (tests compare the two over random edits).
+//
+// When no two rules share a port (the usual file), the first-match runs
+// are each rule's own ports, and a splice whose new rules share none with
+// the rest takes the runs over too: the overlap analysis of the whole
+// file, a table of every port, is skipped.
 struct PortForwardingsMemo {
   bool valid = false;
   std::string text;
   std::vector<Forwarding> rules;  // as PortForwardings holds them
   std::vector<size_t> entry_of;   // the entry each rule came from
   json::ArrayLayout layout;
+  std::vector<PortRun> runs;        // the rules' first-match runs
+  bool disjoint = false;            // no rule shares a port with another
   uint64_t spliced = 0;             // parses that took entries over from the memo
+  uint64_t runs_spliced = 0;        // and of those, the runs as well
   simdjson::dom::parser fragments;  // parses the edited part, its buffers kept
+  std::string read_buffer;          // load_config reads the file into it
 };
 std::optional<PortForwardings> parse_portforwardings(std::string_view text, json::Sink& sink,
                                                      PortForwardingsMemo* memo = nullptr);

@@ -246,15 +246,22 @@ class FirstWithPorts {
   std::vector<std::pair<uint64_t, size_t>> slots_;  // key + 1 (0: empty), rule
 };
 
-std::vector<PortRun> check_overlaps(const std::vector<Forwarding>& rules,
-                                    const std::vector<size_t>& entry_of, Sink& sink) {
+struct Overlaps {
+  std::vector<PortRun> runs;  // first match
+  bool disjoint = true;       // no rule shares a port with another
+};
+
+Overlaps check_overlaps(const std::vector<Forwarding>& rules, const std::vector<size_t>& entry_of,
+                        Sink& sink) {
   FirstMatch match;
   FirstWithPorts exact(rules.size());
+  bool disjoint = true;
   for (size_t i = 0; i < rules.size(); i++) {
     const Forwarding& f = rules[i];
     const Shadow s = match.claim(i, f);
     const size_t same = exact.first(f, i);
     if (!s.first_by) continue;
+    disjoint = false;
     const std::string at = json::join(json::index("forwardings", entry_of[i]), "port");
     if (same != i) {
       const Forwarding& e = rules[same];
@@ -279,7 +286,46 @@ std::vector<PortRun> check_overlaps(const std::vector<Forwarding>& rules,
                                 f.port.str(), proto_name(f.proto), s.ports, size, by,
                                 rules[*s.first_by].port.str()));
   }
-  return match.runs();
+  return {match.runs(), disjoint};
+}
+
+bool run_before(const PortRun& a, const PortRun& b) {
+  return a.proto != b.proto ? a.proto < b.proto : a.ports.first < b.ports.first;
+}
+
+// The rules [front, front + added) of `rules` replaced the memo's rules
+// [front, back). When the memo's rules shared no port and the new ones
+// share none with the others, every rule is one run of its own ports: the
+// memo's runs without the replaced rules', with the new rules' merged in,
+// later rules' indices shifted. nullopt when they would overlap.
+std::optional<std::vector<PortRun>> runs_after_splice(const PortForwardingsMemo& m, size_t front,
+                                                      size_t back, size_t added,
+                                                      const std::vector<Forwarding>& rules) {
+  if (!m.disjoint) return std::nullopt;
+  std::vector<PortRun> kept, fresh;
+  kept.reserve(m.runs.size());
+  for (PortRun r : m.runs) {
+    if (r.forwarding >= front && r.forwarding < back) continue;
+    if (r.forwarding >= back) r.forwarding = r.forwarding - back + front + added;
+    kept.push_back(r);
+  }
+  for (size_t i = front; i < front + added; i++)
+    fresh.push_back({rules[i].proto, rules[i].port, i});
+  std::sort(fresh.begin(), fresh.end(), run_before);
+  for (size_t k = 0; k < fresh.size(); k++) {
+    const PortRun& r = fresh[k];
+    if (k > 0 && fresh[k - 1].proto == r.proto && fresh[k - 1].ports.last >= r.ports.first)
+      return std::nullopt;
+    // The kept run starting last at or before this one's last port.
+    const PortRun probe{r.proto, {r.ports.last, r.ports.last}, 0};
+    auto at = std::upper_bound(kept.begin(), kept.end(), probe, run_before);
+    if (at != kept.begin() && std::prev(at)->proto == r.proto &&
+        std::prev(at)->ports.last >= r.ports.first)
+      return std::nullopt;
+  }
+  std::vector<PortRun> out(kept.size() + fresh.size());
+  std::merge(kept.begin(), kept.end(), fresh.begin(), fresh.end(), out.begin(), run_before);
+  return out;
 }
 
 size_t common_prefix(std::string_view a, std::string_view b) {
@@ -306,7 +352,13 @@ size_t common_suffix(std::string_view a, std::string_view b, size_t limit) {
 // forwardings array, the entries wholly before and wholly after the
 // difference are taken over, and only those between are parsed. false
 // (nothing learned) for anything else: the caller parses in full.
-bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayLayout& layout) {
+struct Spliced {
+  size_t front = 0, back = 0;  // the memo's rules [front, back) were replaced
+  size_t added = 0;            // by this many, from `front` on
+};
+
+bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayLayout& layout,
+            Spliced& where) {
   const std::string_view old = m.text;
   const std::vector<json::Span>& e = m.layout.entries;
   const size_t p = common_prefix(old, t);
@@ -354,6 +406,7 @@ bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayL
   for (size_t r = 0; r < front; r++) out.add(m.rules[r], m.entry_of[r]);
   for (size_t r = 0; r < mid.rules.size(); r++) out.add(mid.rules[r], mid.entry_of[r]);
   for (size_t r = back; r < m.rules.size(); r++) out.add(m.rules[r], m.entry_of[r] - j + i + added);
+  where = {front, back, mid.rules.size()};
 
   layout.open = m.layout.open;
   layout.close = size_t(ptrdiff_t(m.layout.close) + delta);
@@ -375,15 +428,22 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
   // only texts that parsed cleanly, so its rules are the answer.
   if (memo && memo->valid && text == memo->text) {
     memo->spliced++;
-    auto runs = check_overlaps(memo->rules, memo->entry_of, sink);  // its warnings again
-    return PortForwardings{memo->rules, std::move(runs)};
+    if (memo->disjoint) return PortForwardings{memo->rules, memo->runs};  // no warning to repeat
+    auto o = check_overlaps(memo->rules, memo->entry_of, sink);           // its warnings again
+    return PortForwardings{memo->rules, std::move(o.runs)};
   }
   Rules r;
   json::ArrayLayout layout;
   bool remember = false;  // the memo can describe this text
-  if (memo && memo->valid && splice(*memo, text, r, layout)) {
+  std::optional<Overlaps> overlaps;
+  Spliced where;
+  if (memo && memo->valid && splice(*memo, text, r, layout, where)) {
     memo->spliced++;
     remember = true;
+    if (auto runs = runs_after_splice(*memo, where.front, where.back, where.added, r.rules)) {
+      memo->runs_spliced++;
+      overlaps = Overlaps{std::move(*runs), true};
+    }
   } else {
     const size_t diagnostics = sink.out->size();
     bool plain = true;  // every entry taken by quick_entry
@@ -406,7 +466,7 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
       }
     }
   }
-  auto runs = check_overlaps(r.rules, r.entry_of, sink);
+  if (!overlaps) overlaps = check_overlaps(r.rules, r.entry_of, sink);
   if (sink.errors > 0) return std::nullopt;
   if (memo) {
     memo->valid = remember;
@@ -415,9 +475,11 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
       memo->rules = r.rules;
       memo->entry_of = std::move(r.entry_of);
       memo->layout = std::move(layout);
+      memo->runs = overlaps->runs;
+      memo->disjoint = overlaps->disjoint;
     }
   }
-  return PortForwardings{std::move(r.rules), std::move(runs)};
+  return PortForwardings{std::move(r.rules), std::move(overlaps->runs)};
 }
 
 }  // namespace netkeep

@@ -28,8 +28,9 @@ std::string size_text(size_t n) {
 
 }  // namespace
 
-FileText read_regular_file(const std::filesystem::path& p, ReadLimits limits) {
+FileText read_regular_file(const std::filesystem::path& p, ReadLimits limits, std::string buffer) {
   FileText f;
+  f.text = std::move(buffer);
   auto fail = [&f](int fd, std::string why) {
     if (fd >= 0) ::close(fd);
     f.result = ReadResult::error;
@@ -58,7 +59,7 @@ FileText read_regular_file(const std::filesystem::path& p, ReadLimits limits) {
   if (static_cast<size_t>(st.st_size) > limits.max_bytes)
     return fail(fd, fmt::format("{} bytes, more than the {} allowed", st.st_size,
                                 size_text(limits.max_bytes)));
-  f.text.assign(st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0, '\0');
+  f.text.resize(st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0);  // read() overwrites it
   size_t got = 0;
   for (;;) {
     if (got == f.text.size()) {  // it grew while being read

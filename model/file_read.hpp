@@ -25,7 +25,9 @@ struct FileText {
 
 // `missing` only when there is nothing at the path: a symlink to nothing
 // is an error ("dangling symlink"), so the file it stands for is not taken
-// as absent.
-FileText read_regular_file(const std::filesystem::path& p, ReadLimits limits = {});
+// as absent. `buffer`: storage to read into (a caller that reads the same
+// large file again and again passes the last text back: no allocation).
+FileText read_regular_file(const std::filesystem::path& p, ReadLimits limits = {},
+                           std::string buffer = {});
 
 }  // namespace netkeep

@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "model/first_match.hpp"
@@ -298,16 +299,21 @@ NftRule count_traffic(uint8_t proto, bool ranges) {
 // Each port interval a forwarding wins (first match in file order) is one
 // element, of the ranges map or, a single port, of the other: a dest_port
 // range is the forwarding's own port range, so DNAT keeps the connection's
-// port; a single dest_port maps every port to it.
-NftMap forwarding_map_of(uint8_t proto, bool ranges, const std::vector<Forwarding>& fw,
-                         const std::vector<PortRun>& runs) {
-  NftMap m{NftFamily::ip, "nat", forwarding_map(proto, ranges), true, {}};
-  auto mine = [&](const PortRun& r) {
-    return r.proto == proto && (r.ports.first != r.ports.last) == ranges;
-  };
-  m.elems.reserve(std::count_if(runs.begin(), runs.end(), mine));
+// port; a single dest_port maps every port to it. The four maps, in the
+// order of kMaps (tcp, tcp ranges, udp, udp ranges), in one pass.
+std::array<NftMap, 4> forwarding_maps(const std::vector<Forwarding>& fw,
+                                      const std::vector<PortRun>& runs) {
+  auto slot = [](uint8_t proto, bool ranges) { return (proto == IPPROTO_UDP ? 2 : 0) + ranges; };
+  std::array<size_t, 4> sizes{};
+  for (const PortRun& r : runs) sizes[slot(r.proto, r.ports.first != r.ports.last)]++;
+  std::array<NftMap, 4> maps;
+  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
+    for (bool ranges : {false, true}) {
+      NftMap& m = maps[slot(proto, ranges)];
+      m = NftMap{NftFamily::ip, "nat", forwarding_map(proto, ranges), true, {}};
+      m.elems.reserve(sizes[slot(proto, ranges)]);
+    }
   for (const PortRun& r : runs) {
-    if (!mine(r)) continue;
     const Forwarding& f = fw[r.forwarding];
     NftMapElem e;
     e.first = r.ports.first;
@@ -315,9 +321,9 @@ NftMap forwarding_map_of(uint8_t proto, bool ranges, const std::vector<Forwardin
     std::copy_n(f.dest_addr.bytes.begin(), 4, e.addr.begin());
     e.to_first = f.dest_port.first;
     e.to_last = f.dest_port.last;
-    m.elems.push_back(e);
+    maps[slot(r.proto, e.first != e.last)].elems.push_back(e);
   }
-  return m;
+  return maps;
 }
 
 }  // namespace
@@ -411,11 +417,13 @@ NftState desired_ruleset(const NftInputs& in) {
       in.runs.empty() ? first_match_runs(in.forwardings) : std::vector<PortRun>{};
   const std::vector<PortRun>& runs = in.runs.empty() ? computed : in.runs;
   NftChain count{NftFamily::ip, kCountTable, "forward", base("filter", NF_INET_FORWARD, 0), {}};
+  std::array<NftMap, 4> maps = forwarding_maps(in.forwardings, runs);
+  NftMap* next = maps.data();
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
     for (bool ranges : {false, true}) {
       fwd.rules.push_back(dispatch(proto, ranges));
       count.rules.push_back(count_traffic(proto, ranges));
-      NftMap m = forwarding_map_of(proto, ranges, in.forwardings, runs);
+      NftMap m = std::move(*next++);
       NftMap c{NftFamily::ip, kCountTable, count_set(proto, ranges), true, {}, NftMapKind::count};
       c.elems.reserve(m.elems.size());
       for (const auto& e : m.elems) c.elems.push_back(NftMapElem{e.first, e.last, {}, 0, 0, 0, 0});

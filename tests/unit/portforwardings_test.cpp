@@ -394,9 +394,11 @@ TEST_CASE("the memo's incremental parse gives what a full parse gives, over rand
     else
       text = last_clean;
   }
-  INFO("parses without error: " << ok << ", taken from the memo: " << memo.spliced);
-  CHECK(ok > 1000);            // the edits mostly keep the file valid
-  CHECK(memo.spliced > 1000);  // and most of those were spliced, not parsed in full
+  INFO("parses without error: " << ok << ", taken from the memo: " << memo.spliced
+                                << ", with their first-match runs: " << memo.runs_spliced);
+  CHECK(ok > 1000);                // the edits mostly keep the file valid
+  CHECK(memo.spliced > 1000);      // and most of those were spliced, not parsed in full
+  CHECK(memo.runs_spliced > 500);  // most of them sharing no port: the runs too
 }
 
 TEST_CASE("the memo splices only inside the forwardings array") {
@@ -421,4 +423,34 @@ TEST_CASE("the memo splices only inside the forwardings array") {
   REQUIRE(parse_portforwardings(c, sink, &memo));
   CHECK(!memo.valid);
   CHECK(d.size() == 1);
+}
+
+TEST_CASE("a splice that makes ports overlap is analysed in full; one that ends it, too") {
+  PortForwardingsMemo memo;
+  auto doc = [](const char* entries) {
+    return std::string(R"({"forwardings": [)") + entries + "]}";
+  };
+  const char* range = R"({"port": "8040-8060", "dest_addr": "10.0.0.9", "dest_port": "8040-8060"})";
+  const char* other = R"({"port": "9000", "dest_addr": "10.0.0.1", "dest_port": "9000"})";
+  const char* inside = R"({"port": "8045", "dest_addr": "10.0.0.2", "dest_port": "8045"})";
+  const std::string texts[] = {
+      doc((std::string(range) + ", " + other).c_str()),                  // disjoint
+      doc((std::string(inside) + ", " + range + ", " + other).c_str()),  // 8045 splits the range
+      doc((std::string(range) + ", " + other).c_str()),                  // and is gone again
+      doc((std::string(range) + ", " + other + ", " + inside).c_str()),  // shadowed entirely
+  };
+  uint64_t runs_spliced = 0;
+  for (const auto& t : texts) {
+    INFO(t);
+    Diagnostics with, without;
+    json::Sink a{kPortForwardingsFile, &with}, b{kPortForwardingsFile, &without};
+    auto got = parse_portforwardings(t, a, &memo);
+    auto want = parse_portforwardings(t, b);
+    REQUIRE(want);
+    CHECK(got == want);
+    CHECK(with.size() == without.size());
+    runs_spliced = memo.runs_spliced;
+  }
+  CHECK(memo.spliced == 3);
+  CHECK(runs_spliced == 0);  // each splice had an overlap before or after it
 }
