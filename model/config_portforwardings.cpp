@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <iterator>
 #include <memory>
 
 #include "model/config.hpp"
@@ -323,8 +324,10 @@ std::optional<std::vector<PortRun>> runs_after_splice(const PortForwardingsMemo&
         std::prev(at)->ports.last >= r.ports.first)
       return std::nullopt;
   }
-  std::vector<PortRun> out(kept.size() + fresh.size());
-  std::merge(kept.begin(), kept.end(), fresh.begin(), fresh.end(), out.begin(), run_before);
+  std::vector<PortRun> out;
+  out.reserve(kept.size() + fresh.size());
+  std::merge(kept.begin(), kept.end(), fresh.begin(), fresh.end(), std::back_inserter(out),
+             run_before);
   return out;
 }
 

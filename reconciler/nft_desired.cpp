@@ -413,11 +413,13 @@ NftState desired_ruleset(const NftInputs& in) {
   fwd.rules.push_back(return_if(loopback));
   if (in.lan) fwd.rules.push_back(return_if(*in.lan));
   fwd.rules.push_back(return_unless_local());
+  const std::vector<Forwarding>& forwardings = in.config ? in.config->forwardings : in.forwardings;
+  const std::vector<PortRun>& given = in.config ? in.config->runs : in.runs;
   const std::vector<PortRun> computed =
-      in.runs.empty() ? first_match_runs(in.forwardings) : std::vector<PortRun>{};
-  const std::vector<PortRun>& runs = in.runs.empty() ? computed : in.runs;
+      given.empty() ? first_match_runs(forwardings) : std::vector<PortRun>{};
+  const std::vector<PortRun>& runs = given.empty() ? computed : given;
   NftChain count{NftFamily::ip, kCountTable, "forward", base("filter", NF_INET_FORWARD, 0), {}};
-  std::array<NftMap, 4> maps = forwarding_maps(in.forwardings, runs);
+  std::array<NftMap, 4> maps = forwarding_maps(forwardings, runs);
   NftMap* next = maps.data();
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
     for (bool ranges : {false, true}) {

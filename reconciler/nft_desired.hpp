@@ -16,6 +16,9 @@ struct NftInputs {
   std::optional<Prefix> lan;  // lan0's configured prefix: excluded from DNAT
   std::vector<Forwarding> forwardings;
   std::vector<PortRun> runs = {};  // their first-match runs; computed here when empty
+  // The config's forwardings and runs, read in place of the two above
+  // (the planner's: thousands of forwardings are not copied for it).
+  const PortForwardings* config = nullptr;
 };
 
 NftState desired_ruleset(const NftInputs& in);

@@ -347,10 +347,7 @@ void diff_nft(const NftState& have, NftState want,
 
 void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
   NftInputs in{v.uplink(), lan_prefix(d), {}};
-  if (d.portforwardings.ok()) {
-    in.forwardings = d.portforwardings.value.forwardings;
-    in.runs = d.portforwardings.value.runs;
-  }
+  if (d.portforwardings.ok()) in.config = &d.portforwardings.value;
   // Rules derived from a file that is invalid stay exactly as they are:
   // the forwarding rules come from portforwardings.json and lan0's prefix;
   // masquerade, hairpin and MSS clamping from the uplink's name and lan0's
