@@ -4,6 +4,7 @@
 // the ruleset is never flushed.
 #include <algorithm>
 #include <functional>
+#include <iterator>
 
 #include "model/nft_text.hpp"
 #include "reconciler/nft_desired.hpp"
@@ -362,9 +363,59 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   diff_nft(actual.nft, desired_ruleset(in), frozen_chain, fwd_frozen, false, ops);
 }
 
+namespace {
+
+bool has_lookup(const NftRule& r) {
+  bool found = false;
+  for_each_expr(r.body.view(), [&](std::string_view name, std::string_view) {
+    found = found || name == "lookup";
+  });
+  return found;
+}
+
+// A snapshot taken under an earlier netkeep's layout (one interval map and
+// count set per protocol, read as of another type) is restored in the
+// layout netkeep makes now: each element in the map of its shape, with
+// its counts, and the dispatch and count rules looking up every map.
+// Putting the earlier layout back would leave the ranges maps, made since,
+// with nothing looking them up.
+NftState in_current_layout(NftState s) {
+  const bool earlier = std::any_of(s.maps.begin(), s.maps.end(),
+                                   [](const NftMap& m) { return !m.typed && !ranges_set(m.name); });
+  if (!earlier) return s;
+  const NftState current = desired_ruleset(NftInputs{});
+  for (const auto& m : current.maps)
+    if (!s.map(m.family, m.table, m.name)) s.maps.push_back(m);
+  for (const auto& c : current.chains) {
+    NftChain* have = s.chain(c.family, c.table, c.name);
+    if (!have || std::none_of(have->rules.begin(), have->rules.end(), has_lookup)) continue;
+    std::erase_if(have->rules, has_lookup);  // the guard stays as it was
+    std::copy_if(c.rules.begin(), c.rules.end(), std::back_inserter(have->rules), has_lookup);
+  }
+  for (auto& m : s.maps) m.typed = true;
+  for (auto& m : s.maps) {
+    const bool dnat = m.kind == NftMapKind::dnat;
+    const uint8_t proto = dnat ? forwarding_map_proto(m.name) : count_set_proto(m.name);
+    const bool ranges = ranges_set(m.name);
+    auto misplaced = [&](const NftMapElem& e) { return is_range(e) != ranges; };
+    if (!proto || std::none_of(m.elems.begin(), m.elems.end(), misplaced)) continue;
+    NftMap* to =
+        s.map(m.family, m.table, dnat ? forwarding_map(proto, !ranges) : count_set(proto, !ranges));
+    if (!to) continue;  // not one of netkeep's families or tables
+    std::copy_if(m.elems.begin(), m.elems.end(), std::back_inserter(to->elems), misplaced);
+    std::erase_if(m.elems, misplaced);
+  }
+  for (auto& m : s.maps)
+    std::sort(m.elems.begin(), m.elems.end(),
+              [](const NftMapElem& x, const NftMapElem& y) { return x.first < y.first; });
+  return s;
+}
+
+}  // namespace
+
 void plan_nft_restore(const NftState& before, const NftState& now, std::vector<Op>& ops) {
   diff_nft(
-      now, before, [](const NftChain&) { return false; }, false, true, ops);
+      now, in_current_layout(before), [](const NftChain&) { return false; }, false, true, ops);
 }
 
 }  // namespace netkeep

@@ -138,3 +138,27 @@ TEST_CASE("a changed destination starts its connection count again; a kept one k
   REQUIRE(std::holds_alternative<NftForwardChange>(p.ops[0]));
   CHECK(std::get<NftForwardChange>(p.ops[0]).to.packets == 0);
 }
+
+TEST_CASE("undoing the split restores the forwardings and counts in the current layout") {
+  const Desired d = with_forwardings(kForwardings);
+  const Actual before = earlier_layout(d);
+  FakeKernel k(before);
+  REQUIRE(execute(nft_only(plan(d, before)), k).ok());
+  // Undone (apply --confirm that is not confirmed): the earlier layout
+  // cannot come back as it was, since netkeep makes only the current one;
+  // its forwardings and their counts do, and every map is looked up.
+  std::vector<Op> ops;
+  plan_nft_restore(before.nft, k.state().nft, ops);
+  Plan undo;
+  undo.ops = ops;
+  REQUIRE(execute(undo, k).ok());
+  const Actual after = k.state();
+  CHECK(nft_only(plan(d, after)).empty());  // the same as the config's ruleset
+  const auto counts = forwarding_counts(after.nft.maps);
+  REQUIRE(counts.size() == 3);
+  for (const auto& c : counts) CHECK(c.connections == c.elem.first);
+  // Undoing it again changes nothing.
+  ops.clear();
+  plan_nft_restore(before.nft, after.nft, ops);
+  CHECK(ops.empty());
+}
