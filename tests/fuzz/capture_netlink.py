@@ -47,7 +47,8 @@ dump(socket.NETLINK_ROUTE, 26, struct.pack("BBBBBBBBI", 0, 0, 0, 0, 0, 0, 0, 0, 
 nfgen = struct.pack("BBH", 0, 0, 0)  # AF_UNSPEC: every family
 for m in (1, 4, 7, 10, 16, 19):
     dump(NETLINK_NETFILTER, (10 << 8) | m, nfgen)
-for table, name in (("nat", "netkeep-portforwardings-tcp"), ("nat", "netkeep-portforwardings-udp"),
-                    ("netkeep", "forwarded-tcp")):
+for table, name in (("nat", "netkeep-portforwardings-tcp"), ("nat", "netkeep-portforwardings-tcp-ranges"),
+                    ("nat", "netkeep-portforwardings-udp"), ("netkeep", "forwarded-tcp"),
+                    ("netkeep", "forwarded-tcp-ranges")):
     body = struct.pack("BBH", 2, 0, 0) + attr(1, table.encode() + b"\0") + attr(2, name.encode() + b"\0")
     dump(NETLINK_NETFILTER, (10 << 8) | 13, body)
