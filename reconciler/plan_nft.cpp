@@ -134,10 +134,11 @@ bool has_exact(const std::vector<NftMapElem>& keys, const NftMapElem& e) {
   return find_interval(keys, e.first, e.last) != nullptr;
 }
 
-// Counters that move with an element: to the other map of its protocol
-// (a range that shrinks to one port), or into a map made again because it
-// was of another type (an earlier netkeep's one interval map per protocol).
-// The kernel takes the counter values an element is added with.
+// Counters that move with an element from another map of its protocol:
+// one made again because it was of another type (an earlier netkeep's one
+// interval map per protocol, which held single ports and ranges alike).
+// Only an element of exactly the same ports moves; the kernel takes the
+// counter values an element is added with.
 struct Carry {
   const NftState& have;
   // The element equal to `e` (its ports, and for a forwarding map its
