@@ -101,14 +101,7 @@ TEST_CASE(
     }
   CHECK(adds == 3);
 
-  struct Counting : FakeKernel {
-    using FakeKernel::FakeKernel;
-    int transactions = 0;
-    std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override {
-      transactions++;
-      return FakeKernel::apply_nft(ops);
-    }
-  } k(a);
+  CountingKernel k(a);
   REQUIRE(execute(p, k).ok());
   CHECK(k.transactions == 1);  // no moment without a forwarding
   CHECK(nft_only(plan(d, k.state())).empty());

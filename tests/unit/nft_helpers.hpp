@@ -30,4 +30,14 @@ inline Actual converged(const Desired& d) {
   return k.state();
 }
 
+// Counts the nftables transactions it is asked to commit.
+struct CountingKernel : FakeKernel {
+  using FakeKernel::FakeKernel;
+  int transactions = 0;
+  std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override {
+    transactions++;
+    return FakeKernel::apply_nft(ops);
+  }
+};
+
 }  // namespace netkeep::test

@@ -356,15 +356,6 @@ RuleBody router7_encoding(const RuleBody& body) {
   return body;
 }
 
-struct CountingKernel : FakeKernel {
-  using FakeKernel::FakeKernel;
-  int transactions = 0;
-  std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override {
-    transactions++;
-    return FakeKernel::apply_nft(ops);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("router7's encoding of the same rule is replaced once, its neighbours kept") {

@@ -25,10 +25,12 @@
 #include "backends/nft_codec.hpp"
 #include "backends/nft_stamp.hpp"
 #include "backends/nft_view.hpp"
+#include "batch_bytes.hpp"
 #include "model/nft_text.hpp"
 #include "reconciler/nft_desired.hpp"
 
 using namespace netkeep;
+using netkeep::test::encoded;
 
 namespace {
 
@@ -39,14 +41,6 @@ struct Parsed {
   std::vector<std::string> exprs;
   bool exthdr_flags = false;
 };
-
-// The messages `encode` writes into a batch, in one buffer.
-template <class F>
-std::vector<char> encoded(F&& encode) {
-  nft::Batch batch;
-  encode(batch);
-  return batch.bytes();
-}
 
 Parsed parse(const std::vector<char>& buf) {
   const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
@@ -74,11 +68,15 @@ Forwarding forwarding() {
   return {6, {8080, 8080}, *IpAddr::parse("10.10.0.23"), {8080, 8080}};
 }
 
-// The tcp dispatch rule of the forwarding chain.
+// The tcp dispatch rule of the forwarding chain (single ports).
 NftRule dispatch_rule(const std::optional<Prefix>& lan) {
   NftInputs in{"uplink0", lan, {forwarding()}};
-  const NftChain c = desired_ruleset(in).chains.at(0);
-  return c.rules.at(c.rules.size() - 2);
+  const NftState s = desired_ruleset(in);
+  for (const NftRule& r : s.chains.at(0).rules)
+    if (rule_text(r.body) == std::string("dnat ip to tcp dport map @") + kForwardingMapTcp)
+      return r;
+  FAIL("no tcp dispatch rule");
+  return {};
 }
 
 }  // namespace
@@ -244,212 +242,6 @@ TEST_CASE("the view's stamp is a chain comment nft shows, renewed by delete and 
     nftnl_chain_free(c);
     CHECK(nft::decode_stamp(second) == stamp);
   }
-}
-
-namespace {
-
-// libnftnl numbers the elements of a list it builds 1, 2, 3...; the kernel
-// takes any number, and dumps each as NFTA_LIST_ELEM, which is all
-// libnftnl's parser accepts. The message as the kernel would dump it:
-std::vector<char> as_dumped(std::vector<char> buf) {
-  auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data());
-  char* end = buf.data() + nlh->nlmsg_len;
-  for (char* at = buf.data() + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfgenmsg)); at < end;) {
-    auto* a = reinterpret_cast<nlattr*>(at);
-    if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS) {
-      char* list_end = at + a->nla_len;
-      for (char* e = at + NLA_HDRLEN; e < list_end;) {
-        auto* x = reinterpret_cast<nlattr*>(e);
-        x->nla_type = NFTA_LIST_ELEM | (x->nla_type & NLA_F_NESTED);
-        e += NLA_ALIGN(x->nla_len);
-      }
-    }
-    at += NLA_ALIGN(a->nla_len);
-  }
-  return buf;
-}
-
-bool decode(const std::vector<char>& buf, std::vector<nft::RawElem>& raw,
-            const char* set = kForwardingRangesTcp) {
-  const auto dumped = as_dumped(buf);
-  return nft::decode_elems(reinterpret_cast<const nlmsghdr*>(dumped.data()), NftFamily::ip, "nat",
-                           set, raw);
-}
-
-}  // namespace
-
-TEST_CASE("a forwarding ranges map is declared as nft declares it, and its elements as intervals") {
-  std::vector<char> buf = encoded([&](nft::Batch& b) {
-    nft::encode_op(NftMapAdd{NftFamily::ip, "nat", kForwardingRangesTcp}, 5, b);
-  });
-  auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
-  CHECK((nlh->nlmsg_type & 0xff) == NFT_MSG_NEWSET);
-  nftnl_set* set = nftnl_set_alloc();
-  REQUIRE(nftnl_set_nlmsg_parse(nlh, set) == 0);
-  CHECK(std::string(nftnl_set_get_str(set, NFTNL_SET_NAME)) == kForwardingRangesTcp);
-  CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == (NFT_SET_MAP | NFT_SET_INTERVAL));
-  CHECK(nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN) == 2);
-  CHECK(nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN) == 16);
-  CHECK(nftnl_set_is_set(set, NFTNL_SET_ID));  // the kernel refuses a new set without one
-  nftnl_set_free(set);
-  // As the kernel dumps it, the map is netkeep's type.
-  auto m = nft::decode_set(nlh);
-  REQUIRE(m);
-  CHECK(m->typed);
-  CHECK(m->interval);
-
-  // 8040-8044 -> 10.10.0.99:8040-8060: a start element with the data, an end at 8045.
-  NftMapElem e;
-  e.first = 8040;
-  e.last = 8044;
-  e.addr = {10, 10, 0, 99};
-  e.to_first = 8040;
-  e.to_last = 8060;
-  buf = encoded([&](nft::Batch& b) {
-    nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingRangesTcp, 6, e, {}}, 6, b);
-  });
-  std::vector<nft::RawElem> raw;
-  REQUIRE(decode(buf, raw));
-  REQUIRE(raw.size() == 2);
-  // nft writes an end element at key 0 before the first interval: not an interval.
-  raw.push_back({0, true, "", 0, 0});
-  auto intervals = nft::intervals_of(raw, true);
-  REQUIRE(intervals.size() == 1);
-  CHECK(intervals[0] == e);
-  // An interval up to 65535 has no end element; adjacent intervals share a key.
-  NftMapElem top = e;
-  top.first = 8045;
-  top.last = 65535;
-  buf = encoded([&](nft::Batch& b) {
-    nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingRangesTcp, 6, top, {}}, 7, b);
-  });
-  REQUIRE(decode(buf, raw));
-  CHECK(raw.size() == 4);
-  intervals = nft::intervals_of(raw, true);
-  REQUIRE(intervals.size() == 2);
-  CHECK(intervals[0] == e);
-  CHECK(intervals[1] == top);
-  // A change is a delete and an add of the same key under one sequence number.
-  NftMapElem moved = e;
-  moved.addr = {10, 10, 0, 98};
-  buf = encoded([&](nft::Batch& b) {
-    nft::encode_op(NftForwardChange{NftFamily::ip, "nat", kForwardingRangesTcp, 6, e, moved}, 8, b);
-  });
-  nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
-  CHECK((nlh->nlmsg_type & 0xff) == NFT_MSG_DELSETELEM);
-  const auto* next = reinterpret_cast<const nlmsghdr*>(buf.data() + NLMSG_ALIGN(nlh->nlmsg_len));
-  CHECK((next->nlmsg_type & 0xff) == NFT_MSG_NEWSETELEM);
-  CHECK(next->nlmsg_seq == 8);
-}
-
-TEST_CASE("the single-port forwarding map is a hash map: an element is its port, no end element") {
-  std::vector<char> buf = encoded([&](nft::Batch& b) {
-    nft::encode_op(NftMapAdd{NftFamily::ip, "nat", kForwardingMapTcp}, 5, b);
-  });
-  auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
-  nftnl_set* set = nftnl_set_alloc();
-  REQUIRE(nftnl_set_nlmsg_parse(nlh, set) == 0);
-  CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == NFT_SET_MAP);
-  nftnl_set_free(set);
-  auto m = nft::decode_set(nlh);
-  REQUIRE(m);
-  CHECK(m->typed);
-  CHECK_FALSE(m->interval);
-  // The count set of single ports: no data, no flags.
-  buf = encoded([&](nft::Batch& b) {
-    nft::encode_op(NftMapAdd{NftFamily::ip, kCountTable, kCountSetTcp, NftMapKind::count}, 5, b);
-  });
-  set = nftnl_set_alloc();
-  REQUIRE(nftnl_set_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(buf.data()), set) == 0);
-  CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == 0);
-  nftnl_set_free(set);
-  // A map of the ranges map's type under the single-port map's name (an
-  // earlier netkeep's) is not netkeep's type.
-  buf = encoded([&](nft::Batch& b) {
-    nft::encode_op(NftMapAdd{NftFamily::ip, "nat", kForwardingRangesTcp}, 5, b);
-  });
-  set = nftnl_set_alloc();
-  REQUIRE(nftnl_set_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(buf.data()), set) == 0);
-  nftnl_set_set_str(set, NFTNL_SET_NAME, kForwardingMapTcp);
-  std::vector<char> renamed(4096);
-  auto* re = nftnl_nlmsg_build_hdr(renamed.data(), NFT_MSG_NEWSET, NFPROTO_IPV4, 0, 1);
-  nftnl_set_nlmsg_build_payload(re, set);
-  nftnl_set_free(set);
-  m = nft::decode_set(re);
-  REQUIRE(m);
-  CHECK_FALSE(m->typed);
-  CHECK(m->interval);
-
-  NftMapElem e;
-  e.first = e.last = 8080;
-  e.addr = {10, 10, 0, 23};
-  e.to_first = e.to_last = 80;
-  buf = encoded([&](nft::Batch& b) {
-    nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, e, {}}, 6, b);
-  });
-  std::vector<nft::RawElem> raw;
-  REQUIRE(decode(buf, raw, kForwardingMapTcp));
-  REQUIRE(raw.size() == 1);
-  CHECK_FALSE(raw[0].end);
-  CHECK(raw[0].key == 8080);
-  NftMapElem next = e;
-  next.first = next.last = 8081;  // adjacent ports stay two elements
-  buf = encoded([&](nft::Batch& b) {
-    nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingMapTcp, 6, next, {}}, 7, b);
-  });
-  REQUIRE(decode(buf, raw, kForwardingMapTcp));
-  const auto elems = nft::intervals_of(raw, false);
-  REQUIRE(elems.size() == 2);
-  CHECK(elems[0] == e);
-  CHECK(elems[1] == next);
-  CHECK(raw[0].packets == 0);  // a new element: the set's counter, from zero
-
-  // An element moved from another map is added with its counts, in the
-  // map and in the count set; a deleted one is named by its key alone.
-  NftForwardAdd moved{NftFamily::ip, "nat", kForwardingMapTcp, 6, e, kCountSetTcp, 40, 4000};
-  moved.elem.packets = 7;
-  buf = encoded([&](nft::Batch& b) { nft::encode_op(moved, 8, b); });
-  raw.clear();
-  REQUIRE(decode(buf, raw, kForwardingMapTcp));
-  REQUIRE(raw.size() == 1);
-  CHECK(raw[0].packets == 7);
-  const auto* first = reinterpret_cast<const nlmsghdr*>(buf.data());
-  const std::vector<char> count(buf.begin() + NLMSG_ALIGN(first->nlmsg_len), buf.end());
-  const auto dumped = as_dumped(count);
-  raw.clear();
-  REQUIRE(nft::decode_elems(reinterpret_cast<const nlmsghdr*>(dumped.data()), NftFamily::ip,
-                            kCountTable, kCountSetTcp, raw));
-  REQUIRE(raw.size() == 1);
-  CHECK(raw[0].packets == 40);
-  CHECK(raw[0].bytes == 4000);
-  NftMapElem counted = e;
-  counted.packets = 9;
-  buf = encoded([&](nft::Batch& b) {
-    nft::encode_op(NftForwardDel{NftFamily::ip, "nat", kForwardingMapTcp, 6, counted, {}}, 9, b);
-  });
-  CHECK((reinterpret_cast<const nlmsghdr*>(buf.data())->nlmsg_type & 0xff) == NFT_MSG_DELSETELEM);
-  CHECK(std::string_view(buf.data(), buf.size()).find("counter") == std::string_view::npos);
-}
-
-TEST_CASE("consecutive forwardings added to one map travel in one message") {
-  std::vector<NftForwardAdd> adds;
-  for (uint16_t p : {80, 443, 8080}) {
-    NftMapElem e;
-    e.first = e.last = e.to_first = e.to_last = p;
-    e.addr = {10, 10, 0, 23};
-    adds.push_back({NftFamily::ip, "nat", kForwardingMapTcp, 6, e, {}});
-  }
-  std::vector<char> buf = encoded([&](nft::Batch& b) {
-    nft::encode_forward_adds({&adds[0], &adds[1], &adds[2]}, 9, b);
-  });
-  auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
-  CHECK(NLMSG_ALIGN(nlh->nlmsg_len) == buf.size());  // one message
-  CHECK(nlh->nlmsg_seq == 9);
-  std::vector<nft::RawElem> raw;
-  REQUIRE(decode(buf, raw, kForwardingMapTcp));
-  const auto intervals = nft::intervals_of(raw, false);
-  REQUIRE(intervals.size() == 3);
-  for (size_t i = 0; i < 3; i++) CHECK(intervals[i] == adds[i].elem);
 }
 
 TEST_CASE("a batch is tied to the ruleset generation it was planned from") {
