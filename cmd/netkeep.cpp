@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "backends/linux_kernel.hpp"
@@ -257,8 +258,9 @@ int cmd_apply(const Args& a) {
   const ExecResult& r = rc.result;
   if (a.json) {
     std::string out = "{\"applied\": [";
-    for (size_t i = 0; i < r.applied.size(); i++)
-      out += (i ? ",\n  " : "\n  ") + to_json(rc.plan.ops[r.applied[i]]);
+    const char* sep = "\n  ";
+    for (const Op& op : rc.applied_before) out += std::exchange(sep, ",\n  ") + to_json(op);
+    for (size_t i : r.applied) out += std::exchange(sep, ",\n  ") + to_json(rc.plan.ops[i]);
     out += "],\n \"failed\": [";
     for (size_t i = 0; i < r.failures.size(); i++) {
       const auto& f = r.failures[i];
@@ -282,12 +284,13 @@ int cmd_apply(const Args& a) {
     }
     fmt::print("{}}}\n", out);
   } else {
+    for (const Op& op : rc.applied_before) fmt::print("{}\n", to_text(op));
     for (size_t i : r.applied)
       fmt::print("{}\n", i < lines.size() ? lines[i] : to_text(rc.plan.ops[i]));
   }
   for (const auto& f : r.failures) fmt::print(stderr, "error: {}\n", to_text(f));
-  fmt::print(stderr, "netkeep: {} ops applied, {} failed, {} write requests\n", r.applied.size(),
-             r.failures.size(), r.write_requests);
+  fmt::print(stderr, "netkeep: {} ops applied, {} failed, {} write requests\n",
+             rc.applied_before.size() + r.applied.size(), r.failures.size(), r.write_requests);
   if (a.stats && !a.json) {
     KernelStats st = kernel->stats();
     fmt::print(stderr,

@@ -165,10 +165,12 @@ void Loop::run_reconcile() {
   for (const auto& why : rc.replanned) log("reconcile {}: planned again: {}", n, why);
   if (rc.snapshot_error)
     log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error->str());
-  for (size_t i : rc.result.applied) {
-    log("reconcile {}: {}", n, to_text(rc.plan.ops[i]));
-    metrics_.applied(op_kind(rc.plan.ops[i]));
-  }
+  auto applied = [&](const Op& op) {
+    log("reconcile {}: {}", n, to_text(op));
+    metrics_.applied(op_kind(op));
+  };
+  for (const Op& op : rc.applied_before) applied(op);
+  for (size_t i : rc.result.applied) applied(rc.plan.ops[i]);
   for (const auto& f : rc.result.failures) log("reconcile {}: error: {}", n, to_text(f));
   // A bad config file is reported, not retried: its inotify event will
   // come when someone fixes it. Kernel errors are retried with backoff.
@@ -176,9 +178,9 @@ void Loop::run_reconcile() {
   metrics_.reconciled(!failed && !has_errors(rc.diags), seconds, unix_now());
   log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {}; config {:.1f}, "
       "kernel read {:.1f}, plan {:.1f}, write {:.1f} ms)",
-      n, rc.result.applied.size(), rc.result.failures.size(), seconds * 1000, asked_by(),
-      rc.times.config * 1000, rc.times.snapshot * 1000, rc.times.plan * 1000,
-      rc.times.execute * 1000);
+      n, rc.applied_before.size() + rc.result.applied.size(), rc.result.failures.size(),
+      seconds * 1000, asked_by(), rc.times.config * 1000, rc.times.snapshot * 1000,
+      rc.times.plan * 1000, rc.times.execute * 1000);
 
   if (rc.changed() && hooks_.changed) hooks_.changed();
   if (confirming && !failed && !has_errors(rc.diags) && config == opts_.config)

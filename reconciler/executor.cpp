@@ -117,6 +117,12 @@ ExecResult execute(const Plan& plan, KernelWriter& writer) {
       continue;
     }
     if (auto err = writer.apply(op)) {
+      // The kernel says the device is down: someone set it down after the
+      // snapshot (netkeep plans a link up before what needs it up).
+      if (err->code == ENETDOWN && !r.stale) {
+        r.stale = true;
+        r.stale_why = "a link went down after the kernel's state was read";
+      }
       r.failures.push_back({op, *err, false});
       deps.failed(op);
     } else {

@@ -21,9 +21,11 @@ struct ExecResult {
   std::vector<size_t> applied;  // indices into the plan's ops
   std::vector<OpFailure> failures;
   uint64_t write_requests = 0;
-  // The nftables batch was planned from a state that may not hold: the
-  // ruleset changed since the snapshot (ERESTART), or the kernel refused a
-  // batch planned from the kept view (ESTALE). Plan again.
+  // The plan was made from a state that no longer holds: the nftables
+  // ruleset changed since the snapshot (ERESTART), the kernel refused a
+  // batch planned from the kept view (ESTALE), or a link the plan found up
+  // was set down before its routes or addresses were written (ENETDOWN).
+  // Plan again.
   bool stale = false;
   std::string stale_why;  // the kernel's or the backend's words for it
   bool ok() const { return failures.empty(); }

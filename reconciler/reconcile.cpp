@@ -35,9 +35,9 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
   if (resolve) resolve_endpoints(desired, resolve, r.diags);
   r.times.config = lap();
   reader.scope(desired);
-  // Once more if the nftables batch was planned from a ruleset another
-  // program changed meanwhile (the kernel refused it whole): the second
-  // plan starts from what is there now.
+  // Once more if the plan was made from a state another program changed
+  // meanwhile (the kernel refused the nftables batch whole, or a link was
+  // set down under it): the second plan starts from what is there now.
   for (int attempt = 0;; attempt++) {
     auto actual = reader.snapshot();
     r.times.snapshot += lap();
@@ -62,6 +62,7 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
     if (alongside && alongside->finish) alongside->finish();
     r.snapshot = std::move(*actual);
     if (!r.result.stale || attempt == 1) return r;
+    for (size_t i : r.result.applied) r.applied_before.push_back(r.plan.ops[i]);
     std::string refused;  // the op the kernel named, if it named one
     for (const auto& f : r.result.failures)
       if (!f.skipped && refused.empty()) refused = " (refused: " + to_text(f) + ")";

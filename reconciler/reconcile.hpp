@@ -28,13 +28,15 @@ struct Reconcile {
   Plan plan;
   ExecResult result;
   // Why the first plan was given up and the state read again (the kernel
-  // refused its nftables batch as stale), for the log; empty when not.
+  // refused its nftables batch as stale, or a link went down under it), for
+  // the log; empty when not.
   std::vector<std::string> replanned;
-  std::string vetoed;  // why the plan was not executed (AlongsideExecute::veto)
+  std::vector<Op> applied_before;  // what the given-up plan had applied
+  std::string vetoed;              // why the plan was not executed (AlongsideExecute::veto)
   Times times;
 
   bool ok() const { return !snapshot_error && vetoed.empty() && result.ok() && !has_errors(diags); }
-  bool changed() const { return !result.applied.empty(); }
+  bool changed() const { return !result.applied.empty() || !applied_before.empty(); }
 };
 
 using Resolver = std::function<std::optional<IpAddr>(const std::string& host)>;

@@ -2,13 +2,17 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 
+#include "model/actual_json.hpp"
 #include "model/config.hpp"
 #include "model/ownership.hpp"
 #include "reconciler/executor.hpp"
 #include "tests/fake/fake_kernel.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
+#include "reconciler/reconcile.hpp"
 #include "values.hpp"
 
 using namespace netkeep;
@@ -331,4 +335,71 @@ TEST_CASE("a WireGuard entry named like an existing link of another kind is not 
   Plan q = plan_core(d, a);
   CHECK(q.warnings.empty());
   CHECK(to_text(q).find("wireguard eth4") != std::string::npos);
+}
+
+namespace {
+
+Actual fresh_system() {
+  std::ifstream in(NETKEEP_TESTDATA "/fresh-system/actual.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto a = actual_from_json(text.str());
+  REQUIRE(a);
+  return *a;
+}
+
+bool is_route_on(const Op& op, const char* dev) {
+  auto* r = std::get_if<RouteReplace>(&op);
+  return r && r->route.dev == dev;
+}
+
+}  // namespace
+
+TEST_CASE("a link set down under the plan: the reconcile reads the state again and converges") {
+  FakeKernel k(fresh_system());
+  // Another program sets uplink0 down after netkeep set it up, just before
+  // its first route: the kernel refuses the route (ENETDOWN).
+  int raced = 0;
+  k.refuse = [&](const Op& op) -> std::optional<KernelError> {
+    if (!is_route_on(op, "uplink0") || raced++) return std::nullopt;
+    for (Link& l : k.state().links)
+      if (l.name == "uplink0") l.up = false;
+    return KernelError{ENETDOWN, "Network is down (Device for nexthop is not up)"};
+  };
+  Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
+  CHECK(rc.result.ok());
+  CHECK(k.snapshots() == 2);
+  REQUIRE(rc.replanned.size() == 1);
+  CHECK(rc.replanned[0].find("a link went down") != std::string::npos);
+  CHECK(rc.replanned[0].find("route 203.0.113.1 dev uplink0") != std::string::npos);
+  // The second plan sets uplink0 up again and writes its routes; what the
+  // first applied is still reported.
+  CHECK(to_text(rc.plan.ops.front()) == "~ link uplink0: up");
+  CHECK(rc.applied_before.size() > 10);
+  CHECK(rc.changed());
+  CHECK(k.state().link("uplink0")->up);
+  Diagnostics d;
+  CHECK(plan(load_config(NETKEEP_TESTDATA "/fresh-system/config", d), k.state()).empty());
+}
+
+TEST_CASE("a link that stays down is planned again once, not more") {
+  FakeKernel k(fresh_system());
+  k.refuse = [&](const Op& op) -> std::optional<KernelError> {
+    if (is_route_on(op, "uplink0")) return KernelError{ENETDOWN, "Network is down"};
+    return std::nullopt;
+  };
+  Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
+  CHECK_FALSE(rc.result.ok());
+  CHECK(k.snapshots() == 2);
+  CHECK(rc.replanned.size() == 1);
+  // Other errors are not a reason to read the state again.
+  FakeKernel k2(fresh_system());
+  k2.refuse = [&](const Op& op) -> std::optional<KernelError> {
+    if (is_route_on(op, "uplink0")) return KernelError{EINVAL, "Invalid argument"};
+    return std::nullopt;
+  };
+  Reconcile rc2 = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k2, k2, nullptr);
+  CHECK_FALSE(rc2.result.ok());
+  CHECK(k2.snapshots() == 1);
+  CHECK(rc2.replanned.empty());
 }
