@@ -97,7 +97,7 @@ ConfigFile<T> load_one(const std::filesystem::path& dir, const char* name, Diagn
       break;
   }
   json::Sink sink{name, &diags};
-  auto v = parse(file.text, sink);
+  auto v = parse(file.text, sink);  // may take the text's storage (parse_portforwardings)
   if (!v || sink.errors > 0) {
     f.state = FileState::invalid;
     return f;
@@ -155,7 +155,7 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
   d.dhcp6 = load_one<Dhcp6Lease>(dir, kDhcp6File, diags, parse_dhcp6_lease);
   d.portforwardings = load_one<PortForwardings>(
       dir, kPortForwardingsFile, diags,
-      [memo](std::string_view t, json::Sink& s) { return parse_portforwardings(t, s, memo); },
+      [memo](std::string& t, json::Sink& s) { return parse_portforwardings(t, s, memo, &t); },
       memo ? &memo->read_buffer : nullptr);
   d.wireguard = load_one<WireGuardConfig>(dir, kWireGuardFile, diags, parse_wireguard);
   check_wireguard_names(d, diags);

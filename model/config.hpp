@@ -53,8 +53,12 @@ struct PortForwardingsMemo {
   simdjson::dom::parser fragments;  // parses the edited part, its buffers kept
   std::string read_buffer;          // load_config reads the file into it
 };
+// `storage`, when given, is the string `text` views: the memo then takes
+// the text over by swapping it with its last one (which the caller gets
+// back, to read into next time) instead of copying 700 KB.
 std::optional<PortForwardings> parse_portforwardings(std::string_view text, json::Sink& sink,
-                                                     PortForwardingsMemo* memo = nullptr);
+                                                     PortForwardingsMemo* memo = nullptr,
+                                                     std::string* storage = nullptr);
 
 // A name the kernel takes for a link (its dev_valid_name()): 1-15 bytes,
 // no '/', ':' or whitespace, not "." or "..".

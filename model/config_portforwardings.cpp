@@ -426,7 +426,8 @@ bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayL
 }  // namespace
 
 std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink& sink,
-                                                     PortForwardingsMemo* memo) {
+                                                     PortForwardingsMemo* memo,
+                                                     std::string* storage) {
   // The same text again (a reconcile for a kernel event): the memo holds
   // only texts that parsed cleanly, so its rules are the answer.
   if (memo && memo->valid && text == memo->text) {
@@ -474,7 +475,10 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
   if (memo) {
     memo->valid = remember;
     if (remember) {
-      memo->text.assign(text);
+      if (storage && storage->data() == text.data() && storage->size() == text.size())
+        memo->text.swap(*storage);
+      else
+        memo->text.assign(text);
       memo->rules = r.rules;
       memo->entry_of = std::move(r.entry_of);
       memo->layout = std::move(layout);

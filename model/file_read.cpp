@@ -59,7 +59,11 @@ FileText read_regular_file(const std::filesystem::path& p, ReadLimits limits, st
   if (static_cast<size_t>(st.st_size) > limits.max_bytes)
     return fail(fd, fmt::format("{} bytes, more than the {} allowed", st.st_size,
                                 size_text(limits.max_bytes)));
-  f.text.resize(st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0);  // read() overwrites it
+  // One byte more than the file holds, so that a file that did not grow
+  // ends in a short read, not in doubling the buffer (and zero-filling the
+  // new half) only to read nothing into it. A buffer handed in keeps its
+  // size from the last read: resize() fills only what is new.
+  f.text.resize(st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : 0);  // read() overwrites it
   size_t got = 0;
   for (;;) {
     if (got == f.text.size()) {  // it grew while being read

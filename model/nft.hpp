@@ -203,7 +203,10 @@ struct NftMapElem {
   uint16_t to_first = 0, to_last = 0;  // the DNAT port range (equal: one port)
   uint64_t packets = 0, bytes = 0;     // the element's counter: read, never compared
   bool same(const NftMapElem& o) const {
-    return first == o.first && last == o.last && addr == o.addr && to_first == o.to_first &&
+    // The address byte by byte: std::array's == is a memcmp call here, and
+    // the planner compares 20,000 elements on every reconcile.
+    return first == o.first && last == o.last && addr[0] == o.addr[0] && addr[1] == o.addr[1] &&
+           addr[2] == o.addr[2] && addr[3] == o.addr[3] && to_first == o.to_first &&
            to_last == o.to_last;
   }
 };
