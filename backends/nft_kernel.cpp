@@ -60,6 +60,7 @@ std::optional<KernelError> NftKernel::snapshot(NftState& out) {
   // One attempt: the caller (LinuxKernel::snapshot) retries the whole
   // snapshot, with backoff and a time bound, so retries never nest.
   uint32_t before = 0, after = 0;
+  drop_lent();
   // The caller's events first: another program's commits that touched
   // nothing owned move the view along. A commit racing the generation read
   // gets one more look before the view is given up.
@@ -78,7 +79,8 @@ std::optional<KernelError> NftKernel::snapshot(NftState& out) {
   }
   from_view_ = view_ && view_->gen == before;
   if (from_view_) {
-    out = view_->state;
+    out = std::move(view_->state);
+    lent_ = true;
     planned_gen_ = before;
     return std::nullopt;
   }
@@ -99,10 +101,17 @@ std::optional<KernelError> NftKernel::snapshot(NftState& out) {
     if (!untouched_ || !untouched_(before, after))
       return KernelError{EAGAIN, "the nftables ruleset changed while it was dumped"};
   }
-  out = s;
+  out = std::move(s);
   planned_gen_ = after;
-  view_ = NftView{after, std::move(s), dumped_stamp_};
+  view_ = NftView{after, {}, dumped_stamp_};
+  lent_ = true;
   return std::nullopt;
+}
+
+void NftKernel::give_back(NftState&& s) {
+  if (!lent_) return;
+  view_->state = std::move(s);
+  lent_ = false;
 }
 
 std::optional<KernelError> NftKernel::snapshot_once(NftState& s) {
@@ -245,6 +254,9 @@ KernelResult<std::vector<NftCounter>> NftKernel::read_counters() {
 
 std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool commit) {
   if (ops.empty()) return {};
+  // Whether the stamp chain exists is what the snapshot showed.
+  const bool stamp_exists = view_ ? !view_->stamp.empty() : !dumped_stamp_.empty();
+  if (commit) drop_lent();  // a batch planned from a view never given back: no view after it
   const bool track = commit && view_ && ops.size() <= kViewOps;
   nft::Batch batch;
   const uint32_t first = ++seq_;
@@ -275,13 +287,11 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   }
   // Every commit renews the stamp (nft_stamp.hpp), last in the batch, so a
   // view kept in a file can be checked against the kernel in one request.
-  // Whether the stamp chain exists is what the snapshot showed.
   const uint32_t stamp_seq = first + 1 + static_cast<uint32_t>(ops.size());
   std::string stamp;
   if (commit) {
     stamp = nft::new_stamp();
-    const bool exists = view_ ? !view_->stamp.empty() : !dumped_stamp_.empty();
-    nft::encode_stamp(stamp, exists, stamp_seq, batch);
+    nft::encode_stamp(stamp, stamp_exists, stamp_seq, batch);
     nft::encode_batch_end(stamp_seq + 1, batch);
   }
   seq_ += static_cast<uint32_t>(ops.size()) + 2;

@@ -22,7 +22,11 @@ class NftKernel {
   // view's, that is the view (one request). Otherwise everything is dumped,
   // with the generation read before and after; if it moved, EAGAIN (the
   // caller retries the whole snapshot), else the result becomes the view.
+  // The view's state is moved into `out`, not copied: give_back() returns
+  // it once the caller has planned. Until then the view is lent, and a
+  // snapshot, a committed batch or view() finds none (a full dump follows).
   std::optional<KernelError> snapshot(NftState& out);
+  void give_back(NftState&& s);
   // One transaction: batch begin, one message per op, batch end, one send.
   // With `commit` false the batch has no end: the kernel validates every
   // message and aborts (a dry run the kernel itself checks).
@@ -51,11 +55,15 @@ class NftKernel {
     untouched_ = std::move(f);
   }
 
-  const std::optional<NftView>& view() const { return view_; }
+  const std::optional<NftView>& view() {
+    drop_lent();
+    return view_;
+  }
   // A view read from a file (`from_file`) is believed only once its stamp
   // matches the kernel's (nft_stamp.hpp); one the daemon kept in memory is.
   void set_view(std::optional<NftView> v, bool from_file = false) {
     view_ = std::move(v);
+    lent_ = false;
     verify_stamp_ = from_file && view_;
   }
   // Another program committed generation `gen`, which the caller knows
@@ -82,6 +90,11 @@ class NftKernel {
  private:
   explicit NftKernel(std::unique_ptr<nl::Socket> s) : sock_(std::move(s)) {}
   std::optional<KernelError> snapshot_once(NftState& out);
+  // A view whose state was lent and never given back is no view.
+  void drop_lent() {
+    if (lent_) view_.reset();
+    lent_ = false;
+  }
   KernelResult<uint32_t> generation();
   // Its elements, as intervals; `interval`: the set has flags interval.
   std::optional<KernelError> read_elems(NftMap& map, bool interval);
@@ -96,6 +109,7 @@ class NftKernel {
   uint64_t batches_ = 0;
   uint64_t full_dumps_ = 0;
   std::optional<NftView> view_;
+  bool lent_ = false;          // view_->state is the last snapshot's (moved out)
   bool verify_stamp_ = false;  // the view came from a file: check its stamp first
   std::string dumped_stamp_;   // the stamp the last full dump found
   std::function<void(size_t)> on_commit_;

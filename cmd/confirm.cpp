@@ -95,6 +95,7 @@ Rollback rollback_pending(const std::string& root, const std::string& why,
       return out;
     }
     const Plan undo = restore(*before, *touched, *now);
+    kernel->give_back(*now);
     ExecResult r = execute(undo, *kernel);
     for (size_t i : r.applied) out.lines.push_back(to_text(undo.ops[i]));
     if (r.stale) continue;

@@ -50,10 +50,12 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
     if (alongside && alongside->veto) {
       r.vetoed = alongside->veto(*actual, r.plan);
       if (!r.vetoed.empty()) {
+        reader.give_back(*actual);
         r.snapshot = std::move(*actual);
         return r;
       }
     }
+    reader.give_back(*actual);  // planned: the snapshot's nftables state is not read again
     if (alongside && alongside->start) alongside->start(r.plan);
     const uint64_t writes = r.result.write_requests;
     r.result = execute(r.plan, writer);

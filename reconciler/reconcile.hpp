@@ -23,8 +23,10 @@ struct Reconcile {
 
   Diagnostics diags;  // config errors and warnings
   std::optional<KernelError>
-      snapshot_error;              // the kernel's state could not be read; nothing was done
-  std::optional<Actual> snapshot;  // the state the plan was made from
+      snapshot_error;  // the kernel's state could not be read; nothing was done
+  // The state the plan was made from, less what the reader took back once
+  // the plan was made (LinuxKernel: the nftables objects; KernelReader::give_back).
+  std::optional<Actual> snapshot;
   Plan plan;
   ExecResult result;
   // Why the first plan was given up and the state read again (the kernel
