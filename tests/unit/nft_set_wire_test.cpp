@@ -69,6 +69,7 @@ TEST_CASE("a forwarding ranges map is declared as nft declares it, and its eleme
   CHECK(nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN) == 2);
   CHECK(nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN) == 16);
   CHECK(nftnl_set_is_set(set, NFTNL_SET_ID));  // the kernel refuses a new set without one
+  CHECK_FALSE(nftnl_set_is_set(set, NFTNL_SET_DESC_SIZE));  // an rbtree: no size to declare
   nftnl_set_free(set);
   // As the kernel dumps it, the map is netkeep's type.
   auto m = nft::decode_set(nlh);
@@ -128,11 +129,21 @@ TEST_CASE("the single-port forwarding map is a hash map: an element is its port,
   nftnl_set* set = nftnl_set_alloc();
   REQUIRE(nftnl_set_nlmsg_parse(nlh, set) == 0);
   CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == NFT_SET_MAP);
-  nftnl_set_free(set);
+  // Room for every port: the kernel makes it a fixed-size hash table.
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_DESC_SIZE) == 65535);
   auto m = nft::decode_set(nlh);
   REQUIRE(m);
   CHECK(m->typed);
   CHECK_FALSE(m->interval);
+  // Without the size (the last netkeep's), it is of another type.
+  nftnl_set_unset(set, NFTNL_SET_DESC_SIZE);
+  std::vector<char> unsized(4096);
+  auto* u = nftnl_nlmsg_build_hdr(unsized.data(), NFT_MSG_NEWSET, NFPROTO_IPV4, 0, 1);
+  nftnl_set_nlmsg_build_payload(u, set);
+  nftnl_set_free(set);
+  m = nft::decode_set(u);
+  REQUIRE(m);
+  CHECK_FALSE(m->typed);
   // The count set of single ports: no data, no flags.
   buf = encoded([&](nft::Batch& b) {
     nft::encode_op(NftMapAdd{NftFamily::ip, kCountTable, kCountSetTcp, NftMapKind::count}, 5, b);
@@ -140,6 +151,7 @@ TEST_CASE("the single-port forwarding map is a hash map: an element is its port,
   set = nftnl_set_alloc();
   REQUIRE(nftnl_set_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(buf.data()), set) == 0);
   CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == 0);
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_DESC_SIZE) == 65535);
   nftnl_set_free(set);
   // A map of the ranges map's type under the single-port map's name (an
   // earlier netkeep's) is not netkeep's type.
