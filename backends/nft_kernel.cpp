@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "backends/nft_codec.hpp"
 #include "backends/nft_stamp.hpp"
@@ -263,8 +264,35 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   // Tied to the generation the ops were planned from: a batch planned on a
   // state another transaction has since changed is refused whole.
   nft::encode_batch_begin(first, batch, commit ? planned_gen_ : std::nullopt);
+  // How many elements this batch adds to each set it makes: a hash set
+  // made in a burst is declared as a fixed-size table (encode_map_add).
+  std::vector<std::pair<const NftMapAdd*, size_t>> made;
+  for (const Op* op : ops)
+    if (auto* m = std::get_if<NftMapAdd>(op)) made.push_back({m, 0});
+  if (!made.empty())
+    for (const Op* op : ops) {
+      auto* a = std::get_if<NftForwardAdd>(op);
+      auto* e = std::get_if<NftElemAdd>(op);
+      if (!a && !e) continue;
+      for (auto& [m, n] : made) {
+        if (a && m->kind == NftMapKind::dnat)
+          n += m->name == a->map && m->table == a->table;
+        else if (a)
+          n += m->name == a->count;
+        else
+          n += m->name == e->set && m->table == e->table;
+      }
+    }
   for (size_t i = 0; i < ops.size();) {
     const uint32_t seq = first + 1 + static_cast<uint32_t>(i);
+    if (auto* m = std::get_if<NftMapAdd>(ops[i])) {
+      size_t elems = 0;
+      for (const auto& [x, n] : made)
+        if (x == m) elems = n;
+      nft::encode_map_add(*m, elems, seq, batch);
+      i++;
+      continue;
+    }
     // Consecutive additions to one map share a message; its sequence
     // number is the first op's.
     if (auto* add = std::get_if<NftForwardAdd>(ops[i])) {

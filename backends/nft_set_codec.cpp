@@ -19,18 +19,16 @@ namespace {
 constexpr uint32_t kInetService = 13, kIpv4Addr = 7;  // nft's datatype numbers
 constexpr uint32_t kMapKeyLen = 2, kMapDataLen = 16;
 
-// A hash set is declared with room for every port, which has the kernel
-// make it a fixed-size hash table (nft_hash) from the start. Undeclared, it
-// is a resizable one (rhashtable) of a few buckets that a cold apply of
-// 10,000 elements makes grow a dozen times, every insert in the meantime
-// taking the slow path: 15 % of a cold apply's time at 10,000 forwardings.
-// The cost: each of the four hash sets holds 131,072 buckets, 1 MiB of
-// kernel memory, whatever the number of forwardings.
+// A hash set created in a burst is declared with room for every port,
+// which has the kernel make it a fixed-size hash table (nft_hash) from the
+// start. Undeclared, it is a resizable one (rhashtable) of a few buckets,
+// which a cold apply of 10,000 elements makes grow a dozen times, every
+// insert meanwhile taking the slow path: a sixth of the kernel's work in a
+// cold apply at 10,000 forwardings. The fixed table costs 1 MiB of kernel
+// memory (131,072 buckets), and zeroing it a small apply's time, so a set
+// made with fewer elements stays resizable; it grows with its +1s, one at
+// a time, which is cheap. Either is netkeep's type.
 constexpr uint32_t kHashSize = 65535;
-
-uint32_t declared_size(const std::string& name) {
-  return ranges_set(name) ? 0 : kHashSize;
-}
 
 uint32_t set_flags(NftMapKind kind, const std::string& name) {
   return (kind == NftMapKind::dnat ? NFT_SET_MAP : 0) | (ranges_set(name) ? NFT_SET_INTERVAL : 0);
@@ -51,7 +49,7 @@ SetPtr set_of(NftFamily family, const std::string& table, const std::string& nam
   return s;
 }
 
-void encode_map_add(const NftMapAdd& o, uint32_t seq, Batch& buf) {
+void map_add(const NftMapAdd& o, size_t elems, uint32_t seq, Batch& buf) {
   SetPtr s = set_of(o.family, o.table, o.name);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kInetService);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, kMapKeyLen);
@@ -63,8 +61,8 @@ void encode_map_add(const NftMapAdd& o, uint32_t seq, Batch& buf) {
     nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kCountUserdata, sizeof kCountUserdata);
   }
   nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, set_flags(o.kind, o.name));
-  if (const uint32_t size = declared_size(o.name))
-    nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, size);
+  if (!ranges_set(o.name) && elems >= kFixedHashFrom)
+    nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, kHashSize);
   nftnl_set_add_expr(s.get(), nftnl_expr_alloc("counter"));  // each element gets one
   nftnl_set_set_u32(s.get(), NFTNL_SET_ID, seq);             // required, unique within the batch
   nlmsghdr* nlh = header(buf.reserve(), NFT_MSG_NEWSET, o.family, NLM_F_CREATE, seq);
@@ -158,7 +156,7 @@ size_t encode_set_op(const Op& op, uint32_t seq, Batch& buf) {
     return 1;
   }
   if (auto* o = std::get_if<NftMapAdd>(&op)) {
-    encode_map_add(*o, seq, buf);
+    map_add(*o, 0, seq, buf);
     return 1;
   }
   if (auto* o = std::get_if<NftMapDel>(&op)) {
@@ -169,6 +167,10 @@ size_t encode_set_op(const Op& op, uint32_t seq, Batch& buf) {
     return 1;
   }
   return 0;
+}
+
+void encode_map_add(const NftMapAdd& o, size_t elems, uint32_t seq, Batch& buf) {
+  map_add(o, elems, seq, buf);
 }
 
 size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq,
@@ -223,7 +225,8 @@ std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {
   const uint32_t size = nftnl_set_is_set(s.get(), NFTNL_SET_DESC_SIZE)
                             ? nftnl_set_get_u32(s.get(), NFTNL_SET_DESC_SIZE)
                             : 0;
-  m.typed = counter && flags == set_flags(m.kind, m.name) && size == declared_size(m.name) &&
+  m.typed = counter && flags == set_flags(m.kind, m.name) &&
+            (size == 0 || (size == kHashSize && !ranges_set(m.name))) &&
             nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_LEN) == kMapKeyLen &&
             data_len == (count ? 0 : kMapDataLen);
   return m;

@@ -24,6 +24,12 @@ namespace netkeep::nft {
 // one that also changes its count set, is two); 0 for any other op.
 size_t encode_set_op(const Op& op, uint32_t seq, Batch& buf);
 
+// NftMapAdd's message, for a set to which the same batch adds `elems`
+// elements: from kFixedHashFrom on, a hash set is declared with room for
+// every port, a fixed-size kernel hash table (see nft_set_codec.cpp).
+void encode_map_add(const NftMapAdd& o, size_t elems, uint32_t seq, Batch& buf);
+inline constexpr size_t kFixedHashFrom = 1024;
+
 // Appends one NEWSETELEM message adding the elements of consecutive
 // NftForwardAdd ops of one map. A cold apply of 10,000 forwardings is then
 // a few dozen messages, not 10,000; the kernel's error for the message

@@ -16,9 +16,7 @@ namespace netkeep {
 
 namespace {
 
-// The format's version. 4: a hash set without its declared size is of
-// another type (nft_set_codec.cpp), which a view of version 3 cannot say.
-constexpr std::string_view kMagic = "netkeep nft view 4\n";
+constexpr std::string_view kMagic = "netkeep nft view 3\n";
 
 // A plain length-prefixed encoding in host byte order: the file never
 // leaves the machine that wrote it.

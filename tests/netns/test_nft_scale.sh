@@ -25,6 +25,11 @@ status "cold apply of 10,000 forwardings" 0 nk "$R" apply --config "$CFG" --root
 elements() { ip netns exec "$R" nft list map ip nat netkeep-portforwardings-tcp | grep -o 'counter packets' | wc -l; }
 equals "all 10,000 forwardings are in the kernel" "$(elements)" 10000
 status "plan right after exits 0" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
+# Made with 10,000 elements, the tcp hash map and count set are fixed-size
+# kernel hash tables; the udp ones, made empty, stay resizable.
+equals "the hash sets made in a burst declare room for every port" \
+  "$(ip netns exec "$R" nft list ruleset | grep -B2 'size 65535' | grep -oE '(map|set) [a-z-]+' | tr '\n' ' ')" \
+  "map netkeep-portforwardings-tcp set forwarded-tcp "
 gen 10000 60000
 status "adding one forwarding" 0 nk "$R" apply --json --config "$CFG" --root "$ROOT"
 contains "sends 6 nftables messages: batch begin, the map's element, the count set's, the view's stamp (2), batch end" \

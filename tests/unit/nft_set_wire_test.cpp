@@ -129,21 +129,45 @@ TEST_CASE("the single-port forwarding map is a hash map: an element is its port,
   nftnl_set* set = nftnl_set_alloc();
   REQUIRE(nftnl_set_nlmsg_parse(nlh, set) == 0);
   CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == NFT_SET_MAP);
-  // Room for every port: the kernel makes it a fixed-size hash table.
-  CHECK(nftnl_set_get_u32(set, NFTNL_SET_DESC_SIZE) == 65535);
+  // Made alone, or with few elements: a resizable kernel hash table.
+  CHECK_FALSE(nftnl_set_is_set(set, NFTNL_SET_DESC_SIZE));
+  nftnl_set_free(set);
   auto m = nft::decode_set(nlh);
   REQUIRE(m);
   CHECK(m->typed);
   CHECK_FALSE(m->interval);
-  // Without the size (the last netkeep's), it is of another type.
-  nftnl_set_unset(set, NFTNL_SET_DESC_SIZE);
-  std::vector<char> unsized(4096);
-  auto* u = nftnl_nlmsg_build_hdr(unsized.data(), NFT_MSG_NEWSET, NFPROTO_IPV4, 0, 1);
-  nftnl_set_nlmsg_build_payload(u, set);
+  // Made with the batch adding kFixedHashFrom elements or more: room for
+  // every port, a fixed-size table. Netkeep's type too.
+  for (size_t elems : {nft::kFixedHashFrom - 1, nft::kFixedHashFrom}) {
+    buf = encoded([&](nft::Batch& b) {
+      nft::encode_map_add(NftMapAdd{NftFamily::ip, "nat", kForwardingMapTcp}, elems, 5, b);
+    });
+    set = nftnl_set_alloc();
+    REQUIRE(nftnl_set_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(buf.data()), set) == 0);
+    CHECK(nftnl_set_is_set(set, NFTNL_SET_DESC_SIZE) == (elems >= nft::kFixedHashFrom));
+    CHECK(nftnl_set_get_u32(set, NFTNL_SET_DESC_SIZE) ==
+          (elems >= nft::kFixedHashFrom ? 65535 : 0));
+    m = nft::decode_set(reinterpret_cast<const nlmsghdr*>(buf.data()));
+    REQUIRE(m);
+    CHECK(m->typed);
+    // Any other size (another program's) is not netkeep's type.
+    nftnl_set_set_u32(set, NFTNL_SET_DESC_SIZE, 1000);
+    std::vector<char> other(4096);
+    auto* o = nftnl_nlmsg_build_hdr(other.data(), NFT_MSG_NEWSET, NFPROTO_IPV4, 0, 1);
+    nftnl_set_nlmsg_build_payload(o, set);
+    nftnl_set_free(set);
+    m = nft::decode_set(o);
+    REQUIRE(m);
+    CHECK_FALSE(m->typed);
+  }
+  // A ranges map is never given a size: the kernel's rbtree has none.
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_map_add(NftMapAdd{NftFamily::ip, "nat", kForwardingRangesTcp}, 5000, 5, b);
+  });
+  set = nftnl_set_alloc();
+  REQUIRE(nftnl_set_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(buf.data()), set) == 0);
+  CHECK_FALSE(nftnl_set_is_set(set, NFTNL_SET_DESC_SIZE));
   nftnl_set_free(set);
-  m = nft::decode_set(u);
-  REQUIRE(m);
-  CHECK_FALSE(m->typed);
   // The count set of single ports: no data, no flags.
   buf = encoded([&](nft::Batch& b) {
     nft::encode_op(NftMapAdd{NftFamily::ip, kCountTable, kCountSetTcp, NftMapKind::count}, 5, b);
@@ -151,7 +175,6 @@ TEST_CASE("the single-port forwarding map is a hash map: an element is its port,
   set = nftnl_set_alloc();
   REQUIRE(nftnl_set_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(buf.data()), set) == 0);
   CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == 0);
-  CHECK(nftnl_set_get_u32(set, NFTNL_SET_DESC_SIZE) == 65535);
   nftnl_set_free(set);
   // A map of the ranges map's type under the single-port map's name (an
   // earlier netkeep's) is not netkeep's type.
