@@ -298,18 +298,21 @@ bool run_before(const PortRun& a, const PortRun& b) {
 // [front, back). When the memo's rules shared no port and the new ones
 // share none with the others, every rule is one run of its own ports: the
 // memo's runs without the replaced rules', with the new rules' merged in,
-// later rules' indices shifted. nullopt when they would overlap.
-std::optional<std::vector<PortRun>> runs_after_splice(const PortForwardingsMemo& m, size_t front,
+// later rules' indices shifted. nullopt when they would overlap. The
+// memo's runs are taken (edited in place, not copied): the caller stores
+// the result back or marks the memo invalid.
+std::optional<std::vector<PortRun>> runs_after_splice(PortForwardingsMemo& m, size_t front,
                                                       size_t back, size_t added,
                                                       const std::vector<Forwarding>& rules) {
   if (!m.disjoint) return std::nullopt;
-  std::vector<PortRun> kept, fresh;
-  kept.reserve(m.runs.size());
-  for (PortRun r : m.runs) {
-    if (r.forwarding >= front && r.forwarding < back) continue;
-    if (r.forwarding >= back) r.forwarding = r.forwarding - back + front + added;
-    kept.push_back(r);
-  }
+  std::vector<PortRun> kept = std::move(m.runs);
+  m.valid = false;  // until the caller stores runs again
+  std::erase_if(kept,
+                [&](const PortRun& r) { return r.forwarding >= front && r.forwarding < back; });
+  if (back != front + added)
+    for (PortRun& r : kept)
+      if (r.forwarding >= back) r.forwarding = r.forwarding - back + front + added;
+  std::vector<PortRun> fresh;
   for (size_t i = front; i < front + added; i++)
     fresh.push_back({rules[i].proto, rules[i].port, i});
   std::sort(fresh.begin(), fresh.end(), run_before);
@@ -323,6 +326,12 @@ std::optional<std::vector<PortRun>> runs_after_splice(const PortForwardingsMemo&
     if (at != kept.begin() && std::prev(at)->proto == r.proto &&
         std::prev(at)->ports.last >= r.ports.first)
       return std::nullopt;
+  }
+  // A few new runs (the usual edit) are inserted in place; many, merged.
+  if (fresh.size() <= 8) {
+    for (const PortRun& r : fresh)
+      kept.insert(std::upper_bound(kept.begin(), kept.end(), r, run_before), r);
+    return kept;
   }
   std::vector<PortRun> out;
   out.reserve(kept.size() + fresh.size());
@@ -404,11 +413,21 @@ bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayL
       size_t(std::lower_bound(m.entry_of.begin(), m.entry_of.end(), i) - m.entry_of.begin());
   const size_t back =
       size_t(std::lower_bound(m.entry_of.begin(), m.entry_of.end(), j) - m.entry_of.begin());
-  out.rules.reserve(front + mid.rules.size() + m.rules.size() - back);
-  out.entry_of.reserve(out.rules.capacity());
-  for (size_t r = 0; r < front; r++) out.add(m.rules[r], m.entry_of[r]);
-  for (size_t r = 0; r < mid.rules.size(); r++) out.add(mid.rules[r], mid.entry_of[r]);
-  for (size_t r = back; r < m.rules.size(); r++) out.add(m.rules[r], m.entry_of[r] - j + i + added);
+  // The memo's rules are taken and edited in place (10,000 of them are not
+  // copied for a change of one): the memo is invalid until the caller
+  // stores the new text's.
+  out.rules = std::move(m.rules);
+  out.entry_of = std::move(m.entry_of);
+  m.valid = false;
+  out.rules.erase(out.rules.begin() + ptrdiff_t(front), out.rules.begin() + ptrdiff_t(back));
+  out.rules.insert(out.rules.begin() + ptrdiff_t(front), mid.rules.begin(), mid.rules.end());
+  out.entry_of.erase(out.entry_of.begin() + ptrdiff_t(front),
+                     out.entry_of.begin() + ptrdiff_t(back));
+  out.entry_of.insert(out.entry_of.begin() + ptrdiff_t(front), mid.entry_of.begin(),
+                      mid.entry_of.end());
+  if (j != i + added)
+    for (size_t r = front + mid.rules.size(); r < out.entry_of.size(); r++)
+      out.entry_of[r] = out.entry_of[r] - j + i + added;
   where = {front, back, mid.rules.size()};
 
   layout.open = m.layout.open;
