@@ -49,27 +49,6 @@ SetPtr set_of(NftFamily family, const std::string& table, const std::string& nam
   return s;
 }
 
-void map_add(const NftMapAdd& o, size_t elems, uint32_t seq, Batch& buf) {
-  SetPtr s = set_of(o.family, o.table, o.name);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kInetService);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, kMapKeyLen);
-  if (o.kind == NftMapKind::dnat) {
-    nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, kIpv4Addr << 6 | kInetService);
-    nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, kMapDataLen);
-    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kMapUserdata, sizeof kMapUserdata);
-  } else {
-    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kCountUserdata, sizeof kCountUserdata);
-  }
-  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, set_flags(o.kind, o.name));
-  if (!ranges_set(o.name) && elems >= kFixedHashFrom)
-    nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, kHashSize);
-  nftnl_set_add_expr(s.get(), nftnl_expr_alloc("counter"));  // each element gets one
-  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, seq);             // required, unique within the batch
-  nlmsghdr* nlh = header(buf.reserve(), NFT_MSG_NEWSET, o.family, NLM_F_CREATE, seq);
-  nftnl_set_nlmsg_build_payload(nlh, s.get());
-  buf.commit();
-}
-
 // An interval's start element (with its data, when adding) and, in an
 // interval set, its end element. A hash set's element is its one port.
 // `counts`: an added element with counts (one moved from another map) is
@@ -156,7 +135,7 @@ size_t encode_set_op(const Op& op, uint32_t seq, Batch& buf) {
     return 1;
   }
   if (auto* o = std::get_if<NftMapAdd>(&op)) {
-    map_add(*o, 0, seq, buf);
+    encode_map_add(*o, 0, seq, buf);
     return 1;
   }
   if (auto* o = std::get_if<NftMapDel>(&op)) {
@@ -170,7 +149,24 @@ size_t encode_set_op(const Op& op, uint32_t seq, Batch& buf) {
 }
 
 void encode_map_add(const NftMapAdd& o, size_t elems, uint32_t seq, Batch& buf) {
-  map_add(o, elems, seq, buf);
+  SetPtr s = set_of(o.family, o.table, o.name);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kInetService);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, kMapKeyLen);
+  if (o.kind == NftMapKind::dnat) {
+    nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, kIpv4Addr << 6 | kInetService);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, kMapDataLen);
+    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kMapUserdata, sizeof kMapUserdata);
+  } else {
+    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kCountUserdata, sizeof kCountUserdata);
+  }
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, set_flags(o.kind, o.name));
+  if (!ranges_set(o.name) && elems >= kFixedHashFrom)
+    nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, kHashSize);
+  nftnl_set_add_expr(s.get(), nftnl_expr_alloc("counter"));  // each element gets one
+  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, seq);             // required, unique within the batch
+  nlmsghdr* nlh = header(buf.reserve(), NFT_MSG_NEWSET, o.family, NLM_F_CREATE, seq);
+  nftnl_set_nlmsg_build_payload(nlh, s.get());
+  buf.commit();
 }
 
 size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq,

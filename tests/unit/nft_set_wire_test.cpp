@@ -13,6 +13,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,16 @@ bool decode(const std::vector<char>& buf, std::vector<nft::RawElem>& raw,
   const auto dumped = as_dumped(buf);
   return nft::decode_elems(reinterpret_cast<const nlmsghdr*>(dumped.data()), NftFamily::ip, "nat",
                            set, raw);
+}
+
+// A set as libnftnl describes it, edited by a test, back through netkeep's
+// decoder (as another program's NEWSET would arrive); `set` is freed.
+std::optional<nft::SetMsg> decoded_and_freed(nftnl_set* set) {
+  std::vector<char> buf(4096);
+  auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_NEWSET, NFPROTO_IPV4, 0, 1);
+  nftnl_set_nlmsg_build_payload(nlh, set);
+  nftnl_set_free(set);
+  return nft::decode_set(nlh);
 }
 
 }  // namespace
@@ -152,11 +163,7 @@ TEST_CASE("the single-port forwarding map is a hash map: an element is its port,
     CHECK(m->typed);
     // Any other size (another program's) is not netkeep's type.
     nftnl_set_set_u32(set, NFTNL_SET_DESC_SIZE, 1000);
-    std::vector<char> other(4096);
-    auto* o = nftnl_nlmsg_build_hdr(other.data(), NFT_MSG_NEWSET, NFPROTO_IPV4, 0, 1);
-    nftnl_set_nlmsg_build_payload(o, set);
-    nftnl_set_free(set);
-    m = nft::decode_set(o);
+    m = decoded_and_freed(set);
     REQUIRE(m);
     CHECK_FALSE(m->typed);
   }
@@ -184,11 +191,7 @@ TEST_CASE("the single-port forwarding map is a hash map: an element is its port,
   set = nftnl_set_alloc();
   REQUIRE(nftnl_set_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(buf.data()), set) == 0);
   nftnl_set_set_str(set, NFTNL_SET_NAME, kForwardingMapTcp);
-  std::vector<char> renamed(4096);
-  auto* re = nftnl_nlmsg_build_hdr(renamed.data(), NFT_MSG_NEWSET, NFPROTO_IPV4, 0, 1);
-  nftnl_set_nlmsg_build_payload(re, set);
-  nftnl_set_free(set);
-  m = nft::decode_set(re);
+  m = decoded_and_freed(set);
   REQUIRE(m);
   CHECK_FALSE(m->typed);
   CHECK(m->interval);
