@@ -125,10 +125,12 @@ Result<Touched, std::string> Journal::touched() const {
 }
 
 void Journal::end(const std::string& outcome) {
+  // `last` first: whoever sees `pending` gone reads `last` to learn how the
+  // change ended, so it must already say so.
+  put("last", outcome + "\n");
   ::unlink((dir_ / "pending").c_str());
   ::unlink((dir_ / "before.json").c_str());
   ::unlink((dir_ / "touched.json").c_str());
-  put("last", outcome + "\n");
 }
 
 std::string Journal::last() const {

@@ -52,8 +52,9 @@ class Journal {
   Result<Actual, std::string> before() const;
   Result<Touched, std::string> touched() const;
 
-  // Ends the pending change: `pending` first, then the rest; `outcome`
-  // (one line) goes to `last`.
+  // Ends the pending change: `outcome` (one line) goes to `last`, then
+  // `pending` is removed, then the rest. One that finds nothing pending
+  // reads how it ended from `last`.
   void end(const std::string& outcome);
   std::string last() const;  // empty when nothing ended yet
 
