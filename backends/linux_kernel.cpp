@@ -125,10 +125,11 @@ std::optional<KernelError> LinuxKernel::snapshot_once(Actual& a) {
     a.links.push_back(l.link);
     ifindex_[l.link.name] = index;
     std::string key = "net/ipv6/conf/" + l.link.name + "/accept_ra";
-    if (auto v = sysctl::read(key)) a.sysctls[key] = *v;
+    if (auto v = sysctls_.read(key)) a.sysctls[key] = *v;
   }
   for (const auto& s : kRouterSysctls)
-    if (auto v = sysctl::read(s.first)) a.sysctls[s.first] = *v;
+    if (auto v = sysctls_.read(s.first)) a.sysctls[s.first] = *v;
+  sysctls_.sweep();
   a.files[kResolvConf] = files::inspect(under(root_, kResolvConf));
   snapshot_genl(a);
   if (auto e = nft_->snapshot(a.nft)) return during(*e, "reading the nftables ruleset");

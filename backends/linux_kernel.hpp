@@ -8,6 +8,7 @@
 #include <set>
 
 #include "backends/netlink.hpp"
+#include "backends/sysctl.hpp"
 #include "backends/nft_kernel.hpp"
 #include "reconciler/kernel.hpp"
 
@@ -71,6 +72,7 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   std::unique_ptr<NftKernel> nft_;
   std::filesystem::path root_;
   std::map<std::string, int> ifindex_;  // from the snapshot, kept current by renames
+  sysctl::Reader sysctls_;              // the snapshot's, kept open
   std::unique_ptr<nl::Socket> genl_;    // opened on first use
   std::optional<uint16_t> wg_family_, ethtool_family_;
   std::set<std::string> fec_names_;  // links whose FEC the config sets, by name

@@ -8,8 +8,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+
+#include "model/file_read.hpp"
 
 namespace netkeep::files {
 
@@ -18,10 +18,10 @@ FileInfo inspect(const std::filesystem::path& p) {
   if (::lstat(p.c_str(), &st) < 0) return {FileKind::missing, {}};
   if (S_ISLNK(st.st_mode)) return {FileKind::symlink, {}};
   if (!S_ISREG(st.st_mode)) return {FileKind::other, {}};
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return {FileKind::regular, ss.str()};
+  // Not followed: a symlink put there since the lstat is not read through.
+  FileText f = read_regular_file(p, {.follow_symlinks = false});
+  if (f.result == ReadResult::missing) return {FileKind::missing, {}};
+  return {FileKind::regular, std::move(f.text)};
 }
 
 KernelResult<std::filesystem::path> write_beside(const std::filesystem::path& p,

@@ -6,27 +6,73 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace netkeep::sysctl {
 
 namespace {
+
 std::string path_of(const std::string& key) {
   return "/proc/sys/" + key;
 }
-}  // namespace
 
-std::optional<std::string> read(const std::string& key) {
-  int fd = ::open(path_of(key).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+int open_key(const std::string& key) {
+  return ::open(path_of(key).c_str(), O_RDONLY | O_CLOEXEC);
+}
+
+// The value from offset 0 of an open sysctl file, trimmed; nullopt on an error.
+std::optional<std::string> read_at_start(int fd) {
   char buf[256];
   ssize_t n;
-  do n = ::read(fd, buf, sizeof buf);
+  do n = ::pread(fd, buf, sizeof buf, 0);
   while (n < 0 && errno == EINTR);
-  ::close(fd);
   if (n < 0) return std::nullopt;
   std::string s(buf, static_cast<size_t>(n));
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
+}
+
+}  // namespace
+
+std::optional<std::string> read(const std::string& key) {
+  int fd = open_key(key);
+  if (fd < 0) return std::nullopt;
+  auto v = read_at_start(fd);
+  ::close(fd);
+  return v;
+}
+
+Reader::~Reader() {
+  for (auto& [key, f] : files_) ::close(f.fd);
+}
+
+std::optional<std::string> Reader::read(const std::string& key) {
+  auto it = files_.find(key);
+  if (it != files_.end()) {
+    it->second.used = true;
+    if (auto v = read_at_start(it->second.fd)) return v;
+    ::close(it->second.fd);  // its table is gone; the name may have a new one
+    files_.erase(it);
+  }
+  int fd = open_key(key);
+  if (fd < 0) return std::nullopt;
+  auto v = read_at_start(fd);
+  if (v)
+    files_[key] = {fd, true};
+  else
+    ::close(fd);
+  return v;
+}
+
+void Reader::sweep() {
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (std::exchange(it->second.used, false)) {
+      ++it;
+      continue;
+    }
+    ::close(it->second.fd);
+    it = files_.erase(it);
+  }
 }
 
 std::optional<KernelError> write(const std::string& key, const std::string& value) {

@@ -3,7 +3,8 @@
 # edit renamed into place is applied within 500 ms; drift is repaired within
 # 500 ms and others' tables are left alone; a bad file leaves the chain as
 # it is and the daemon running; a burst of 1,000 rewrites costs a few
-# reconciles and ends in the last write's state; SIGTERM exits 0 within 1 s
+# reconciles and ends in the last write's state; sysctls are read afresh;
+# SIGTERM exits 0 within 1 s
 # leaving the state in place.
 source "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed for the write burst"; exit 77; }
@@ -71,12 +72,28 @@ burst=$(($(reconciles) - n0))
 check "1,000 rewrites cost a few reconciles ($burst)" test "$burst" -le 15
 equals "exactly one forwarding remains" "$(rules | wc -l)" 1
 
+# sysctls: the daemon keeps each one's /proc file open between snapshots
+# (backends/sysctl.hpp). A value changed since is read afresh by the next
+# reconcile (a sysctl write sends no event: an edit asks for it here); a
+# link deleted and made again under the same MAC has a new file, which is
+# read, not the deleted link's.
+accept_ra_is() { test "$(ip netns exec "$R" cat /proc/sys/net/ipv6/conf/uplink0/accept_ra 2>/dev/null)" = "$1"; }
+ip netns exec "$R" sysctl -qw net.ipv6.conf.uplink0.accept_ra=0
+write "$CFG/portforwardings.json" '{"forwardings": [{"port": "21000", "dest_addr": "10.10.0.23", "dest_port": "80"}]}'
+within 500 "a changed accept_ra is repaired by the next reconcile" accept_ra_is 2
+ip -n "$R" link del uplink0
+veth "$R" eth3 02:00:00:00:00:01 "$P"
+within 1000 "uplink0 made again: renamed, with accept_ra 2" accept_ra_is 2
+check "and its 1 was read, not the deleted link's 2" \
+  grep -qF "sysctl net.ipv6.conf.uplink0.accept_ra: 1 -> 2" "$DAEMON_LOG"
+settle
+
 kill -TERM "$DAEMON"
 start=$(now_ms)
 wait "$DAEMON"; code=$?
 elapsed=$(($(now_ms) - start))
 equals "SIGTERM: exit status 0" "$code" 0
 check "SIGTERM: exited within 1 s ($elapsed ms)" test "$elapsed" -le 1000
-check "the state is left in place" has_rule "tcp 20999 "
+check "the state is left in place" has_rule "tcp 21000 "
 check "lan0 keeps its address" lan_addr
 finish
