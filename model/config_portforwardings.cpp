@@ -430,15 +430,21 @@ bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayL
       out.entry_of[r] = out.entry_of[r] - j + i + added;
   where = {front, back, mid.rules.size()};
 
+  // The entries' spans likewise: the memo's, edited in place.
   layout.open = m.layout.open;
   layout.close = size_t(ptrdiff_t(m.layout.close) + delta);
-  layout.entries.assign(e.begin(), before);
+  layout.entries = std::move(m.layout.entries);
+  std::vector<json::Span>& spans_now = layout.entries;
   const size_t shift = from - 1 - lead.size();  // from frag offsets to the text's
-  for (size_t x = leading; x < leading + added; x++)
-    layout.entries.push_back({(*spans)[x].first + shift, (*spans)[x].second + shift});
-  for (auto y = after; y != e.end(); ++y)
-    layout.entries.push_back(
-        {size_t(ptrdiff_t(y->first) + delta), size_t(ptrdiff_t(y->second) + delta)});
+  spans_now.erase(spans_now.begin() + ptrdiff_t(i), spans_now.begin() + ptrdiff_t(j));
+  spans_now.insert(spans_now.begin() + ptrdiff_t(i), spans->begin() + ptrdiff_t(leading),
+                   spans->begin() + ptrdiff_t(leading + added));
+  for (size_t x = i; x < i + added; x++)
+    spans_now[x] = {spans_now[x].first + shift, spans_now[x].second + shift};
+  if (delta != 0)
+    for (size_t y = i + added; y < spans_now.size(); y++)
+      spans_now[y] = {size_t(ptrdiff_t(spans_now[y].first) + delta),
+                      size_t(ptrdiff_t(spans_now[y].second) + delta)};
   return true;
 }
 
