@@ -455,11 +455,13 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
                                                      std::string* storage) {
   // The same text again (a reconcile for a kernel event): the memo holds
   // only texts that parsed cleanly, so its rules are the answer.
+  if (memo && memo->lent) memo->valid = memo->lent = false;  // never given back
   if (memo && memo->valid && text == memo->text) {
     memo->spliced++;
-    if (memo->disjoint) return PortForwardings{memo->rules, memo->runs};  // no warning to repeat
-    auto o = check_overlaps(memo->rules, memo->entry_of, sink);           // its warnings again
-    return PortForwardings{memo->rules, std::move(o.runs)};
+    if (!memo->disjoint) check_overlaps(memo->rules, memo->entry_of, sink);  // its warnings again
+    if (!memo->lend) return PortForwardings{memo->rules, memo->runs};
+    memo->lent = true;
+    return PortForwardings{std::move(memo->rules), std::move(memo->runs)};
   }
   Rules r;
   json::ArrayLayout layout;
@@ -504,14 +506,24 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
         memo->text.swap(*storage);
       else
         memo->text.assign(text);
-      memo->rules = r.rules;
       memo->entry_of = std::move(r.entry_of);
       memo->layout = std::move(layout);
-      memo->runs = overlaps->runs;
       memo->disjoint = overlaps->disjoint;
+      memo->lent = memo->lend;
+      if (!memo->lent) {
+        memo->rules = r.rules;
+        memo->runs = overlaps->runs;
+      }
     }
   }
   return PortForwardings{std::move(r.rules), std::move(overlaps->runs)};
+}
+
+void give_back(PortForwardingsMemo& memo, PortForwardings&& pf) {
+  if (!memo.lent) return;
+  memo.rules = std::move(pf.forwardings);
+  memo.runs = std::move(pf.runs);
+  memo.lent = false;
 }
 
 }  // namespace netkeep

@@ -31,7 +31,17 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
   Reconcile r;
   Lap lap;
   // Every file is validated before anything is written.
+  if (memo) memo->lend = true;
   Desired desired = load_config(config, r.diags, memo);
+  // The memo lent the forwardings instead of copying them: they go back
+  // when this reconcile is done with them, whichever way it returns.
+  struct GiveBack {
+    PortForwardingsMemo* memo;
+    Desired& d;
+    ~GiveBack() {
+      if (memo && d.portforwardings.ok()) give_back(*memo, std::move(d.portforwardings.value));
+    }
+  } give_back_forwardings{memo, desired};
   if (resolve) resolve_endpoints(desired, resolve, r.diags);
   r.times.config = lap();
   reader.scope(desired);
