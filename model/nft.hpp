@@ -222,6 +222,9 @@ struct NftMap {
   bool typed = true;              // has netkeep's key, data, flags and counter (false: recreate it)
   std::vector<NftMapElem> elems;  // sorted by key, disjoint
   NftMapKind kind = NftMapKind::dnat;
+  // A desired count set whose keys are those of its forwarding map, left
+  // out of `elems` (desired_ruleset's, for the planner: not built twice).
+  bool keys_of_map = false;
 };
 
 // The element of `elems` (sorted by key, disjoint) whose key interval is

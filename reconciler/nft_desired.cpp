@@ -427,8 +427,13 @@ NftState desired_ruleset(const NftInputs& in) {
       count.rules.push_back(count_traffic(proto, ranges));
       NftMap m = std::move(*next++);
       NftMap c{NftFamily::ip, kCountTable, count_set(proto, ranges), true, {}, NftMapKind::count};
-      c.elems.reserve(m.elems.size());
-      for (const auto& e : m.elems) c.elems.push_back(NftMapElem{e.first, e.last, {}, 0, 0, 0, 0});
+      if (in.count_elems) {
+        c.elems.reserve(m.elems.size());
+        for (const auto& e : m.elems)
+          c.elems.push_back(NftMapElem{e.first, e.last, {}, 0, 0, 0, 0});
+      } else {
+        c.keys_of_map = true;
+      }
       s.maps.push_back(std::move(m));
       s.maps.push_back(std::move(c));
     }

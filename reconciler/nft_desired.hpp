@@ -19,6 +19,9 @@ struct NftInputs {
   // The config's forwardings and runs, read in place of the two above
   // (the planner's: thousands of forwardings are not copied for it).
   const PortForwardings* config = nullptr;
+  // false (the planner's): the count sets are made without elements, marked
+  // NftMap::keys_of_map; their keys are their forwarding maps' keys.
+  bool count_elems = true;
 };
 
 NftState desired_ruleset(const NftInputs& in);

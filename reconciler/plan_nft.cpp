@@ -215,7 +215,7 @@ void diff_elems(const NftMap* have, const NftMap& want, const NftMap* have_count
   // (and not deleted above), and desired keys it lacks (and not added
   // above). Both are sorted: one merge walk. (count_gone and count_new hold
   // only what changed.)
-  const auto& wc = want_count.elems;
+  const auto& wc = want_count.keys_of_map ? w : want_count.elems;
   auto only_have = [&](const NftMapElem& x) {
     if (!has_exact(count_gone, x))
       out.dels.push_back(NftElemDel{want_count.family, want_count.table, want_count.name, x});
@@ -223,7 +223,7 @@ void diff_elems(const NftMap* have, const NftMap& want, const NftMap* have_count
   auto only_want = [&](const NftMapElem& x) {
     if (!has_exact(count_new, x))
       out.adds.push_back(NftElemAdd{want_count.family, want_count.table, want_count.name,
-                                    carry.counted(want_count, have_count, x)});
+                                    carry.counted(want_count, have_count, {x.first, x.last})});
   };
   for (size_t a = 0, b = 0; a < hc.size() || b < wc.size();) {
     if (b == wc.size() || (a < hc.size() && hc[a].first < wc[b].first)) {
@@ -349,6 +349,7 @@ void diff_nft(const NftState& have, NftState want,
 
 void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
   NftInputs in{v.uplink(), lan_prefix(d), {}};
+  in.count_elems = false;
   if (d.portforwardings.ok()) in.config = &d.portforwardings.value;
   // Rules derived from a file that is invalid stay exactly as they are:
   // the forwarding rules come from portforwardings.json and lan0's prefix;
