@@ -34,6 +34,9 @@ KernelError decode_error(const nlmsghdr* nlh) {
   int code;
   std::memcpy(&code, payload, sizeof code);
   e.code = -code;
+  // An ACK or the end of a dump: no message (strerror looks up the locale's
+  // translation; a snapshot reads a few of these, a batch hundreds).
+  if (e.code == 0) return e;
   if (nlh->nlmsg_type == NLMSG_ERROR && (nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
       nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(nlmsgerr))) {
     const auto* err = reinterpret_cast<const nlmsgerr*>(payload);

@@ -140,6 +140,10 @@ TEST_CASE("kernel errors carry the extended-ACK message") {
 
   nlh->nlmsg_flags = 0;  // no TLVs: strerror only
   CHECK(nl::decode_error(nlh).message == "Invalid argument");
+
+  err->error = 0;  // an ACK: nothing to say
+  CHECK(nl::decode_error(nlh).code == 0);
+  CHECK(nl::decode_error(nlh).message.empty());
 }
 
 TEST_CASE("truncated messages are rejected, not read past their end") {
