@@ -45,6 +45,10 @@ nk() {  # nk NS ARGS...: run netkeep inside NS
   ip netns exec "$ns" "$NETKEEP" "$@"
 }
 
+# A sanitized build runs several times slower, so timing bounds are looser
+# there. gcc's ASan links libasan; clang's carries its runtime inside.
+sanitized() { ldd "$NETKEEP" 2>/dev/null | grep -q libasan || grep -qa __asan_init "$NETKEEP"; }
+
 pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
 

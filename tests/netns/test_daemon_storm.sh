@@ -13,7 +13,7 @@ echo "$out" | sed 's/^/# /'
 cpu=$(sed -nE 's/^daemon CPU during the storm: ([0-9]+)\.([0-9])% .*/\1\2/p' <<<"$out")
 dumps=$(sed -nE 's/.*full nftables dumps: ([0-9]+)$/\1/p' <<<"$out")
 check "the storm ran and was measured" test -n "$cpu" -a -n "$dumps"
-if ldd "$NETKEEP" | grep -q libasan; then
+if sanitized; then
   echo "# not asserted under ASan: the daemon's CPU during the storm (${cpu:-?} per mille)"
 else
   check "the daemon's CPU stays under 30 % of a core ($((cpu / 10)).$((cpu % 10)) %)" test "${cpu:-1000}" -lt 300
