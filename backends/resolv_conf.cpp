@@ -25,7 +25,8 @@ FileInfo inspect(const std::filesystem::path& p) {
 }
 
 KernelResult<std::filesystem::path> write_beside(const std::filesystem::path& p,
-                                                 std::string_view content, mode_t mode) {
+                                                 std::string_view content, mode_t mode,
+                                                 bool sync) {
   std::string tmpl = (p.parent_path() / ("." + p.filename().string() + ".netkeep.XXXXXX")).string();
   auto fail = [&](const char* what) {
     return unexpected(KernelError{errno, std::strerror(errno),
@@ -49,6 +50,12 @@ KernelResult<std::filesystem::path> write_beside(const std::filesystem::path& p,
       return e;
     }
     off += static_cast<size_t>(n);
+  }
+  if (sync && ::fsync(fd) < 0) {
+    auto e = fail("syncing");
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    return e;
   }
   ::close(fd);
   return std::filesystem::path(tmpl);

@@ -31,7 +31,9 @@ std::optional<std::string> write_own(const std::filesystem::path& p, std::string
 // The first half of an atomic replace: `content` in a new file of `mode`
 // beside `p`, named for it; returns that file's path, for the caller to
 // rename into place (or unlink). Nothing is left behind on failure.
+// With `sync` the content is on disk (fsync) before the path is returned.
 KernelResult<std::filesystem::path> write_beside(const std::filesystem::path& p,
-                                                 std::string_view content, mode_t mode);
+                                                 std::string_view content, mode_t mode,
+                                                 bool sync = false);
 
 }  // namespace netkeep::files

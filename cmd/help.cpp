@@ -15,6 +15,7 @@ Usage:
                                                        applied with --confirm
   netkeep show  [--root DIR] [--json]                  show the state netkeep manages
   netkeep doctor [--config DIR] [--root DIR] [--json]  find what keeps the config from working
+  netkeep lease [--config DIR] dhcpcd | udhcpc EVENT   a DHCP client's script
   netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT] [--notify-pidfile PATH]...
                 [--resync SECONDS] [--confirm SECONDS --check CHECK...]
   netkeep --version
@@ -159,6 +160,28 @@ seen and what to do:
 
 Exit status: 0 nothing found, 2 warnings only, 1 an error (or the kernel
 could not be read).
+)"},
+    {"lease", R"(Usage: netkeep lease [--config DIR] dhcpcd
+       netkeep lease [--config DIR] udhcpc EVENT
+
+The script a DHCP client calls: dhcpcd's `script` (its event in $reason;
+run dhcpcd with `noconfigure`), or udhcpc's `-s` (EVENT is its first
+argument). It writes router7's lease files, DIR/dhcp4/wire/lease.json and
+DIR/dhcp6/wire/lease.json, atomically (beside, fsync, rename); `netkeep
+run` sees the rename and puts the address and routes in place. The client
+only negotiates: netkeep is the one writer of addresses and routes.
+  dhcpcd BOUND RENEW REBIND REBOOT       the DHCPv4 lease
+  dhcpcd BOUND6 RENEW6 REBIND6 REBOOT6  the delegated prefixes (ia_pd)
+  dhcpcd EXPIRE RELEASE NAK             the DHCPv4 lease ended
+  dhcpcd EXPIRE6 RELEASE6               the DHCPv6 lease ended
+  udhcpc bound renew                    the DHCPv4 lease
+  udhcpc nak                            the DHCPv4 lease ended
+  udhcpc deconfig leasefail             ended, if this udhcpc run bound it
+Other events (PREINIT, CARRIER, STOP, ...) write nothing: a lease stays in
+force across a client restart. An ended lease is the same file with
+"state": "ended", never a deleted one: its address and routes go. A value
+that does not parse is an error naming the variable and the value; the
+lease files are left as they were (exit status 1).
 )"},
     {"run", R"(Usage: netkeep run [--config DIR] [--root DIR] [--metrics HOST:PORT]
                    [--notify-pidfile PATH]... [--resync SECONDS]

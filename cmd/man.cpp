@@ -52,7 +52,7 @@ int main() {
   fmt::print(".SH OPTIONS\n");
   block(usage.substr(options + 9, tail - options - 8));
   fmt::print(".SH COMMANDS\n");
-  for (const char* c : {"plan", "apply", "show", "run", "doctor"}) {
+  for (const char* c : {"plan", "apply", "show", "run", "doctor", "lease"}) {
     fmt::print(".SS {}\n", c);
     block(kCommandHelp.at(c));
   }

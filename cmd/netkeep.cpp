@@ -21,6 +21,7 @@
 #include "cmd/confirm.hpp"
 #include "cmd/doctor.hpp"
 #include "cmd/help.hpp"
+#include "cmd/lease.hpp"
 #include "daemon/daemon.hpp"
 #include "model/actual_json.hpp"
 #include "model/config.hpp"
@@ -402,6 +403,9 @@ int run(int argc, char** argv) {
       std::string v;
       if (!value(v) || (a.resync = std::atoi(v.c_str())) <= 0)
         return usage_error("--resync needs a number of seconds greater than 0");
+    } else if (a.command.empty() && s == "lease") {
+      // Its own arguments: a DHCP client's event (cmd/lease.cpp).
+      return cmd_lease(a.config, std::vector<std::string>(args.begin() + i + 1, args.end()));
     } else if (a.command.empty() && commands.contains(s)) {
       a.command = s;
     } else if (a.command.empty() && !s.starts_with("-")) {

@@ -40,6 +40,27 @@ std::vector<IpAddr> read_dns(Object& o) {
   return out;
 }
 
+// "state": absent or "bound" for a lease in force, "ended" for one the
+// client ended; nullopt on another value (reported).
+std::optional<bool> read_ended(Object& o) {
+  auto s = o.string("state");
+  if (!s || *s == "bound") return false;  // a wrong type is reported by string()
+  if (*s == "ended") return true;
+  o.sink().error(o.key_path("state"), fmt::format("\"{}\" is not \"bound\" or \"ended\"", *s));
+  return std::nullopt;
+}
+
+Timestamp read_valid_until(Object& o) {
+  auto s = o.string("valid_until");
+  if (!s) return {};
+  Timestamp t = parse_rfc3339(*s);
+  // Informational only (SPEC §2): a time that does not parse is worth a
+  // warning, not a lease thrown away.
+  if (t.kind == Timestamp::Kind::invalid)
+    o.sink().warn(o.key_path("valid_until"), fmt::format("\"{}\" is not an RFC 3339 time", *s));
+  return t;
+}
+
 }  // namespace
 
 std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, Sink& sink) {
@@ -47,10 +68,13 @@ std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, Sink& sink) {
   Object* o = doc.root();
   if (!o) return std::nullopt;
   Dhcp4Lease l;
-  o->string("valid_until");  // not acted on (SPEC §2); read only to type-check it
-  auto ip = read_ip(*o, "client_ip", Family::v4, true);
-  auto mask = read_ip(*o, "subnet_mask", Family::v4, true);
-  auto router = read_ip(*o, "router", Family::v4, true);
+  l.valid_until = read_valid_until(*o);
+  auto ended = read_ended(*o);
+  // An ended lease's fields only say what it was: none is required.
+  const bool required = !ended.value_or(false);
+  auto ip = read_ip(*o, "client_ip", Family::v4, required);
+  auto mask = read_ip(*o, "subnet_mask", Family::v4, required);
+  auto router = read_ip(*o, "router", Family::v4, required);
   l.dns = read_dns(*o);
   o->finish();
   if (mask) {
@@ -59,7 +83,10 @@ std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, Sink& sink) {
     else
       sink.error("subnet_mask", fmt::format("\"{}\" is not a contiguous netmask", mask->str()));
   }
-  if (sink.errors > 0 || !ip || !mask || !router) return std::nullopt;
+  if (sink.errors > 0 || !ended) return std::nullopt;
+  l.ended = *ended;
+  if (l.ended && (!ip || !mask || !router)) return l;  // what it was is unknown
+  if (!ip || !mask || !router) return std::nullopt;
   l.client_ip = *ip;
   l.router = *router;
   return l;
@@ -70,7 +97,8 @@ std::optional<Dhcp6Lease> parse_dhcp6_lease(std::string_view text, Sink& sink) {
   Object* o = doc.root();
   if (!o) return std::nullopt;
   Dhcp6Lease l;
-  o->string("valid_until");
+  l.valid_until = read_valid_until(*o);
+  auto ended = read_ended(*o);
   o->array("prefixes", [&](element e, const std::string& p) {
     // Go's encoding of net.IPNet: {"IP": "2001:db8::", "Mask": base64(mask bytes)}.
     auto po = Object::from(e, p, sink);
@@ -95,7 +123,8 @@ std::optional<Dhcp6Lease> parse_dhcp6_lease(std::string_view text, Sink& sink) {
   });
   l.dns = read_dns(*o);
   o->finish();
-  if (sink.errors > 0) return std::nullopt;
+  if (sink.errors > 0 || !ended) return std::nullopt;
+  l.ended = *ended;
   return l;
 }
 

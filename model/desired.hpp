@@ -13,6 +13,7 @@
 
 #include "model/diag.hpp"
 #include "model/net.hpp"
+#include "model/timestamp.hpp"
 
 namespace netkeep {
 
@@ -62,17 +63,25 @@ struct InterfacesConfig {
   bool operator==(const InterfacesConfig&) const = default;
 };
 
+// A lease file's "state" (added 2026-12): "ended" when the DHCP client
+// reported the lease expired, released or refused (netkeep lease writes
+// it). An ended lease declares no address or route; its fields say what
+// it was, when the file still carries them.
 struct Dhcp4Lease {
   IpAddr client_ip;
   uint8_t prefix_len = 0;
   IpAddr router;
   std::vector<IpAddr> dns;
+  bool ended = false;
+  Timestamp valid_until{};  // informational (SPEC §2): shown, never acted on
   bool operator==(const Dhcp4Lease&) const = default;
 };
 
 struct Dhcp6Lease {
   std::vector<Prefix> prefixes;  // network form
   std::vector<IpAddr> dns;
+  bool ended = false;
+  Timestamp valid_until{};
   bool operator==(const Dhcp6Lease&) const = default;
 };
 

@@ -19,17 +19,23 @@ Address make_addr(const std::string& dev, const Prefix& p, Origin origin) {
   return a;
 }
 
+// A lease file that declares a lease in force. An ended one (the client
+// reported it expired, released or refused) still governs: what it leased
+// is swept (RFC 2131 §4.4.5: the client must stop using the address).
+bool leased(const ConfigFile<Dhcp4Lease>& f) { return f.ok() && !f.value.ended; }
+bool leased(const ConfigFile<Dhcp6Lease>& f) { return f.ok() && !f.value.ended; }
+
 std::vector<Address> desired_addrs(const Desired& d, const LinkView& v) {
   std::vector<Address> out;
   for (const InterfaceSpec* s : v.matched) {
     if (s->addr) out.push_back(make_addr(s->name, *s->addr, Origin::interfaces));
     for (const auto& p : s->extra_addrs) out.push_back(make_addr(s->name, p, Origin::interfaces));
   }
-  if (d.dhcp4.ok() && v.exists("uplink0")) {
+  if (leased(d.dhcp4) && v.exists("uplink0")) {
     const auto& l = d.dhcp4.value;
     out.push_back(make_addr("uplink0", {l.client_ip, l.prefix_len}, Origin::dhcp4));
   }
-  if (d.dhcp6.ok() && v.exists("lan0")) {
+  if (leased(d.dhcp6) && v.exists("lan0")) {
     for (const auto& p : d.dhcp6.value.prefixes) {
       Prefix a{p.addr, 64};
       a.addr.bytes[15] = 1;  // <prefix>::1/64, the first /64 of the delegated prefix
@@ -71,7 +77,7 @@ std::vector<Route> desired_routes(const Desired& d, const Actual& actual, const 
                      std::nullopt, default_metric(f)});
     }
   }
-  if (d.dhcp4.ok() && v.exists("uplink0")) {
+  if (leased(d.dhcp4) && v.exists("uplink0")) {
     const auto& l = d.dhcp4.value;
     auto dhcp_route = [&](Prefix dst, std::optional<IpAddr> gateway, uint8_t scope) {
       out.push_back({dst, gateway, "uplink0", route_proto(Origin::dhcp4), scope, l.client_ip, 0});
@@ -119,9 +125,9 @@ void plan_addrs(const Desired& d, const Actual& actual, const LinkView& v, std::
     if (o == Origin::interfaces && d.interfaces.governs())
       dels.push_back(AddrDel{a, "no longer in interfaces.json"});
     else if (o == Origin::dhcp6 && d.dhcp6.ok())
-      dels.push_back(AddrDel{a, "prefix no longer leased"});
+      dels.push_back(AddrDel{a, d.dhcp6.value.ended ? "DHCPv6 lease ended" : "prefix no longer leased"});
     else if (o == Origin::dhcp4 && d.dhcp4.ok() && a.local.addr.is_v4())
-      dels.push_back(AddrDel{a, "stale DHCPv4 address"});
+      dels.push_back(AddrDel{a, d.dhcp4.value.ended ? "DHCPv4 lease ended" : "stale DHCPv4 address"});
   }
   for (const auto& w : want) {
     auto it =
@@ -158,7 +164,7 @@ void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std:
       dels.push_back(RouteDel{r, "no longer in interfaces.json"});
     else if (o == Origin::dhcp4 && d.dhcp4.ok() && r.dev == "uplink0" && r.family() == Family::v4 &&
              !(endpoints_frozen && r.dst.len == 32 && r.gateway))
-      dels.push_back(RouteDel{r, "stale DHCPv4 route"});
+      dels.push_back(RouteDel{r, d.dhcp4.value.ended ? "DHCPv4 lease ended" : "stale DHCPv4 route"});
   }
   for (const auto& w : want)
     if (std::find(have.begin(), have.end(), w) == have.end()) adds.push_back(RouteReplace{w});

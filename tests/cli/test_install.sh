@@ -32,6 +32,21 @@ else
   echo "skip - systemd-analyze verify: systemd-analyze is not installed"
 fi
 
+# Debian's DHCP clients for netkeep (issue 24): dhcpcd's config and script,
+# its unit, udhcpc's script; nothing in dhcpcd's own hook directory.
+for f in share/netkeep/dhcpcd.conf lib/systemd/system/netkeep-dhcpcd.service; do
+  check "installs $f" test -s "$P/$f"
+done
+for f in libexec/netkeep/dhcpcd-script libexec/netkeep/udhcpc-script; do
+  check "installs $f, executable" test -x "$P/$f"
+done
+check "dhcpcd's config: noconfigure" grep -qx noconfigure "$P/share/netkeep/dhcpcd.conf"
+check "dhcpcd's config names the installed script" grep -qxF "script $P/libexec/netkeep/dhcpcd-script" "$P/share/netkeep/dhcpcd.conf"
+check "dhcpcd's script runs the installed netkeep" grep -qxF "exec $P/sbin/netkeep lease --config /perm dhcpcd" "$P/libexec/netkeep/dhcpcd-script"
+check "udhcpc's script runs the installed netkeep" grep -qxF "exec $P/sbin/netkeep lease --config /perm udhcpc \"\$1\"" "$P/libexec/netkeep/udhcpc-script"
+check "the dhcpcd unit reads that config" grep -qxF "ExecStart=/usr/sbin/dhcpcd -f $P/share/netkeep/dhcpcd.conf -B uplink0" "$P/lib/systemd/system/netkeep-dhcpcd.service"
+check "nothing installed into dhcpcd's hook directory" test -z "$(find "$P" -path '*dhcpcd-hooks*')"
+
 D=$T/destdir
 check "DESTDIR install for packaging" env DESTDIR="$D" cmake --install "$BUILD" --prefix /usr
 check "DESTDIR: the binary under DESTDIR" test -x "$D/usr/sbin/netkeep"
@@ -49,7 +64,7 @@ for section in NAME SYNOPSIS OPTIONS COMMANDS FILES "EXIT STATUS"; do
   if grep -q "^$section" <<<"$TEXT"; then ok "man: section $section"; else bad "man: section $section"; fi
 done
 COMPLETION=$P/share/bash-completion/completions/netkeep
-for cmd in plan apply show run doctor confirm; do
+for cmd in plan apply show run doctor confirm lease; do
   # The flags of the command's usage lines (its first paragraph).
   flags=$("$NETKEEP" "$cmd" --help | sed '/^$/q' | grep -oE -- '--[a-z][a-z-]+' | sort -u)
   before=$FAILED

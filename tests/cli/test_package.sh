@@ -33,7 +33,9 @@ grep -qE -- '-dev\b|cmake|debhelper' <<<"$DEPENDS" && bad "depends on build tool
 FILES=$(dpkg-deb -c "$DEB" | awk '{print $6}')
 for f in ./usr/sbin/netkeep ./usr/lib/systemd/system/netkeep.service ./usr/share/man/man8/netkeep.8.gz \
          ./usr/share/bash-completion/completions/netkeep ./usr/share/doc/netkeep/README.md.gz \
-         ./usr/share/doc/netkeep/copyright; do
+         ./usr/share/doc/netkeep/copyright ./usr/share/netkeep/dhcpcd.conf \
+         ./usr/libexec/netkeep/dhcpcd-script ./usr/libexec/netkeep/udhcpc-script \
+         ./usr/lib/systemd/system/netkeep-dhcpcd.service; do
   grep -qxF "$f" <<<"$FILES" && ok "ships $f" || bad "ships $f"
 done
 grep -qE '^\./usr/(include|lib/.*\.a$)' <<<"$FILES" && bad "ships headers or static libraries" || ok "ships no headers or static libraries"

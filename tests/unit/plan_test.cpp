@@ -172,6 +172,37 @@ TEST_CASE("the DHCPv4 sweep spares interfaces.json's addresses and foreign route
   for (const auto& op : p.ops) CHECK_FALSE(std::holds_alternative<RouteDel>(op));
 }
 
+TEST_CASE("an ended lease takes its address and routes away; a missing file takes nothing") {
+  Desired d = with_interfaces(R"({"interfaces": [
+      {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
+      {"hardware_addr": "02:00:00:00:00:02", "name": "lan0", "addr": "192.168.42.1/24"}]})");
+  d.dhcp4 = {FileState::ok, {ip("203.0.113.62"), 25, ip("203.0.113.1"), {}}};
+  d.dhcp6.state = FileState::ok;
+  d.dhcp6.value.prefixes = {pre("2001:db8:4a00::/48")};
+  FakeKernel k(two_links());
+  REQUIRE(execute(plan(d, two_links()), k).ok());
+  const Actual a = k.state();
+  CHECK(to_text(plan(d, a)) == "");
+
+  Desired ended = d;
+  ended.dhcp4.value.ended = true;
+  ended.dhcp6.value.ended = true;
+  Plan p = plan(ended, a);
+  CHECK(has_line(p, "- addr 203.0.113.62/25 brd 203.0.113.127 dev uplink0  (DHCPv4 lease ended)"));
+  CHECK(has_line(p, "- addr 2001:db8:4a00::1/64 dev lan0  (DHCPv6 lease ended)"));
+  CHECK(has_line(p, "- route default via 203.0.113.1 dev uplink0 proto dhcp src 203.0.113.62  (DHCPv4 lease ended)"));
+  CHECK(has_line(p, "- route 203.0.113.1 dev uplink0 proto dhcp scope link src 203.0.113.62  (DHCPv4 lease ended)"));
+  CHECK_FALSE(has_line(p, "- addr 192.168.42.1/24 brd 192.168.42.255 dev lan0  (DHCPv4 lease ended)"));
+  REQUIRE(execute(p, k).ok());
+  CHECK(to_text(plan(ended, k.state())) == "");  // converged
+
+  // A missing file ("no client has run yet") removes nothing.
+  Desired missing = d;
+  missing.dhcp4 = {};
+  missing.dhcp6 = {};
+  CHECK(to_text(plan(missing, a)) == "");
+}
+
 TEST_CASE("origin: the mark names the owning file; unmarked IPv4 on uplink0 is the lease's") {
   auto addr = [](const char* dev, const char* p, uint8_t proto) {
     return Address{dev, pre(p), std::nullopt, proto}.origin();

@@ -1,0 +1,61 @@
+#include "model/lease_file.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "model/config.hpp"
+#include "model/json_out.hpp"
+
+namespace netkeep {
+
+namespace {
+
+IpAddr mask_of(Family f, uint8_t len) {
+  IpAddr m;
+  m.family = f;
+  for (int i = 0; i < m.size(); i++) {
+    const int bits = std::clamp(len - i * 8, 0, 8);
+    m.bytes[i] = static_cast<uint8_t>(0xff00 >> bits);
+  }
+  return m;
+}
+
+std::string time_of(const Timestamp& t) {
+  return json::quote(t.kind == Timestamp::Kind::time ? format_rfc3339(t.unix_seconds) : kGoZeroTime);
+}
+
+std::string dns_of(const std::vector<IpAddr>& dns) {
+  std::string out;
+  for (const auto& a : dns) out += (out.empty() ? "" : ",") + json::quote(a.str());
+  return "[" + out + "]";
+}
+
+std::string state_of(bool ended) { return ended ? ",\"state\":\"ended\"" : ""; }
+
+}  // namespace
+
+std::string render_dhcp4_lease(const Dhcp4Lease& l) {
+  // An ended lease whose fields are unknown says only that.
+  if (l.ended && l.client_ip == IpAddr{} && l.prefix_len == 0)
+    return fmt::format("{{\"valid_until\":{}{}}}", time_of(l.valid_until), state_of(true));
+  return fmt::format(
+      "{{\"valid_until\":{},\"client_ip\":{},\"subnet_mask\":{},\"router\":{},\"dns\":{}{}}}",
+      time_of(l.valid_until), json::quote(l.client_ip.str()),
+      json::quote(mask_of(Family::v4, l.prefix_len).str()), json::quote(l.router.str()),
+      dns_of(l.dns), state_of(l.ended));
+}
+
+std::string render_dhcp6_lease(const Dhcp6Lease& l) {
+  std::string prefixes;
+  for (const auto& p : l.prefixes) {
+    const IpAddr m = mask_of(Family::v6, p.len);
+    prefixes += fmt::format(
+        "{}{{\"IP\":{},\"Mask\":{}}}", prefixes.empty() ? "" : ",", json::quote(p.addr.str()),
+        json::quote(base64_encode({reinterpret_cast<const char*>(m.bytes.data()), 16})));
+  }
+  return fmt::format("{{\"valid_until\":{},\"prefixes\":[{}],\"dns\":{}{}}}",
+                     time_of(l.valid_until), prefixes, dns_of(l.dns), state_of(l.ended));
+}
+
+}  // namespace netkeep

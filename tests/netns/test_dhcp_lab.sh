@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Leases from Debian's DHCP clients (issue 24), proven against real,
+# independent software: an ISP namespace runs Kea (kea-dhcp4 with short
+# leases, kea-dhcp6 with a prefix-delegation pool); the router namespace
+# runs `netkeep run` and the real dhcpcd with `noconfigure` and netkeep's
+# script, then udhcpc. Every daemon's state, pid and lease files are in
+# this test's directory; dhcpcd gets a private /run and /var/lib/dhcpcd
+# (its directories are not per network namespace). Stopped by pid.
+source "$(dirname "$0")/lib.sh"
+for tool in kea-dhcp4 kea-dhcp6 dhcpcd udhcpc; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (tools/deps installs it)"; exit 77; }
+done
+
+I=$(new_ns isp)
+R=$(new_ns router)
+ip -n "$R" link add name uplink0 address 02:00:00:00:00:01 type veth peer name isp0 netns "$I"
+ip -n "$R" link add name eth4 address 02:00:00:00:00:02 type veth peer name host0 netns "$I"
+# No duplicate address detection: DHCPv6 wants the link-local addresses now.
+ip netns exec "$I" sysctl -qw net.ipv6.conf.isp0.accept_dad=0
+ip netns exec "$R" sysctl -qw net.ipv6.conf.uplink0.accept_dad=0
+ip -n "$I" addr add 203.0.113.1/24 dev isp0
+ip -n "$I" addr add 2001:db8:1::1/64 dev isp0
+ip -n "$I" link set isp0 up
+ip -n "$I" link set host0 up
+ROOT="$WORK/root"
+CFG="$WORK/config"
+mkdir -p "$ROOT/tmp" "$CFG"
+write "$CFG/interfaces.json" '{"interfaces": [
+  {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
+  {"hardware_addr": "02:00:00:00:00:02", "name": "lan0", "addr": "10.10.0.1/24"}]}'
+
+# Kea: 8 s leases (dhcpcd stretches them to its minimum of 20 s), renewal
+# after 3 s; one address and one /56 of a /48 to hand out.
+kea_config() {  # kea_config POOL4 PD_PREFIX
+  cat >"$WORK/kea4.json" <<EOF
+{"Dhcp4": {"interfaces-config": {"interfaces": ["isp0"]},
+  "lease-database": {"type": "memfile", "persist": true, "name": "$WORK/kea4.leases", "lfc-interval": 0},
+  "valid-lifetime": 8, "renew-timer": 3, "rebind-timer": 6,
+  "subnet4": [{"id": 1, "subnet": "203.0.113.0/24", "pools": [{"pool": "$1 - $1"}],
+    "option-data": [{"name": "routers", "data": "203.0.113.1"},
+                    {"name": "domain-name-servers", "data": "192.0.2.53"}]}],
+  "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "$WORK/kea4.log"}], "severity": "INFO"}]}}
+EOF
+  cat >"$WORK/kea6.json" <<EOF
+{"Dhcp6": {"interfaces-config": {"interfaces": ["isp0"]},
+  "lease-database": {"type": "memfile", "persist": true, "name": "$WORK/kea6.leases", "lfc-interval": 0},
+  "server-id": {"type": "LL", "persist": false},
+  "preferred-lifetime": 6, "valid-lifetime": 8, "renew-timer": 3, "rebind-timer": 5,
+  "subnet6": [{"id": 1, "subnet": "2001:db8:1::/64", "interface": "isp0",
+    "pd-pools": [{"prefix": "$2", "prefix-len": 48, "delegated-len": 56}],
+    "option-data": [{"name": "dns-servers", "data": "2001:db8::53"}]}],
+  "loggers": [{"name": "kea-dhcp6", "output_options": [{"output": "$WORK/kea6.log"}], "severity": "INFO"}]}}
+EOF
+}
+kea_start() {
+  KEA_LOCKFILE_DIR=$WORK KEA_PIDFILE_DIR=$WORK ip netns exec "$I" kea-dhcp4 -c "$WORK/kea4.json" >>"$WORK/kea.out" 2>&1 &
+  KEA4=$!
+  KEA_LOCKFILE_DIR=$WORK KEA_PIDFILE_DIR=$WORK ip netns exec "$I" kea-dhcp6 -c "$WORK/kea6.json" >>"$WORK/kea.out" 2>&1 &
+  KEA6=$!
+}
+kea_listening() { listening "$I" udp 67 && listening "$I" udp 547; }
+kea_stop() { kill "$KEA4" "$KEA6" 2>/dev/null; wait "$KEA4" "$KEA6" 2>/dev/null; }
+
+# The script dhcpcd runs: netkeep's adapter, and a log of the events.
+EVENTS="$WORK/events"
+cat >"$WORK/dhcpcd-script" <<EOF
+#!/bin/sh
+echo "\$reason" >>"$EVENTS"
+exec "$NETKEEP" lease --config "$CFG" dhcpcd
+EOF
+chmod +x "$WORK/dhcpcd-script"
+# The packaged dhcpcd.conf, with this test's script, and two settings for
+# the lab: its ISP sends no router advertisements (DHCPv6 starts at once),
+# and BOUND follows the ACK without ARP probes.
+sed "s|@CMAKE_INSTALL_FULL_LIBEXECDIR@/netkeep/dhcpcd-script|$WORK/dhcpcd-script|" \
+  "$(dirname "$0")/../../contrib/dhcp/dhcpcd.conf.in" >"$WORK/dhcpcd.conf"
+printf '  noipv6rs\n  noarp\n' >>"$WORK/dhcpcd.conf"
+mkdir -p "$WORK/dhcpcd-db"
+dhcpcd_start() {
+  ip netns exec "$R" sh -c "mount -t tmpfs none /run && mount --bind '$WORK/dhcpcd-db' /var/lib/dhcpcd &&
+    exec dhcpcd -f '$WORK/dhcpcd.conf' -B -d uplink0" >>"$WORK/dhcpcd.log" 2>&1 &
+  DHCPCD=$!
+}
+dhcpcd_stop() {  # dhcpcd_stop: stops it (STOP: the leases stay in force)
+  kill "$DHCPCD" 2>/dev/null
+  wait "$DHCPCD" 2>/dev/null
+}
+dhcpcd_release() {  # dhcpcd -k, over its control socket in its own /run
+  nsenter -t "$DHCPCD" -m -n dhcpcd -k uplink0 >>"$WORK/dhcpcd.log" 2>&1
+  wait "$DHCPCD" 2>/dev/null
+}
+events() { grep -c "^$1\$" "$EVENTS" 2>/dev/null || true; }
+uplink_addrs() { ip -n "$R" -4 -o addr show dev uplink0; }
+routes4() { ip -n "$R" -4 route show; }
+has_lease4() {  # has_lease4 ADDR ROUTER
+  uplink_addrs | grep -qF "inet $1/24 brd 203.0.113.255" &&
+    routes4 | grep -qF "default via $2 dev uplink0 proto dhcp src $1" &&
+    routes4 | grep -qF "$2 dev uplink0 proto dhcp scope link src $1"
+}
+no_lease4() { ! uplink_addrs | grep -q "inet " && ! routes4 | grep -q "proto dhcp"; }
+has_prefix() { ip -n "$R" -6 -o addr show dev lan0 | grep -qF "inet6 $1/64"; }
+no_prefix() { ! ip -n "$R" -6 -o addr show dev lan0 scope global | grep -q inet6; }
+
+daemon_start "$R" --config "$CFG" --root "$ROOT"
+started() { [ "$(reconciles)" -ge 1 ]; }
+within 10000 "the daemon converged on interfaces.json" started
+# dhcpcd takes over the link-local address of a link that is down when it
+# starts (addr_gen_mode) and, not configuring, makes none: DHCPv6 then
+# waits for ever. As on a router (the unit starts after netkeep), the
+# uplink is up before dhcpcd starts.
+has_ll() { ip -n "$R" -6 -o addr show dev uplink0 scope link | grep -q fe80::; }
+within 5000 "uplink0 is up, with its link-local address" has_ll
+# Kea opens no socket on a link without carrier: it starts once uplink0 is up.
+kea_config 203.0.113.62 2001:db8:4a00::
+kea_start
+within 10000 "Kea listens (DHCPv4 and DHCPv6)" kea_listening
+dhcpcd_start
+
+lease4="$CFG/dhcp4/wire/lease.json"
+within 20000 "dhcpcd BOUND: the lease file is written" test -s "$lease4"
+within 2000 "BOUND: uplink0 has the address, the /32 and the default route within 2 s" \
+  has_lease4 203.0.113.62 203.0.113.1
+contains "the lease file is router7's format" "$(cat "$lease4")" \
+  '"client_ip":"203.0.113.62","subnet_mask":"255.255.255.0","router":"203.0.113.1","dns":["192.0.2.53"]}'
+within 30000 "dhcpcd BOUND6: the delegated prefix's address is on lan0" has_prefix 2001:db8:4a00::1
+status "plan then has nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
+contains "dhcpcd configured nothing itself (noconfigure)" "$(uplink_addrs | wc -l)" 1
+
+# Renewals: Kea's renew timer is 3 s. The address never leaves.
+ip_monitor_start "$R" "$WORK/monitor" link address route
+renewed() { [ "$(events RENEW)" -ge 3 ]; }
+within 20000 "three renewals in a row" renewed
+equals "no REBIND or EXPIRE: every renewal was answered" "$(events REBIND)$(events EXPIRE)" "00"
+within 1000 "the lease still in place" has_lease4 203.0.113.62 203.0.113.1
+
+# dhcpcd restarted with its saved lease: REBOOT (and REBIND6), no flap.
+dhcpcd_stop
+equals "STOP ended nothing" "$(grep -c '"state":"ended"' "$lease4")" 0
+dhcpcd_start
+rebooted() { [ "$(events REBOOT)" -ge 1 ]; }
+within 20000 "dhcpcd restarted: REBOOT with the saved lease" rebooted
+sleep 1
+lacks "no address or route deleted through renewals and the restart" "$(monitor_stop)" "Deleted"
+check "the lease in place after the restart" has_lease4 203.0.113.62 203.0.113.1
+
+# A malformed environment: an error naming the variable and its value;
+# the lease file stays as it was.
+cp "$lease4" "$WORK/lease4.before"
+status "a malformed environment exits 1" 1 env -i reason=BOUND new_ip_address=203.0.113.300 \
+  new_subnet_mask=255.255.255.0 new_routers=203.0.113.1 new_dhcp_lease_time=60 \
+  "$NETKEEP" lease --config "$CFG" dhcpcd
+contains "the error names the variable and the value" "$(cat "$WORK/err")" \
+  'new_ip_address="203.0.113.300": not an IPv4 address'
+check "the lease file is unchanged" cmp "$lease4" "$WORK/lease4.before"
+
+# The server stops answering: dhcpcd reports EXPIRE; everything goes.
+kea_stop
+expired() { [ "$(events EXPIRE)" -ge 1 ]; }
+within 40000 "the server stopped: dhcpcd reports the lease expired" expired
+within 1000 "EXPIRE: the address and the routes are gone within 1 s" no_lease4
+contains "the lease file says ended, not deleted" "$(cat "$lease4")" '"state":"ended"'
+expired6() { [ "$(events EXPIRE6)" -ge 1 ]; }
+within 40000 "dhcpcd reports the DHCPv6 lease expired" expired6
+within 1000 "EXPIRE6: the prefix's address on lan0 is gone within 1 s" no_prefix
+
+# The server back with another address and another prefix: the new
+# lease is in place, nothing of the old is left.
+kea_config 203.0.113.77 2001:db8:5500::
+rm -f "$WORK/kea4.leases" "$WORK/kea6.leases"
+kea_start
+within 40000 "another address from the server" has_lease4 203.0.113.77 203.0.113.1
+lacks "the old address is gone" "$(uplink_addrs)" "203.0.113.62"
+within 40000 "another prefix from the server" has_prefix 2001:db8:5500::1
+check "the old prefix's address is gone" test -z "$(ip -n "$R" -6 -o addr show dev lan0 | grep 2001:db8:4a00:)"
+
+# Release (dhcpcd -k): the lease ends at once. dhcpcd 9 reports it as
+# STOP, having removed its own saved lease first.
+dhcpcd_release
+within 1000 "dhcpcd -k: the address and the routes are gone within 1 s" no_lease4
+within 1000 "dhcpcd -k: the prefix's address is gone within 1 s" no_prefix
+contains "the DHCPv4 lease file says ended" "$(cat "$lease4")" '"state":"ended"'
+contains "the DHCPv6 lease file says ended" "$(cat "$CFG/dhcp6/wire/lease.json")" '"state":"ended"'
+status "plan then has nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
+
+# udhcpc against the same Kea: bound, then a renewal (at half the lease).
+cat >"$WORK/udhcpc-script" <<EOF
+#!/bin/sh
+echo "udhcpc-\$1" >>"$EVENTS"
+exec "$NETKEEP" lease --config "$CFG" udhcpc "\$1"
+EOF
+chmod +x "$WORK/udhcpc-script"
+ip netns exec "$R" udhcpc -f -i uplink0 -s "$WORK/udhcpc-script" -t 10 -T 1 >"$WORK/udhcpc.log" 2>&1 &
+UDHCPC=$!
+udhcpc_bound() { [ "$(events udhcpc-bound)" -ge 1 ] && has_lease4 203.0.113.77 203.0.113.1; }
+within 20000 "udhcpc bound: the address and routes" udhcpc_bound
+udhcpc_renewed() { [ "$(events udhcpc-renew)" -ge 1 ]; }
+within 20000 "udhcpc renewed" udhcpc_renewed
+check "udhcpc's lease still in place" has_lease4 203.0.113.77 203.0.113.1
+kill -USR2 "$UDHCPC"  # release: udhcpc calls deconfig
+within 2000 "udhcpc released (deconfig after its lease): the address and routes are gone" no_lease4
+kill "$UDHCPC" 2>/dev/null
+wait "$UDHCPC" 2>/dev/null
+kea_stop
+kill "$DAEMON" 2>/dev/null
+wait "$DAEMON" 2>/dev/null
+[ "$FAILED" = 0 ] || { sed "s/^/# /" "$EVENTS" | tr "\n" " "; echo; sed "s/^/# /" "$WORK/dhcpcd.log" | head -60; }
+finish
