@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
+
 #include "backends/linux_kernel.hpp"
 #include "backends/resolver.hpp"
 #include "model/config.hpp"
@@ -31,6 +33,7 @@ int cmd_doctor(const std::filesystem::path& config, const std::filesystem::path&
     fmt::print(stderr, "netkeep: {}\n", survey.error().str());
     return 1;
   }
+  survey->now = std::time(nullptr);
   std::vector<Finding> findings;
   // A config file that fails to validate freezes what it governs.
   for (const auto& d : diags)

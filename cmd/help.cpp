@@ -13,7 +13,7 @@ Usage:
                                                        change it
   netkeep confirm [--root DIR] [--status | --rollback] keep (or undo) a change
                                                        applied with --confirm
-  netkeep show  [--root DIR] [--json]                  show the state netkeep manages
+  netkeep show  [--config DIR] [--root DIR] [--json]   show the state netkeep manages
   netkeep doctor [--config DIR] [--root DIR] [--json]  find what keeps the config from working
   netkeep lease [--config DIR] dhcpcd | udhcpc EVENT   a DHCP client's script
   netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT] [--notify-pidfile PATH]...
@@ -132,12 +132,14 @@ same root and network namespace.
 Exit status: 0 done (--status: always, when the journal can be read);
 1 nothing is waiting for confirmation, or the rollback failed.
 )"},
-    {"show", R"(Usage: netkeep show [--root DIR] [--json]
+    {"show", R"(Usage: netkeep show [--config DIR] [--root DIR] [--json]
 
 Prints the kernel's state of every object netkeep manages: links,
 addresses, main-table routes, sysctls, files, and each port forwarding with
 the connections it forwarded and their packets and bytes in both
-directions. --json prints a snapshot that tests can load back, with the
+directions; and each DHCP lease as its file in DIR says, with the time it
+has left (a lease past its time is said, not acted on: the DHCP client is
+the authority). --json prints a snapshot that tests can load back, with the
 owned nftables objects as the kernel holds them and the counters on the
 forwarding map elements.
 )"},
@@ -155,7 +157,10 @@ seen and what to do:
   - br_netfilter passing a bridged lan0's traffic through the ip hooks;
   - changes pending between the config and the kernel; a config file that
     fails to validate;
-  - a forwarding whose destination is on no connected network.
+  - a forwarding whose destination is on no connected network;
+  - a DHCP lease past its time that no client renewed or ended; no DHCPv4
+    lease file while uplink0 has no address; a DHCP client configuring
+    uplink0 itself beside netkeep.
 --json prints {"findings": [{"severity", "what", "fix"}, ...]}.
 
 Exit status: 0 nothing found, 2 warnings only, 1 an error (or the kernel

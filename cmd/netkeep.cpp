@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <future>
 #include <map>
 #include <set>
@@ -27,6 +28,7 @@
 #include "model/config.hpp"
 #include "model/file_read.hpp"
 #include "model/json_out.hpp"
+#include "model/lease_file.hpp"
 #include "reconciler/executor.hpp"
 #include "reconciler/nft_desired.hpp"
 #include "reconciler/plan.hpp"
@@ -329,6 +331,12 @@ int cmd_show(const Args& a) {
     fmt::print("wireguard {} listen-port {} private-key {} peers {}\n", w.name, w.listen_port,
                w.private_key.empty() ? "(none)" : "(hidden)", w.peers.size());
   for (const auto& [dev, mode] : x.fec) fmt::print("fec {} {}\n", dev, mode);
+  // The leases as their files say (show reads no other config file).
+  Diagnostics lease_diags;
+  const Leases leases = load_leases(a.config, lease_diags);
+  const int64_t now = std::time(nullptr);
+  fmt::print("lease dhcp4: {}\n", lease_summary(leases.dhcp4, now));
+  fmt::print("lease dhcp6: {}\n", lease_summary(leases.dhcp6, now));
   // Each port interval a forwarding wins: the connections it forwarded, and
   // their packets and bytes in both directions.
   for (const auto& f : forwarding_counts(x.nft.maps))
@@ -389,7 +397,7 @@ int run(int argc, char** argv) {
       a.stats = true;
     } else if (s == "--json" && a.command != "run" && a.command != "confirm") {
       a.json = true;
-    } else if (s == "--config" && a.command != "show" && a.command != "confirm") {
+    } else if (s == "--config" && a.command != "confirm") {
       if (!value(a.config)) return usage_error("--config needs a directory");
     } else if (s == "--root") {
       if (!value(a.root)) return usage_error("--root needs a directory");

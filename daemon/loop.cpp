@@ -176,6 +176,7 @@ void Loop::run_reconcile() {
   // come when someone fixes it. Kernel errors are retried with backoff.
   const bool failed = rc.snapshot_error || !rc.result.ok();
   metrics_.reconciled(!failed && !has_errors(rc.diags), seconds, unix_now());
+  metrics_.leases(rc.lease4_valid_until, rc.lease6_valid_until);
   log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {}; config {:.1f}, "
       "kernel read {:.1f}, plan {:.1f}, write {:.1f} ms)",
       n, rc.applied_before.size() + rc.result.applied.size(), rc.result.failures.size(),

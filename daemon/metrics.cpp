@@ -115,6 +115,14 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
       "# HELP netkeep_last_good_timestamp_seconds When the last good config was kept (0: none "
       "yet).\n# TYPE netkeep_last_good_timestamp_seconds gauge\n";
   out += fmt::format("netkeep_last_good_timestamp_seconds {:.3f}\n", last_good_);
+  out +=
+      "# HELP netkeep_lease_valid_until_seconds When the DHCP lease in force ends, as its lease "
+      "file says (0: none in force, or no end time). Informational: the DHCP client is the "
+      "authority.\n# TYPE netkeep_lease_valid_until_seconds gauge\n";
+  out += fmt::format("netkeep_lease_valid_until_seconds{{family=\"ipv4\"}} {}\n",
+                     lease_valid_until_[0]);
+  out += fmt::format("netkeep_lease_valid_until_seconds{{family=\"ipv6\"}} {}\n",
+                     lease_valid_until_[1]);
   return out;
 }
 

@@ -21,6 +21,8 @@ class Metrics {
   void rolled_back(const std::string& reason) { rollbacks_[reason]++; }
   void confirm_pending(bool p) { confirm_pending_ = p; }
   void last_good(double unix_time) { last_good_ = unix_time; }
+  // When the leases in force end (Unix seconds; 0: none, or no end time).
+  void leases(int64_t v4, int64_t v6) { lease_valid_until_ = {v4, v6}; }
 
   // The text for GET /metrics; `counters` are the owned counters as read now.
   // `nft_dumps`: full dumps of the owned nftables objects so far (the view
@@ -42,6 +44,7 @@ class Metrics {
   std::map<std::string, uint64_t> rollbacks_{{"check", 0}, {"deadline", 0}};
   bool confirm_pending_ = false;
   double last_good_ = 0;
+  std::array<int64_t, 2> lease_valid_until_{};
 };
 
 }  // namespace netkeep

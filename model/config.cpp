@@ -135,6 +135,11 @@ void check_wireguard_names(Desired& d, Diagnostics& diags) {
 
 }  // namespace
 
+Leases load_leases(const std::filesystem::path& dir, Diagnostics& diags) {
+  return {load_one<Dhcp4Lease>(dir, kDhcp4File, diags, parse_dhcp4_lease),
+          load_one<Dhcp6Lease>(dir, kDhcp6File, diags, parse_dhcp6_lease)};
+}
+
 Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
                     PortForwardingsMemo* memo) {
   Desired d;
@@ -151,8 +156,9 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
     return d;
   }
   d.interfaces = load_one<InterfacesConfig>(dir, kInterfacesFile, diags, parse_interfaces);
-  d.dhcp4 = load_one<Dhcp4Lease>(dir, kDhcp4File, diags, parse_dhcp4_lease);
-  d.dhcp6 = load_one<Dhcp6Lease>(dir, kDhcp6File, diags, parse_dhcp6_lease);
+  Leases leases = load_leases(dir, diags);
+  d.dhcp4 = std::move(leases.dhcp4);
+  d.dhcp6 = std::move(leases.dhcp6);
   d.portforwardings = load_one<PortForwardings>(
       dir, kPortForwardingsFile, diags,
       [memo](std::string& t, json::Sink& s) { return parse_portforwardings(t, s, memo, &t); },

@@ -21,6 +21,14 @@ struct PortForwardingsMemo;
 Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
                     PortForwardingsMemo* memo = nullptr);
 
+// The two lease files alone, as load_config reads them (show, doctor).
+struct Leases {
+  ConfigFile<Dhcp4Lease> dhcp4;
+  ConfigFile<Dhcp6Lease> dhcp6;
+  bool operator==(const Leases&) const = default;
+};
+Leases load_leases(const std::filesystem::path& dir, Diagnostics& diags);
+
 // Per-file parsers over the file's text; nullopt when the file has errors.
 std::optional<InterfacesConfig> parse_interfaces(std::string_view text, json::Sink& sink);
 std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, json::Sink& sink);

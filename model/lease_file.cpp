@@ -33,7 +33,44 @@ std::string dns_of(const std::vector<IpAddr>& dns) {
 
 std::string state_of(bool ended) { return ended ? ",\"state\":\"ended\"" : ""; }
 
+template <class Lease>
+std::string summary(const ConfigFile<Lease>& f, const std::string& what, int64_t now) {
+  if (f.state == FileState::missing) return "none (no lease file: no DHCP client has run yet)";
+  if (f.state == FileState::invalid) return "invalid (netkeep plan names the error)";
+  if (f.value.ended) return what.empty() ? "ended" : fmt::format("ended ({})", what);
+  const Timestamp& t = f.value.valid_until;
+  if (t.kind != Timestamp::Kind::time) return fmt::format("{}, no end time", what);
+  const int64_t left = t.unix_seconds - now;
+  return fmt::format("{}, valid until {} ({})", what, format_rfc3339(t.unix_seconds),
+                     left >= 0 ? fmt::format("{} s left", left)
+                               : fmt::format("expired {} s ago: not acted on; is the DHCP "
+                                             "client running?",
+                                             -left));
+}
+
+template <class Lease>
+int64_t valid_until(const ConfigFile<Lease>& f) {
+  const Timestamp& t = f.value.valid_until;
+  return f.ok() && !f.value.ended && t.kind == Timestamp::Kind::time ? t.unix_seconds : 0;
+}
+
 }  // namespace
+
+std::string lease_summary(const ConfigFile<Dhcp4Lease>& f, int64_t now) {
+  const Dhcp4Lease& l = f.value;
+  const bool known = l.prefix_len > 0;
+  return summary(f, known ? fmt::format("{}/{} via {}", l.client_ip.str(), l.prefix_len, l.router.str()) : "",
+                 now);
+}
+
+std::string lease_summary(const ConfigFile<Dhcp6Lease>& f, int64_t now) {
+  std::string what;
+  for (const auto& p : f.value.prefixes) what += (what.empty() ? "" : " ") + p.str();
+  return summary(f, what.empty() && !f.value.ended ? "no prefix" : what, now);
+}
+
+int64_t lease_valid_until(const ConfigFile<Dhcp4Lease>& f) { return valid_until(f); }
+int64_t lease_valid_until(const ConfigFile<Dhcp6Lease>& f) { return valid_until(f); }
 
 std::string render_dhcp4_lease(const Dhcp4Lease& l) {
   // An ended lease whose fields are unknown says only that.

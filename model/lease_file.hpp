@@ -4,6 +4,7 @@
 // An ended lease adds "state": "ended", which router7's readers ignore.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "model/desired.hpp"
@@ -14,5 +15,16 @@ namespace netkeep {
 std::string render_dhcp4_lease(const Dhcp4Lease& l);
 // {"valid_until":"…","prefixes":[{"IP":"…","Mask":"<base64>"}],"dns":[…]}
 std::string render_dhcp6_lease(const Dhcp6Lease& l);
+
+// What `show` says of a lease file, at `now`: "none (no lease file: no
+// DHCP client has run yet)", "ended", or what is leased and until when:
+// "203.0.113.62/25 via 203.0.113.1, valid until 2026-05-18T21:46:04Z
+// (3540 s left)". A time past is said, not acted on (SPEC §2).
+std::string lease_summary(const ConfigFile<Dhcp4Lease>& f, int64_t now);
+std::string lease_summary(const ConfigFile<Dhcp6Lease>& f, int64_t now);
+// When a lease in force ends (Unix seconds), for the metrics: 0 when no
+// lease is in force or it has no end time.
+int64_t lease_valid_until(const ConfigFile<Dhcp4Lease>& f);
+int64_t lease_valid_until(const ConfigFile<Dhcp6Lease>& f);
 
 }  // namespace netkeep

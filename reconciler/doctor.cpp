@@ -7,6 +7,7 @@
 
 #include "model/json_out.hpp"
 #include "model/nft_rule_facts.hpp"
+#include "model/ownership.hpp"
 #include "reconciler/nft_desired.hpp"
 #include "reconciler/plan_print.hpp"
 
@@ -195,6 +196,50 @@ void destinations(const Desired& d, const Actual& a, std::vector<Finding>& out) 
   }
 }
 
+// The uplink's leases (SPEC §2): one past its time (the client died, or
+// the clock stepped), none at all while uplink0 has no address, and a
+// client that configures uplink0 itself beside netkeep.
+void leases(const Desired& d, const Actual& a, int64_t now, std::vector<Finding>& out) {
+  auto past = [&](const char* file, const auto& f, const std::string& what) {
+    const Timestamp& t = f.value.valid_until;
+    if (!f.ok() || f.value.ended || t.kind != Timestamp::Kind::time || t.unix_seconds >= now) return;
+    out.push_back({Severity::warning,
+                   fmt::format("{}: the lease of {} was valid until {}, {} s ago, and no DHCP "
+                               "client renewed or ended it",
+                               file, what, format_rfc3339(t.unix_seconds), now - t.unix_seconds),
+                   "check the DHCP client (systemctl status netkeep-dhcpcd); netkeep keeps the "
+                   "lease until the client reports it ended, as router7 did"});
+  };
+  past(kDhcp4File, d.dhcp4, d.dhcp4.value.client_ip.str());
+  std::string prefixes;
+  for (const auto& p : d.dhcp6.value.prefixes) prefixes += (prefixes.empty() ? "" : " ") + p.str();
+  past(kDhcp6File, d.dhcp6, prefixes);
+
+  const bool uplink = std::any_of(a.links.begin(), a.links.end(),
+                                  [](const Link& l) { return l.name == "uplink0"; });
+  const bool addressed = std::any_of(a.addrs.begin(), a.addrs.end(), [](const Address& ad) {
+    return ad.dev == "uplink0" && ad.local.addr.is_v4();
+  });
+  if (uplink && !addressed && d.dhcp4.state == FileState::missing)
+    out.push_back({Severity::warning,
+                   fmt::format("uplink0 has no IPv4 address and there is no {}: no DHCP client "
+                               "hands netkeep a lease",
+                               kDhcp4File),
+                   "run a DHCP client with netkeep's script: systemctl enable --now "
+                   "netkeep-dhcpcd (see netkeep lease --help)"});
+  // netkeep's DHCP routes have metric 0; dhcpcd's own have 1000 + ifindex.
+  for (const Route& r : a.routes)
+    if (r.dev == "uplink0" && r.proto == kRouteProtoDhcp && r.priority != 0) {
+      out.push_back({Severity::warning,
+                     fmt::format("a DHCP client configures uplink0 itself beside netkeep: route "
+                                 "{} proto dhcp metric {}",
+                                 r.dst.str(), r.priority),
+                     "run dhcpcd with noconfigure and netkeep's script (netkeep-dhcpcd.service), "
+                     "so that netkeep is the one writer of uplink0's addresses and routes"});
+      break;
+    }
+}
+
 }  // namespace
 
 std::vector<Finding> diagnose(const Desired& desired, const Actual& actual, const Plan& pending,
@@ -204,6 +249,7 @@ std::vector<Finding> diagnose(const Desired& desired, const Actual& actual, cons
   sysctls_and_plan(pending, out);
   kernel_settings(actual, survey, out);
   destinations(desired, actual, out);
+  if (survey.now) leases(desired, actual, *survey.now, out);
   // Errors first, then in the order found.
   std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {
     return x.severity == Severity::error && y.severity != Severity::error;

@@ -6,6 +6,7 @@
 // Pure: the backend reads the Survey, this judges it.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ struct Survey {
   // net/ipv4/conf/{all,uplink0}/rp_filter, net/bridge/bridge-nf-call-iptables
   // (absent: the key is not there, e.g. br_netfilter is not loaded)
   std::map<std::string, std::string> sysctls;
+  // The time (Unix seconds) the leases are judged at; without it they are
+  // not judged.
+  std::optional<int64_t> now;
 };
 
 struct Finding {

@@ -1,5 +1,7 @@
 #include "reconciler/reconcile.hpp"
 
+#include "model/lease_file.hpp"
+
 #include <chrono>
 
 #include "model/config.hpp"
@@ -33,6 +35,8 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
   // Every file is validated before anything is written.
   if (memo) memo->lend = true;
   Desired desired = load_config(config, r.diags, memo);
+  r.lease4_valid_until = lease_valid_until(desired.dhcp4);
+  r.lease6_valid_until = lease_valid_until(desired.dhcp6);
   // The memo lent the forwardings instead of copying them: they go back
   // when this reconcile is done with them, whichever way it returns.
   struct GiveBack {

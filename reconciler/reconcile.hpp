@@ -35,6 +35,9 @@ struct Reconcile {
   std::vector<std::string> replanned;
   std::vector<Op> applied_before;  // what the given-up plan had applied
   std::string vetoed;              // why the plan was not executed (AlongsideExecute::veto)
+  // When the leases in force end (Unix seconds; 0: none in force, or no
+  // end time), for the daemon's metrics.
+  int64_t lease4_valid_until = 0, lease6_valid_until = 0;
   Times times;
 
   bool ok() const { return !snapshot_error && vetoed.empty() && result.ok() && !has_errors(diags); }

@@ -90,7 +90,7 @@ complete_words() {  # complete_words WORD...: what the completion offers for the
 check "completion: bash reads it" bash -n "$COMPLETION"
 [ "$(complete_words netkeep pl)" = plan ] && ok "completion: commands" || bad "completion: commands ($(complete_words netkeep pl))"
 [ "$(complete_words netkeep apply --pl)" = --plan ] && ok "completion: a command's flags" || bad "completion: a command's flags"
-[ -z "$(complete_words netkeep show --conf)" ] && ok "completion: only the command's own flags" || bad "completion: only the command's own flags"
+[ -z "$(complete_words netkeep confirm --conf)" ] && ok "completion: only the command's own flags" || bad "completion: only the command's own flags"
 mkdir -p "$T/cfgdir"
 [ "$(complete_words netkeep plan --config "$T/cfg")" = "$T/cfgdir" ] && ok "completion: --config takes a directory" || bad "completion: --config takes a directory"
 touch "$T/saved.plan"

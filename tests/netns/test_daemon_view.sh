@@ -79,11 +79,15 @@ no_rules() { [ "$(rules)" = 0 ]; }
 within 10000 "every forwarding removed" no_rules
 settle
 fw 10000
+# Alone it takes a second or two; beside the package build, and under ASan
+# with fuzzer coverage, it took over 30 s. What is asserted is that it
+# happens, in one commit, without an overrun: not how fast.
+limit=60000
+sanitized && limit=120000
 logged_10000() { grep -q ' 10000 ops applied' "$DAEMON_LOG"; }
-# Under ASan with fuzzer coverage, beside other tests, this took over 30 s.
-limit=30000
-sanitized && limit=90000
-within "$limit" "10,000 forwardings added in one commit" logged_10000
+if ! within "$limit" "10,000 forwardings added in one commit" logged_10000; then
+  echo "    in the kernel: $(rules); the reconciles:"; grep 'ops applied' "$DAEMON_LOG" | tail -3 | sed 's/^/    /'
+fi
 sleep 0.5
 settle
 lacks "its own large commit overran no event buffer" "$(grep -v ' forward ' "$DAEMON_LOG")" "events were lost"

@@ -7,6 +7,13 @@ source "$(dirname "$0")/lib.sh"
 
 router_setup
 CFG=$(config_from fresh-system)   # forwards tcp 8080, tcp 53, udp 53, tcp 6000-6010
+# A lease in force, as a running DHCP client keeps it (the recorded one's
+# valid_until is long past: the doctor would say so).
+lease4() {  # lease4 VALID_UNTIL
+  write "$CFG/dhcp4/wire/lease.json" "{\"valid_until\": \"$1\", \"client_ip\": \"203.0.113.62\",
+    \"subnet_mask\": \"255.255.255.128\", \"router\": \"203.0.113.1\", \"dns\": [\"192.0.2.53\"]}"
+}
+lease4 "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"
 nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1 || { echo "apply failed"; exit 1; }
 doctor() { nk "$R" doctor --config "$CFG" --root "$ROOT" "$@"; }
 snapshot() { { ruleset "$R"; ip -n "$R" route; ip netns exec "$R" sysctl -n net.ipv4.ip_forward; }; }
@@ -87,5 +94,19 @@ ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=0
 status "forwarding turned off: a warning (exit 2)" 2 doctor
 contains "saying who set what" "$(cat "$WORK/out")" "warning: net.ipv4.ip_forward is 0; netkeep sets 1: someone changed it back"
 equals "the doctor did not repair it" "$(ip netns exec "$R" sysctl -n net.ipv4.ip_forward)" 0
+
+# A lease past its time, which no client renewed or ended: said, not acted on.
+ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
+lease4 "$(date -u -d '-10 minutes' +%Y-%m-%dT%H:%M:%SZ)"
+status "a lease past its time: a warning (exit 2)" 2 doctor
+contains "naming the lease and when it ended" "$(cat "$WORK/out")" \
+  "warning: dhcp4/wire/lease.json: the lease of 203.0.113.62 was valid until"
+contains "the address stays (the client is the authority)" "$(ip -n "$R" -4 -o addr show dev uplink0)" "203.0.113.62/25"
+# No lease file at all while uplink0 has no address.
+rm "$CFG/dhcp4/wire/lease.json"
+ip -n "$R" addr flush dev uplink0
+status "no lease and no address on uplink0: a warning (exit 2)" 2 doctor
+contains "saying no DHCP client hands netkeep a lease" "$(cat "$WORK/out")" \
+  "uplink0 has no IPv4 address and there is no dhcp4/wire/lease.json"
 
 finish

@@ -185,3 +185,39 @@ TEST_CASE("doctor: findings as JSON") {
         "\"fix\": \"do x\"}\n]}\n");
   CHECK(to_json({}) == "{\"findings\": []}\n");
 }
+
+TEST_CASE("leases: one past its time, none while uplink0 has no address, a client configuring it too") {
+  Desired d;
+  Survey s;
+  CHECK(diagnose(d, router(), {}, s).empty());  // leases not judged without a time
+  s.now = 1780000000;
+  auto fs = diagnose(d, router(), {}, s);
+  REQUIRE(fs.size() == 1);
+  CHECK(fs[0].what ==
+        "uplink0 has no IPv4 address and there is no dhcp4/wire/lease.json: no DHCP client hands "
+        "netkeep a lease");
+  Actual a = router();
+  a.addrs.push_back({"uplink0", pre("203.0.113.62/25"), ip("203.0.113.127"), 0});
+  CHECK(diagnose(d, a, {}, s).empty());
+
+  d.dhcp4 = {FileState::ok, {ip("203.0.113.62"), 25, ip("203.0.113.1"), {}}};
+  d.dhcp4.value.valid_until = {Timestamp::Kind::time, 1780000000 - 90};
+  fs = diagnose(d, a, {}, s);
+  REQUIRE(fs.size() == 1);
+  CHECK(fs[0].what ==
+        "dhcp4/wire/lease.json: the lease of 203.0.113.62 was valid until 2026-05-28T20:25:10Z, "
+        "90 s ago, and no DHCP client renewed or ended it");
+  d.dhcp4.value.valid_until.unix_seconds = 1780000000 + 90;  // in force
+  CHECK(diagnose(d, a, {}, s).empty());
+  d.dhcp4.value.valid_until.unix_seconds = 1780000000 - 90;
+  d.dhcp4.value.ended = true;  // ended: nothing to say
+  CHECK(diagnose(d, a, {}, s).empty());
+
+  // dhcpcd configuring uplink0 itself: its default route has a metric.
+  a.routes.push_back({pre("0.0.0.0/0"), ip("203.0.113.1"), "uplink0", kRouteProtoDhcp, 0,
+                      ip("203.0.113.62"), 1002});
+  fs = diagnose(d, a, {}, s);
+  REQUIRE(fs.size() == 1);
+  CHECK(fs[0].what == "a DHCP client configures uplink0 itself beside netkeep: route 0.0.0.0/0 "
+                      "proto dhcp metric 1002");
+}

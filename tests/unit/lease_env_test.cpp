@@ -292,3 +292,26 @@ TEST_CASE("RFC 3339: offsets, fractions, Go's zero time, and what is not a time"
   for (int64_t t : {int64_t{951782400}, int64_t{4102444799}, kNow + 86399})
     CHECK(parse_rfc3339(format_rfc3339(t)).unix_seconds == t);
 }
+
+TEST_CASE("show's words for a lease: what is leased, the time it has left, or why there is none") {
+  ConfigFile<Dhcp4Lease> f;
+  CHECK(lease_summary(f, kNow) == "none (no lease file: no DHCP client has run yet)");
+  CHECK(lease_valid_until(f) == 0);
+  f.state = FileState::invalid;
+  CHECK(lease_summary(f, kNow) == "invalid (netkeep plan names the error)");
+  auto a = dhcpcd_action(bound4(), kNow);
+  REQUIRE(a);
+  f = {FileState::ok, a->lease4};
+  CHECK(lease_summary(f, kNow + 60) ==
+        "203.0.113.62/25 via 203.0.113.1, valid until 2026-05-28T21:26:40Z (3540 s left)");
+  CHECK(lease_valid_until(f) == kNow + 3600);
+  CHECK(lease_summary(f, kNow + 3620) ==
+        "203.0.113.62/25 via 203.0.113.1, valid until 2026-05-28T21:26:40Z (expired 20 s ago: not "
+        "acted on; is the DHCP client running?)");
+  f.value.ended = true;
+  CHECK(lease_summary(f, kNow) == "ended (203.0.113.62/25 via 203.0.113.1)");
+  CHECK(lease_valid_until(f) == 0);
+  ConfigFile<Dhcp6Lease> six{FileState::ok, {}};
+  six.value.prefixes = {pre("2001:db8:4a00::/56")};
+  CHECK(lease_summary(six, kNow) == "2001:db8:4a00::/56, no end time");
+}
