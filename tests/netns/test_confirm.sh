@@ -21,7 +21,7 @@ status "the first apply, without --confirm" 0 nk "$R" apply --config "$CFG" --ro
 
 # An echo server on the router, and a peer that holds one connection to it.
 ip netns exec "$R" timeout 120 socat TCP-LISTEN:7000,reuseaddr,fork EXEC:cat &
-sleep 0.3
+wait_until 10000 listening "$R" tcp 7000
 cat >"$WORK/hold.py" <<'PY'
 import socket, sys, os, time
 s = socket.create_connection(("10.10.0.1", 7000), timeout=5)
@@ -38,8 +38,10 @@ print("second" if echo(b"two") else "bad", flush=True)
 PY
 ip netns exec "$P" timeout 100 python3 "$WORK/hold.py" "$WORK/go" >"$WORK/hold.out" 2>&1 &
 HOLD=$!
-sleep 0.5
-contains "the peer holds a connection to 10.10.0.1" "$(cat "$WORK/hold.out")" "first"
+# Waited for, not slept on: beside other tests, under ASan, python's start
+# and the first echo took over half a second.
+held() { grep -q first "$WORK/hold.out"; }
+within 10000 "the peer holds a connection to 10.10.0.1" held
 
 # wait_for MS COMMAND...: polls every 50 ms; prints the ms it took
 wait_for() {
