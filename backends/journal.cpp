@@ -38,9 +38,9 @@ int64_t unix_ms() {
 std::string to_json(const Pending& p) {
   return fmt::format(
       "{{\"id\": {}, \"applied_ms\": {}, \"deadline_ms\": {}, \"apply_pid\": {}, \"config\": {}, "
-      "\"checks\": [{}]}}\n",
+      "\"checks\": [{}], \"applying\": {}}}\n",
       json::quote(p.id), p.applied_ms, p.deadline_ms, p.apply_pid, json::quote(p.config),
-      json::quote_list(p.checks));
+      json::quote_list(p.checks), p.applying);
 }
 
 Result<Pending, std::string> pending_from_json(std::string_view text) {
@@ -59,12 +59,21 @@ Result<Pending, std::string> pending_from_json(std::string_view text) {
     return unexpected(std::string("not a pending change netkeep reads"));
   p.id = id;
   p.config = config;
+  // Absent in journals written before it existed: finished.
+  if (auto e = o["applying"].get_bool().get(p.applying); e && e != simdjson::NO_SUCH_FIELD)
+    return unexpected(std::string("not a pending change netkeep reads"));
   for (auto c : checks) {
     std::string_view s;
     if (c.get_string().get(s)) return unexpected(std::string("not a pending change netkeep reads"));
     p.checks.emplace_back(s);
   }
   return p;
+}
+
+std::optional<std::string> watchdog_due(const Pending& p, bool apply_alive, int64_t now_ms) {
+  if (p.applying && !apply_alive) return "the apply ended before it finished (the watchdog)";
+  if (now_ms < p.deadline_ms + (apply_alive ? 500 : 0)) return std::nullopt;
+  return "not confirmed by the deadline (the watchdog)";
 }
 
 Journal::Journal(const std::filesystem::path& root)

@@ -29,6 +29,9 @@ struct Pending {
   int64_t apply_pid = 0;    // the apply that waits on its terminal (may be gone)
   std::string config;       // the config directory applied
   std::vector<std::string> checks;
+  // Still executing: deadline_ms is provisional until the apply has
+  // finished and counts the window from then.
+  bool applying = false;
   bool operator==(const Pending&) const = default;
 };
 
@@ -36,6 +39,13 @@ std::string to_json(const Pending& p);
 Result<Pending, std::string> pending_from_json(std::string_view text);
 
 int64_t unix_ms();  // now
+
+// Why the watchdog rolls `p` back at `now_ms`, or nullopt while it waits.
+// An apply that ended (killed) before it finished executing leaves a
+// partial change nobody announced a deadline for: rolled back at once. A
+// live apply rolls back itself at the deadline, where the operator sees
+// it; the watchdog stands by half a second longer.
+std::optional<std::string> watchdog_due(const Pending& p, bool apply_alive, int64_t now_ms);
 
 class Journal {
  public:

@@ -258,6 +258,7 @@ std::optional<std::string> ConfirmSession::before_execute(const Actual& before, 
   const int64_t now = unix_ms();
   Pending pending{id_, now, now + 60'000 + window_.count() * 1000, ::getpid(), config_, {}};
   for (const auto& c : checks_) pending.checks.push_back(c.spec);
+  pending.applying = true;
   if (auto e = j.begin(pending, before, touched_)) return "keeping the rollback journal: " + *e;
   if (auto e = spawn_watchdog(root_, id_, j.dir() / "watchdog.log")) {
     j.end("not applied: " + *e);
@@ -320,6 +321,7 @@ int ConfirmSession::wait(bool applied_ok) {
   Pending pending = **p;
   const int64_t start = unix_ms();
   pending.deadline_ms = start + window_.count() * 1000;
+  pending.applying = false;
   if (auto e = j.update(pending)) fmt::print(stderr, "warning: {}\n", *e);
 
   const bool tty = ::isatty(0);
@@ -395,9 +397,13 @@ int cmd_confirm(const std::string& root, const std::string& mode) {
       return 0;
     }
     const Pending& x = **p;
-    fmt::print("a change applied at {} from {} rolls back at {} (in {} s) unless confirmed\n",
-               clock_time(x.applied_ms), x.config, clock_time(x.deadline_ms),
-               std::max<int64_t>((x.deadline_ms - unix_ms()) / 1000, 0));
+    if (x.applying)
+      fmt::print("a change from {} is being applied since {}; its deadline counts from its end\n",
+                 x.config, clock_time(x.applied_ms));
+    else
+      fmt::print("a change applied at {} from {} rolls back at {} (in {} s) unless confirmed\n",
+                 clock_time(x.applied_ms), x.config, clock_time(x.deadline_ms),
+                 std::max<int64_t>((x.deadline_ms - unix_ms()) / 1000, 0));
     for (const auto& c : x.checks) fmt::print("check: {}\n", c);
     if (auto t = j.touched()) {
       for (const auto& l : t->links)
@@ -454,16 +460,14 @@ int run_watchdog(const std::string& root, const std::string& id) {
       continue;
     }
     if (!*p || (*p)->id != id) return 0;  // confirmed, rolled back, or another change
-    // While the apply that waits lives, it rolls back itself, where the
-    // operator sees it; the watchdog stands by half a second longer.
     const bool apply_alive =
         (*p)->apply_pid > 0 && ::kill(static_cast<pid_t>((*p)->apply_pid), 0) == 0;
-    const int64_t left = (*p)->deadline_ms + (apply_alive ? 500 : 0) - unix_ms();
-    if (left > 0) {
-      std::this_thread::sleep_for(milliseconds(std::min<int64_t>(left, 100)));
+    const auto why = watchdog_due(**p, apply_alive, unix_ms());
+    if (!why) {
+      std::this_thread::sleep_for(milliseconds(100));
       continue;
     }
-    Rollback r = rollback_pending(root, "not confirmed by the deadline (the watchdog)", id);
+    Rollback r = rollback_pending(root, *why, id);
     if (r.done || r.nothing) return 0;
     fmt::print(stderr, "netkeep watchdog {}: rolling back failed: {}\n", id, r.error);
     if (++failures > 30) return 1;

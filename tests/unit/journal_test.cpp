@@ -53,6 +53,44 @@ TEST_CASE("journal: begin, pending, end, last") {
   CHECK(!j.touched());
 }
 
+TEST_CASE("journal: a change still being applied round-trips; older journals read as finished") {
+  Pending p{"id", 1000, 5000, 42, "cfg", {}};
+  p.applying = true;
+  auto back = pending_from_json(to_json(p));
+  REQUIRE(back);
+  CHECK(*back == p);
+  auto old = pending_from_json(
+      R"({"id": "id", "applied_ms": 1, "deadline_ms": 2, "apply_pid": 3, "config": "c", "checks": []})");
+  REQUIRE(old);
+  CHECK(!old->applying);
+  CHECK(!pending_from_json(
+      R"({"id": "id", "applied_ms": 1, "deadline_ms": 2, "apply_pid": 3, "config": "c", "checks": [], "applying": 1})"));
+}
+
+// A SIGKILLed apply once left its provisional deadline (60 s past the
+// window) in the journal: the watchdog waited a minute on a half-applied
+// change.
+TEST_CASE("journal: when the watchdog rolls back") {
+  Pending p{"id", 1000, 5000, 42, "cfg", {}};
+  SUBCASE("the apply finished and lives: half a second after the deadline") {
+    CHECK(!watchdog_due(p, true, 4999));
+    CHECK(!watchdog_due(p, true, 5499));
+    CHECK(watchdog_due(p, true, 5500) == "not confirmed by the deadline (the watchdog)");
+  }
+  SUBCASE("the apply finished and is gone: at the deadline") {
+    CHECK(!watchdog_due(p, false, 4999));
+    CHECK(watchdog_due(p, false, 5000));
+  }
+  SUBCASE("the apply is still executing: nothing before the deadline") {
+    p.applying = true;
+    CHECK(!watchdog_due(p, true, 4999));
+  }
+  SUBCASE("the apply died while executing: at once") {
+    p.applying = true;
+    CHECK(watchdog_due(p, false, 1001) == "the apply ended before it finished (the watchdog)");
+  }
+}
+
 // The waiting apply polls `pending` without the run lock while `netkeep
 // confirm` ends the change; once `pending` is gone, `last` must already say
 // how it ended. (CI once saw the last change's "rolled back" there: the
