@@ -1,125 +1,21 @@
 #!/usr/bin/env bash
 # Leases from Debian's DHCP clients (issue 24), proven against real,
-# independent software: an ISP namespace runs Kea (kea-dhcp4 with short
-# leases, kea-dhcp6 with a prefix-delegation pool); the router namespace
-# runs `netkeep run` and the real dhcpcd with `noconfigure` and netkeep's
-# script, then udhcpc. Every daemon's state, pid and lease files are in
-# this test's directory; dhcpcd gets a private /run and /var/lib/dhcpcd
-# (its directories are not per network namespace). Stopped by pid.
+# independent software: the lab of lab.sh (Kea at the ISP, the real
+# dhcpcd with netkeep's script and `netkeep run` on the router), then
+# udhcpc against the same Kea. The LAN side is test_dhcp_lan.sh's.
 source "$(dirname "$0")/lib.sh"
 for tool in kea-dhcp4 kea-dhcp6 dhcpcd udhcpc; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (tools/deps installs it)"; exit 77; }
 done
 
-I=$(new_ns isp)
-R=$(new_ns router)
-ip -n "$R" link add name uplink0 address 02:00:00:00:00:01 type veth peer name isp0 netns "$I"
-ip -n "$R" link add name eth4 address 02:00:00:00:00:02 type veth peer name host0 netns "$I"
-# No duplicate address detection: DHCPv6 wants the link-local addresses now.
-ip netns exec "$I" sysctl -qw net.ipv6.conf.isp0.accept_dad=0
-ip netns exec "$R" sysctl -qw net.ipv6.conf.uplink0.accept_dad=0
-ip -n "$I" addr add 203.0.113.1/24 dev isp0
-ip -n "$I" addr add 2001:db8:1::1/64 dev isp0
-ip -n "$I" link set isp0 up
-ip -n "$I" link set host0 up
-ROOT="$WORK/root"
-CFG="$WORK/config"
-mkdir -p "$ROOT/tmp" "$CFG"
-write "$CFG/interfaces.json" '{"interfaces": [
-  {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
-  {"hardware_addr": "02:00:00:00:00:02", "name": "lan0", "addr": "10.10.0.1/24"}]}'
-
-# Kea: 8 s leases (dhcpcd stretches them to its minimum of 20 s), renewal
-# after 3 s; one address and one /56 of a /48 to hand out.
-kea_config() {  # kea_config POOL4 PD_PREFIX
-  cat >"$WORK/kea4.json" <<EOF
-{"Dhcp4": {"interfaces-config": {"interfaces": ["isp0"]},
-  "lease-database": {"type": "memfile", "persist": true, "name": "$WORK/kea4.leases", "lfc-interval": 0},
-  "valid-lifetime": 8, "renew-timer": 3, "rebind-timer": 6,
-  "subnet4": [{"id": 1, "subnet": "203.0.113.0/24", "pools": [{"pool": "$1 - $1"}],
-    "option-data": [{"name": "routers", "data": "203.0.113.1"},
-                    {"name": "domain-name-servers", "data": "192.0.2.53"}]}],
-  "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "$WORK/kea4.log"}], "severity": "INFO"}]}}
-EOF
-  cat >"$WORK/kea6.json" <<EOF
-{"Dhcp6": {"interfaces-config": {"interfaces": ["isp0"]},
-  "lease-database": {"type": "memfile", "persist": true, "name": "$WORK/kea6.leases", "lfc-interval": 0},
-  "server-id": {"type": "LL", "persist": false},
-  "preferred-lifetime": 6, "valid-lifetime": 8, "renew-timer": 3, "rebind-timer": 5,
-  "subnet6": [{"id": 1, "subnet": "2001:db8:1::/64", "interface": "isp0",
-    "pd-pools": [{"prefix": "$2", "prefix-len": 48, "delegated-len": 56}],
-    "option-data": [{"name": "dns-servers", "data": "2001:db8::53"}]}],
-  "loggers": [{"name": "kea-dhcp6", "output_options": [{"output": "$WORK/kea6.log"}], "severity": "INFO"}]}}
-EOF
-}
-kea_start() {
-  KEA_LOCKFILE_DIR=$WORK KEA_PIDFILE_DIR=$WORK ip netns exec "$I" kea-dhcp4 -c "$WORK/kea4.json" >>"$WORK/kea.out" 2>&1 &
-  KEA4=$!
-  KEA_LOCKFILE_DIR=$WORK KEA_PIDFILE_DIR=$WORK ip netns exec "$I" kea-dhcp6 -c "$WORK/kea6.json" >>"$WORK/kea.out" 2>&1 &
-  KEA6=$!
-}
-kea_listening() { listening "$I" udp 67 && listening "$I" udp 547; }
-kea_stop() { kill "$KEA4" "$KEA6" 2>/dev/null; wait "$KEA4" "$KEA6" 2>/dev/null; }
-
-# The script dhcpcd runs: netkeep's adapter, and a log of the events.
-EVENTS="$WORK/events"
-RUNNING="$WORK/script-running"
-cat >"$WORK/dhcpcd-script" <<EOF
-#!/bin/sh
-echo "\$reason" >>"$EVENTS"
-touch "$RUNNING"
-"$NETKEEP" lease --config "$CFG" dhcpcd
-rc=\$?
-rm -f "$RUNNING"
-exit \$rc
-EOF
-chmod +x "$WORK/dhcpcd-script"
-# The packaged dhcpcd.conf, with this test's script, and two settings for
-# the lab: its ISP sends no router advertisements (DHCPv6 starts at once),
-# and BOUND follows the ACK without ARP probes.
-sed "s|@CMAKE_INSTALL_FULL_LIBEXECDIR@/netkeep/dhcpcd-script|$WORK/dhcpcd-script|" \
-  "$(dirname "$0")/../../contrib/dhcp/dhcpcd.conf.in" >"$WORK/dhcpcd.conf"
-printf '  noipv6rs\n  noarp\n' >>"$WORK/dhcpcd.conf"
-mkdir -p "$WORK/dhcpcd-db"
-dhcpcd_start() {
-  ip netns exec "$R" sh -c "mount -t tmpfs none /run && mount --bind '$WORK/dhcpcd-db' /var/lib/dhcpcd &&
-    exec dhcpcd -f '$WORK/dhcpcd.conf' -B -d uplink0" >>"$WORK/dhcpcd.log" 2>&1 &
-  DHCPCD=$!
-}
-# Over its control socket, in its own /run: dhcpcd -x stops it (STOP: the
-# leases stay in force), dhcpcd -k releases them. dhcpcd 9.4.1 hangs when
-# told to stop while its script runs (seen with a sanitized netkeep, whose
-# script takes longer): the command goes between two scripts.
-dhcpcd_control() {
-  wait_until 10000 test ! -e "$RUNNING"
-  nsenter -t "$DHCPCD" -m -n dhcpcd "$1" uplink0 >>"$WORK/dhcpcd.log" 2>&1
-  wait "$DHCPCD" 2>/dev/null
-}
-dhcpcd_stop() { dhcpcd_control -x; }
-dhcpcd_release() { dhcpcd_control -k; }
-events() { grep -c "^$1\$" "$EVENTS" 2>/dev/null || true; }
-uplink_addrs() { ip -n "$R" -4 -o addr show dev uplink0; }
-routes4() { ip -n "$R" -4 route show; }
-has_lease4() {  # has_lease4 ADDR ROUTER
-  uplink_addrs | grep -qF "inet $1/24 brd 203.0.113.255" &&
-    routes4 | grep -qF "default via $2 dev uplink0 proto dhcp src $1" &&
-    routes4 | grep -qF "$2 dev uplink0 proto dhcp scope link src $1"
-}
-no_lease4() { ! uplink_addrs | grep -q "inet " && ! routes4 | grep -q "proto dhcp"; }
-has_prefix() { ip -n "$R" -6 -o addr show dev lan0 | grep -qF "inet6 $1/64"; }
-no_prefix() { ! ip -n "$R" -6 -o addr show dev lan0 scope global | grep -q inet6; }
+source "$(dirname "$0")/lab.sh"
+lab_topology
 
 daemon_start "$R" --config "$CFG" --root "$ROOT" --metrics 127.0.0.1:9100
 scrape() { printf 'GET /metrics HTTP/1.1\r\nHost: netkeep\r\n\r\n' | ip netns exec "$R" socat -t 2 - TCP:127.0.0.1:9100; }
 started() { [ "$(reconciles)" -ge 1 ]; }
 within 10000 "the daemon converged on interfaces.json" started
-# dhcpcd takes over the link-local address of a link that is down when it
-# starts (addr_gen_mode) and, not configuring, makes none: DHCPv6 then
-# waits for ever. As on a router (the unit starts after netkeep), the
-# uplink is up before dhcpcd starts.
-has_ll() { ip -n "$R" -6 -o addr show dev uplink0 scope link | grep -q fe80::; }
 within 5000 "uplink0 is up, with its link-local address" has_ll
-# Kea opens no socket on a link without carrier: it starts once uplink0 is up.
 kea_config 203.0.113.62 2001:db8:4a00::
 kea_start
 within 10000 "Kea listens (DHCPv4 and DHCPv6)" kea_listening
@@ -156,6 +52,8 @@ equals "STOP ended nothing" "$(grep -c '"state":"ended"' "$lease4")" 0
 dhcpcd_start
 rebooted() { [ "$(events REBOOT)" -ge 1 ]; }
 within 20000 "dhcpcd restarted: REBOOT with the saved lease" rebooted
+rebound6() { [ "$(events REBIND6)" -ge 1 ]; }
+within 20000 "and REBIND6 with the saved prefix" rebound6
 sleep 1
 lacks "no address or route deleted through renewals and the restart" "$(monitor_stop)" "Deleted"
 check "the lease in place after the restart" has_lease4 203.0.113.62 203.0.113.1
@@ -184,9 +82,7 @@ within 1000 "EXPIRE6: the prefix's address on lan0 is gone within 1 s" no_prefix
 
 # The server back with another address and another prefix: the new
 # lease is in place, nothing of the old is left.
-kea_config 203.0.113.77 2001:db8:5500::
-rm -f "$WORK/kea4.leases" "$WORK/kea6.leases"
-kea_start
+kea_renumber 203.0.113.77 2001:db8:5500::
 within 40000 "another address from the server" has_lease4 203.0.113.77 203.0.113.1
 lacks "the old address is gone" "$(uplink_addrs)" "203.0.113.62"
 within 40000 "another prefix from the server" has_prefix 2001:db8:5500::1
