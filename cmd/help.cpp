@@ -141,7 +141,9 @@ directions; and each DHCP lease as its file in DIR says, with the time it
 has left (a lease past its time is said, not acted on: the DHCP client is
 the authority). --json prints a snapshot that tests can load back, with the
 owned nftables objects as the kernel holds them and the counters on the
-forwarding map elements.
+forwarding map elements, and a "leases" member: for dhcp4 and dhcp6 its
+"state" (missing, invalid, ended, in force), "address" and "router" or
+"prefixes", "valid_until" and "seconds_left".
 )"},
     {"doctor", R"(Usage: netkeep doctor [--config DIR] [--root DIR] [--json]
 

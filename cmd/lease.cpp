@@ -90,31 +90,19 @@ std::optional<std::string> end_lease(const fs::path& p,
   return write_lease(p, render(ended));
 }
 
-std::string describe(const Dhcp4Lease& l);
-std::string describe(const Dhcp6Lease& l);
-
 // Writes the lease `kind` asks for, or ends the one in `file`; tells
 // `report` what it did or what failed.
 template <class Lease, class Report>
 void apply_one(LeaseAction::Kind kind, const fs::path& file, const Lease& lease,
                std::optional<Lease> (*parse)(std::string_view, json::Sink&),
                std::string (*render)(const Lease&), Report report) {
-  std::string did;
   if (kind == LeaseAction::Kind::bind) {
-    report(write_lease(file, render(lease)), fmt::format("{}: {}", file.string(), describe(lease)));
+    report(write_lease(file, render(lease)), fmt::format("{}: {}", file.string(), lease_what(lease)));
   } else if (kind == LeaseAction::Kind::end) {
+    std::string did;
     auto error = end_lease<Lease>(file, parse, render, did);
     report(error, did);
   }
-}
-
-std::string describe(const Dhcp4Lease& l) {
-  return fmt::format("{}/{} via {}", l.client_ip.str(), l.prefix_len, l.router.str());
-}
-std::string describe(const Dhcp6Lease& l) {
-  std::string s;
-  for (const auto& p : l.prefixes) s += (s.empty() ? "" : " ") + p.str();
-  return s;
 }
 
 // udhcpc runs its script as a child: its pid and start time (field 22 of

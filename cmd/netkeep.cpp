@@ -316,8 +316,12 @@ int cmd_apply(const Args& a) {
 int cmd_show(const Args& a) {
   Actual x;
   if (!open_kernel(a, nullptr, x)) return 1;
+  // The leases as their files say (show reads no other config file).
+  Diagnostics lease_diags;
+  const Leases leases = load_leases(a.config, lease_diags);
+  const int64_t now = std::time(nullptr);
   if (a.json) {
-    fmt::print("{}", to_json(x, true));
+    fmt::print("{}", to_json(x, true, "\"leases\": " + leases_json(leases, now)));
     return 0;
   }
   for (const auto& l : x.links)
@@ -331,10 +335,6 @@ int cmd_show(const Args& a) {
     fmt::print("wireguard {} listen-port {} private-key {} peers {}\n", w.name, w.listen_port,
                w.private_key.empty() ? "(none)" : "(hidden)", w.peers.size());
   for (const auto& [dev, mode] : x.fec) fmt::print("fec {} {}\n", dev, mode);
-  // The leases as their files say (show reads no other config file).
-  Diagnostics lease_diags;
-  const Leases leases = load_leases(a.config, lease_diags);
-  const int64_t now = std::time(nullptr);
   fmt::print("lease dhcp4: {}\n", lease_summary(leases.dhcp4, now));
   fmt::print("lease dhcp6: {}\n", lease_summary(leases.dhcp6, now));
   // Each port interval a forwarding wins: the connections it forwarded, and

@@ -150,7 +150,7 @@ std::string json_fields(const Route& r) {
       r.priority);
 }
 
-std::string to_json(const Actual& a, bool counters) {
+std::string to_json(const Actual& a, bool counters, std::string_view more) {
   std::string out = "{\n";
   write_list(
       out, "links", a.links,
@@ -185,6 +185,10 @@ std::string to_json(const Actual& a, bool counters) {
     out += fmt::format("{}\n    {}: {}", i++ ? "," : "", quote(k), quote(v));
   out += a.fec.empty() ? "},\n" : "\n  },\n";
   out += nft_json(a.nft, counters);
+  if (!more.empty()) {
+    out.pop_back();  // the newline after nftables' object
+    out += fmt::format(",\n  {}\n", more);
+  }
   return out + "}\n";
 }
 

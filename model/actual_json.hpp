@@ -13,8 +13,9 @@ namespace netkeep {
 
 // With `counters`, each forwarding map element also carries its counter
 // ("connections": packets through the NAT chain, which sees only a
-// connection's first packet); goldens leave them out.
-std::string to_json(const Actual& a, bool counters = false);
+// connection's first packet); goldens leave them out. `more`: members
+// appended as they are (`"name": value`), which actual_from_json ignores.
+std::string to_json(const Actual& a, bool counters = false, std::string_view more = {});
 // The error says why the text is not a snapshot.
 Result<Actual, std::string> actual_from_json(std::string_view text);
 

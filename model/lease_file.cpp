@@ -56,17 +56,56 @@ int64_t valid_until(const ConfigFile<Lease>& f) {
 
 }  // namespace
 
+std::string lease_what(const Dhcp4Lease& l) {
+  if (l.prefix_len == 0) return {};  // an ended lease whose fields are unknown
+  return fmt::format("{}/{} via {}", l.client_ip.str(), l.prefix_len, l.router.str());
+}
+
+std::string lease_what(const Dhcp6Lease& l) {
+  std::string what;
+  for (const auto& p : l.prefixes) what += (what.empty() ? "" : " ") + p.str();
+  return what;
+}
+
 std::string lease_summary(const ConfigFile<Dhcp4Lease>& f, int64_t now) {
-  const Dhcp4Lease& l = f.value;
-  const bool known = l.prefix_len > 0;
-  return summary(f, known ? fmt::format("{}/{} via {}", l.client_ip.str(), l.prefix_len, l.router.str()) : "",
-                 now);
+  return summary(f, lease_what(f.value), now);
 }
 
 std::string lease_summary(const ConfigFile<Dhcp6Lease>& f, int64_t now) {
-  std::string what;
-  for (const auto& p : f.value.prefixes) what += (what.empty() ? "" : " ") + p.str();
+  const std::string what = lease_what(f.value);
   return summary(f, what.empty() && !f.value.ended ? "no prefix" : what, now);
+}
+
+namespace {
+
+template <class Lease>
+std::string state_json(const ConfigFile<Lease>& f, int64_t now) {
+  if (f.state == FileState::missing) return R"("state": "missing")";
+  if (f.state == FileState::invalid) return R"("state": "invalid")";
+  std::string out = f.value.ended ? R"("state": "ended")" : R"("state": "in force")";
+  const Timestamp& t = f.value.valid_until;
+  if (t.kind == Timestamp::Kind::time)
+    out += fmt::format(R"(, "valid_until": {}, "seconds_left": {})", time_of(t),
+                       t.unix_seconds - now);
+  return out;
+}
+
+}  // namespace
+
+std::string leases_json(const Leases& l, int64_t now) {
+  std::string v4 = state_json(l.dhcp4, now);
+  const Dhcp4Lease& a = l.dhcp4.value;
+  if (l.dhcp4.ok() && a.prefix_len > 0)
+    v4 += fmt::format(R"(, "address": "{}/{}", "router": "{}")", a.client_ip.str(), a.prefix_len,
+                      a.router.str());
+  std::string v6 = state_json(l.dhcp6, now);
+  if (l.dhcp6.ok()) {
+    std::string prefixes;
+    for (const auto& p : l.dhcp6.value.prefixes)
+      prefixes += (prefixes.empty() ? "" : ", ") + json::quote(p.str());
+    v6 += fmt::format(R"(, "prefixes": [{}])", prefixes);
+  }
+  return fmt::format("{{\"dhcp4\": {{{}}}, \"dhcp6\": {{{}}}}}", v4, v6);
 }
 
 int64_t lease_valid_until(const ConfigFile<Dhcp4Lease>& f) { return valid_until(f); }

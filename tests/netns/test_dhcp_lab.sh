@@ -33,6 +33,12 @@ shown=$(nk "$R" show --config "$CFG" --root "$ROOT")
 contains "show: the DHCPv4 lease and the time it has left" "$shown" \
   "lease dhcp4: 203.0.113.62/24 via 203.0.113.1, valid until "
 contains "show: the delegated prefix" "$shown" "lease dhcp6: 2001:db8:4a00::/56, valid until "
+nk "$R" show --json --config "$CFG" --root "$ROOT" >"$WORK/show.json"
+check "show --json: JSON, both leases in force with what they hold" python3 -c '
+import json, sys
+l = json.load(open(sys.argv[1]))["leases"]
+assert l["dhcp4"]["state"] == "in force" and l["dhcp4"]["address"] == "203.0.113.62/24", l
+assert l["dhcp6"]["prefixes"] == ["2001:db8:4a00::/56"] and l["dhcp6"]["seconds_left"] >= 0, l' "$WORK/show.json"
 # dhcpcd stretches Kea's 8 s to 20 s; the file says when from the event.
 until4=$(scrape | sed -nE 's/^netkeep_lease_valid_until_seconds\{family="ipv4"\} ([0-9]+)\r?$/\1/p')
 left=$(( ${until4:-0} - $(date +%s) ))

@@ -315,3 +315,22 @@ TEST_CASE("show's words for a lease: what is leased, the time it has left, or wh
   six.value.prefixes = {pre("2001:db8:4a00::/56")};
   CHECK(lease_summary(six, kNow) == "2001:db8:4a00::/56, no end time");
 }
+
+TEST_CASE("show --json's leases: state, what is leased, and the time left") {
+  Leases l;
+  CHECK(leases_json(l, kNow) == R"({"dhcp4": {"state": "missing"}, "dhcp6": {"state": "missing"}})");
+  auto a = dhcpcd_action(bound4(), kNow);
+  REQUIRE(a);
+  l.dhcp4 = {FileState::ok, a->lease4};
+  l.dhcp6.state = FileState::invalid;
+  CHECK(leases_json(l, kNow + 60) ==
+        R"({"dhcp4": {"state": "in force", "valid_until": "2026-05-28T21:26:40Z", "seconds_left": 3540, )"
+        R"("address": "203.0.113.62/25", "router": "203.0.113.1"}, "dhcp6": {"state": "invalid"}})");
+  l.dhcp4.value.ended = true;
+  l.dhcp6 = {FileState::ok, {}};
+  l.dhcp6.value.prefixes = {pre("2001:db8:4a00::/56"), pre("2001:db8:4b00::/56")};
+  CHECK(leases_json(l, kNow + 3620) ==
+        R"({"dhcp4": {"state": "ended", "valid_until": "2026-05-28T21:26:40Z", "seconds_left": -20, )"
+        R"("address": "203.0.113.62/25", "router": "203.0.113.1"}, )"
+        R"("dhcp6": {"state": "in force", "prefixes": ["2001:db8:4a00::/56", "2001:db8:4b00::/56"]}})");
+}
