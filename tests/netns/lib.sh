@@ -15,9 +15,25 @@ TAG="nk$$x$RANDOM"
 WORK=$(mktemp -d)
 # new_ns runs in $(...) subshells, so the namespaces are found by their tag
 # at exit, not remembered in a variable.
+# Background daemons go first: one that still runs in a mount namespace of
+# its own (dhcpcd's private /run) holds a copy of the namespace files, and
+# `ip netns del` then fails with EBUSY and leaves the name behind.
 cleanup() {
-  for job in $(jobs -p); do kill "$job" 2>/dev/null; done
-  ip netns list | awk '{print $1}' | grep "^$TAG-" | while read -r ns; do ip netns del "$ns"; done
+  local jobs; jobs=$(jobs -p)
+  for job in $jobs; do kill "$job" 2>/dev/null; done
+  for _ in $(seq 1 50); do
+    local alive=0
+    for job in $jobs; do kill -0 "$job" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for job in $jobs; do kill -9 "$job" 2>/dev/null; done
+  ip netns list | awk '{print $1}' | grep "^$TAG-" | while read -r ns; do
+    # What a job left behind in it (a server's forked child) goes too.
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    for _ in 1 2 3 4 5 6 7 8 9 10; do ip netns del "$ns" 2>/dev/null && break; sleep 0.2; done
+    ip netns list | awk '{print $1}' | grep -qx "$ns" && echo "warning: namespace $ns could not be deleted" >&2
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -58,7 +58,10 @@ within_ms() {  # within_ms DESC LIMIT_MS MEASURED_MS
   if [ "$3" != timeout ] && [ "$3" -le "$2" ]; then pass "$1 ($3 ms)"; else fail "$1: took $3 ms, limit $2 ms"; fi
 }
 apply_bg() {  # apply_bg ARGS...: apply --confirm in the background; APPLY is netkeep's pid
-  # (ip netns exec execs netkeep: the same process)
+  # (ip netns exec execs netkeep: the same process). The last apply's
+  # output goes first: the redirection below truncates it only once the
+  # child runs, and waiting() must not read the last apply's words.
+  rm -f "$WORK/apply.out" "$WORK/apply.err"
   ip netns exec "$R" "$NETKEEP" apply --config "$CFG" --root "$ROOT" "$@" </dev/null \
     >"$WORK/apply.out" 2>"$WORK/apply.err" &
   APPLY=$!

@@ -56,14 +56,16 @@ for round in $(seq 1 16); do
   delay=$(( RANDOM % (span * 12 / 10 + 1) ))
   ip netns exec "$R" "$NETKEEP" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1 &
   pid=$!
-  sleep "$(printf '0.%03d' "$delay")"
+  sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   got=$(now)
+  # The kills aim at the span of an apply, which on a loaded machine is
+  # not the one measured above: too early widens it, too late narrows it.
   if [ "$got" = "$(cat "$WORK/$cur.want")" ]; then
-    old=$((old + 1))
+    old=$((old + 1)) span=$((span * 3 / 2))
   elif [ "$got" = "$(cat "$WORK/$next.want")" ]; then
-    old=$old new=$((new + 1)) cur=$next
+    old=$old new=$((new + 1)) cur=$next span=$((span * 2 / 3 > 20 ? span * 2 / 3 : 20))
   else
     mixed=$((mixed + 1))
     echo "# round $round (killed after $delay ms): $(echo "$got" | grep -c .) forwardings, neither config's"
