@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "backends/conntrack.hpp"
 #include "backends/fec_codec.hpp"
 #include "backends/genl.hpp"
 #include "backends/resolv_conf.hpp"
@@ -248,6 +249,7 @@ KernelStats LinuxKernel::stats() const {
   s.nft_writes = nft_->messages_sent();
   s.nft_reads = nft_->reads();
   s.other_writes = writes_ - rtnl_writes_;
+  s.conntrack = ct_ ? ct_->requests_sent() : 0;
   return s;
 }
 
@@ -369,7 +371,49 @@ std::optional<KernelError> LinuxKernel::apply(const Op& op) {
     writes_++;
     return files::restore(under(root_, o->path), o->symlink);
   }
+  if (auto* o = std::get_if<FlowsEnd>(&op)) return end_flows({o}).front();
   return apply_link(op);
+}
+
+KernelResult<nl::Socket*> LinuxKernel::conntrack_socket() {
+  if (!ct_) {
+    auto s = nl::Socket::open(NETLINK_NETFILTER);
+    if (!s) return unexpected(s.error());
+    ct_ = std::move(*s);
+  }
+  return ct_.get();
+}
+
+std::vector<std::optional<KernelError>> LinuxKernel::end_flows(
+    const std::vector<const FlowsEnd*>& ops) {
+  std::vector<std::optional<KernelError>> out(ops.size());
+  auto s = conntrack_socket();
+  auto found = s ? conntrack::find(**s, ops) : unexpected(s.error());
+  if (!found) {
+    std::fill(out.begin(), out.end(), found.error());
+    return out;
+  }
+  for (size_t i = 0; i < ops.size(); i++) {
+    auto n = conntrack::erase(**s, (*found)[i]);
+    if (!n) {
+      out[i] = n.error();
+      continue;
+    }
+    writes_ += *n;
+    (ops[i]->proto == 6 ? ended_tcp_ : ended_udp_) += *n;
+  }
+  return out;
+}
+
+KernelResult<std::vector<uint64_t>> LinuxKernel::count_flows(
+    const std::vector<const FlowsEnd*>& ops) {
+  auto s = conntrack_socket();
+  if (!s) return unexpected(s.error());
+  auto found = conntrack::find(**s, ops);
+  if (!found) return unexpected(found.error());
+  std::vector<uint64_t> counts;
+  for (const auto& entries : *found) counts.push_back(entries.size());
+  return counts;
 }
 
 }  // namespace netkeep

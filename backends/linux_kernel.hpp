@@ -18,7 +18,8 @@ namespace netkeep {
 struct KernelStats {
   uint64_t rtnl_reads = 0, rtnl_writes = 0;  // dumps and gets; write requests
   uint64_t nft_reads = 0, nft_writes = 0;  // dump and gen requests; batch messages incl. begin/end
-  uint64_t other_writes = 0;               // sysctls, files, generic netlink
+  uint64_t other_writes = 0;               // sysctls, files, generic netlink, conntrack deletes
+  uint64_t conntrack = 0;                  // ctnetlink requests: dumps and deletes
 };
 
 class LinuxKernel : public KernelReader, public KernelWriter {
@@ -38,6 +39,13 @@ class LinuxKernel : public KernelReader, public KernelWriter {
     return nft_->send(ops, false);
   }
   uint64_t writes() const override { return writes_ + nft_->messages_sent(); }
+  uint64_t flows_ended(uint8_t proto) const override {
+    return proto == 6 ? ended_tcp_ : ended_udp_;
+  }
+  std::vector<std::optional<KernelError>> end_flows(
+      const std::vector<const FlowsEnd*>& ops) override;
+  // How many conntrack entries each of `ops` would end now (for `plan`).
+  KernelResult<std::vector<uint64_t>> count_flows(const std::vector<const FlowsEnd*>& ops);
   // The name of a link by ifindex, as of the last snapshot and the writes since.
   std::string name_of(int ifindex) const;
   KernelResult<std::vector<NftCounter>> read_counters() { return nft_->read_counters(); }
@@ -52,7 +60,7 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   // when there is none. Returns a warning on failure.
   std::optional<std::string> save_view();
   uint64_t requests() const {
-    return rtnl_->requests_sent() + nft_->requests();
+    return rtnl_->requests_sent() + nft_->requests() + (ct_ ? ct_->requests_sent() : 0);
   }  // reads and writes
 
  private:
@@ -74,6 +82,9 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   std::map<std::string, int> ifindex_;  // from the snapshot, kept current by renames
   sysctl::Reader sysctls_;              // the snapshot's, kept open
   std::unique_ptr<nl::Socket> genl_;    // opened on first use
+  std::unique_ptr<nl::Socket> ct_;      // ctnetlink, opened on the first FlowsEnd
+  KernelResult<nl::Socket*> conntrack_socket();
+  uint64_t ended_tcp_ = 0, ended_udp_ = 0;
   std::optional<uint16_t> wg_family_, ethtool_family_;
   std::set<std::string> fec_names_;  // links whose FEC the config sets, by name
   std::set<Mac> fec_macs_;           // ... or by MAC

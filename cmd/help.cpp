@@ -52,6 +52,10 @@ router7):
   + forward tcp 8080 -> 10.10.0.23:80
   ~ forward udp 53: -> 10.10.0.98:53 (was 10.10.0.99:53)
   - forward tcp 6000-6010 -> 10.10.0.99:6000-6010
+A forwarding that moves or goes also ends the flows in flight its old
+destination gets: their conntrack entries, which would otherwise keep
+steering a stream that never pauses to the old host. plan counts them:
+  ~ conntrack udp 53 -> 10.10.0.99:53: 1 flow in flight will move
 With --check the nftables ops are also sent to the kernel as a batch
 without its commit: the kernel validates every message and aborts, proving
 it would accept them.
@@ -68,12 +72,19 @@ that fails to validate; the error names the file, the JSON path and the value).
                      [--confirm SECONDS [--check CHECK]...]
 
 Plans as `netkeep plan` does and performs the ops, printing each one done.
+Right after the nftables transaction commits, the conntrack entries the
+old DNAT of a changed or removed forwarding made are deleted, one by one
+(never a flush): a UDP stream moves to the new destination, or stops; a
+TCP connection ends, its peer getting a reset from the new host (or from
+the router, where nothing listens now), unless portforwardings.json says
+"keep_tcp": true. How many were deleted is printed ("flows in flight
+ended") and counted in netkeep_conntrack_deleted_total.
 A config file with an error contributes nothing and what it governs is left
 as it is; the other files still apply. A failing op is reported and the ops
 that do not depend on it still run.
 
 --stats prints the requests sent, split into reads and writes, for
-rtnetlink and nftables, and the time each step took: reading the config,
+rtnetlink and nftables (and conntrack's), and the time each step took: reading the config,
 reading the kernel, planning, writing (with --json: "stats" and
 "times_ms" objects).
 
@@ -234,7 +245,10 @@ All are optional: a missing file declares nothing. A file that fails to
 validate contributes nothing, and what it governs is left as it is.
   interfaces.json         links (taken by MAC or name, renamed, MTU, MAC,
                           bridges), their addresses and routes, FEC
-  portforwardings.json    port forwardings from the uplink (DNAT)
+  portforwardings.json    port forwardings from the uplink (DNAT); beside
+                          "forwardings", "keep_tcp": true lets TCP
+                          connections through a forwarding that moves or
+                          goes keep their old destination until they close
   wireguard.json          WireGuard devices and their peers
   dhcp4/wire/lease.json   the DHCPv4 lease: uplink0's address and routes
   dhcp6/wire/lease.json   the DHCPv6 delegated prefix: lan0's address

@@ -133,10 +133,21 @@ int cmd_plan(const Args& a) {
   auto kernel = open_kernel(a, &desired, actual);
   if (!kernel) return 1;
   Plan p = plan(desired, actual);
+  // Saved as planned; the reader is also told how many flows each
+  // conntrack op would end now.
+  SavedPlan saved{fingerprint(a.config, actual), to_json(p), to_text(p)};
+  std::vector<FlowsEnd*> ends;
+  for (auto& op : p.ops)
+    if (auto* f = std::get_if<FlowsEnd>(&op)) ends.push_back(f);
+  if (!ends.empty()) {
+    if (auto n = kernel->count_flows({ends.begin(), ends.end()}))
+      for (size_t i = 0; i < ends.size(); i++) ends[i]->in_flight = (*n)[i];
+    else
+      fmt::print(stderr, "warning: counting the flows in flight: {}\n", n.error().str());
+  }
   fmt::print("{}", a.json ? to_json(p) : to_text(p));
   if (!a.out.empty()) {
-    if (auto e =
-            save_plan(a.out, SavedPlan{fingerprint(a.config, actual), to_json(p), to_text(p)})) {
+    if (auto e = save_plan(a.out, saved)) {
       fmt::print(stderr, "netkeep: saving the plan: {}\n", *e);
       return 1;
     }
@@ -272,13 +283,16 @@ int cmd_apply(const Args& a) {
                          json::quote(f.error.message), f.skipped);
     }
     out += fmt::format("],\n \"write_requests\": {}", r.write_requests);
+    out += fmt::format(",\n \"conntrack_deleted\": {{\"tcp\": {}, \"udp\": {}}}", r.flows_ended_tcp,
+                       r.flows_ended_udp);
     if (a.stats) {
       KernelStats st = kernel->stats();
       out += fmt::format(
           ",\n \"stats\": {{\"rtnetlink_reads\": {}, \"rtnetlink_writes\": {}, \"nftables_reads\": "
           "{}, "
-          "\"nftables_writes\": {}, \"other_writes\": {}}}",
-          st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes);
+          "\"nftables_writes\": {}, \"other_writes\": {}, \"conntrack\": {}}}",
+          st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes,
+          st.conntrack);
       out += fmt::format(
           ",\n \"times_ms\": {{\"config\": {:.3f}, \"kernel_read\": {:.3f}, \"plan\": {:.3f}, "
           "\"write\": {:.3f}}}",
@@ -294,12 +308,17 @@ int cmd_apply(const Args& a) {
   for (const auto& f : r.failures) fmt::print(stderr, "error: {}\n", to_text(f));
   fmt::print(stderr, "netkeep: {} ops applied, {} failed, {} write requests\n",
              rc.applied_before.size() + r.applied.size(), r.failures.size(), r.write_requests);
+  if (r.flows_ended_tcp + r.flows_ended_udp > 0)
+    fmt::print(stderr,
+               "netkeep: flows in flight ended: {} tcp, {} udp (conntrack entries deleted)\n",
+               r.flows_ended_tcp, r.flows_ended_udp);
   if (a.stats && !a.json) {
     KernelStats st = kernel->stats();
     fmt::print(stderr,
                "netkeep: requests: rtnetlink {} reads {} writes; nftables {} reads {} writes; "
-               "other {} writes\n",
-               st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes);
+               "other {} writes; conntrack {} requests\n",
+               st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes,
+               st.conntrack);
     fmt::print(stderr,
                "netkeep: time: config {:.1f}, kernel read {:.1f}, plan {:.1f}, write {:.1f} ms\n",
                rc.times.config * 1e3, rc.times.snapshot * 1e3, rc.times.plan * 1e3,

@@ -177,6 +177,10 @@ void Loop::run_reconcile() {
   const bool failed = rc.snapshot_error || !rc.result.ok();
   metrics_.reconciled(!failed && !has_errors(rc.diags), seconds, unix_now());
   metrics_.leases(rc.lease4_valid_until, rc.lease6_valid_until);
+  metrics_.flows_ended(rc.result.flows_ended_tcp, rc.result.flows_ended_udp);
+  if (rc.result.flows_ended_tcp + rc.result.flows_ended_udp > 0)
+    log("reconcile {}: flows in flight ended: {} tcp, {} udp (conntrack entries deleted)", n,
+        rc.result.flows_ended_tcp, rc.result.flows_ended_udp);
   log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {}; config {:.1f}, "
       "kernel read {:.1f}, plan {:.1f}, write {:.1f} ms)",
       n, rc.applied_before.size() + rc.result.applied.size(), rc.result.failures.size(),

@@ -89,6 +89,14 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
   for (const auto& [kind, n] : ops_applied_)
     out += fmt::format("netkeep_ops_applied_total{{kind=\"{}\"}} {}\n", kind, n);
   out +=
+      "# HELP netkeep_conntrack_deleted_total Conntrack entries deleted because their "
+      "forwarding changed or went (flows in flight moved or ended), by protocol.\n"
+      "# TYPE netkeep_conntrack_deleted_total counter\n";
+  out +=
+      fmt::format("netkeep_conntrack_deleted_total{{proto=\"tcp\"}} {}\n", conntrack_deleted_[0]);
+  out +=
+      fmt::format("netkeep_conntrack_deleted_total{{proto=\"udp\"}} {}\n", conntrack_deleted_[1]);
+  out +=
       "# HELP netkeep_drift_events_total Events that asked for a reconcile, by source.\n"
       "# TYPE netkeep_drift_events_total counter\n";
   for (const auto& [source, n] : drift_events_)

@@ -23,6 +23,10 @@ class Metrics {
   void last_good(double unix_time) { last_good_ = unix_time; }
   // When the leases in force end (Unix seconds; 0: none, or no end time).
   void leases(int64_t v4, int64_t v6) { lease_valid_until_ = {v4, v6}; }
+  void flows_ended(uint64_t tcp, uint64_t udp) {
+    conntrack_deleted_[0] += tcp;
+    conntrack_deleted_[1] += udp;
+  }
 
   // The text for GET /metrics; `counters` are the owned counters as read now.
   // `nft_dumps`: full dumps of the owned nftables objects so far (the view
@@ -39,6 +43,7 @@ class Metrics {
   uint64_t duration_count_ = 0;
   double duration_sum_ = 0;
   std::map<std::string, uint64_t> ops_applied_;
+  std::array<uint64_t, 2> conntrack_deleted_{};  // tcp, udp
   std::map<std::string, uint64_t> drift_events_;
   double last_success_ = 0;
   std::map<std::string, uint64_t> rollbacks_{{"check", 0}, {"deadline", 0}};

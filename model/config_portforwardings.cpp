@@ -302,6 +302,7 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
     return PortForwardings{std::move(memo->rules), std::move(memo->runs)};
   }
   Rules r;
+  bool keep_tcp = false;  // only in a file the memo cannot describe
   json::ArrayLayout layout;
   bool remember = false;  // the memo can describe this text
   std::optional<Overlaps> overlaps;
@@ -326,6 +327,7 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
       plain = false;
       read_entry(e, path, this_entry, sink, r);
     });
+    keep_tcp = root->boolean("keep_tcp").value_or(false);
     root->finish();
     if (sink.errors > 0) return std::nullopt;
     if (memo && plain && sink.out->size() == diagnostics) {
@@ -354,7 +356,7 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
       }
     }
   }
-  return PortForwardings{std::move(r.rules), std::move(overlaps->runs)};
+  return PortForwardings{std::move(r.rules), std::move(overlaps->runs), keep_tcp};
 }
 
 }  // namespace netkeep

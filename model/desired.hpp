@@ -119,6 +119,9 @@ struct PortForwardings {
   // What parse_portforwardings found for them (it checks the overlaps
   // anyway); empty when made otherwise: the planner computes them then.
   std::vector<PortRun> runs = {};
+  // "keep_tcp": TCP connections through a changed or removed forwarding
+  // keep their old destination until they close (reconciler/flows.hpp).
+  bool keep_tcp = false;
   bool operator==(const PortForwardings&) const = default;
 };
 

@@ -144,6 +144,18 @@ std::optional<int64_t> Object::integer(std::string_view key) {
   return v;
 }
 
+std::optional<bool> Object::boolean(std::string_view key) {
+  auto e = raw(key);
+  if (!e) return std::nullopt;
+  bool v;
+  if (e->get_bool().get(v)) {
+    sink_->error(key_path(key),
+                 fmt::format("{} is {}, expected true or false", show(*e), type_name(*e)));
+    return std::nullopt;
+  }
+  return v;
+}
+
 void Object::array(std::string_view key,
                    const std::function<void(element, const std::string&)>& each) {
   auto e = raw(key);

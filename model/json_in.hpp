@@ -53,6 +53,7 @@ class Object {
   // not an error), and reports a type error when the key has the wrong type.
   std::optional<std::string_view> string(std::string_view key);
   std::optional<int64_t> integer(std::string_view key);
+  std::optional<bool> boolean(std::string_view key);
   // Calls `each(element, path)` for every entry of an array.
   void array(std::string_view key, const std::function<void(element, const std::string&)>& each);
   std::optional<element> raw(std::string_view key);

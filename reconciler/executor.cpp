@@ -19,6 +19,7 @@ namespace {
 struct Dependencies {
   std::set<std::string> missing_links;
   std::set<IpAddr> missing_addrs;
+  bool nft_failed = false;  // flows in flight keep their old DNAT then
 
   std::optional<std::string> blocked(const Op& op) const {
     auto link = [&](const std::string& dev) -> std::optional<std::string> {
@@ -37,6 +38,10 @@ struct Dependencies {
                             return b || o.master.empty() ? b : link(o.master);
                           },
                           [&](const AddrAdd& o) { return link(o.addr.dev); },
+                          [&](const FlowsEnd&) -> std::optional<std::string> {
+                            if (nft_failed) return "the nftables transaction failed";
+                            return std::nullopt;
+                          },
                           [&](const RouteReplace& o) -> std::optional<std::string> {
                             if (auto b = link(o.route.dev)) return b;
                             if (o.route.prefsrc && missing_addrs.contains(*o.route.prefsrc))
@@ -97,18 +102,52 @@ void apply_nft_transaction(const Plan& plan, KernelWriter& writer, ExecResult& r
   }
 }
 
+// The FlowsEnd ops from ops[i] on, which the planner puts together, in one
+// call; `i` is left on the last of them.
+void end_flows(const Plan& plan, size_t& i, KernelWriter& writer, const Dependencies& deps,
+               ExecResult& r) {
+  std::vector<const FlowsEnd*> ends;
+  std::vector<size_t> index;
+  for (; i < plan.ops.size() && std::holds_alternative<FlowsEnd>(plan.ops[i]); i++) {
+    if (auto why = deps.blocked(plan.ops[i])) {
+      r.failures.push_back({plan.ops[i], {0, "skipped: " + *why}, true});
+      continue;
+    }
+    ends.push_back(&std::get<FlowsEnd>(plan.ops[i]));
+    index.push_back(i);
+  }
+  i--;
+  if (ends.empty()) return;
+  const auto errors = writer.end_flows(ends);
+  for (size_t k = 0; k < ends.size(); k++) {
+    if (k < errors.size() && errors[k])
+      r.failures.push_back({plan.ops[index[k]], *errors[k], false});
+    else
+      r.applied.push_back(index[k]);
+  }
+}
+
 }  // namespace
 
 ExecResult execute(const Plan& plan, KernelWriter& writer) {
   ExecResult r;
   Dependencies deps;
-  uint64_t before = writer.writes();
+  const uint64_t before = writer.writes();
+  const uint64_t tcp_before = writer.flows_ended(6), udp_before = writer.flows_ended(17);
   bool nft_done = false;
   for (size_t i = 0; i < plan.ops.size(); i++) {
     const Op& op = plan.ops[i];
     if (is_nft(op)) {
-      if (!nft_done) apply_nft_transaction(plan, writer, r);
+      if (!nft_done) {
+        const size_t failures = r.failures.size();
+        apply_nft_transaction(plan, writer, r);
+        deps.nft_failed = r.failures.size() > failures;
+      }
       nft_done = true;
+      continue;
+    }
+    if (std::holds_alternative<FlowsEnd>(op)) {
+      end_flows(plan, i, writer, deps, r);
       continue;
     }
     if (auto why = deps.blocked(op)) {
@@ -130,6 +169,8 @@ ExecResult execute(const Plan& plan, KernelWriter& writer) {
     }
   }
   r.write_requests = writer.writes() - before;
+  r.flows_ended_tcp = writer.flows_ended(6) - tcp_before;
+  r.flows_ended_udp = writer.flows_ended(17) - udp_before;
   return r;
 }
 

@@ -21,6 +21,8 @@ struct ExecResult {
   std::vector<size_t> applied;  // indices into the plan's ops
   std::vector<OpFailure> failures;
   uint64_t write_requests = 0;
+  // Conntrack entries the FlowsEnd ops deleted (flows in flight ended or moved).
+  uint64_t flows_ended_tcp = 0, flows_ended_udp = 0;
   // The plan was made from a state that no longer holds: the nftables
   // ruleset changed since the snapshot (ERESTART), the kernel refused a
   // batch planned from the kept view (ESTALE), or a link the plan found up

@@ -64,6 +64,19 @@ class KernelWriter {
   virtual std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) = 0;
   // Write requests sent so far (netlink messages, sysctl and file writes).
   virtual uint64_t writes() const = 0;
+  // Performs FlowsEnd ops together (the Linux backend reads the conntrack
+  // table once for them all); an error for each that failed.
+  virtual std::vector<std::optional<KernelError>> end_flows(
+      const std::vector<const FlowsEnd*>& ops) {
+    std::vector<std::optional<KernelError>> out;
+    for (const FlowsEnd* f : ops) out.push_back(apply(Op{*f}));
+    return out;
+  }
+  // Conntrack entries of `proto` deleted so far by FlowsEnd ops.
+  virtual uint64_t flows_ended(uint8_t proto) const {
+    (void)proto;
+    return 0;
+  }
 };
 
 }  // namespace netkeep

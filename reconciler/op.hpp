@@ -3,6 +3,9 @@
 // runs: after a rename op, later ops use the new name.
 #pragma once
 
+#include <array>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -221,6 +224,30 @@ struct NftForwardChange {
   bool operator==(const NftForwardChange&) const = default;
 };
 
+// The flows in flight that a changed or removed forwarding's old DNAT
+// made: their conntrack entries, deleted right after the nftables
+// transaction commits. Otherwise a stream that never pauses (a game, a
+// VoIP or WireGuard peer) keeps its old destination for ever. An entry
+// matches when its original destination port is in `ports`, its reply
+// comes from `to` at the port the DNAT mapped that port to, and the
+// kernel marks it destination-NATed. `moves`: the ports stay forwarded
+// (elsewhere); else they are no longer forwarded.
+// ~ conntrack udp 5000 -> 192.168.42.23:5000: flows in flight move
+struct FlowsEnd {
+  uint8_t proto = 17;
+  PortRange ports;
+  std::array<uint8_t, 4> to{};  // network order
+  PortRange to_ports;           // one port, or as many as `ports`
+  bool moves = false;
+  // How many entries match now: counted by `plan` for its reader, never
+  // planned or compared.
+  std::optional<uint64_t> in_flight;
+  bool operator==(const FlowsEnd& o) const {
+    return proto == o.proto && ports == o.ports && to == o.to && to_ports == o.to_ports &&
+           moves == o.moves;
+  }
+};
+
 // The ops below only undo a change (reconciler/restore.hpp): netkeep's
 // planner never takes a link down, deletes a link or removes a file.
 struct LinkSetDown {
@@ -246,7 +273,7 @@ using Op =
                  LinkSetUp, FecSet, WgSetDevice, AddrAdd, AddrDel, RouteReplace, RouteDel,
                  SysctlSet, NftTableAdd, NftCounterAdd, NftChainDel, NftChainAdd, NftRuleDel,
                  NftRuleAdd, NftMapAdd, NftMapDel, NftForwardAdd, NftForwardDel, NftForwardChange,
-                 NftElemAdd, NftElemDel, FileWrite, LinkSetDown, LinkDelete, FileRestore>;
+                 NftElemAdd, NftElemDel, FlowsEnd, FileWrite, LinkSetDown, LinkDelete, FileRestore>;
 
 bool is_nft(const Op& op);
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "model/ownership.hpp"
+#include "reconciler/flows.hpp"
 
 namespace netkeep {
 
@@ -220,7 +221,10 @@ Plan plan(const Desired& desired, const Actual& actual) {
   plan_addrs(desired, actual, view, p.ops);
   plan_routes(desired, actual, view, p.ops);
   plan_sysctls(desired, actual, view, p.ops);
+  const size_t nft_from = p.ops.size();
   plan_nft(desired, actual, view, p.ops);
+  plan_flows(p.ops, nft_from,
+             desired.portforwardings.ok() && desired.portforwardings.value.keep_tcp);
   plan_files(desired, actual, view, p.ops);
   return p;
 }

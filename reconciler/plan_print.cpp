@@ -210,6 +210,15 @@ std::string to_text(const Op& op) {
             return fmt::format("- nft {} {} set {} element {}", family_name(o.family), o.table,
                                o.set, elem_ports(o.elem));
           },
+          [](const FlowsEnd& o) {
+            const char* verb = o.moves ? "move" : "end";
+            std::string what = fmt::format("flows in flight {}", verb);
+            if (o.in_flight)
+              what = fmt::format("{} flow{} in flight will {}", *o.in_flight,
+                                 *o.in_flight == 1 ? "" : "s", verb);
+            return fmt::format("~ conntrack {} {} -> {}:{}: {}", l4_name(o.proto), o.ports.str(),
+                               IpAddr::from_bytes(o.to.data(), 4)->str(), o.to_ports.str(), what);
+          },
           [](const FileWrite& o) {
             std::string content = o.content;
             if (!content.empty() && content.back() == '\n') content.pop_back();
@@ -316,6 +325,14 @@ std::string to_json(const Op& op) {
           [](const NftForwardChange& o) { return forward_json(o.proto, o.to, &o.from); },
           [](const NftElemAdd& o) { return elem_json(o.family, o.table, o.set, o.elem); },
           [](const NftElemDel& o) { return elem_json(o.family, o.table, o.set, o.elem); },
+          [](const FlowsEnd& o) {
+            std::string out = fmt::format(
+                R"("proto": "{}", "port": "{}", "dest_addr": "{}", "dest_port": "{}", "moves": {})",
+                l4_name(o.proto), o.ports.str(), IpAddr::from_bytes(o.to.data(), 4)->str(),
+                o.to_ports.str(), o.moves);
+            if (o.in_flight) out += fmt::format(R"(, "in_flight": {})", *o.in_flight);
+            return out;
+          },
           [](const FileWrite& o) {
             return fmt::format(R"("path": {}, "content": {}, "replaces": "{}")", quote(o.path),
                                quote(o.content),
@@ -334,8 +351,8 @@ const char* op_kind(const Op& op) {
       "addr_del",        "route_replace",    "route_del",     "sysctl_set",    "nft_table_add",
       "nft_counter_add", "nft_chain_del",    "nft_chain_add", "nft_rule_del",  "nft_rule_add",
       "nft_map_add",     "nft_map_del",      "forward_add",   "forward_del",   "forward_change",
-      "nft_elem_add",    "nft_elem_del",     "file_write",    "link_set_down", "link_delete",
-      "file_restore"};
+      "nft_elem_add",    "nft_elem_del",     "flows_end",     "file_write",    "link_set_down",
+      "link_delete",     "file_restore"};
   static_assert(std::size(kKinds) == std::variant_size_v<Op>);
   return kKinds[op.index()];
 }

@@ -71,9 +71,11 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
     }
     reader.give_back(*actual);  // planned: the snapshot's nftables state is not read again
     if (alongside && alongside->start) alongside->start(r.plan);
-    const uint64_t writes = r.result.write_requests;
+    const ExecResult earlier = std::move(r.result);
     r.result = execute(r.plan, writer);
-    r.result.write_requests += writes;
+    r.result.write_requests += earlier.write_requests;
+    r.result.flows_ended_tcp += earlier.flows_ended_tcp;
+    r.result.flows_ended_udp += earlier.flows_ended_udp;
     r.times.execute += lap();
     if (alongside && alongside->finish) alongside->finish();
     r.snapshot = std::move(*actual);

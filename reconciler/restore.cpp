@@ -9,6 +9,7 @@
 
 #include "model/json_out.hpp"
 #include "model/overload.hpp"
+#include "reconciler/flows.hpp"
 #include "reconciler/plan.hpp"
 
 namespace netkeep {
@@ -229,7 +230,12 @@ Plan restore(const Actual& before, const Touched& t, const Actual& now) {
   }
 
   // 6. The owned nftables objects, in one transaction.
-  if (t.nft) plan_nft_restore(before.nft, now.nft, p.ops);
+  if (t.nft) {
+    // Undoing a forwarding change moves its flows back, as the change did.
+    const size_t nft_from = p.ops.size();
+    plan_nft_restore(before.nft, now.nft, p.ops);
+    plan_flows(p.ops, nft_from, false);
+  }
 
   // 7. Files, while they still hold what the change wrote (else they are
   // someone else's since).

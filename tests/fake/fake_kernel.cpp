@@ -121,6 +121,10 @@ std::optional<KernelError> FakeKernel::apply(const Op& op) {
 }
 
 std::optional<KernelError> FakeKernel::apply_one(const Op& op) {
+  if (auto* o = std::get_if<FlowsEnd>(&op)) {
+    ended.push_back(*o);
+    return std::nullopt;
+  }
   if (auto* o = std::get_if<AddrAdd>(&op)) {
     if (!find(o->addr.dev)) return err(ENODEV, "No such device");
     auto it = std::find_if(state_.addrs.begin(), state_.addrs.end(), [&](const Address& a) {

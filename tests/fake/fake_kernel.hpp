@@ -4,6 +4,7 @@
 // refuse chosen ops.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 
 #include "reconciler/executor.hpp"
@@ -21,6 +22,12 @@ class FakeKernel : public KernelReader, public KernelWriter {
   std::optional<KernelError> apply(const Op& op) override;
   std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override;
   uint64_t writes() const override { return writes_; }
+  // Each FlowsEnd applied ends one flow here.
+  uint64_t flows_ended(uint8_t proto) const override {
+    return static_cast<uint64_t>(std::count_if(
+        ended.begin(), ended.end(), [&](const FlowsEnd& f) { return f.proto == proto; }));
+  }
+  std::vector<FlowsEnd> ended;  // the FlowsEnd ops applied, in order
 
   const Actual& state() const { return state_; }
   Actual& state() { return state_; }  // another program's changes

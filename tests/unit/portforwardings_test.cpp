@@ -470,3 +470,22 @@ TEST_CASE("a splice that makes ports overlap is analysed in full; one that ends 
   CHECK(memo.spliced == 3);
   CHECK(runs_spliced == 0);  // each splice had an overlap before or after it
 }
+
+TEST_CASE(
+    "keep_tcp: a boolean beside the forwardings, off unless said; the memo sees it come and go") {
+  const std::string plain = one(R"({"port": "8080", "dest_addr": "10.0.0.1", "dest_port": "80"})");
+  const std::string kept =
+      R"({"keep_tcp": true, "forwardings": [{"port": "8080", "dest_addr": "10.0.0.1", "dest_port": "80"}]})";
+  PortForwardingsMemo memo;
+  Diagnostics d;
+  json::Sink sink{kPortForwardingsFile, &d};
+  for (const auto& [text, want] : {std::pair{plain, false}, {kept, true}, {plain, false}}) {
+    auto pf = parse_portforwardings(text, sink, &memo);
+    REQUIRE(pf);
+    CHECK(pf->keep_tcp == want);
+    CHECK(pf->forwardings.size() == 1);
+  }
+  CHECK(d.empty());
+  expect(R"({"keep_tcp": "yes", "forwardings": []})",
+         R"(portforwardings.json: keep_tcp: "yes" is a string, expected true or false)");
+}
