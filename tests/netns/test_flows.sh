@@ -45,12 +45,13 @@ cat >"$WORK/flows.py" <<'PY'
 import os, select, socket, sys, time
 mode, stop = sys.argv[1], sys.argv[2]
 deadline = time.time() + 90
-if mode == "send":  # send STOP DST PORT SPORT: "N" every 20 ms from SPORT
+if mode == "send":  # send STOP DST PORT SPORT [TAG]: "[TAG]N" every 20 ms from SPORT
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("0.0.0.0", int(sys.argv[5])))
+    tag = sys.argv[6].encode() if len(sys.argv) > 6 else b""
     n = 0
     while not os.path.exists(stop) and time.time() < deadline:
-        s.sendto(b"%d" % n, (sys.argv[3], int(sys.argv[4])))
+        s.sendto(tag + b"%d" % n, (sys.argv[3], int(sys.argv[4])))
         n += 1
         time.sleep(0.02)
 elif mode == "recv":  # recv STOP OUT ADDR:PORT...: "ADDR:PORT N" for each datagram
@@ -96,13 +97,23 @@ wait_until 5000 listening "$L" tcp 80
 flows "$W" send "$STOP" 203.0.113.62 5000 40000
 flows "$W" send "$STOP" 203.0.113.62 5001 40001
 flows "$L" send "$STOP" 203.0.113.1 7000 6000
+# Another program's DNAT (a table of its own, as docker keeps) to the very
+# destination udp 5000 has now: its flow is not netkeep's to end.
+ip netns exec "$R" nft -f - <<'NFT'
+table ip foreign {
+  chain pre { type nat hook prerouting priority -100; policy accept; udp dport 5002 dnat to 10.10.0.23:5000; }
+}
+NFT
+flows "$W" send "$STOP" 203.0.113.62 5002 40003 f
 
-got() { grep -c "^$1 " "$RECV" 2>/dev/null || true; }
+got() { grep -c "^$1 [0-9]" "$RECV" 2>/dev/null || true; }  # netkeep's forwardings' streams
 has() { [ "$(got "$1")" -ge "$2" ]; }
 within 5000 "the stream to udp 5000 reaches 10.10.0.23" has 10.10.0.23:5000 5
 within 5000 "the stream to udp 5001 reaches 10.10.0.23" has 10.10.0.23:5001 5
 masq_has() { [ "$(wc -l <"$MASQ")" -ge 5 ]; }
 within 5000 "the LAN host's own stream reaches the wan (masquerade)" masq_has
+foreign_has() { grep -q "^10.10.0.23:5000 f" "$RECV"; }
+within 5000 "another program's DNAT of udp 5002 reaches 10.10.0.23:5000" foreign_has
 
 # A reconcile that changes no forwarding sends no conntrack request.
 status "an apply with nothing to change" 0 nk "$R" apply --config "$CFG" --root "$ROOT" --stats
@@ -169,13 +180,16 @@ lacks "and was never reset" "$(cat "$TCP2")" "reset"
 # Nothing else lost a packet: the sequence numbers have no gap.
 touch "$STOP"
 sleep 0.3
-gapless() {  # gapless FILE KEY: the numbers after KEY run without a gap
+gapless() {  # gapless KEY FILE: the numbers after KEY in FILE run without a gap
   awk -v k="$1" '$1 == k {n[NR] = $2; c++; if (c > 1 && $2 != last + 1) gap++; last = $2}
     END {exit (c < 10 || gap > 0)}' "$2"
 }
 check "the stream through udp 5001 lost no packet" gapless 10.10.0.23:5001 "$RECV"
 awk '{print "masq", $2}' "$MASQ" >"$WORK/masq2"
 check "the LAN host's masqueraded stream lost no packet" gapless masq "$WORK/masq2"
+awk '$2 ~ /^f/ {print "foreign", substr($2, 2)}' "$RECV" >"$WORK/foreign"
+check "another program's DNAT to the moved forwarding's old destination lost no packet" \
+  gapless foreign "$WORK/foreign"
 
 # The daemon does the same on a config change, and counts it.
 TO5000=10.10.0.23
