@@ -1,10 +1,11 @@
 // libFuzzer target: the netlink messages netkeep decodes itself, from dumps
 // and from the multicast event groups: rtnetlink links, addresses and
-// routes; nftables rules (and their expressions, rendered as `show` and
-// the plan print them) and event subjects; WireGuard and ethtool (FEC)
-// generic netlink; and the daemon's relevance filters, which read events
-// before any snapshot. The input is a stream of netlink messages as a
-// recv() returns them.
+// routes; conntrack entries (matched against a FlowsEnd, and the delete
+// built from them); nftables rules (and their expressions, rendered as
+// `show` and the plan print them) and event subjects; WireGuard and
+// ethtool (FEC) generic netlink; and the daemon's relevance filters, which
+// read events before any snapshot. The input is a stream of netlink
+// messages as a recv() returns them.
 //
 // Not here: the decoders that hand a message to libnftnl (tables, chains,
 // objects, sets, elements, generations). libnftnl ends the process on an
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <vector>
 
+#include "backends/conntrack.hpp"
 #include "backends/fec_codec.hpp"
 #include "backends/nft_codec.hpp"
 #include "backends/rtnl_addr.hpp"
@@ -49,6 +51,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     WgDeviceState wg;
     (void)wg::decode_device(nlh, wg);
     (void)fec::decode(nlh);
+    if (auto e = conntrack::decode(nlh)) {
+      static const FlowsEnd range{17, {1000, 2000}, {10, 0, 0, 1}, {1000, 2000}, false, {}};
+      (void)conntrack::matches(*e, range);
+      (void)conntrack::encode_delete(*e);
+    }
     std::string why;
     (void)rtnl_relevant(
         nlh, last, [](int i) { return i == 1 ? std::string("lo") : std::string(); }, &why);
