@@ -32,12 +32,6 @@ void put_nfgenmsg(nl::Message& m) {
   g->res_id = 0;
 }
 
-// The port the DNAT of `f` gave original destination port `p`.
-uint16_t mapped(const FlowsEnd& f, uint16_t p) {
-  return f.to_ports.single() ? f.to_ports.first
-                             : static_cast<uint16_t>(f.to_ports.first + (p - f.ports.first));
-}
-
 struct Tuple {
   bool ok = false;
   std::array<uint8_t, 4> src{};
@@ -147,7 +141,7 @@ std::optional<Entry> decode(const nlmsghdr* nlh) {
 bool matches(const Entry& e, const FlowsEnd& f) {
   return (e.status & IPS_DST_NAT) && e.proto == f.proto && e.reply_src == f.to &&
          f.ports.first <= e.orig_dport && e.orig_dport <= f.ports.last &&
-         e.reply_sport == mapped(f, e.orig_dport);
+         e.reply_sport == f.to_port(e.orig_dport);
 }
 
 nl::Message encode_delete(const Entry& e) {

@@ -242,6 +242,11 @@ struct FlowsEnd {
   // How many entries match now: counted by `plan` for its reader, never
   // planned or compared.
   std::optional<uint64_t> in_flight;
+  // The port the old DNAT gave original destination port `p` (in `ports`).
+  uint16_t to_port(uint16_t p) const {
+    return to_ports.single() ? to_ports.first
+                             : static_cast<uint16_t>(to_ports.first + (p - ports.first));
+  }
   bool operator==(const FlowsEnd& o) const {
     return proto == o.proto && ports == o.ports && to == o.to && to_ports == o.to_ports &&
            moves == o.moves;
