@@ -1,8 +1,12 @@
 // Which flows in flight a plan's forwarding changes end (reconciler/flows.hpp).
 #include <doctest/doctest.h>
 
+#include <cerrno>
+
+#include "reconciler/executor.hpp"
 #include "reconciler/flows.hpp"
 #include "reconciler/plan_print.hpp"
+#include "tests/fake/fake_kernel.hpp"
 
 using namespace netkeep;
 
@@ -94,4 +98,32 @@ TEST_CASE("flows: a range to one port keeps that port") {
   plan_flows(ops, 0, false);
   REQUIRE(ops.size() == 2);
   CHECK(to_text(ops[1]) == "~ conntrack tcp 6000-6002 -> 192.168.42.99:22: flows in flight end");
+}
+
+TEST_CASE("flows: the executor ends them after a committed transaction, never after a failed one") {
+  Plan p;
+  p.ops = {del(17, elem(5000, 5000, 23, 5000, 5000))};
+  plan_flows(p.ops, 0, false);
+  REQUIRE(p.ops.size() == 2);
+  FakeKernel refused{Actual{}};
+  refused.refuse = [](const Op& op) -> std::optional<KernelError> {
+    if (is_nft(op)) return KernelError{EINVAL, "Invalid argument"};
+    return std::nullopt;
+  };
+  ExecResult r = execute(p, refused);
+  CHECK(refused.ended.empty());
+  REQUIRE(r.failures.size() == 2);
+  CHECK(r.failures[1].skipped);
+  CHECK(r.failures[1].error.message == "skipped: the nftables transaction failed");
+  CHECK(r.flows_ended_udp == 0);
+
+  Plan ends;  // what the planner puts after a committed transaction, alone
+  ends.ops = {p.ops[1], FlowsEnd{6, {8080, 8080}, {10, 10, 0, 23}, {80, 80}, false, {}}};
+  FakeKernel k{Actual{}};
+  ExecResult done = execute(ends, k);
+  CHECK(done.ok());
+  CHECK(done.applied == std::vector<size_t>{0, 1});
+  CHECK(k.ended.size() == 2);
+  CHECK(done.flows_ended_udp == 1);
+  CHECK(done.flows_ended_tcp == 1);
 }
