@@ -32,9 +32,7 @@ lab_topology() {
   ROOT="$WORK/root"
   CFG="$WORK/config"
   mkdir -p "$ROOT/tmp" "$CFG"
-  write "$CFG/interfaces.json" '{"interfaces": [
-  {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
-  {"hardware_addr": "02:00:00:00:00:02", "name": "lan0", "addr": "10.10.0.1/24"}]}'
+  lan_config 10.10.0.1/24  # lib.sh: uplink0 and lan0 by their MACs
 }
 
 # Kea: 8 s leases (dhcpcd stretches them to its minimum of 20 s), renewal

@@ -140,7 +140,7 @@ confirm_setup() {
   CFG="$WORK/config"
   mkdir -p "$CFG"
 }
-lan_config() {  # lan_config LAN0_ADDR [EXTRA_ADDR]: uplink0 = eth3, lan0 = eth4 at LAN0_ADDR
+lan_config() {  # lan_config LAN0_ADDR [EXTRA_ADDR]: uplink0 = 02:..:01, lan0 = 02:..:02 at LAN0_ADDR, in $CFG
   write "$CFG/interfaces.json" "{\"interfaces\": [
     {\"hardware_addr\": \"02:00:00:00:00:01\", \"name\": \"uplink0\"},
     {\"hardware_addr\": \"02:00:00:00:00:02\", \"name\": \"lan0\", \"addr\": \"$1\"${2:+, \"extra_addrs\": [\"$2\"]}}]}"

@@ -25,9 +25,7 @@ ip -n "$L" route add default via 10.10.0.1
 ROOT="$WORK/root"
 CFG="$WORK/config"
 mkdir -p "$ROOT/tmp" "$CFG"
-write "$CFG/interfaces.json" '{"interfaces": [
-  {"hardware_addr": "02:00:00:00:00:01", "name": "uplink0"},
-  {"hardware_addr": "02:00:00:00:00:02", "name": "lan0", "addr": "10.10.0.1/24"}]}'
+lan_config 10.10.0.1/24  # lib.sh: uplink0 and lan0 by their MACs
 write "$CFG/dhcp4/wire/lease.json" '{"valid_until": "2099-01-01T00:00:00Z", "client_ip": "203.0.113.62",
   "subnet_mask": "255.255.255.128", "router": "203.0.113.1", "dns": ["192.0.2.53"]}'
 forwardings() {  # forwardings [keep_tcp]: udp 5000 to $TO5000 (none when empty), the rest fixed
