@@ -16,7 +16,7 @@
 
 #include "backends/resolv_conf.hpp"
 #include "cmd/help.hpp"
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "model/file_read.hpp"
 #include "model/lease_env.hpp"
 #include "model/lease_file.hpp"

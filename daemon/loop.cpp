@@ -6,6 +6,7 @@
 
 #include "backends/nft_codec.hpp"
 #include "daemon/relevance.hpp"
+#include "model/config_parse.hpp"
 #include "reconciler/plan_print.hpp"
 
 namespace netkeep {
@@ -29,7 +30,10 @@ Loop::Loop(LoopOptions options, KernelReader& reader, KernelWriter& writer, Daem
       debounce_(clock.timer()),
       retry_(clock.timer()),
       resync_(clock.timer()),
+      portforwardings_(std::make_unique<PortForwardingsMemo>()),
       round_(clock.timer()) {}
+
+Loop::~Loop() = default;
 
 void Loop::start() {
   if (opts_.last_good) metrics_.last_good(opts_.last_good->kept_at());
@@ -152,7 +156,7 @@ void Loop::run_reconcile() {
       rejected_.clear();
   }
   Reconcile rc = reconcile(config, reader_, writer_, hooks_.resolve, nullptr,
-                           config == opts_.config ? &portforwardings_ : nullptr);
+                           config == opts_.config ? portforwardings_.get() : nullptr);
   const double seconds = rc.times.total();  // reading the config to the last write
   // rtnetlink events are judged against the state this reconcile planned
   // from; its own link, address and route writes therefore count as

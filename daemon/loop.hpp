@@ -95,6 +95,7 @@ class Loop {
   static constexpr auto kMinBackoff = std::chrono::seconds(1);
   static constexpr auto kMaxBackoff = std::chrono::seconds(60);
 
+  ~Loop();
   Loop(LoopOptions options, KernelReader& reader, KernelWriter& writer, DaemonKernel& kernel,
        Clock& clock, LoopHooks hooks);
 
@@ -153,8 +154,9 @@ class Loop {
   uint64_t reconciles_ = 0;
   // The state the last reconcile planned from; events are judged against it.
   std::optional<Actual> last_;
-  // The last portforwardings.json, so an edit is re-read incrementally.
-  PortForwardingsMemo portforwardings_;
+  // The last portforwardings.json, so an edit is re-read incrementally
+  // (held by pointer: its definition brings simdjson along).
+  std::unique_ptr<PortForwardingsMemo> portforwardings_;
   std::set<std::string> sources_;  // what asked for the next reconcile
   std::set<std::string> reasons_;  // which kernel changes, for the log
 

@@ -7,7 +7,7 @@
 #include <charconv>
 
 #include "model/json_out.hpp"
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "model/nft_text.hpp"
 
 namespace netkeep {

@@ -1,4 +1,4 @@
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "model/file_read.hpp"
 
 #include <fmt/format.h>

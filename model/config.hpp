@@ -1,6 +1,7 @@
 // Loading the config files into a Desired. Every file is parsed and
 // validated in full before anything is written; a file with an error is
 // marked invalid and contributes nothing (SPEC §5, per-file isolation).
+// The per-file parsers and their JSON machinery: model/config_parse.hpp.
 #pragma once
 
 #include <filesystem>
@@ -9,8 +10,6 @@
 #include <string_view>
 
 #include "model/desired.hpp"
-#include "model/json_in.hpp"
-#include "model/json_layout.hpp"
 
 namespace netkeep {
 
@@ -28,53 +27,6 @@ struct Leases {
   bool operator==(const Leases&) const = default;
 };
 Leases load_leases(const std::filesystem::path& dir, Diagnostics& diags);
-
-// Per-file parsers over the file's text; nullopt when the file has errors.
-std::optional<InterfacesConfig> parse_interfaces(std::string_view text, json::Sink& sink);
-std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, json::Sink& sink);
-std::optional<Dhcp6Lease> parse_dhcp6_lease(std::string_view text, json::Sink& sink);
-std::optional<WireGuardConfig> parse_wireguard(std::string_view text, json::Sink& sink);
-
-// The daemon reads portforwardings.json again after every change, and a
-// change is usually a line or two in a file of thousands. The memo keeps
-// the last text that parsed cleanly in the plain shape ({"forwardings":
-// [...]}, every entry a plain object of string values, no warning) with
-// its rules and where each entry lies; a new text that differs from it
-// only inside the array has just the entries between its first and last
-// difference parsed. The result, errors included, is what a full parse
-// gives (tests compare the two over random edits).
-//
-// When no two rules share a port (the usual file), the first-match runs
-// are each rule's own ports, and a splice whose new rules share none with
-// the rest takes the runs over too: the overlap analysis of the whole
-// file, a table of every port, is skipped.
-struct PortForwardingsMemo {
-  bool valid = false;
-  std::string text;
-  std::vector<Forwarding> rules;  // as PortForwardings holds them
-  std::vector<size_t> entry_of;   // the entry each rule came from
-  json::ArrayLayout layout;
-  std::vector<PortRun> runs;        // the rules' first-match runs
-  bool disjoint = false;            // no rule shares a port with another
-  uint64_t spliced = 0;             // parses that took entries over from the memo
-  uint64_t runs_spliced = 0;        // and of those, the runs as well
-  simdjson::dom::parser fragments;  // parses the edited part, its buffers kept
-  std::string read_buffer;          // load_config reads the file into it
-  // With `lend` (reconcile's), the rules and runs of a text the memo keeps
-  // go to the caller, not a copy of them; give_back() returns them when the
-  // caller is done. A memo not given back is not used: the next parse is
-  // a full one.
-  bool lend = false;
-  bool lent = false;
-};
-// `pf` must be what the memo's last parse returned, unchanged.
-void give_back(PortForwardingsMemo& memo, PortForwardings&& pf);
-// `storage`, when given, is the string `text` views: the memo then takes
-// the text over by swapping it with its last one (which the caller gets
-// back, to read into next time) instead of copying 700 KB.
-std::optional<PortForwardings> parse_portforwardings(std::string_view text, json::Sink& sink,
-                                                     PortForwardingsMemo* memo = nullptr,
-                                                     std::string* storage = nullptr);
 
 // A name the kernel takes for a link (its dev_valid_name()): 1-15 bytes,
 // no '/', ':' or whitespace, not "." or "..".

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <set>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 
 namespace netkeep {
 

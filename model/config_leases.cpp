@@ -1,7 +1,7 @@
 // The DHCP clients' lease files, as router7's dhcp4 and dhcp6 write them.
 #include <fmt/format.h>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 
 namespace netkeep {
 

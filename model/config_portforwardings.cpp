@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "model/first_match.hpp"
 #include "model/json_layout.hpp"
 #include "model/portforwardings_memo.hpp"

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "model/json_in.hpp"
 #include "model/json_layout.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "reconciler/plan.hpp"
 
 namespace netkeep {

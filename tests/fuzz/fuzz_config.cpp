@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 
 using namespace netkeep;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "model/lease_env.hpp"
 #include "model/lease_file.hpp"
 

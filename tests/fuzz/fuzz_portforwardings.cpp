@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 
 using namespace netkeep;
 

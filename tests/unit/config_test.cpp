@@ -8,7 +8,7 @@
 #include <fstream>
 #include <random>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 
 using namespace netkeep;
 

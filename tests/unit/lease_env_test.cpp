@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "model/lease_env.hpp"
 #include "model/lease_file.hpp"
 #include "tests/unit/values.hpp"

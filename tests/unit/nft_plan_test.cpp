@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "model/nft_text.hpp"
 #include "reconciler/executor.hpp"
 #include "tests/fake/fake_kernel.hpp"

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "model/actual_json.hpp"
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "model/ownership.hpp"
 #include "reconciler/executor.hpp"
 #include "tests/fake/fake_kernel.hpp"

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <random>
 
-#include "model/config.hpp"
+#include "model/config_parse.hpp"
 #include "model/first_match.hpp"
 #include "model/json_layout.hpp"
 
