@@ -151,7 +151,7 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
     diags.push_back({Severity::error, dir.string(), "",
                      ec ? ec.message() : "not a directory (is it mounted?)"});
     for (FileState* s : {&d.interfaces.state, &d.dhcp4.state, &d.dhcp6.state,
-                         &d.portforwardings.state, &d.wireguard.state})
+                         &d.portforwardings.state, &d.wireguard.state, &d.firewall.state})
       *s = FileState::invalid;
     return d;
   }
@@ -165,6 +165,7 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
       memo ? &memo->read_buffer : nullptr);
   d.wireguard = load_one<WireGuardConfig>(dir, kWireGuardFile, diags, parse_wireguard);
   check_wireguard_names(d, diags);
+  d.firewall = load_one<FirewallConfig>(dir, kFirewallFile, diags, parse_firewall);
   // Private keys: the file should be readable by its owner only.
   struct stat st;
   if (d.wireguard.state != FileState::missing && stat((dir / kWireGuardFile).c_str(), &st) == 0 &&

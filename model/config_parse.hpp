@@ -20,6 +20,7 @@ std::optional<InterfacesConfig> parse_interfaces(std::string_view text, json::Si
 std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, json::Sink& sink);
 std::optional<Dhcp6Lease> parse_dhcp6_lease(std::string_view text, json::Sink& sink);
 std::optional<WireGuardConfig> parse_wireguard(std::string_view text, json::Sink& sink);
+std::optional<FirewallConfig> parse_firewall(std::string_view text, json::Sink& sink);
 
 // The daemon reads portforwardings.json again after every change, and a
 // change is usually a line or two in a file of thousands. The memo keeps

@@ -160,6 +160,37 @@ struct WireGuardConfig {
   bool operator==(const WireGuardConfig&) const = default;
 };
 
+// firewall.json (SPEC §2, added 2026-12): protection of the LAN and of the
+// router itself from what arrives on the uplink. The file's presence is
+// the opt-in; each protection is on unless set to false.
+struct OpenPort {  // a port of the router opened on the uplink
+  uint8_t proto = 6;
+  PortRange port;
+  bool operator==(const OpenPort&) const = default;
+};
+
+// A hole in protect_lan for one host, protocol and port(s): an entry
+// expands to one Pinhole per protocol, in file order. The host is a full
+// address, or an interface identifier placed on lan0's current delegated
+// /64 (so the pinhole follows the host when the ISP renumbers).
+struct Pinhole {
+  uint8_t proto = 6;
+  PortRange port;
+  std::optional<IpAddr> dest_addr;
+  std::optional<IpAddr> dest_iid;  // an IPv6 address whose upper 64 bits are zero
+  std::optional<Prefix> from;      // network form; none: any source
+  size_t entry = 0;                // its index in "pinholes", for messages
+  bool operator==(const Pinhole&) const = default;
+};
+
+struct FirewallConfig {
+  bool protect_lan = true;
+  bool protect_router = true;
+  std::vector<OpenPort> open;
+  std::vector<Pinhole> pinholes;
+  bool operator==(const FirewallConfig&) const = default;
+};
+
 template <class T>
 struct ConfigFile {
   FileState state = FileState::missing;
@@ -176,6 +207,7 @@ struct Desired {
   ConfigFile<Dhcp6Lease> dhcp6;
   ConfigFile<PortForwardings> portforwardings;
   ConfigFile<WireGuardConfig> wireguard;
+  ConfigFile<FirewallConfig> firewall;
   bool operator==(const Desired&) const = default;
 };
 
@@ -185,6 +217,7 @@ inline constexpr const char* kDhcp4File = "dhcp4/wire/lease.json";
 inline constexpr const char* kDhcp6File = "dhcp6/wire/lease.json";
 inline constexpr const char* kPortForwardingsFile = "portforwardings.json";
 inline constexpr const char* kWireGuardFile = "wireguard.json";
+inline constexpr const char* kFirewallFile = "firewall.json";
 
 // Kernel limit on interface names (IFNAMSIZ - 1).
 inline constexpr size_t kMaxIfName = 15;

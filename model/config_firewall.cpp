@@ -1,0 +1,124 @@
+// firewall.json: LAN and router protection, the router's open ports and
+// the pinholes to LAN hosts (SPEC §2).
+#include <fmt/format.h>
+
+#include "model/config_parse.hpp"
+#include "model/config_ports.hpp"
+
+namespace netkeep {
+
+namespace {
+
+using json::element;
+using json::Object;
+using json::Sink;
+
+// A pinhole opens at most this many ports (per protocol): a range is
+// expanded into one set element per port, so the lookup stays one hash
+// probe, and a range of the whole port space would be 65,535 elements.
+constexpr uint32_t kMaxPinholePorts = 1024;
+
+std::optional<IpAddr> read_addr(Object& o, std::string_view key) {
+  auto s = o.string(key);
+  if (!s) return std::nullopt;
+  auto a = IpAddr::parse(*s);
+  if (!a) o.sink().error(o.key_path(key), fmt::format("\"{}\" is not an IPv4 or IPv6 address", *s));
+  return a;
+}
+
+// An interface identifier: "::23" or "::1:2:3:4", the low 64 bits of an
+// IPv6 address whose prefix is lan0's delegated /64.
+std::optional<IpAddr> read_iid(Object& o) {
+  auto s = o.string("dest_iid");
+  if (!s) return std::nullopt;
+  auto a = IpAddr::parse(*s);
+  bool high = false;
+  if (a && !a->is_v4())
+    for (int i = 0; i < 8; i++) high = high || a->bytes[i];
+  if (!a || a->is_v4() || high) {
+    o.sink().error(o.key_path("dest_iid"),
+                   fmt::format("\"{}\" is not an interface identifier (an IPv6 address in ::/64, "
+                               "e.g. \"::23\")",
+                               *s));
+    return std::nullopt;
+  }
+  return a;
+}
+
+std::optional<Prefix> read_from(Object& o) {
+  auto s = o.string("from");
+  if (!s) return std::nullopt;
+  auto p = Prefix::parse(*s);
+  if (!p) {
+    // A bare address is a prefix of one host.
+    if (auto a = IpAddr::parse(*s)) p = Prefix{*a, static_cast<uint8_t>(a->bits())};
+  }
+  if (!p)
+    o.sink().error(o.key_path("from"), fmt::format("\"{}\" is not a prefix (ADDRESS/LEN)", *s));
+  return p ? std::optional<Prefix>(p->network()) : std::nullopt;
+}
+
+void read_open(element e, const std::string& path, Sink& sink, FirewallConfig& c) {
+  auto o = Object::from(e, path, sink);
+  if (!o) return;
+  auto protos = ports::read_protos(*o);
+  auto port = ports::read_range(*o, "port");
+  o->finish();
+  if (!protos || !port) return;
+  for (uint8_t p : *protos)
+    if (p) c.open.push_back({p, *port});
+}
+
+void read_pinhole(element e, const std::string& path, Sink& sink, size_t entry, FirewallConfig& c) {
+  auto o = Object::from(e, path, sink);
+  if (!o) return;
+  const int errors = sink.errors;
+  auto protos = ports::read_protos(*o);
+  auto port = ports::read_range(*o, "port");
+  auto addr = read_addr(*o, "dest_addr");
+  auto iid = read_iid(*o);
+  auto from = read_from(*o);
+  const bool has_addr = o->raw("dest_addr").has_value(), has_iid = o->raw("dest_iid").has_value();
+  if (has_addr && has_iid)
+    sink.error(path, "has both dest_addr and dest_iid (one host: pick one)");
+  else if (!has_addr && !has_iid)
+    sink.error(o->key_path("dest_addr"), "missing (or dest_iid: the host the pinhole opens)");
+  if (port && uint32_t(port->last - port->first) + 1 > kMaxPinholePorts)
+    sink.error(o->key_path("port"),
+               fmt::format("\"{}\" opens {} ports; a pinhole opens at most {}", port->str(),
+                           port->last - port->first + 1, kMaxPinholePorts));
+  const bool v6 = iid || (addr && !addr->is_v4());
+  if (from && (addr || iid) && from->addr.is_v4() == v6)
+    sink.error(
+        o->key_path("from"),
+        fmt::format("\"{}\" is an {} prefix but the pinhole's host is an {} address", from->str(),
+                    from->addr.is_v4() ? "IPv4" : "IPv6", v6 ? "IPv6" : "IPv4"));
+  o->finish();
+  if (sink.errors > errors || !protos || !port) return;
+  for (uint8_t p : *protos)
+    if (p) c.pinholes.push_back({p, *port, addr, iid, from, entry});
+}
+
+}  // namespace
+
+std::optional<FirewallConfig> parse_firewall(std::string_view text, Sink& sink) {
+  json::Document doc(text, sink);
+  Object* root = doc.root();
+  if (!root) return std::nullopt;
+  FirewallConfig c;
+  if (auto b = root->boolean("protect_lan")) c.protect_lan = *b;
+  if (auto b = root->boolean("protect_router")) c.protect_router = *b;
+  root->array("open", [&](element e, const std::string& path) { read_open(e, path, sink, c); });
+  size_t entry = 0;
+  root->array("pinholes",
+              [&](element e, const std::string& path) { read_pinhole(e, path, sink, entry++, c); });
+  root->finish();
+  if (!c.pinholes.empty() && !c.protect_lan)
+    sink.warn("pinholes", "has no effect: protect_lan is false, nothing is filtered");
+  if (!c.open.empty() && !c.protect_router)
+    sink.warn("open", "has no effect: protect_router is false, nothing is filtered");
+  if (sink.errors > 0) return std::nullopt;
+  return c;
+}
+
+}  // namespace netkeep
