@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "backends/nft_message.hpp"
+#include "backends/nft_keyset_codec.hpp"
 #include "backends/nft_set_codec.hpp"
 
 namespace netkeep::nft {
@@ -138,6 +139,7 @@ void encode_single(const Op& op, uint32_t seq, Batch& buf) {
 
 size_t encode_op(const Op& op, uint32_t seq, Batch& buf) {
   if (auto n = encode_set_op(op, seq, buf)) return n;  // maps, sets and their elements
+  if (auto n = encode_keyset_op(op, seq, buf)) return n;  // protection's sets
   encode_single(op, seq, buf);
   return 1;
 }

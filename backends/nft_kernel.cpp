@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "backends/nft_codec.hpp"
+#include "backends/nft_keyset_codec.hpp"
 #include "backends/nft_stamp.hpp"
 #include "reconciler/nft_apply.hpp"
 #include "reconciler/nft_desired.hpp"
@@ -34,6 +35,7 @@ void sort(NftState& s) {
   sort_unique(s.chains);
   sort_unique(s.counters);
   sort_unique(s.maps);
+  sort_unique(s.keysets);
   std::sort(s.tables.begin(), s.tables.end());
   s.tables.erase(std::unique(s.tables.begin(), s.tables.end()), s.tables.end());
 }
@@ -156,6 +158,8 @@ std::optional<KernelError> NftKernel::snapshot_once(NftState& s) {
             set && nft_owned_map(set->family, set->table, set->name)) {
           s.maps.push_back({set->family, set->table, set->name, set->typed, {}, set->kind});
           if (set->interval) interval.push_back(set->table + ' ' + set->name);
+        } else if (auto k = nft::decode_keyset(nlh)) {
+          s.keysets.push_back(std::move(*k));
         }
       })))
     return e;
@@ -166,6 +170,15 @@ std::optional<KernelError> NftKernel::snapshot_once(NftState& s) {
     if (failed(e = read_elems(map, std::find(interval.begin(), interval.end(),
                                              map.table + ' ' + map.name) != interval.end())))
       return e;
+  for (auto& k : s.keysets) {
+    m = nft::dump_elems(k.family, k.table, k.name);
+    if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+          nft::decode_key_elems(nlh, k.family, k.table, k.name, k.elems);
+        })))
+      return e;
+    std::sort(k.elems.begin(), k.elems.end(),
+              [](const NftKeyElem& a, const NftKeyElem& b) { return a.key < b.key; });
+  }
   for (auto& chain : s.chains) {
     m = nft::dump_rules(chain.family, chain.table, chain.name);
     if (failed(e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {

@@ -41,14 +41,6 @@ constexpr unsigned char kMapUserdata[] = {
     0x00, 0x04, 0x02, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x04, 0x08,
     0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x04, 0x01, 0x00, 0x00, 0x00};
 
-SetPtr set_of(NftFamily family, const std::string& table, const std::string& name) {
-  SetPtr s(nftnl_set_alloc());
-  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, family_u16(family));
-  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
-  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, name.c_str());
-  return s;
-}
-
 // An interval's start element (with its data, when adding) and, in an
 // interval set, its end element. A hash set's element is its one port.
 // `counts`: an added element with counts (one moved from another map) is
@@ -193,24 +185,13 @@ size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32
 }
 
 std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {
-  if (!is_nft_msg(nlh, NFT_MSG_NEWSET)) return std::nullopt;
-  SetPtr s(nftnl_set_alloc());
-  if (nftnl_set_nlmsg_parse(nlh, s.get()) < 0) return std::nullopt;
-  if (!nftnl_set_is_set(s.get(), NFTNL_SET_TABLE) || !nftnl_set_is_set(s.get(), NFTNL_SET_NAME))
-    return std::nullopt;
+  SetPtr s = set_msg(nlh);
+  if (!s) return std::nullopt;
   SetMsg m;
   m.family = static_cast<NftFamily>(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY));
   m.table = nftnl_set_get_str(s.get(), NFTNL_SET_TABLE);
   m.name = nftnl_set_get_str(s.get(), NFTNL_SET_NAME);
-  bool counter = false;
-  nftnl_set_expr_foreach(
-      s.get(),
-      [](nftnl_expr* e, void* data) {
-        if (std::strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0)
-          *static_cast<bool*>(data) = true;
-        return 0;
-      },
-      &counter);
+  const bool counter = set_counts(s.get());
   m.kind = count_set_proto(m.name) ? NftMapKind::count : NftMapKind::dnat;
   const bool count = m.kind == NftMapKind::count;
   const uint32_t data_len = nftnl_set_is_set(s.get(), NFTNL_SET_DATA_LEN)
@@ -230,14 +211,8 @@ std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {
 
 bool decode_elems(const nlmsghdr* nlh, NftFamily family, std::string_view table,
                   std::string_view set, std::vector<RawElem>& out) {
-  if (!is_nft_msg(nlh, NFT_MSG_NEWSETELEM)) return false;
-  SetPtr s(nftnl_set_alloc());
-  if (nftnl_set_elems_nlmsg_parse(nlh, s.get()) < 0) return false;
-  if (static_cast<NftFamily>(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY)) != family ||
-      !nftnl_set_is_set(s.get(), NFTNL_SET_TABLE) || !nftnl_set_is_set(s.get(), NFTNL_SET_NAME) ||
-      table != nftnl_set_get_str(s.get(), NFTNL_SET_TABLE) ||
-      set != nftnl_set_get_str(s.get(), NFTNL_SET_NAME))
-    return false;
+  SetPtr s = elems_of(nlh, family, table, set);
+  if (!s) return false;
   nftnl_set_elem_foreach(
       s.get(),
       [](nftnl_set_elem* e, void* data) {
@@ -252,17 +227,7 @@ bool decode_elems(const nlmsghdr* nlh, NftFamily family, std::string_view table,
           r.end = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END;
         if (const void* d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len))
           r.data.assign(static_cast<const char*>(d), len);
-        nftnl_set_elem_expr_foreach(
-            e,
-            [](nftnl_expr* x, void* rp) {
-              auto* raw = static_cast<RawElem*>(rp);
-              if (std::strcmp(nftnl_expr_get_str(x, NFTNL_EXPR_NAME), "counter") == 0) {
-                raw->packets = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_PACKETS);
-                raw->bytes = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_BYTES);
-              }
-              return 0;
-            },
-            &r);
+        elem_counts(e, r.packets, r.bytes);
         static_cast<std::vector<RawElem>*>(data)->push_back(std::move(r));
         return 0;
       },

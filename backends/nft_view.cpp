@@ -16,7 +16,7 @@ namespace netkeep {
 
 namespace {
 
-constexpr std::string_view kMagic = "netkeep nft view 3\n";
+constexpr std::string_view kMagic = "netkeep nft view 4\n";
 
 // A plain length-prefixed encoding in host byte order: the file never
 // leaves the machine that wrote it.
@@ -162,6 +162,20 @@ std::optional<NftView> parse_nft_view(std::string_view data, const std::string& 
     }
     v.state.maps.push_back(std::move(m));
   }
+  for (uint32_t n = r.count(15); n--;) {
+    NftKeySet k;
+    r.key(k);
+    k.typed = r.num<uint8_t>() != 0;
+    uint32_t elems = r.count(8);
+    k.elems.reserve(elems);
+    while (elems--) {
+      NftKeyElem e;
+      e.key = r.bytes();
+      e.verdict = r.num<int32_t>();
+      k.elems.push_back(std::move(e));
+    }
+    v.state.keysets.push_back(std::move(k));
+  }
   if (!r.ok || !r.in.empty()) return std::nullopt;
   return v;
 }
@@ -211,6 +225,16 @@ std::optional<std::string> save_nft_view(const std::filesystem::path& file,
       w.num(e.addr);
       w.num(e.to_first);
       w.num(e.to_last);
+    }
+  }
+  w.num(static_cast<uint32_t>(view.state.keysets.size()));
+  for (const auto& k : view.state.keysets) {
+    w.key(k);
+    w.num(static_cast<uint8_t>(k.typed));
+    w.num(static_cast<uint32_t>(k.elems.size()));
+    for (const auto& e : k.elems) {
+      w.str(e.key);
+      w.num(e.verdict);
     }
   }
 

@@ -121,7 +121,7 @@ bool nft_relevant(const nlmsghdr* nlh, std::string* why) {
     case NFT_MSG_DELSET:
     case NFT_MSG_NEWSETELEM:
     case NFT_MSG_DELSETELEM:
-      return nft_owned_map(s->family, s->table, s->name);
+      return nft_owned_set(s->family, s->table, s->name);
   }
   return false;
 }

@@ -118,6 +118,22 @@ std::string nft_json(const NftState& n, bool counters) {
     out += m.elems.empty() ? "]}" : "\n      ]}";
   }
   out += n.maps.empty() ? "" : "\n    ";
+  // Protection's sets: keys as the kernel holds them, in hex.
+  out += "],\n    \"sets\": [";
+  for (size_t i = 0; i < n.keysets.size(); i++) {
+    const auto& k = n.keysets[i];
+    out += fmt::format(R"({}
+      {{"family": "{}", "table": {}, "name": {}, "typed": {}, "elements": [)",
+                       i ? "," : "", family_name(k.family), quote(k.table), quote(k.name), k.typed);
+    for (size_t e = 0; e < k.elems.size(); e++)
+      out += fmt::format(R"({}{{"key": "{}", "verdict": {}{}}})", e ? ", " : "",
+                         hex(k.elems[e].key), k.elems[e].verdict,
+                         counters ? fmt::format(R"(, "packets": {}, "bytes": {})",
+                                                k.elems[e].packets, k.elems[e].bytes)
+                                  : "");
+    out += "]}";
+  }
+  out += n.keysets.empty() ? "" : "\n    ";
   out += "],\n    \"chains\": [";
   for (size_t i = 0; i < n.chains.size(); i++) {
     const auto& c = n.chains[i];
@@ -321,6 +337,21 @@ void nft_from_json(object o, NftState& n) {
         map.elems.push_back(el);
       }
       n.maps.push_back(std::move(map));
+    }
+  if (!o["sets"].get_array().get(arr))
+    for (element e : arr) {
+      object k = e.get_object();
+      auto f = family_of(str(k, "family"));
+      if (!f) throw Bad{"bad set family"};
+      NftKeySet set{*f, str(k, "table"), str(k, "name"), true, {}};
+      bool typed = true;
+      if (!k["typed"].get_bool().get(typed)) set.typed = typed;
+      for (element x : k["elements"].get_array()) {
+        object eo = x.get_object();
+        set.elems.push_back(
+            {unhex(str(eo, "key")), static_cast<int32_t>(eo["verdict"].get_int64().value()), 0, 0});
+      }
+      n.keysets.push_back(std::move(set));
     }
   if (!o["chains"].get_array().get(arr))
     for (element e : arr) {

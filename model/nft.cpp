@@ -38,6 +38,13 @@ const NftMap* NftState::map(NftFamily f, std::string_view table, std::string_vie
   return nullptr;
 }
 
+const NftKeySet* NftState::keyset(NftFamily f, std::string_view table,
+                                  std::string_view name) const {
+  for (const auto& k : keysets)
+    if (k.family == f && k.table == table && k.name == name) return &k;
+  return nullptr;
+}
+
 const NftMapElem* find_interval(const std::vector<NftMapElem>& elems, uint16_t first,
                                 uint16_t last) {
   auto it = std::lower_bound(elems.begin(), elems.end(), first,
@@ -191,7 +198,7 @@ bool operator==(const NftMap& a, const NftMap& b) {
 
 bool operator==(const NftState& a, const NftState& b) {
   return a.tables == b.tables && a.chains == b.chains && a.counters == b.counters &&
-         a.maps == b.maps;
+         a.maps == b.maps && a.keysets == b.keysets;
 }
 
 }  // namespace netkeep

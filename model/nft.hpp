@@ -232,6 +232,25 @@ struct NftMap {
 const NftMapElem* find_interval(const std::vector<NftMapElem>& elems, uint16_t first,
                                 uint16_t last);
 
+// A set or verdict map of exact keys: LAN protection's (SPEC §3), whose
+// types come with their names (reconciler/nft_protect.hpp). An element is
+// its key's bytes as the kernel holds them (each field of a concatenation
+// padded to 4 bytes) and, in a verdict map, its verdict.
+struct NftKeyElem {
+  std::string key;
+  int32_t verdict = 0;              // NF_ACCEPT, NF_DROP: a verdict map's data
+  uint64_t packets = 0, bytes = 0;  // its counter: read, never compared
+  bool operator==(const NftKeyElem& o) const { return key == o.key && verdict == o.verdict; }
+};
+
+struct NftKeySet {
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+  bool typed = true;              // of the type its name says (false: recreate it)
+  std::vector<NftKeyElem> elems;  // sorted by key, keys unique
+  bool operator==(const NftKeySet&) const = default;
+};
+
 struct NftTable {
   NftFamily family = NftFamily::ip;
   std::string name;
@@ -244,6 +263,7 @@ struct NftState {
   std::vector<NftChain> chains;      // owned chains only
   std::vector<NftCounter> counters;  // owned counters only
   std::vector<NftMap> maps;          // owned maps only
+  std::vector<NftKeySet> keysets;    // owned sets of exact keys only
 
   const NftChain* chain(NftFamily f, std::string_view table, std::string_view name) const;
   NftChain* chain(NftFamily f, std::string_view table, std::string_view name) {
@@ -254,6 +274,10 @@ struct NftState {
   const NftMap* map(NftFamily f, std::string_view table, std::string_view name) const;
   NftMap* map(NftFamily f, std::string_view table, std::string_view name) {
     return const_cast<NftMap*>(std::as_const(*this).map(f, table, name));
+  }
+  const NftKeySet* keyset(NftFamily f, std::string_view table, std::string_view name) const;
+  NftKeySet* keyset(NftFamily f, std::string_view table, std::string_view name) {
+    return const_cast<NftKeySet*>(std::as_const(*this).keyset(f, table, name));
   }
 };
 

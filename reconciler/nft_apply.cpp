@@ -119,6 +119,41 @@ std::optional<KernelError> apply_nft_op(NftState& s, const Op& op, uint64_t hand
     key.bytes = o->elem.bytes;
     return elem_add(s, o->family, o->table, o->set, key);
   }
+  if (auto* o = std::get_if<NftKeySetAdd>(&op)) {
+    if (!s.has_table(o->family, o->table)) return err(ENOENT, "No such file or directory");
+    if (!s.keyset(o->family, o->table, o->name))
+      s.keysets.push_back({o->family, o->table, o->name, true, {}});
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<NftKeySetDel>(&op)) {
+    auto before = s.keysets.size();
+    erase_if(s.keysets, [&](const NftKeySet& k) {
+      return k.family == o->family && k.table == o->table && k.name == o->name;
+    });
+    if (s.keysets.size() == before) return err(ENOENT, "No such file or directory");
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<NftKeyElemAdd>(&op)) {
+    NftKeySet* k = s.keyset(o->family, o->table, o->set);
+    if (!k) return err(ENOENT, "No such file or directory");
+    auto at =
+        std::lower_bound(k->elems.begin(), k->elems.end(), o->elem.key,
+                         [](const NftKeyElem& e, const std::string& key) { return e.key < key; });
+    if (at != k->elems.end() && at->key == o->elem.key) return err(EEXIST, "File exists");
+    k->elems.insert(at, o->elem);
+    return std::nullopt;
+  }
+  if (auto* o = std::get_if<NftKeyElemDel>(&op)) {
+    NftKeySet* k = s.keyset(o->family, o->table, o->set);
+    if (!k) return err(ENOENT, "No such file or directory");
+    auto at =
+        std::lower_bound(k->elems.begin(), k->elems.end(), o->elem.key,
+                         [](const NftKeyElem& e, const std::string& key) { return e.key < key; });
+    if (at == k->elems.end() || at->key != o->elem.key)
+      return err(ENOENT, "No such file or directory");
+    k->elems.erase(at);
+    return std::nullopt;
+  }
   if (auto* o = std::get_if<NftForwardChange>(&op)) {
     if (auto e = elem_del(s, o->family, o->table, o->map, o->from)) return e;
     return elem_add(s, o->family, o->table, o->map, o->to);

@@ -14,99 +14,19 @@
 #include <cstring>
 
 #include "model/first_match.hpp"
+#include "reconciler/nft_expr.hpp"
+#include "reconciler/nft_protect.hpp"
 
 namespace netkeep {
 
 namespace {
 
-// Each helper writes one expression with its attributes in the order the
-// kernel dumps them, so the rule's bytes equal the kernel's dump of it.
-constexpr uint32_t kReg1 = NFT_REG_1;
-
-std::string host32(uint32_t v) {  // cmp data for a host-order register value
-  return std::string(reinterpret_cast<const char*>(&v), 4);
-}
-std::string_view bytes(const IpAddr& a, size_t n) {
-  return {reinterpret_cast<const char*>(a.bytes.data()), n};
-}
-
-// [ payload load LENb @ BASE header + OFFSET => reg 1 ]
-void payload(ExprWriter& w, uint32_t base, uint32_t offset, uint32_t len) {
-  w.begin("payload")
-      .be32(NFTA_PAYLOAD_DREG, kReg1)
-      .be32(NFTA_PAYLOAD_BASE, base)
-      .be32(NFTA_PAYLOAD_OFFSET, offset)
-      .be32(NFTA_PAYLOAD_LEN, len)
-      .end();
-}
-
-// [ cmp OP reg 1 DATA ]
-void cmp(ExprWriter& w, uint32_t op, std::string_view data) {
-  w.begin("cmp").be32(NFTA_CMP_SREG, kReg1).be32(NFTA_CMP_OP, op).data(NFTA_CMP_DATA, data).end();
-}
-
-// [ bitwise reg 1 = ( reg 1 & MASK ) ^ 0 ]
-void bitwise(ExprWriter& w, std::string_view mask) {
-  const std::string zeros(mask.size(), '\0');
-  w.begin("bitwise")
-      .be32(NFTA_BITWISE_SREG, kReg1)
-      .be32(NFTA_BITWISE_DREG, kReg1)
-      .be32(NFTA_BITWISE_LEN, static_cast<uint32_t>(mask.size()))
-      .be32(NFTA_BITWISE_OP, 0)  // mask and xor
-      .data(NFTA_BITWISE_MASK, mask)
-      .data(NFTA_BITWISE_XOR, zeros)
-      .end();
-}
-
-// [ meta load KEY => reg 1 ]
-void meta(ExprWriter& w, uint32_t key) {
-  w.begin("meta").be32(NFTA_META_KEY, key).be32(NFTA_META_DREG, kReg1).end();
-}
-
-// [ meta load IIFNAME/OIFNAME => reg 1 ] [ cmp eq reg 1 NAME ]: names are
-// compared as IFNAMSIZ bytes, NUL-padded.
-void ifname(ExprWriter& w, uint32_t key, const std::string& name) {
-  std::string padded = name;
-  padded.resize(16, '\0');
-  meta(w, key);
-  cmp(w, NFT_CMP_EQ, padded);
-}
+using namespace expr;
 
 constexpr uint32_t kSaddr = 12, kDaddr = 16;  // offsets in the IPv4 header
 
-// ip saddr/daddr ==/!= PREFIX: a whole-byte prefix loads only its bytes;
-// any other loads the address and masks it, as nft 1.0 does.
-void addr_match(ExprWriter& w, uint32_t offset, uint32_t op, const Prefix& p) {
-  Prefix net = p.network();
-  if (net.len % 8 == 0 && net.len > 0) {
-    payload(w, NFT_PAYLOAD_NETWORK_HEADER, offset, net.len / 8);
-    cmp(w, op, bytes(net.addr, net.len / 8));
-    return;
-  }
-  payload(w, NFT_PAYLOAD_NETWORK_HEADER, offset, 4);
-  std::string mask(4, '\0');
-  for (int i = 0; i < 4; i++) {
-    int keep = std::clamp(static_cast<int>(net.len) - i * 8, 0, 8);
-    mask[i] = static_cast<char>(0xff00 >> keep);
-  }
-  bitwise(w, mask);
-  cmp(w, op, bytes(net.addr, 4));
-}
-
 void masq(ExprWriter& w) {
   w.begin("masq").end();  // [ masq ]
-}
-
-NftRule rule(ExprWriter& w) {
-  return {w.take(), 0};
-}
-
-// [ immediate reg 0 CODE ]
-void verdict_code(ExprWriter& w, int32_t code) {
-  w.begin("immediate")
-      .be32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT)
-      .verdict(NFTA_IMMEDIATE_DATA, code)
-      .end();
 }
 
 NftRule jump(const std::string& chain) {
@@ -120,12 +40,8 @@ NftRule jump(const std::string& chain) {
 }
 
 NftRule counter_ref(const std::string& name) {
-  // [ objref type 1 name NAME ]
   ExprWriter w;
-  w.begin("objref")
-      .str(NFTA_OBJREF_IMM_NAME, name)
-      .be32(NFTA_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER)
-      .end();
+  counter(w, name);
   return rule(w);
 }
 
@@ -485,21 +401,27 @@ bool has_named(const std::vector<T>& v, NftFamily family, std::string_view table
 }  // namespace
 
 bool nft_owned_table(NftFamily family, std::string_view name) {
+  if (family == NftFamily::ip6 && name == kProtectTable) return true;  // protection's alone
   const auto& t = owned_names().tables;
   return std::any_of(t.begin(), t.end(),
                      [&](const NftTable& x) { return x.family == family && x.name == name; });
 }
 
 bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name) {
-  return has_named(owned_names().chains, family, table, name);
+  return has_named(owned_names().chains, family, table, name) || protect_chain(family, table, name);
 }
 
 bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name) {
-  return has_named(owned_names().counters, family, table, name);
+  return has_named(owned_names().counters, family, table, name) ||
+         protect_counter(family, table, name);
 }
 
 bool nft_owned_map(NftFamily family, std::string_view table, std::string_view name) {
   return has_named(owned_names().maps, family, table, name);
+}
+
+bool nft_owned_set(NftFamily family, std::string_view table, std::string_view name) {
+  return nft_owned_map(family, table, name) || protect_keyset(family, table, name);
 }
 
 }  // namespace netkeep

@@ -27,12 +27,15 @@ struct NftInputs {
 NftState desired_ruleset(const NftInputs& in);
 
 // The objects netkeep owns (SPEC §3), by name: those desired_ruleset makes,
-// whatever the config (its names never depend on it). Tables are shared
+// whatever the config (its names never depend on it), and protection's
+// (nft_protect.hpp). Tables are shared
 // with other programs (netkeep adds them when missing, never deletes them).
 bool nft_owned_table(NftFamily family, std::string_view name);
 bool nft_owned_chain(NftFamily family, std::string_view table, std::string_view name);
 bool nft_owned_counter(NftFamily family, std::string_view table, std::string_view name);
 bool nft_owned_map(NftFamily family, std::string_view table, std::string_view name);
+// A forwarding map or count set, or one of protection's sets.
+bool nft_owned_set(NftFamily family, std::string_view table, std::string_view name);
 
 inline constexpr const char* kForwardingChain = "router7-portforwardings";
 // The maps it dispatches through (ip nat), two per protocol: single ports

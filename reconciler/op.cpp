@@ -15,7 +15,9 @@ bool is_nft(const Op& op) {
          std::holds_alternative<NftMapAdd>(op) || std::holds_alternative<NftMapDel>(op) ||
          std::holds_alternative<NftForwardAdd>(op) || std::holds_alternative<NftForwardDel>(op) ||
          std::holds_alternative<NftForwardChange>(op) || std::holds_alternative<NftElemAdd>(op) ||
-         std::holds_alternative<NftElemDel>(op);
+         std::holds_alternative<NftElemDel>(op) || std::holds_alternative<NftKeySetAdd>(op) ||
+         std::holds_alternative<NftKeySetDel>(op) || std::holds_alternative<NftKeyElemAdd>(op) ||
+         std::holds_alternative<NftKeyElemDel>(op);
 }
 
 }  // namespace netkeep

@@ -224,6 +224,37 @@ struct NftForwardChange {
   bool operator==(const NftForwardChange&) const = default;
 };
 
+// The sets of LAN protection (reconciler/nft_protect.hpp): created with
+// the type their name says; deleted when protection is turned off, or to
+// be made again when of another type.
+struct NftKeySetAdd {
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+  bool operator==(const NftKeySetAdd&) const = default;
+};
+
+struct NftKeySetDel {
+  NftFamily family = NftFamily::ip;
+  std::string table, name;
+  std::string why;
+  bool operator==(const NftKeySetDel&) const = default;
+};
+
+// One element of such a set: + pinhole tcp 443 -> 2001:db8:4a00:1::23
+struct NftKeyElemAdd {
+  NftFamily family = NftFamily::ip;
+  std::string table, set;
+  NftKeyElem elem;
+  bool operator==(const NftKeyElemAdd&) const = default;
+};
+
+struct NftKeyElemDel {
+  NftFamily family = NftFamily::ip;
+  std::string table, set;
+  NftKeyElem elem;
+  bool operator==(const NftKeyElemDel&) const = default;
+};
+
 // The flows in flight that a changed or removed forwarding's old DNAT
 // made: their conntrack entries, deleted right after the nftables
 // transaction commits. Otherwise a stream that never pauses (a game, a
@@ -278,7 +309,8 @@ using Op =
                  LinkSetUp, FecSet, WgSetDevice, AddrAdd, AddrDel, RouteReplace, RouteDel,
                  SysctlSet, NftTableAdd, NftCounterAdd, NftChainDel, NftChainAdd, NftRuleDel,
                  NftRuleAdd, NftMapAdd, NftMapDel, NftForwardAdd, NftForwardDel, NftForwardChange,
-                 NftElemAdd, NftElemDel, FlowsEnd, FileWrite, LinkSetDown, LinkDelete, FileRestore>;
+                 NftElemAdd, NftElemDel, NftKeySetAdd, NftKeySetDel, NftKeyElemAdd, NftKeyElemDel,
+                 FlowsEnd, FileWrite, LinkSetDown, LinkDelete, FileRestore>;
 
 bool is_nft(const Op& op);
 

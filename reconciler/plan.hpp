@@ -31,7 +31,7 @@ LinkView plan_links(const Desired& desired, const Actual& actual, std::vector<Op
 void plan_wireguard(const Desired& desired, const Actual& actual, const LinkView& view, Plan& plan);
 void plan_fec(const Desired& desired, const Actual& actual, const LinkView& view, Plan& plan);
 void plan_nft(const Desired& desired, const Actual& actual, const LinkView& view,
-              std::vector<Op>& ops);
+              std::vector<Op>& ops, std::vector<std::string>& warnings);
 // The nftables ops that put the owned objects back as `before` had them
 // (reconciler/restore.hpp).
 void plan_nft_restore(const NftState& before, const NftState& now, std::vector<Op>& ops);

@@ -8,6 +8,8 @@
 
 #include "model/nft_text.hpp"
 #include "reconciler/nft_desired.hpp"
+#include "reconciler/nft_protect.hpp"
+#include "reconciler/plan_protect.hpp"
 #include "reconciler/plan.hpp"
 
 namespace netkeep {
@@ -291,11 +293,29 @@ void diff_nft(const NftState& have, NftState want,
           diff_elems(live[k], want.maps[k], live[c], want.maps[c], Carry{have}, elems);
     }
 
+  // Protection's sets; its chains that use a set made again are made again
+  // too, and those the config no longer has are deleted (their rules go
+  // with them), before the sets they use.
+  KeySetOps keysets = diff_keysets(have, want);
+  auto remade = [&](const NftChain& c) {
+    return protect_chain(c.family, c.table, c.name) &&
+           std::find(keysets.remade.begin(), keysets.remade.end(), c.family) !=
+               keysets.remade.end();
+  };
   Ids ids;
   std::vector<Op> chain_ops, rule_ops, early_rule_dels;
+  for (const auto& hc : have.chains)
+    if (protect_chain(hc.family, hc.table, hc.name) && !want.chain(hc.family, hc.table, hc.name))
+      chain_ops.push_back(NftChainDel{hc.family, hc.table, hc.name, "protection is off"});
   for (auto& wc : want.chains) {
     const NftChain* hc = have.chain(wc.family, wc.table, wc.name);
     const bool frozen = frozen_chain(wc);
+    if (hc && remade(*hc)) {
+      chain_ops.push_back(NftChainDel{wc.family, wc.table, wc.name, "uses a set made again"});
+      chain_ops.push_back(NftChainAdd{wc.family, wc.table, wc.name, wc.base});
+      if (!frozen) add_all(wc, ids, rule_ops);
+      continue;
+    }
     if (hc && ((recreate_fwd && hc == fwd_chain) || (recreate_count && hc == count_chain))) {
       // The rules that use a map must go before the map; all come back after.
       for (const auto& r : hc->rules)
@@ -332,13 +352,16 @@ void diff_nft(const NftState& have, NftState want,
   ops.insert(ops.end(), chain_ops.begin(), chain_ops.end());
   ops.insert(ops.end(), early_rule_dels.begin(), early_rule_dels.end());
   ops.insert(ops.end(), map_ops.begin(), map_ops.end());
+  for (auto* part : {&keysets.set_dels, &keysets.set_adds, &keysets.elem_dels, &keysets.elem_adds})
+    ops.insert(ops.end(), std::make_move_iterator(part->begin()),
+               std::make_move_iterator(part->end()));
   for (auto* part : {&elems.dels, &elems.changes, &elems.adds})
     ops.insert(ops.end(), part->begin(), part->end());
   ops.insert(ops.end(), rule_ops.begin(), rule_ops.end());
   if (!remove_extra) return;
   // Last: the rules that jumped to them or used them are gone by now.
   for (const auto& hc : have.chains)
-    if (!want.chain(hc.family, hc.table, hc.name))
+    if (!want.chain(hc.family, hc.table, hc.name) && !protect_chain(hc.family, hc.table, hc.name))
       ops.push_back(NftChainDel{hc.family, hc.table, hc.name, "not there before"});
   for (const auto& hm : have.maps)
     if (!want.map(hm.family, hm.table, hm.name))
@@ -347,7 +370,8 @@ void diff_nft(const NftState& have, NftState want,
 
 }  // namespace
 
-void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
+void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops,
+              std::vector<std::string>& warnings) {
   NftInputs in{v.uplink(), lan_prefix(d), {}};
   in.count_elems = false;
   if (d.portforwardings.ok()) in.config = &d.portforwardings.value;
@@ -360,9 +384,12 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   auto frozen_chain = [&](const NftChain& c) {
     if (c.name == kForwardingChain) return fwd_frozen;
     return !d.interfaces.governs() &&
-           (c.name == "postrouting" || (c.name == "forward" && c.table == "filter"));
+           (c.name == "postrouting" || (c.name == "forward" && c.table == "filter") ||
+            protect_chain(c.family, c.table, c.name));
   };
-  diff_nft(actual.nft, desired_ruleset(in), frozen_chain, fwd_frozen, false, ops);
+  NftState want = desired_ruleset(in);
+  for (auto& w : want_protection(d, actual.nft, in.uplink, want)) warnings.push_back(std::move(w));
+  diff_nft(actual.nft, std::move(want), frozen_chain, fwd_frozen, false, ops);
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include "model/json_out.hpp"
 #include "model/nft_text.hpp"
 #include "model/ownership.hpp"
+#include "reconciler/nft_protect.hpp"
 
 namespace netkeep {
 
@@ -79,6 +80,20 @@ std::string elem_json(NftFamily f, const std::string& table, const std::string& 
                       const NftMapElem& e) {
   return fmt::format(R"("family": "{}", "table": {}, "set": {}, "port": "{}")", family_name(f),
                      quote(table), quote(set), elem_ports(e));
+}
+
+// A protection set's element: in words, and with the set it is in for
+// an ip/ip6 set whose words do not say the family (open ports).
+std::string key_elem_text(NftFamily f, const std::string& set, const NftKeyElem& e) {
+  std::string text = keyset_elem_text(f, set, e);
+  if (set != kPinholeSet) text += fmt::format(" ({} {})", family_name(f), set);
+  return text;
+}
+
+std::string key_elem_json(NftFamily f, const std::string& table, const std::string& set,
+                          const NftKeyElem& e) {
+  return fmt::format(R"("family": "{}", "table": {}, "set": {}, "element": {})", family_name(f),
+                     quote(table), quote(set), quote(keyset_elem_text(f, set, e)));
 }
 
 std::string forward_json(uint8_t proto, const NftMapElem& e, const NftMapElem* was) {
@@ -210,6 +225,16 @@ std::string to_text(const Op& op) {
             return fmt::format("- nft {} {} set {} element {}", family_name(o.family), o.table,
                                o.set, elem_ports(o.elem));
           },
+          [](const NftKeySetAdd& o) {
+            return fmt::format("+ nft {} {} {} {}", family_name(o.family), o.table,
+                               o.name == kCtStateMap ? "map" : "set", o.name);
+          },
+          [](const NftKeySetDel& o) {
+            return fmt::format("- nft {} {} set {}{}", family_name(o.family), o.table, o.name,
+                               why(o.why));
+          },
+          [](const NftKeyElemAdd& o) { return "+ " + key_elem_text(o.family, o.set, o.elem); },
+          [](const NftKeyElemDel& o) { return "- " + key_elem_text(o.family, o.set, o.elem); },
           [](const FlowsEnd& o) {
             const char* verb = o.moves ? "move" : "end";
             std::string what = fmt::format("flows in flight {}", verb);
@@ -325,6 +350,16 @@ std::string to_json(const Op& op) {
           [](const NftForwardChange& o) { return forward_json(o.proto, o.to, &o.from); },
           [](const NftElemAdd& o) { return elem_json(o.family, o.table, o.set, o.elem); },
           [](const NftElemDel& o) { return elem_json(o.family, o.table, o.set, o.elem); },
+          [](const NftKeySetAdd& o) {
+            return fmt::format(R"("family": "{}", "table": {}, "name": {})", family_name(o.family),
+                               quote(o.table), quote(o.name));
+          },
+          [](const NftKeySetDel& o) {
+            return fmt::format(R"("family": "{}", "table": {}, "name": {}, "why": {})",
+                               family_name(o.family), quote(o.table), quote(o.name), quote(o.why));
+          },
+          [](const NftKeyElemAdd& o) { return key_elem_json(o.family, o.table, o.set, o.elem); },
+          [](const NftKeyElemDel& o) { return key_elem_json(o.family, o.table, o.set, o.elem); },
           [](const FlowsEnd& o) {
             std::string out = fmt::format(
                 R"("proto": "{}", "port": "{}", "dest_addr": "{}", "dest_port": "{}", "moves": {})",
@@ -346,13 +381,14 @@ std::string to_json(const Op& op) {
 const char* op_kind(const Op& op) {
   // In the order of the Op variant's alternatives.
   static constexpr const char* kKinds[] = {
-      "bridge_create",   "wireguard_create", "link_rename",   "link_set_mtu",  "link_set_mac",
-      "link_set_master", "link_set_up",      "fec_set",       "wireguard_set", "addr_add",
-      "addr_del",        "route_replace",    "route_del",     "sysctl_set",    "nft_table_add",
-      "nft_counter_add", "nft_chain_del",    "nft_chain_add", "nft_rule_del",  "nft_rule_add",
-      "nft_map_add",     "nft_map_del",      "forward_add",   "forward_del",   "forward_change",
-      "nft_elem_add",    "nft_elem_del",     "flows_end",     "file_write",    "link_set_down",
-      "link_delete",     "file_restore"};
+      "bridge_create",    "wireguard_create", "link_rename",   "link_set_mtu",  "link_set_mac",
+      "link_set_master",  "link_set_up",      "fec_set",       "wireguard_set", "addr_add",
+      "addr_del",         "route_replace",    "route_del",     "sysctl_set",    "nft_table_add",
+      "nft_counter_add",  "nft_chain_del",    "nft_chain_add", "nft_rule_del",  "nft_rule_add",
+      "nft_map_add",      "nft_map_del",      "forward_add",   "forward_del",   "forward_change",
+      "nft_elem_add",     "nft_elem_del",     "nft_set_add",   "nft_set_del",   "nft_set_elem_add",
+      "nft_set_elem_del", "flows_end",        "file_write",    "link_set_down", "link_delete",
+      "file_restore"};
   static_assert(std::size(kKinds) == std::variant_size_v<Op>);
   return kKinds[op.index()];
 }

@@ -11,7 +11,7 @@ edit is made, and it is written back in the same encoding.
 """
 import struct, sys
 
-MAGIC = b"netkeep nft view 3\n"
+MAGIC = b"netkeep nft view 4\n"
 
 
 class R:
