@@ -10,6 +10,7 @@
 #include <array>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 namespace netkeep {
 
@@ -34,6 +35,23 @@ std::string ipv4(std::string_view b) {
   IpAddr a;
   std::memcpy(a.bytes.data(), b.data(), std::min<size_t>(4, b.size()));
   return a.str();
+}
+
+// An IPv6 address (or its first bytes, a prefix), zeros where missing.
+std::string ipv6(std::string_view b) {
+  IpAddr a;
+  a.family = Family::v6;
+  std::memcpy(a.bytes.data(), b.data(), std::min<size_t>(16, b.size()));
+  return a.str();
+}
+
+std::string l4_name(int p) {
+  return p == IPPROTO_TCP      ? "tcp"
+         : p == IPPROTO_UDP    ? "udp"
+         : p == IPPROTO_ICMP   ? "icmp"
+         : p == IPPROTO_ESP    ? "esp"
+         : p == IPPROTO_ICMPV6 ? "icmpv6"
+                               : std::to_string(p);
 }
 
 uint32_t be32(std::string_view v) {
@@ -88,6 +106,14 @@ struct Renderer {
   std::string range_lo;    // a pending "cmp gte"
   std::string map;         // a map lookup's "tcp dport map @m", for the nat that uses it
   bool l4_unsaid = false;  // a "meta l4proto P" match not yet printed (ports print it)
+  std::vector<std::string> loaded;  // the fields loaded since the last match (a concatenation)
+
+  // A match on the protocol alone ("meta l4proto esp accept") says it
+  // before what follows it.
+  void say_l4() {
+    if (l4_unsaid) wordf("meta l4proto {}", l4);
+    l4_unsaid = false;
+  }
 
   void word(std::string_view w) {
     if (!out.empty()) out += ' ';
@@ -104,7 +130,7 @@ struct Renderer {
     const char* neg = op == NFT_CMP_NEQ ? "!= " : "";
     if (field == "meta l4proto") {
       int p = data.empty() ? 0 : static_cast<unsigned char>(data[0]);
-      l4 = p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : std::to_string(p);
+      l4 = l4_name(p);
       if (op != NFT_CMP_EQ) wordf("meta l4proto {}{}", neg, l4);
       l4_unsaid = op == NFT_CMP_EQ;
       return;
@@ -118,7 +144,35 @@ struct Renderer {
       wordf("{} {}{}{}", field, neg, ipv4(data), len == 32 ? "" : "/" + std::to_string(len));
       return;
     }
+    if (field == "ip6 daddr" || field == "ip6 saddr") {
+      uint64_t len = uint64_t{field_len} * 8;
+      if (!mask.empty()) {
+        len = 0;
+        for (unsigned char c : mask) len += __builtin_popcount(c);
+      }
+      wordf("{} {}{}{}", field, neg, ipv6(data), len == 128 ? "" : "/" + std::to_string(len));
+      return;
+    }
+    if (field == "type" && (l4 == "icmp" || l4 == "icmpv6")) {
+      l4_unsaid = false;
+      const auto b = [&](size_t i) { return i < data.size() ? int(uint8_t(data[i])) : 0; };
+      if (field_len == 2)
+        wordf("{} type {}{} code {}", l4, neg, b(0), b(1));
+      else
+        wordf("{} type {}{}", l4, neg, b(0));
+      return;
+    }
+    if (field == "ports") {  // sport and dport loaded together
+      l4_unsaid = false;
+      wordf("{} sport {} dport {}", l4, be16(data), be16(data.size() >= 4 ? data.substr(2) : ""));
+      return;
+    }
+    if (field == "ip6 hoplimit") {
+      wordf("{} {}{}", field, neg, data.empty() ? 0 : int(uint8_t(data[0])));
+      return;
+    }
     if (field == "dport" || field == "sport") {
+      l4_unsaid = false;  // the ports say it
       if (op == NFT_CMP_GTE) {
         range_lo = std::to_string(be16(data));
         return;
@@ -154,6 +208,8 @@ struct Renderer {
 
   void expr(const Expr& e) {
     const std::string_view n = e.name;
+    if (n == "immediate" || n == "objref" || n == "reject" || n == "limit" || n == "counter")
+      say_l4();
     if (n == "payload" && !attr(e, NFTA_PAYLOAD_SREG)) {
       uint32_t base = u32(e, NFTA_PAYLOAD_BASE), off = u32(e, NFTA_PAYLOAD_OFFSET);
       field_len = u32(e, NFTA_PAYLOAD_LEN);
@@ -164,12 +220,25 @@ struct Renderer {
         field = "ip saddr";
       else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && field_len == 2)
         field = "dport";
+      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 0 && field_len <= 2 &&
+               (l4 == "icmp" || l4 == "icmpv6"))
+        field = "type";
       else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 0 && field_len == 2)
         field = "sport";
       else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 13 && field_len == 1)
         field = "tcp flags";
+      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 0 && field_len == 4)
+        field = "ports";
+      // IPv6 header fields (the ip family's rules never load these).
+      else if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 24)
+        field = "ip6 daddr";
+      else if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 8 && field_len > 1)
+        field = "ip6 saddr";
+      else if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 7 && field_len == 1)
+        field = "ip6 hoplimit";
       else
         field = fmt::format("@{},{},{}", base, off * 8, field_len * 8);
+      loaded.push_back(field);
     } else if (n == "meta" && !attr(e, NFTA_META_SREG)) {
       uint32_t key = u32(e, NFTA_META_KEY);
       field = key == NFT_META_L4PROTO   ? "meta l4proto"
@@ -177,20 +246,24 @@ struct Renderer {
               : key == NFT_META_OIFNAME ? "oifname"
                                         : fmt::format("meta {}", key);
       mask.clear();
+      loaded.push_back(field);
     } else if (n == "ct" && !attr(e, NFTA_CT_SREG)) {
       const uint32_t key = u32(e, NFTA_CT_KEY);
       const auto dir = attr(e, NFTA_CT_DIRECTION);
       const char* way = dir && !dir->empty() && (*dir)[0] ? "reply" : "original";
       field = key == NFT_CT_STATUS      ? "ct status"
+              : key == NFT_CT_STATE     ? "ct state"
               : key == NFT_CT_PROTO_DST ? fmt::format("ct {} proto-dst", way)
                                         : "ct";
       mask.clear();
+      loaded.push_back(field);
     } else if (n == "fib") {
       field = "fib daddr type";
       mask.clear();
     } else if (n == "bitwise") {
       mask = data(e, NFTA_BITWISE_MASK);
     } else if (n == "cmp") {
+      loaded.clear();
       value(u32(e, NFTA_CMP_OP), data(e, NFTA_CMP_DATA));
     } else if (n == "immediate") {
       uint32_t reg = u32(e, NFTA_IMMEDIATE_DREG);
@@ -219,10 +292,22 @@ struct Renderer {
     } else if (n == "lookup") {
       const std::string set = cstr(attr(e, NFTA_LOOKUP_SET).value_or(""));
       const bool port = field == "dport" || field == "sport";
+      if (loaded.size() > 1) {  // a concatenation: "ip6 daddr . meta l4proto . th dport"
+        std::string what;
+        for (const auto& f : loaded)
+          what += (what.empty() ? "" : " . ") + (f == "dport" || f == "sport" ? "th " + f : f);
+        loaded.clear();
+        l4_unsaid = false;
+        wordf("{} @{}", what, set);
+        return;
+      }
       if (!port && l4_unsaid) wordf("meta l4proto {}", l4);
       l4_unsaid = false;
       const std::string what = port ? l4 + " " + field : field;
-      if (attr(e, NFTA_LOOKUP_DREG))
+      const auto dreg = attr(e, NFTA_LOOKUP_DREG);
+      if (dreg && be32(*dreg) == NFT_REG_VERDICT)
+        wordf("{} vmap @{}", what, set);
+      else if (dreg)
         map = fmt::format("{} map @{}", what, set);
       else
         wordf("{} @{}", what, set);
@@ -246,6 +331,15 @@ struct Renderer {
       wordf("counter name \"{}\"", name ? cstr(*name) : "?");
     } else if (n == "counter") {
       word("counter");
+    } else if (n == "reject") {
+      word(u32(e, NFTA_REJECT_TYPE) == NFT_REJECT_TCP_RST ? "reject with tcp reset" : "reject");
+    } else if (n == "limit") {
+      const auto rate = attr(e, NFTA_LIMIT_RATE), unit = attr(e, NFTA_LIMIT_UNIT);
+      uint64_t r = 0, u = 0;
+      for (char c : rate.value_or("")) r = r << 8 | uint8_t(c);
+      for (char c : unit.value_or("")) u = u << 8 | uint8_t(c);
+      wordf("limit rate {}/{} burst {} packets", r, u == 1 ? "second" : std::to_string(u) + "s",
+            u32(e, NFTA_LIMIT_BURST));
     } else if (n == "exthdr" && attr(e, NFTA_EXTHDR_SREG)) {
       word("tcp option maxseg size set rt mtu");
     } else if (n == "rt" || n == "byteorder") {

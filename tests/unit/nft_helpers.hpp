@@ -30,6 +30,16 @@ inline Actual converged(const Desired& d) {
   return k.state();
 }
 
+// Applies `next`'s plan on top of `a`, checks convergence, returns the
+// plan and the new state.
+inline std::pair<Plan, Actual> step(const Actual& a, const Desired& next) {
+  Plan p = nft_only(plan(next, a));
+  FakeKernel k(a);
+  REQUIRE(execute(p, k).ok());
+  CHECK(nft_only(plan(next, k.state())).empty());
+  return {p, k.state()};
+}
+
 // Counts the nftables transactions it is asked to commit.
 struct CountingKernel : FakeKernel {
   using FakeKernel::FakeKernel;

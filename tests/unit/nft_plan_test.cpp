@@ -43,15 +43,6 @@ std::vector<Forwarding> many(int n) {
   return out;
 }
 
-// Applies `next`'s plan on top of `a`, checks convergence, returns the plan and new state.
-std::pair<Plan, Actual> step(const Actual& a, const Desired& next) {
-  Plan p = nft_only(plan(next, a));
-  FakeKernel k(a);
-  REQUIRE(execute(p, k).ok());
-  CHECK(nft_only(plan(next, k.state())).empty());
-  return {p, k.state()};
-}
-
 }  // namespace
 
 TEST_CASE("each desired rule renders as the nft text it is built from") {

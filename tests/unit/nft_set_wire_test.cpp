@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "backends/nft_codec.hpp"
+#include "backends/nft_keyset_codec.hpp"
 #include "backends/nft_set_codec.hpp"
 #include "batch_bytes.hpp"
 #include "reconciler/nft_desired.hpp"
+#include "reconciler/nft_protect.hpp"
 
 using namespace netkeep;
 using netkeep::test::encoded;
@@ -266,4 +268,72 @@ TEST_CASE("consecutive forwardings added to one map travel in one message") {
   const auto intervals = nft::intervals_of(raw, false);
   REQUIRE(intervals.size() == 3);
   for (size_t i = 0; i < 3; i++) CHECK(intervals[i] == adds[i].elem);
+}
+
+TEST_CASE("protection's sets: declared with the type their name says, elements by key") {
+  std::vector<char> buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftKeySetAdd{NftFamily::ip6, kProtectTable, kPinholeSet}, 5, b);
+  });
+  auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+  nftnl_set* set = nftnl_set_alloc();
+  REQUIRE(nftnl_set_nlmsg_parse(nlh, set) == 0);
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN) == 24);  // 16 + 4 + 4
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_KEY_TYPE) == ((8u << 6 | 12) << 6 | 13));
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == 0);  // a hash: exact keys only
+  CHECK(nftnl_set_is_set(set, NFTNL_SET_ID));
+  nftnl_set_free(set);
+  auto k = nft::decode_keyset(nlh);
+  REQUIRE(k);
+  CHECK(k->typed);
+  CHECK(k->name == kPinholeSet);
+  // ip's is keyed by a 4-byte address; the same name in ip6 is not its type.
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftKeySetAdd{NftFamily::ip, kProtectTable, kPinholeSet}, 5, b);
+  });
+  nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+  k = nft::decode_keyset(nlh);
+  REQUIRE(k);
+  CHECK(k->typed);
+  auto relabelled = buf;
+  reinterpret_cast<nfgenmsg*>(NLMSG_DATA(reinterpret_cast<nlmsghdr*>(relabelled.data())))
+      ->nfgen_family = NFPROTO_IPV6;
+  k = nft::decode_keyset(reinterpret_cast<const nlmsghdr*>(relabelled.data()));
+  REQUIRE(k);
+  CHECK_FALSE(k->typed);
+  // Another program's set of another name is not protection's.
+  nftnl_set* other = nftnl_set_alloc();
+  nftnl_set_set_str(other, NFTNL_SET_TABLE, kProtectTable);
+  nftnl_set_set_str(other, NFTNL_SET_NAME, "blocklist");
+  std::vector<char> obuf(4096);
+  auto* onlh = nftnl_nlmsg_build_hdr(obuf.data(), NFT_MSG_NEWSET, NFPROTO_IPV6, 0, 1);
+  nftnl_set_nlmsg_build_payload(onlh, other);
+  nftnl_set_free(other);
+  CHECK_FALSE(nft::decode_keyset(onlh));
+
+  // An element: its key's bytes; a verdict map's element: its verdict too.
+  const NftKeyElem pin{pinhole_key(*IpAddr::parse("2001:db8::23"), 6, 443), 0, 0, 0};
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftKeyElemAdd{NftFamily::ip6, kProtectTable, kPinholeSet, pin}, 6, b);
+  });
+  std::vector<NftKeyElem> elems;
+  auto dumped = as_dumped(buf);
+  REQUIRE(nft::decode_key_elems(reinterpret_cast<const nlmsghdr*>(dumped.data()), NftFamily::ip6,
+                                kProtectTable, kPinholeSet, elems));
+  REQUIRE(elems.size() == 1);
+  CHECK(elems[0] == pin);
+  CHECK(elems[0].key.size() == 24);
+  const NftKeyElem state{std::string("\x02\x00\x00\x00", 4), NF_ACCEPT, 0, 0};
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftKeyElemAdd{NftFamily::ip, kProtectTable, kCtStateMap, state}, 7, b);
+  });
+  elems.clear();
+  dumped = as_dumped(buf);
+  REQUIRE(nft::decode_key_elems(reinterpret_cast<const nlmsghdr*>(dumped.data()), NftFamily::ip,
+                                kProtectTable, kCtStateMap, elems));
+  REQUIRE(elems.size() == 1);
+  CHECK(elems[0] == state);
+  // Of another set: not decoded.
+  elems.clear();
+  CHECK_FALSE(nft::decode_key_elems(reinterpret_cast<const nlmsghdr*>(dumped.data()), NftFamily::ip,
+                                    kProtectTable, kOpenSet, elems));
 }
