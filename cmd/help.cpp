@@ -250,6 +250,14 @@ validate contributes nothing, and what it governs is left as it is.
                           connections through a forwarding that moves or
                           goes keep their old destination until they close
   wireguard.json          WireGuard devices and their peers
+  firewall.json           protection from the uplink (not router7's):
+                          "protect_lan" lets in only what the LAN opened,
+                          the forwardings and the "pinholes" (by
+                          dest_addr, or dest_iid on the delegated /64,
+                          which follows a renumbering); "protect_router"
+                          opens the router only to its DHCP replies, ICMP,
+                          wireguard.json's ports and "open". Absent:
+                          everything is accepted, as router7 does
   dhcp4/wire/lease.json   the DHCPv4 lease: uplink0's address and routes
   dhcp6/wire/lease.json   the DHCPv6 delegated prefix: lan0's address
 

@@ -2,7 +2,9 @@
 # Leases from Debian's DHCP clients (issue 24), proven against real,
 # independent software: the lab of lab.sh (Kea at the ISP, the real
 # dhcpcd with netkeep's script and `netkeep run` on the router), then
-# udhcpc against the same Kea. The LAN side is test_dhcp_lan.sh's.
+# udhcpc against the same Kea. The LAN side is test_dhcp_lan.sh's. All of
+# it with firewall.json's protection on (issue 25): the clients' replies
+# and renewals still come in.
 source "$(dirname "$0")/lib.sh"
 for tool in kea-dhcp4 kea-dhcp6 dhcpcd udhcpc; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (tools/deps installs it)"; exit 77; }
@@ -11,11 +13,17 @@ done
 source "$(dirname "$0")/lab.sh"
 lab_topology
 
+write "$CFG/firewall.json" '{"protect_lan": true, "protect_router": true}'
 daemon_start "$R" --config "$CFG" --root "$ROOT" --metrics 127.0.0.1:9100
 scrape() { printf 'GET /metrics HTTP/1.1\r\nHost: netkeep\r\n\r\n' | ip netns exec "$R" socat -t 2 - TCP:127.0.0.1:9100; }
 started() { [ "$(reconciles)" -ge 1 ]; }
 within 10000 "the daemon converged on interfaces.json" started
 within 5000 "uplink0 is up, with its link-local address" has_ll
+protected() {
+  ip netns exec "$R" nft list chain ip netkeep protect-router >/dev/null 2>&1 &&
+    ip netns exec "$R" nft list chain ip6 netkeep protect-router >/dev/null 2>&1
+}
+within 5000 "protection is on: the router's input chains are there" protected
 kea_config 203.0.113.62 2001:db8:4a00::
 kea_start
 within 10000 "Kea listens (DHCPv4 and DHCPv6)" kea_listening
