@@ -43,6 +43,34 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
       }
     }
   }
+  // Protection (firewall.json): what each of its chains dropped or refused
+  // with a reset (both: the packet goes no further), and of that what it
+  // refused, by family and hook. Only while its counters exist.
+  auto protection = [&](const char* metric, const char* help, bool rejected_only) {
+    std::string lines;
+    for (NftFamily f : {NftFamily::ip, NftFamily::ip6})
+      for (const char* chain : {"lan", "router"}) {
+        uint64_t n = 0;
+        bool any = false;
+        for (const auto& c : counters) {
+          if (c.family != f || c.table != "netkeep") continue;
+          const bool rejected = c.name == fmt::format("{}-rejected", chain);
+          if (!rejected && (rejected_only || c.name != fmt::format("{}-dropped", chain))) continue;
+          n += c.packets;
+          any = true;
+        }
+        if (any)
+          lines += fmt::format("{}{{family=\"{}\",hook=\"{}\"}} {}\n", metric,
+                               f == NftFamily::ip ? "ipv4" : "ipv6",
+                               chain[0] == 'l' ? "forward" : "input", n);
+      }
+    if (!lines.empty())
+      out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", metric, help, metric) + lines;
+  };
+  protection("netkeep_protection_dropped_packets_total",
+             "Packets from the uplink that protection (firewall.json) dropped or refused.", false);
+  protection("netkeep_protection_rejected_packets_total",
+             "Of those, the TCP segments protection answered with a reset.", true);
   // Per forwarding (each port interval it wins): the connections its map
   // element counted, and their packets and bytes from its count set's.
   struct Series {

@@ -161,6 +161,16 @@ contains "on: IPv4 too: the router's closed port is refused from the WAN" "$(fro
 COUNTERS=$(ip netns exec "$R" nft list counter ip6 netkeep lan-rejected)
 lacks "on: lan-rejected counted the resets" "$COUNTERS" "packets 0 "
 
+# The daemon's metrics: what protection dropped and refused, by family and hook.
+daemon_start "$R" --config "$CFG" --root "$ROOT" --metrics 127.0.0.1:9100
+for _ in $(seq 1 50); do [ "$(reconciles)" -ge 1 ] && break; sleep 0.1; done
+METRICS=$(ip netns exec "$R" python3 -c '
+import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=3).read().decode())' 2>&1)
+kill "$DAEMON"; wait "$DAEMON" 2>/dev/null
+refused=$(awk '$1 == "netkeep_protection_rejected_packets_total{family=\"ipv6\",hook=\"forward\"}" {print $2}' <<<"$METRICS")
+check "metrics: the LAN's refused IPv6 segments counted ($refused)" test "${refused:-0}" -ge 2
+contains "metrics: the router's input hook too" "$METRICS" 'netkeep_protection_dropped_packets_total{family="ipv4",hook="input"}'
+
 # The operator's round trip: the table listed and loaded again by nft is
 # what netkeep makes, byte for byte (plan has nothing to do).
 ip netns exec "$R" nft list table ip6 netkeep >"$WORK/ip6.nft"
