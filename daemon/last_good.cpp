@@ -16,7 +16,6 @@ namespace netkeep {
 
 namespace {
 
-constexpr const char* kOperatorFiles[] = {kInterfacesFile, kPortForwardingsFile, kWireGuardFile};
 constexpr const char* kLeaseDirs[] = {"dhcp4", "dhcp6"};
 
 std::string read_kept(const std::filesystem::path& p) {

@@ -88,8 +88,7 @@ bool ConfigWatch::is_config_file(int wd, const char* name) const {
   auto w = watches_.find(wd);
   if (w == watches_.end()) return true;  // not knowing, assume it matters
   const std::filesystem::path p = (w->second / name).lexically_relative(dir_);
-  for (const char* f :
-       {kInterfacesFile, kDhcp4File, kDhcp6File, kPortForwardingsFile, kWireGuardFile})
+  for (const char* f : kConfigFiles)
     if (p == f) return true;
   return false;
 }

@@ -218,6 +218,13 @@ inline constexpr const char* kDhcp6File = "dhcp6/wire/lease.json";
 inline constexpr const char* kPortForwardingsFile = "portforwardings.json";
 inline constexpr const char* kWireGuardFile = "wireguard.json";
 inline constexpr const char* kFirewallFile = "firewall.json";
+// Every file load_config reads: what the daemon watches and a saved plan
+// fingerprints. Those the operator writes (not the DHCP clients' leases):
+// what run --confirm keeps of the last good config.
+inline constexpr const char* kConfigFiles[] = {kInterfacesFile,      kDhcp4File,     kDhcp6File,
+                                               kPortForwardingsFile, kWireGuardFile, kFirewallFile};
+inline constexpr const char* kOperatorFiles[] = {kInterfacesFile, kPortForwardingsFile,
+                                                 kWireGuardFile, kFirewallFile};
 
 // Kernel limit on interface names (IFNAMSIZ - 1).
 inline constexpr size_t kMaxIfName = 15;

@@ -43,8 +43,7 @@ std::string config_file_hash(const std::filesystem::path& file) {
 
 Fingerprint fingerprint(const std::filesystem::path& config, const Actual& a) {
   Fingerprint f;
-  for (const char* name :
-       {kInterfacesFile, kDhcp4File, kDhcp6File, kPortForwardingsFile, kWireGuardFile}) {
+  for (const char* name : kConfigFiles) {
     f[fmt::format("config {}", name)] = config_file_hash(config / name);
   }
   f["kernel links"] = part(a, [](const Actual& x, Actual& o) { o.links = x.links; });

@@ -126,10 +126,13 @@ contains "off: the router's port on the uplink too" "$(from_wan tcp 2001:db8:fff
 BEFORE=$(ruleset "$R")
 lacks "off: no protection objects" "$BEFORE" "protect-lan"
 
-write "$CFG/firewall.json" '{"protect_lan": true, "protect_router": true,
-  "open": [{"proto": "tcp", "port": "22"}],
-  "pinholes": [{"proto": "tcp", "port": "443", "dest_iid": "::23"},
-               {"proto": "tcp", "port": "22", "dest_iid": "::23", "from": "2001:db8:ffff::1/128"}]}'
+firewall() {  # firewall [PINHOLE]: the test's firewall.json, with one more pinhole
+  write "$CFG/firewall.json" "{\"protect_lan\": true, \"protect_router\": true,
+  \"open\": [{\"proto\": \"tcp\", \"port\": \"22\"}],
+  \"pinholes\": [{\"proto\": \"tcp\", \"port\": \"443\", \"dest_iid\": \"::23\"},${1:+ $1,}
+    {\"proto\": \"tcp\", \"port\": \"22\", \"dest_iid\": \"::23\", \"from\": \"2001:db8:ffff::1/128\"}]}"
+}
+firewall
 nk "$R" plan --config "$CFG" --root "$ROOT" >"$WORK/plan" 2>&1
 PLAN=$(cat "$WORK/plan")
 contains "plan: the pinhole in its own words" "$PLAN" "+ pinhole tcp 443 -> 2001:db8:4a00::23"
@@ -166,6 +169,14 @@ daemon_start "$R" --config "$CFG" --root "$ROOT" --metrics 127.0.0.1:9100
 for _ in $(seq 1 50); do [ "$(reconciles)" -ge 1 ] && break; sleep 0.1; done
 METRICS=$(ip netns exec "$R" python3 -c '
 import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=3).read().decode())' 2>&1)
+pinholes() { ip netns exec "$R" nft list set ip6 netkeep pinholes; }
+firewall '{"proto": "udp", "port": "8443", "dest_iid": "::23"}'
+for _ in $(seq 1 50); do pinholes | grep -q "2001:db8:4a00::23 . udp . 8443" && break; sleep 0.1; done
+contains "the daemon applies an edit of firewall.json" "$(pinholes)" "2001:db8:4a00::23 . udp . 8443"
+contains "daemon: the new pinhole lets its traffic in" "$(from_wan udp 2001:db8:4a00::23 8443)" "open: udp ping"
+firewall
+for _ in $(seq 1 50); do pinholes | grep -q "udp . 8443" || break; sleep 0.1; done
+lacks "and takes the pinhole away again" "$(pinholes)" "udp . 8443"
 kill "$DAEMON"; wait "$DAEMON" 2>/dev/null
 refused=$(awk '$1 == "netkeep_protection_rejected_packets_total{family=\"ipv6\",hook=\"forward\"}" {print $2}' <<<"$METRICS")
 check "metrics: the LAN's refused IPv6 segments counted ($refused)" test "${refused:-0}" -ge 2
