@@ -240,6 +240,29 @@ void leases(const Desired& d, const Actual& a, int64_t now, std::vector<Finding>
     }
 }
 
+// LAN protection (firewall.json): lan0 on a global IPv6 prefix (the
+// delegated one, on which LAN hosts take addresses by SLAAC) with nothing
+// filtering what comes in from the uplink. (The hosts' own addresses are
+// not read: a prefix on lan0 is where they come from.)
+void unprotected_lan(const Desired& d, const Actual& a, std::vector<Finding>& out) {
+  if (d.firewall.state == FileState::invalid) return;  // frozen: reported as an error already
+  if (d.firewall.ok() && d.firewall.value.protect_lan) return;
+  for (const Address& ad : a.addrs) {
+    const uint8_t first = ad.local.addr.bytes[0];
+    if (ad.dev != "lan0" || ad.local.addr.is_v4() || (first & 0xe0) != 0x20) continue;  // 2000::/3
+    out.push_back(
+        {Severity::warning,
+         fmt::format(
+             "lan0 is on the global prefix {}: every LAN host's IPv6 address on it is "
+             "reachable from the internet, and {}",
+             ad.local.network().str(),
+             d.firewall.ok() ? "firewall.json has protect_lan false" : "there is no firewall.json"),
+         "protect the LAN: echo '{\"protect_lan\": true, \"protect_router\": true}' > "
+         "firewall.json, and open single hosts with \"pinholes\" (see netkeep(8), FILES)"});
+    return;
+  }
+}
+
 }  // namespace
 
 std::vector<Finding> diagnose(const Desired& desired, const Actual& actual, const Plan& pending,
@@ -249,6 +272,7 @@ std::vector<Finding> diagnose(const Desired& desired, const Actual& actual, cons
   sysctls_and_plan(pending, out);
   kernel_settings(actual, survey, out);
   destinations(desired, actual, out);
+  unprotected_lan(desired, actual, out);
   if (survey.now) leases(desired, actual, *survey.now, out);
   // Errors first, then in the order found.
   std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {

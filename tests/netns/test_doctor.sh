@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# netkeep doctor (issue 16): on a clean router it finds nothing (exit 0);
+# netkeep doctor (issue 16): on a clean (and protected) router it finds
+# nothing (exit 0);
 # with a docker-like, a firewalld-like and a tailscale-like foreign ruleset
 # it reports the finding each causes, with the exit status of its
 # severity; it never writes (the ruleset and routes are unchanged by it).
@@ -17,6 +18,13 @@ lease4 "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"
 nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1 || { echo "apply failed"; exit 1; }
 doctor() { nk "$R" doctor --config "$CFG" --root "$ROOT" "$@"; }
 snapshot() { { ruleset "$R"; ip -n "$R" route; ip netns exec "$R" sysctl -n net.ipv4.ip_forward; }; }
+
+# The delegated prefix on lan0, nothing protecting it: a warning (issue 25).
+status "an unprotected LAN: a warning (exit 2)" 2 doctor
+contains "it names the prefix and what is missing" "$(cat "$WORK/out")" \
+  "warning: lan0 is on the global prefix 2001:db8:4a00::/64: every LAN host's IPv6 address on it is reachable from the internet, and there is no firewall.json"
+write "$CFG/firewall.json" '{"protect_lan": true, "protect_router": true}'
+nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1 || { echo "apply failed"; exit 1; }
 
 status "a clean router: nothing found" 0 doctor
 contains "and it says so" "$(cat "$WORK/out")" "netkeep doctor: nothing found"

@@ -221,3 +221,23 @@ TEST_CASE("leases: one past its time, none while uplink0 has no address, a clien
   CHECK(fs[0].what == "a DHCP client configures uplink0 itself beside netkeep: route 0.0.0.0/0 "
                       "proto dhcp metric 1002");
 }
+
+TEST_CASE("doctor: a LAN on a global IPv6 prefix with nothing protecting it") {
+  Actual a = router();
+  a.addrs.push_back({"lan0", pre("2001:db8:4a00::1/64"), std::nullopt, kAddrProtoDhcp6});
+  Desired d;
+  std::string text = all(diagnose(d, a, {}, {}));
+  CHECK(text.find("warning: lan0 is on the global prefix 2001:db8:4a00::/64: every LAN host's "
+                  "IPv6 address on it is reachable from the internet, and there is no "
+                  "firewall.json") != std::string::npos);
+  CHECK(text.find("fix: protect the LAN") != std::string::npos);
+  d.firewall = {FileState::ok, {}};
+  d.firewall.value.protect_lan = false;
+  CHECK(all(diagnose(d, a, {}, {})).find("firewall.json has protect_lan false") !=
+        std::string::npos);
+  d.firewall.value.protect_lan = true;  // protected: nothing to say
+  CHECK(all(diagnose(d, a, {}, {})).find("global prefix") == std::string::npos);
+  // Only link-local and unique local addresses on lan0: nothing reachable.
+  a.addrs.back() = {"lan0", pre("fd00:1::1/64"), std::nullopt, kAddrProtoDhcp6};
+  CHECK(all(diagnose(Desired{}, a, {}, {})).find("global prefix") == std::string::npos);
+}
