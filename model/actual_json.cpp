@@ -348,8 +348,11 @@ void nft_from_json(object o, NftState& n) {
       if (!k["typed"].get_bool().get(typed)) set.typed = typed;
       for (element x : k["elements"].get_array()) {
         object eo = x.get_object();
-        set.elems.push_back(
-            {unhex(str(eo, "key")), static_cast<int32_t>(eo["verdict"].get_int64().value()), 0, 0});
+        set.elems.push_back({unhex(str(eo, "key")),
+                             static_cast<int32_t>(eo["verdict"].get_int64().value()),
+                             0,
+                             0,
+                             {}});
       }
       n.keysets.push_back(std::move(set));
     }

@@ -240,6 +240,7 @@ struct NftKeyElem {
   std::string key;
   int32_t verdict = 0;              // NF_ACCEPT, NF_DROP: a verdict map's data
   uint64_t packets = 0, bytes = 0;  // its counter: read, never compared
+  std::string note;                 // a desired element's origin, for people ("::23")
   bool operator==(const NftKeyElem& o) const { return key == o.key && verdict == o.verdict; }
 };
 

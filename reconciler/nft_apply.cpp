@@ -140,7 +140,9 @@ std::optional<KernelError> apply_nft_op(NftState& s, const Op& op, uint64_t hand
         std::lower_bound(k->elems.begin(), k->elems.end(), o->elem.key,
                          [](const NftKeyElem& e, const std::string& key) { return e.key < key; });
     if (at != k->elems.end() && at->key == o->elem.key) return err(EEXIST, "File exists");
-    k->elems.insert(at, o->elem);
+    NftKeyElem e = o->elem;
+    e.note.clear();  // the kernel keeps the key and verdict alone
+    k->elems.insert(at, std::move(e));
     return std::nullopt;
   }
   if (auto* o = std::get_if<NftKeyElemDel>(&op)) {

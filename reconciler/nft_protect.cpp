@@ -260,9 +260,9 @@ void add_family(const ProtectInputs& in, NftFamily f, NftState& s) {
   s.tables.push_back({f, kProtectTable});
   for (const char* c : kCounters) s.counters.push_back({f, kProtectTable, c, 0, 0});
   NftKeySet states = keyset(f, kCtStateMap);
-  states.elems = {{host32(kCtInvalid), NF_DROP, 0, 0},
-                  {host32(kCtEstablished), NF_ACCEPT, 0, 0},
-                  {host32(kCtRelated), NF_ACCEPT, 0, 0}};
+  states.elems = {{host32(kCtInvalid), NF_DROP, 0, 0, {}},
+                  {host32(kCtEstablished), NF_ACCEPT, 0, 0, {}},
+                  {host32(kCtRelated), NF_ACCEPT, 0, 0, {}}};
   sort_unique(states.elems);
   s.keysets.push_back(std::move(states));
   if (fw.protect_lan) {
@@ -289,7 +289,8 @@ void add_family(const ProtectInputs& in, NftFamily f, NftState& s) {
           continue;
         }
         for (uint32_t port = p.port.first; port <= p.port.last; port++)
-          pins.elems.push_back({pinhole_key(a, p.proto, static_cast<uint16_t>(port)), 0, 0, 0});
+          pins.elems.push_back({pinhole_key(a, p.proto, static_cast<uint16_t>(port)), 0, 0, 0,
+                                p.dest_iid ? p.dest_iid->str() : std::string()});
       }
     }
     sort_unique(pins.elems);
@@ -315,8 +316,9 @@ void add_family(const ProtectInputs& in, NftFamily f, NftState& s) {
     NftKeySet open = keyset(f, kOpenSet);
     for (const OpenPort& o : fw.open)
       for (uint32_t port = o.port.first; port <= o.port.last; port++)
-        open.elems.push_back({open_key(o.proto, static_cast<uint16_t>(port)), 0, 0, 0});
-    for (uint16_t port : in.wg_ports) open.elems.push_back({open_key(IPPROTO_UDP, port), 0, 0, 0});
+        open.elems.push_back({open_key(o.proto, static_cast<uint16_t>(port)), 0, 0, 0, {}});
+    for (uint16_t port : in.wg_ports)
+      open.elems.push_back({open_key(IPPROTO_UDP, port), 0, 0, 0, {}});
     sort_unique(open.elems);
     s.keysets.push_back(std::move(open));
     c.rules.push_back(reject_tcp("router-rejected"));
@@ -409,9 +411,11 @@ std::string keyset_elem_text(NftFamily family, std::string_view set, const NftKe
   if (set == kOpenSet && k.size() == 8)
     return fmt::format("open {} {}", proto_text(k[0]), port_text(k.substr(4)));
   const size_t n = family == NftFamily::ip6 ? 16 : 4;
-  if (set == kPinholeSet && k.size() == n + 8)
+  if (set == kPinholeSet && k.size() == n + 8) {
+    const std::string addr = IpAddr::from_bytes(k.data(), n)->str();
     return fmt::format("pinhole {} {} -> {}", proto_text(k[n]), port_text(k.substr(n + 4)),
-                       IpAddr::from_bytes(k.data(), n)->str());
+                       e.note.empty() ? addr : fmt::format("{} ({})", e.note, addr));
+  }
   return fmt::format("{} element of {} bytes", set, k.size());
 }
 

@@ -135,7 +135,7 @@ firewall() {  # firewall [PINHOLE]: the test's firewall.json, with one more pinh
 firewall
 nk "$R" plan --config "$CFG" --root "$ROOT" >"$WORK/plan" 2>&1
 PLAN=$(cat "$WORK/plan")
-contains "plan: the pinhole in its own words" "$PLAN" "+ pinhole tcp 443 -> 2001:db8:4a00::23"
+contains "plan: the pinhole in its own words" "$PLAN" "+ pinhole tcp 443 -> ::23 (2001:db8:4a00::23)"
 contains "plan: the open port" "$PLAN" "+ open tcp 22 (ip6 open)"
 status "apply with firewall.json" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
 status "then plan has nothing to do" 0 nk "$R" plan --config "$CFG" --root "$ROOT"
@@ -193,7 +193,7 @@ status "round trip: and netkeep changes nothing" 0 nk "$R" plan --config "$CFG" 
 lease6 2001:db8:4b00::
 nk "$R" plan --config "$CFG" --root "$ROOT" >"$WORK/plan" 2>&1
 PLAN=$(cat "$WORK/plan")
-contains "renumbering: the new element" "$PLAN" "+ pinhole tcp 443 -> 2001:db8:4b00::23"
+contains "renumbering: the new element" "$PLAN" "+ pinhole tcp 443 -> ::23 (2001:db8:4b00::23)"
 contains "renumbering: the old one goes" "$PLAN" "- pinhole tcp 443 -> 2001:db8:4a00::23"
 lacks "renumbering: no chain of protection's is rewritten but the from rule" "$(grep -v 'saddr 2001:db8:ffff::1' <<<"$PLAN")" "- nft ip6 netkeep chain"
 status "renumbering: apply" 0 nk "$R" apply --config "$CFG" --root "$ROOT"

@@ -311,7 +311,7 @@ TEST_CASE("protection's sets: declared with the type their name says, elements b
   CHECK_FALSE(nft::decode_keyset(onlh));
 
   // An element: its key's bytes; a verdict map's element: its verdict too.
-  const NftKeyElem pin{pinhole_key(*IpAddr::parse("2001:db8::23"), 6, 443), 0, 0, 0};
+  const NftKeyElem pin{pinhole_key(*IpAddr::parse("2001:db8::23"), 6, 443), 0, 0, 0, {}};
   buf = encoded([&](nft::Batch& b) {
     nft::encode_op(NftKeyElemAdd{NftFamily::ip6, kProtectTable, kPinholeSet, pin}, 6, b);
   });
@@ -322,7 +322,7 @@ TEST_CASE("protection's sets: declared with the type their name says, elements b
   REQUIRE(elems.size() == 1);
   CHECK(elems[0] == pin);
   CHECK(elems[0].key.size() == 24);
-  const NftKeyElem state{std::string("\x02\x00\x00\x00", 4), NF_ACCEPT, 0, 0};
+  const NftKeyElem state{std::string("\x02\x00\x00\x00", 4), NF_ACCEPT, 0, 0, {}};
   buf = encoded([&](nft::Batch& b) {
     nft::encode_op(NftKeyElemAdd{NftFamily::ip, kProtectTable, kCtStateMap, state}, 7, b);
   });

@@ -83,7 +83,7 @@ TEST_CASE("protection: a renumbering swaps the dest_iid elements in one plan, no
   CHECK(ops_of<NftKeyElemDel>(p).size() == 2);
   CHECK(ops_of<NftKeyElemAdd>(p).size() == 2);
   CHECK(p.ops.size() == 4);
-  CHECK(text(p).find("+ pinhole tcp 443 -> 2001:db8:4b00::23") != std::string::npos);
+  CHECK(text(p).find("+ pinhole tcp 443 -> ::23 (2001:db8:4b00::23)") != std::string::npos);
   CHECK(text(p).find("- pinhole tcp 80 -> 2001:db8:4a00::42") != std::string::npos);
 }
 
