@@ -44,6 +44,14 @@ ip -n "$R" addr add 2001:db8:ffff::2/64 dev uplink0 nodad
 ip -n "$R" -6 route add default via 2001:db8:ffff::1
 for _ in $(seq 1 50); do dad_done "$R" && break; sleep 0.1; done
 
+# Another program's tables (docker's, tailscale's): never touched.
+ip netns exec "$R" nft -f - <<'NFT'
+table ip6 other { chain fwd { type filter hook forward priority 10; policy accept; tcp dport 9999 counter accept; } }
+table inet other { set allowed { type ipv6_addr; elements = { 2001:db8::99 } } }
+NFT
+others() { ip netns exec "$R" nft -a list table ip6 other; ip netns exec "$R" nft -a list table inet other; }
+OTHERS=$(others)
+
 # Servers: TCP and UDP listeners that answer with a tag, in L and in R.
 cat >"$WORK/srv.py" <<'PY'
 import socket, sys, threading
@@ -153,6 +161,53 @@ contains "on: what the LAN host opens works both ways (TCP)" "$(from_lan tcp 200
 contains "on: (UDP)" "$(from_lan udp 2001:db8:ffff::1 2222)" "open: udp ping"
 contains "on: the LAN host pings the WAN" "$(from_lan ping 2001:db8:ffff::1)" "open: echo reply"
 contains "on: the WAN pings the LAN host (ICMPv6 echo passes, RFC 4890)" "$(from_wan ping 2001:db8:4a00::23)" "open: echo reply"
+# A Packet Too Big from a small-MTU hop beyond the WAN (W -1280- M - F)
+# reaches the LAN host for its established flow: 20 kB from L to F get
+# through (a filter that dropped it would stall the transfer for good).
+M=$(new_ns mid)
+F=$(new_ns far)
+ip -n "$W" link add name m0 mtu 1280 type veth peer name w0 netns "$M"
+ip -n "$M" link add name f0 type veth peer name m0 netns "$F"
+ip -n "$M" link set w0 mtu 1280
+for pair in "$W m0" "$M w0" "$M f0" "$F m0"; do set -- $pair; ip -n "$1" link set "$2" up; done
+ip -n "$W" addr add 2001:db8:eee1::1/64 dev m0 nodad
+ip -n "$M" addr add 2001:db8:eee1::2/64 dev w0 nodad
+ip -n "$M" addr add 2001:db8:eee2::1/64 dev f0 nodad
+ip -n "$F" addr add 2001:db8:eee2::2/64 dev m0 nodad
+ip -n "$W" route add 2001:db8:eee2::/64 via 2001:db8:eee1::2
+ip -n "$M" -6 route add default via 2001:db8:eee1::1
+ip -n "$F" -6 route add default via 2001:db8:eee2::1
+for ns in "$W" "$M"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1; done
+ip netns exec "$F" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.bind(("::", 7000)); s.listen(4)
+while True:
+    c, _ = s.accept(); n = 0
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        n += len(d)
+    c.sendall(b"%d" % n); c.close()' &
+sleep 0.3
+big() {  # big SECONDS: 20 kB from L to F; prints what F counted
+  ip netns exec "$L" timeout "$1" python3 -c '
+import socket
+c = socket.create_connection(("2001:db8:eee2::2", 7000), timeout=8)
+c.sendall(b"x" * 20000); c.shutdown(socket.SHUT_WR)
+print(c.recv(100).decode())' 2>&1
+}
+equals "on: a Packet Too Big from a 1280-byte hop reaches the LAN host (20 kB get through)" "$(big 10)" "20000"
+contains "  (the LAN host learned the path MTU)" "$(ip -n "$L" -6 route get 2001:db8:eee2::2)" "mtu 1280"
+# The control: another program's rule that drops Packet Too Big on the
+# router, and the same transfer stalls.
+ip -n "$L" -6 route flush cache
+ip netns exec "$R" nft add table ip6 ptbdrop
+ip netns exec "$R" nft add chain ip6 ptbdrop f '{ type filter hook forward priority -10; }'
+ip netns exec "$R" nft add rule ip6 ptbdrop f icmpv6 type packet-too-big drop
+lacks "  (control: with Packet Too Big dropped, it stalls)" "$(big 3)" "20000"
+ip netns exec "$R" nft delete table ip6 ptbdrop
+
 contains "on: a forwarding still works (ct status dnat)" "$(from_wan tcp 203.0.113.62 8080)" "open: hello 80"
 contains "on: hairpin too" "$(from_lan tcp 203.0.113.62 8080)" "open: hello 80"
 ip -n "$W" route add 10.10.0.0/24 via 203.0.113.62
@@ -218,4 +273,5 @@ AFTER=$(ruleset "$R")
 lacks "off again: no protection chain" "$AFTER" "protect-"
 lacks "off again: no protection set" "$AFTER" "pinholes"
 contains "off again: the LAN host is open again" "$(from_wan tcp 2001:db8:4b00::23 8443)" "open: hello 8443"
+equals "other programs' tables are byte for byte as they were, through it all" "$(others)" "$OTHERS"
 finish
