@@ -31,6 +31,7 @@
 #include "model/lease_file.hpp"
 #include "reconciler/executor.hpp"
 #include "reconciler/nft_desired.hpp"
+#include "reconciler/nft_protect.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile.hpp"
@@ -368,6 +369,7 @@ int cmd_show(const Args& a) {
                                      {}})
                    .substr(2),
                f.connections, f.packets, f.bytes);
+  for (const auto& line : protection_lines(x.nft)) fmt::print("{}\n", line);
   for (const auto& [path, f] : x.files) {
     const char* kinds[] = {"missing", "regular file", "symlink", "other"};
     fmt::print("file {}: {}\n", path, kinds[static_cast<int>(f.kind)]);

@@ -349,6 +349,22 @@ std::string open_key(uint8_t proto, uint16_t port) {
   return std::string(k, 8);
 }
 
+std::vector<std::string> protection_lines(const NftState& s) {
+  std::vector<std::string> out;
+  for (const auto& k : s.keysets) {
+    if (k.name == kCtStateMap) continue;
+    for (const auto& e : k.elems)
+      out.push_back(fmt::format("{} packets {} bytes {}", keyset_elem_text(k.family, k.name, e),
+                                e.packets, e.bytes) +
+                    (k.name == kOpenSet ? fmt::format(" ({})", family_name(k.family)) : ""));
+  }
+  for (const auto& c : s.counters)
+    if (protect_counter(c.family, c.table, c.name))
+      out.push_back(fmt::format("protection {} {} packets {} bytes {}", family_name(c.family),
+                                c.name, c.packets, c.bytes));
+  return out;
+}
+
 std::vector<std::string> add_protection(const ProtectInputs& in, NftState& s) {
   std::vector<std::string> warnings;
   if (!in.firewall) return warnings;

@@ -65,6 +65,10 @@ std::optional<KeySetType> keyset_type(NftFamily family, std::string_view name);
 // "open udp 51820", "ct state established: accept".
 std::string keyset_elem_text(NftFamily family, std::string_view set, const NftKeyElem& e);
 
+// What `show` says of protection: each pinhole and open port with the
+// packets its counter saw, and each drop and reset counter.
+std::vector<std::string> protection_lines(const NftState& s);
+
 // The key of a pinhole element and of an open port's.
 std::string pinhole_key(const IpAddr& addr, uint8_t proto, uint16_t port);
 std::string open_key(uint8_t proto, uint16_t port);

@@ -65,7 +65,7 @@ KeySetOps diff_keysets(const NftState& have, const NftState& want) {
   KeySetOps out;
   for (const auto& w : want.keysets) {
     const NftKeySet* h = have.keyset(w.family, w.table, w.name);
-    if (h && !h->typed) {
+    if (h && !h->typed && w.typed) {  // (a frozen copy of one stays as it is)
       out.set_dels.push_back(
           NftKeySetDel{w.family, w.table, w.name, "not of the type netkeep makes"});
       if (std::find(out.remade.begin(), out.remade.end(), w.family) == out.remade.end())

@@ -218,6 +218,10 @@ contains "on: the router's closed port answers from the LAN" "$(from_lan tcp 200
 contains "on: IPv4 too: the router's closed port is refused from the WAN" "$(from_wan tcp 203.0.113.62 2222)" "refused"
 COUNTERS=$(ip netns exec "$R" nft list counter ip6 netkeep lan-rejected)
 lacks "on: lan-rejected counted the resets" "$COUNTERS" "packets 0 "
+SHOWN=$(nk "$R" show --config "$CFG" --root "$ROOT")
+pin443=$(sed -nE 's/^pinhole tcp 443 -> 2001:db8:4a00::23 packets ([0-9]+) .*/\1/p' <<<"$SHOWN")
+check "show: the pinhole with the packets it let in ($pin443)" test "${pin443:-0}" -ge 1
+contains "show: protection's counters" "$SHOWN" "protection ip6 lan-rejected packets"
 
 # The daemon's metrics: what protection dropped and refused, by family and hook.
 daemon_start "$R" --config "$CFG" --root "$ROOT" --metrics 127.0.0.1:9100
