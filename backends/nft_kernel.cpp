@@ -13,6 +13,7 @@
 #include "backends/nft_stamp.hpp"
 #include "reconciler/nft_apply.hpp"
 #include "reconciler/nft_desired.hpp"
+#include "reconciler/nft_protect.hpp"
 
 namespace netkeep {
 
@@ -229,6 +230,22 @@ KernelResult<std::vector<NftMap>> NftKernel::read_forwarding_counters() {
         out.push_back(std::move(*m));
       }
     }
+  return out;
+}
+
+KernelResult<std::vector<NftKeySet>> NftKernel::read_pinhole_counters() {
+  std::vector<NftKeySet> out;
+  for (NftFamily f : {NftFamily::ip, NftFamily::ip6}) {
+    NftKeySet k{f, kProtectTable, kPinholeSet, true, {}};
+    auto m = nft::dump_elems(k.family, k.table, k.name);
+    if (auto e = sock_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+          nft::decode_key_elems(nlh, k.family, k.table, k.name, k.elems);
+        })) {
+      if (e->code == ENOENT) continue;  // protection is off
+      return unexpected(*e);
+    }
+    out.push_back(std::move(k));
+  }
   return out;
 }
 

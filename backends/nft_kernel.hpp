@@ -78,6 +78,9 @@ class NftKernel {
   // The forwarding maps and count sets with their elements' counters (a
   // read, as above).
   KernelResult<std::vector<NftMap>> read_forwarding_counters();
+  // LAN protection's pinhole sets (ip and ip6 netkeep), with their
+  // elements' counters; none while protection is off.
+  KernelResult<std::vector<NftKeySet>> read_pinhole_counters();
   // The ip and inet chains netkeep does not own, with their rules, for
   // `netkeep doctor`. Read as two dumps; not retried if another program
   // changes the ruleset meanwhile (a diagnosis, not a plan).

@@ -225,9 +225,12 @@ class Daemon {
     auto forwardings = kernel_->nft().read_forwarding_counters();
     if (!forwardings)
       log_line("metrics: reading the forwarding maps: " + forwardings.error().str());
+    auto pinholes = kernel_->nft().read_pinhole_counters();
+    if (!pinholes) log_line("metrics: reading the pinholes: " + pinholes.error().str());
     return loop_.metrics().render(counters ? *counters : std::vector<NftCounter>{},
                                   kernel_->nft().full_dumps(),
-                                  forwardings ? *forwardings : std::vector<NftMap>{});
+                                  forwardings ? *forwardings : std::vector<NftMap>{},
+                                  pinholes ? *pinholes : std::vector<NftKeySet>{});
   }
 
   DaemonOptions opts_;

@@ -4,6 +4,7 @@
 
 #include "model/desired.hpp"
 #include "reconciler/nft_desired.hpp"
+#include "reconciler/nft_protect.hpp"
 
 namespace netkeep {
 
@@ -17,7 +18,8 @@ void Metrics::reconciled(bool ok, double seconds, double now_unix) {
 }
 
 std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nft_dumps,
-                            const std::vector<NftMap>& forwardings) const {
+                            const std::vector<NftMap>& forwardings,
+                            const std::vector<NftKeySet>& pinholes) const {
   std::string out;
   // router7: counters fwded, inputc, outputc of table filter, per family.
   struct Name {
@@ -71,6 +73,19 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
              "Packets from the uplink that protection (firewall.json) dropped or refused.", false);
   protection("netkeep_protection_rejected_packets_total",
              "Of those, the TCP segments protection answered with a reset.", true);
+  // Per pinhole element (a host, protocol and port): the packets it let in.
+  std::string pins;
+  for (const auto& k : pinholes)
+    for (const auto& e : k.elems)
+      if (auto p = pinhole_of(k.family, e))
+        pins += fmt::format(
+            "netkeep_pinhole_packets_total{{proto=\"{}\",port=\"{}\",dest=\"{}\"}} {}\n",
+            p->proto == 6 ? "tcp" : p->proto == 17 ? "udp" : std::to_string(p->proto), p->port,
+            p->addr.str(), e.packets);
+  if (!pins.empty())
+    out += "# HELP netkeep_pinhole_packets_total Packets each pinhole (firewall.json) let in, by "
+           "its host, protocol and port.\n# TYPE netkeep_pinhole_packets_total counter\n" +
+           pins;
   // Per forwarding (each port interval it wins): the connections its map
   // element counted, and their packets and bytes from its count set's.
   struct Series {

@@ -31,9 +31,11 @@ class Metrics {
   // The text for GET /metrics; `counters` are the owned counters as read now.
   // `nft_dumps`: full dumps of the owned nftables objects so far (the view
   // of them was not current; see backends/nft_view.hpp).
-  // `forwardings`: the forwarding maps, with their elements' counters.
+  // `forwardings`: the forwarding maps, with their elements' counters;
+  // `pinholes`: protection's pinhole sets, the same.
   std::string render(const std::vector<NftCounter>& counters, uint64_t nft_dumps = 0,
-                     const std::vector<NftMap>& forwardings = {}) const;
+                     const std::vector<NftMap>& forwardings = {},
+                     const std::vector<NftKeySet>& pinholes = {}) const;
 
  private:
   static constexpr std::array<double, 10> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,

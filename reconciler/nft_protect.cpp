@@ -413,6 +413,16 @@ std::optional<KeySetType> keyset_type(NftFamily family, std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<PinholeKey> pinhole_of(NftFamily family, const NftKeyElem& e) {
+  const size_t n = family == NftFamily::ip6 ? 16 : 4;
+  const std::string_view k = e.key;
+  if (k.size() != n + 8) return std::nullopt;
+  auto addr = IpAddr::from_bytes(k.data(), n);
+  if (!addr) return std::nullopt;
+  return PinholeKey{*addr, static_cast<uint8_t>(k[n]),
+                    static_cast<uint16_t>(uint8_t(k[n + 4]) << 8 | uint8_t(k[n + 5]))};
+}
+
 std::string keyset_elem_text(NftFamily family, std::string_view set, const NftKeyElem& e) {
   const std::string_view k = e.key;
   if (set == kCtStateMap && k.size() == 4) {
@@ -426,10 +436,9 @@ std::string keyset_elem_text(NftFamily family, std::string_view set, const NftKe
   }
   if (set == kOpenSet && k.size() == 8)
     return fmt::format("open {} {}", proto_text(k[0]), port_text(k.substr(4)));
-  const size_t n = family == NftFamily::ip6 ? 16 : 4;
-  if (set == kPinholeSet && k.size() == n + 8) {
-    const std::string addr = IpAddr::from_bytes(k.data(), n)->str();
-    return fmt::format("pinhole {} {} -> {}", proto_text(k[n]), port_text(k.substr(n + 4)),
+  if (auto p = set == kPinholeSet ? pinhole_of(family, e) : std::nullopt) {
+    const std::string addr = p->addr.str();
+    return fmt::format("pinhole {} {} -> {}", proto_text(static_cast<char>(p->proto)), p->port,
                        e.note.empty() ? addr : fmt::format("{} ({})", e.note, addr));
   }
   return fmt::format("{} element of {} bytes", set, k.size());

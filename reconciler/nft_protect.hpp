@@ -69,6 +69,14 @@ std::string keyset_elem_text(NftFamily family, std::string_view set, const NftKe
 // packets its counter saw, and each drop and reset counter.
 std::vector<std::string> protection_lines(const NftState& s);
 
+// A pinhole element's key read back: the host, protocol and port.
+struct PinholeKey {
+  IpAddr addr;
+  uint8_t proto = 0;
+  uint16_t port = 0;
+};
+std::optional<PinholeKey> pinhole_of(NftFamily family, const NftKeyElem& e);
+
 // The key of a pinhole element and of an open port's.
 std::string pinhole_key(const IpAddr& addr, uint8_t proto, uint16_t port);
 std::string open_key(uint8_t proto, uint16_t port);

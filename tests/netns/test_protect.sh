@@ -240,6 +240,8 @@ kill "$DAEMON"; wait "$DAEMON" 2>/dev/null
 refused=$(awk '$1 == "netkeep_protection_rejected_packets_total{family=\"ipv6\",hook=\"forward\"}" {print $2}' <<<"$METRICS")
 check "metrics: the LAN's refused IPv6 segments counted ($refused)" test "${refused:-0}" -ge 2
 contains "metrics: the router's input hook too" "$METRICS" 'netkeep_protection_dropped_packets_total{family="ipv4",hook="input"}'
+pin=$(awk '$1 == "netkeep_pinhole_packets_total{proto=\"tcp\",port=\"443\",dest=\"2001:db8:4a00::23\"}" {print $2}' <<<"$METRICS")
+check "metrics: the pinhole's packets ($pin)" test "${pin:-0}" -ge 1
 
 # The operator's round trip: the table listed and loaded again by nft is
 # what netkeep makes, byte for byte (plan has nothing to do).
