@@ -135,22 +135,16 @@ struct Renderer {
       l4_unsaid = op == NFT_CMP_EQ;
       return;
     }
-    if (field == "ip daddr" || field == "ip saddr") {
+    if (field == "ip daddr" || field == "ip saddr" || field == "ip6 daddr" ||
+        field == "ip6 saddr") {
+      const bool six = field[2] == '6';
       uint64_t len = uint64_t{field_len} * 8;
       if (!mask.empty()) {
         len = 0;
         for (unsigned char c : mask) len += __builtin_popcount(c);
       }
-      wordf("{} {}{}{}", field, neg, ipv4(data), len == 32 ? "" : "/" + std::to_string(len));
-      return;
-    }
-    if (field == "ip6 daddr" || field == "ip6 saddr") {
-      uint64_t len = uint64_t{field_len} * 8;
-      if (!mask.empty()) {
-        len = 0;
-        for (unsigned char c : mask) len += __builtin_popcount(c);
-      }
-      wordf("{} {}{}{}", field, neg, ipv6(data), len == 128 ? "" : "/" + std::to_string(len));
+      wordf("{} {}{}{}", field, neg, six ? ipv6(data) : ipv4(data),
+            len == (six ? 128u : 32u) ? "" : "/" + std::to_string(len));
       return;
     }
     if (field == "type" && (l4 == "icmp" || l4 == "icmpv6")) {

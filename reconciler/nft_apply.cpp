@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <tuple>
 
 namespace netkeep {
 
@@ -133,27 +134,27 @@ std::optional<KernelError> apply_nft_op(NftState& s, const Op& op, uint64_t hand
     if (s.keysets.size() == before) return err(ENOENT, "No such file or directory");
     return std::nullopt;
   }
-  if (auto* o = std::get_if<NftKeyElemAdd>(&op)) {
-    NftKeySet* k = s.keyset(o->family, o->table, o->set);
+  auto* add = std::get_if<NftKeyElemAdd>(&op);
+  auto* del = std::get_if<NftKeyElemDel>(&op);
+  if (add || del) {  // elements are kept sorted by key, keys unique
+    const auto& [family, table, set, elem] =
+        add ? std::tie(add->family, add->table, add->set, add->elem)
+            : std::tie(del->family, del->table, del->set, del->elem);
+    NftKeySet* k = s.keyset(family, table, set);
     if (!k) return err(ENOENT, "No such file or directory");
     auto at =
-        std::lower_bound(k->elems.begin(), k->elems.end(), o->elem.key,
+        std::lower_bound(k->elems.begin(), k->elems.end(), elem.key,
                          [](const NftKeyElem& e, const std::string& key) { return e.key < key; });
-    if (at != k->elems.end() && at->key == o->elem.key) return err(EEXIST, "File exists");
-    NftKeyElem e = o->elem;
+    const bool there = at != k->elems.end() && at->key == elem.key;
+    if (del) {
+      if (!there) return err(ENOENT, "No such file or directory");
+      k->elems.erase(at);
+      return std::nullopt;
+    }
+    if (there) return err(EEXIST, "File exists");
+    NftKeyElem e = elem;
     e.note.clear();  // the kernel keeps the key and verdict alone
     k->elems.insert(at, std::move(e));
-    return std::nullopt;
-  }
-  if (auto* o = std::get_if<NftKeyElemDel>(&op)) {
-    NftKeySet* k = s.keyset(o->family, o->table, o->set);
-    if (!k) return err(ENOENT, "No such file or directory");
-    auto at =
-        std::lower_bound(k->elems.begin(), k->elems.end(), o->elem.key,
-                         [](const NftKeyElem& e, const std::string& key) { return e.key < key; });
-    if (at == k->elems.end() || at->key != o->elem.key)
-      return err(ENOENT, "No such file or directory");
-    k->elems.erase(at);
     return std::nullopt;
   }
   if (auto* o = std::get_if<NftForwardChange>(&op)) {

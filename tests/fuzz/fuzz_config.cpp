@@ -22,8 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       {kDhcp4File, [](std::string_view t, json::Sink& s) { return !!parse_dhcp4_lease(t, s); }},
       {kDhcp6File, [](std::string_view t, json::Sink& s) { return !!parse_dhcp6_lease(t, s); }},
       {kWireGuardFile, [](std::string_view t, json::Sink& s) { return !!parse_wireguard(t, s); }},
+      {kFirewallFile, [](std::string_view t, json::Sink& s) { return !!parse_firewall(t, s); }},
   };
-  const auto& p = kParsers[data[0] % 4];
+  const auto& p = kParsers[data[0] % std::size(kParsers)];
   Diagnostics diags;
   json::Sink sink{p.file, &diags};
   const bool ok = p.parse(text, sink) && sink.errors == 0;

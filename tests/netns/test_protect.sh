@@ -45,12 +45,18 @@ ip -n "$R" -6 route add default via 2001:db8:ffff::1
 for _ in $(seq 1 50); do dad_done "$R" && break; sleep 0.1; done
 
 # Another program's tables (docker's, tailscale's): never touched.
-ip netns exec "$R" nft -f - <<'NFT'
-table ip6 other { chain fwd { type filter hook forward priority 10; policy accept; tcp dport 9999 counter accept; } }
-table inet other { set allowed { type ipv6_addr; elements = { 2001:db8::99 } } }
+cat >"$WORK/other.nft" <<'NFT'
+table ip6 other {
+  chain filter_forward { type filter hook forward priority 10; policy accept; tcp dport 9999 counter accept; }
+}
+table inet other {
+  set allowed { type ipv6_addr; elements = { 2001:db8::99 }; }
+}
 NFT
+check "another program's tables are loaded" ip netns exec "$R" nft -f "$WORK/other.nft"
 others() { ip netns exec "$R" nft -a list table ip6 other; ip netns exec "$R" nft -a list table inet other; }
 OTHERS=$(others)
+contains "  (they hold its chain and set)" "$OTHERS" "2001:db8::99"
 
 # Servers: TCP and UDP listeners that answer with a tag, in L and in R.
 cat >"$WORK/srv.py" <<'PY'
