@@ -36,7 +36,10 @@ lab_topology() {
 }
 
 # Kea: 8 s leases (dhcpcd stretches them to its minimum of 20 s), renewal
-# after 3 s; one address and one /56 of a /48 to hand out.
+# after 3 s; one address and one /56 to hand out. One /56, not a /48's
+# 256: a renewal that reaches Kea after its 8 s lease expired was once
+# given the pool's next /56 (2001:db8:5500:100::), the expired one being
+# not yet reclaimed; with one, the client's own lease is the only one.
 kea_config() {  # kea_config POOL4 PD_PREFIX
   cat >"$WORK/kea4.json" <<EOF
 {"Dhcp4": {"interfaces-config": {"interfaces": ["isp0"]},
@@ -53,7 +56,7 @@ EOF
   "server-id": {"type": "LL", "persist": false},
   "preferred-lifetime": 6, "valid-lifetime": 8, "renew-timer": 3, "rebind-timer": 5,
   "subnet6": [{"id": 1, "subnet": "2001:db8:1::/64", "interface": "isp0",
-    "pd-pools": [{"prefix": "$2", "prefix-len": 48, "delegated-len": 56}],
+    "pd-pools": [{"prefix": "$2", "prefix-len": 56, "delegated-len": 56}],
     "option-data": [{"name": "dns-servers", "data": "2001:db8::53"}]}],
   "loggers": [{"name": "kea-dhcp6", "output_options": [{"output": "$WORK/kea6.log"}], "severity": "INFO"}]}}
 EOF
