@@ -21,7 +21,7 @@ namespace netkeep {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // Per kind: an echo is answered in well under a second on a working path;
@@ -39,8 +39,8 @@ struct Fd {
   Fd& operator=(const Fd&) = delete;
 };
 
-int ms_left(Clock::time_point end) {
-  auto left = std::chrono::duration_cast<milliseconds>(end - Clock::now()).count();
+int ms_left(SteadyClock::time_point end) {
+  auto left = std::chrono::duration_cast<milliseconds>(end - SteadyClock::now()).count();
   return static_cast<int>(std::max<int64_t>(left, 0));
 }
 
@@ -75,7 +75,7 @@ uint16_t checksum(const uint8_t* p, size_t n) {
   return htons(static_cast<uint16_t>(~sum));
 }
 
-CheckResult ping(const Check& c, milliseconds limit) {
+CheckResult check_ping(const Check& c, milliseconds limit) {
   socklen_t len = 0;
   auto to = resolve(c.host, "", true, len);
   if (!to) return {false, to.error()};
@@ -95,7 +95,7 @@ CheckResult ping(const Check& c, milliseconds limit) {
     const uint16_t sum = checksum(pkt, sizeof pkt);
     std::memcpy(pkt + 2, &sum, 2);
   }
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   const auto end = start + limit;
   if (::sendto(s.fd, pkt, sizeof pkt, 0, reinterpret_cast<sockaddr*>(&*to), len) < 0)
     return {false, fmt::format("sending an echo to {}: {}", c.host, std::strerror(errno))};
@@ -116,18 +116,18 @@ CheckResult ping(const Check& c, milliseconds limit) {
     const uint8_t* icmp = buf + off;
     if (icmp[0] != (v6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY)) continue;
     if (std::memcmp(icmp + 4, &id, 2) || std::memcmp(icmp + 6, &seq, 2)) continue;
-    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    const double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
     return {true, fmt::format("reply from {} in {:.1f} ms", c.host, ms)};
   }
 }
 
-CheckResult tcp(const Check& c, milliseconds limit) {
+CheckResult check_tcp(const Check& c, milliseconds limit) {
   socklen_t len = 0;
   auto to = resolve(c.host, c.port, false, len);
   if (!to) return {false, to.error()};
   Fd s(::socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (s.fd < 0) return {false, fmt::format("socket: {}", std::strerror(errno))};
-  const auto end = Clock::now() + limit;
+  const auto end = SteadyClock::now() + limit;
   if (::connect(s.fd, reinterpret_cast<sockaddr*>(&*to), len) == 0) return {true, "connected"};
   if (errno != EINPROGRESS) return {false, std::strerror(errno)};
   for (;;) {
@@ -144,7 +144,7 @@ CheckResult tcp(const Check& c, milliseconds limit) {
   }
 }
 
-CheckResult exec(const Check& c, milliseconds limit) {
+CheckResult check_exec(const Check& c, milliseconds limit) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) < 0) return {false, fmt::format("pipe: {}", std::strerror(errno))};
   pid_t pid = ::fork();
@@ -169,7 +169,7 @@ CheckResult exec(const Check& c, milliseconds limit) {
   ::close(out[1]);
   Fd r(out[0]);
   std::string said;
-  const auto end = Clock::now() + limit;
+  const auto end = SteadyClock::now() + limit;
   bool timed_out = false;
   for (;;) {
     pollfd p{r.fd, POLLIN, 0};
@@ -246,11 +246,11 @@ CheckResult run_check(const Check& c, std::chrono::milliseconds limit) {
   limit = std::max(std::min(limit, c.timeout), milliseconds(1));
   switch (c.kind) {
     case Check::Kind::ping:
-      return ping(c, limit);
+      return check_ping(c, limit);
     case Check::Kind::tcp:
-      return tcp(c, limit);
+      return check_tcp(c, limit);
     case Check::Kind::exec:
-      return exec(c, limit);
+      return check_exec(c, limit);
   }
   return {false, "unknown check"};
 }

@@ -43,7 +43,7 @@ void write_list(std::string& out, const char* key, const std::vector<T>& items, 
   out += last ? "\n" : ",\n";
 }
 
-std::string hex(const std::string& bytes) {
+std::string hex_bytes(const std::string& bytes) {
   std::string out;
   for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
   return out;
@@ -56,7 +56,8 @@ std::string rule_json(const NftRule& r) {
     const auto& e = exprs[i];
     out += fmt::format(R"({}{{"name": {}, "attrs": {{)", i ? ", " : "", quote(e.name));
     for (size_t k = 0; k < e.attrs.size(); k++)
-      out += fmt::format(R"({}"{}": "{}")", k ? ", " : "", e.attrs[k].type, hex(e.attrs[k].value));
+      out += fmt::format(R"({}"{}": "{}")", k ? ", " : "", e.attrs[k].type,
+                         hex_bytes(e.attrs[k].value));
     out += "}}";
   }
   return out + "]}";
@@ -127,7 +128,7 @@ std::string nft_json(const NftState& n, bool counters) {
                        i ? "," : "", family_name(k.family), quote(k.table), quote(k.name), k.typed);
     for (size_t e = 0; e < k.elems.size(); e++)
       out += fmt::format(R"({}{{"key": "{}", "verdict": {}{}}})", e ? ", " : "",
-                         hex(k.elems[e].key), k.elems[e].verdict,
+                         hex_bytes(k.elems[e].key), k.elems[e].verdict,
                          counters ? fmt::format(R"(, "packets": {}, "bytes": {})",
                                                 k.elems[e].packets, k.elems[e].bytes)
                                   : "");

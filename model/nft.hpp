@@ -73,6 +73,14 @@ struct NftExpr {
 // a malformed attribute. (An attribute is a 4-byte header, its length
 // including the header and its type, then the payload, zero-padded to 4.)
 // Inline: rendering and hashing thousands of rules walks every attribute.
+// A big-endian u32 attribute payload (registers, keys, operators, verdict
+// codes), as the kernel sends them; a shorter payload reads as its bytes.
+inline uint32_t be32_of(std::string_view v) {
+  uint32_t x = 0;
+  for (size_t i = 0; i < 4 && i < v.size(); i++) x = x << 8 | static_cast<unsigned char>(v[i]);
+  return x;
+}
+
 inline bool nla_next(std::string_view& in, uint16_t& type, std::string_view& payload) {
   if (in.size() < 4) return false;
   uint16_t len, t;

@@ -54,16 +54,10 @@ std::string l4_name(int p) {
                                : std::to_string(p);
 }
 
-uint32_t be32(std::string_view v) {
-  uint32_t x = 0;
-  for (size_t i = 0; i < 4 && i < v.size(); i++) x = x << 8 | static_cast<unsigned char>(v[i]);
-  return x;
-}
-
 // A big-endian u32 attribute (registers, keys, operators), as the kernel sends them.
 uint32_t u32(const Expr& e, uint16_t type) {
   auto v = attr(e, type);
-  return v ? be32(*v) : 0;
+  return v ? be32_of(*v) : 0;
 }
 
 // The value inside a data attribute (NFTA_DATA_VALUE), e.g. a cmp's operand.
@@ -266,7 +260,7 @@ struct Renderer {
         if (auto d = attr(e, NFTA_IMMEDIATE_DATA))
           verdict = nested_attr(*d, NFTA_DATA_VERDICT).value_or("");
         const auto v =
-            static_cast<int32_t>(be32(nested_attr(verdict, NFTA_VERDICT_CODE).value_or("")));
+            static_cast<int32_t>(be32_of(nested_attr(verdict, NFTA_VERDICT_CODE).value_or("")));
         const std::string chain(nested_attr(verdict, NFTA_VERDICT_CHAIN).value_or(""));
         if (v == NFT_JUMP)
           word("jump " + cstr(chain));
@@ -299,7 +293,7 @@ struct Renderer {
       l4_unsaid = false;
       const std::string what = port ? l4 + " " + field : field;
       const auto dreg = attr(e, NFTA_LOOKUP_DREG);
-      if (dreg && be32(*dreg) == NFT_REG_VERDICT)
+      if (dreg && be32_of(*dreg) == NFT_REG_VERDICT)
         wordf("{} vmap @{}", what, set);
       else if (dreg)
         map = fmt::format("{} map @{}", what, set);
