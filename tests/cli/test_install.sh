@@ -2,7 +2,7 @@
 # Install (issue 16): `cmake --install` with --prefix and with DESTDIR puts
 # the binary, the systemd unit (naming that binary), netkeep(8), the bash
 # completion and the README in place; systemd-analyze accepts the unit; the
-# man page renders cleanly and, like the completion and the README, names
+# man page renders cleanly and, like the completion and docs/operating.md, names
 # every flag that --help lists. Installs into a temporary directory only.
 set -u
 NETKEEP=$1 BUILD=$2
@@ -17,7 +17,8 @@ check() { local d=$1; shift; if "$@" >"$T/out" 2>&1; then ok "$d"; else bad "$d"
 P=$T/prefix
 check "cmake --install --prefix" cmake --install "$BUILD" --prefix "$P"
 for f in sbin/netkeep lib/systemd/system/netkeep.service share/man/man8/netkeep.8 \
-         share/bash-completion/completions/netkeep share/doc/netkeep/README.md; do
+         share/bash-completion/completions/netkeep share/doc/netkeep/README.md \
+         share/doc/netkeep/docs/operating.md share/doc/netkeep/docs/config.md; do
   check "installs $f" test -s "$P/$f"
 done
 check "the installed binary runs" "$P/sbin/netkeep" --version
@@ -71,11 +72,11 @@ for cmd in plan apply show run doctor confirm lease; do
   [ -n "$flags" ] || bad "$cmd --help lists flags"
   for f in $flags --help; do
     grep -qF -- "$f" <<<"$TEXT" || bad "man page lacks $cmd $f"
-    grep -qF -- "$f" "$SRC/README.md" || bad "README lacks $cmd $f"
+    grep -qF -- "$f" "$SRC/docs/operating.md" || bad "docs/operating.md lacks $cmd $f"
     grep -qE -- "^ +$cmd\) flags=.*$f( |\")" "$COMPLETION" || bad "completion lacks $cmd $f"
   done
   [ "$FAILED" = "$before" ] &&
-    ok "$cmd: every flag of --help is in the man page, the README and the completion ($(echo $flags | wc -w))"
+    ok "$cmd: every flag of --help is in the man page, docs/operating.md and the completion ($(echo $flags | wc -w))"
 done
 for f in interfaces.json portforwardings.json wireguard.json dhcp4/wire/lease.json dhcp6/wire/lease.json \
          tmp/resolv.conf run/netkeep/nft-view run/netkeep/lock-net run/netkeep/confirm-net; do
