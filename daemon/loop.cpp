@@ -30,7 +30,7 @@ Loop::Loop(LoopOptions options, KernelReader& reader, KernelWriter& writer, Daem
       debounce_(clock.timer()),
       retry_(clock.timer()),
       resync_(clock.timer()),
-      portforwardings_(std::make_unique<PortForwardingsMemo>()),
+      config_memo_(std::make_unique<ConfigMemo>()),
       round_(clock.timer()) {}
 
 Loop::~Loop() = default;
@@ -156,7 +156,7 @@ void Loop::run_reconcile() {
       rejected_.clear();
   }
   Reconcile rc = reconcile(config, reader_, writer_, hooks_.resolve, nullptr,
-                           config == opts_.config ? portforwardings_.get() : nullptr);
+                           config == opts_.config ? config_memo_.get() : nullptr);
   const double seconds = rc.times.total();  // reading the config to the last write
   // rtnetlink events are judged against the state this reconcile planned
   // from; its own link, address and route writes therefore count as

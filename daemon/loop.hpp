@@ -156,7 +156,7 @@ class Loop {
   std::optional<Actual> last_;
   // The last portforwardings.json, so an edit is re-read incrementally
   // (held by pointer: its definition brings simdjson along).
-  std::unique_ptr<PortForwardingsMemo> portforwardings_;
+  std::unique_ptr<ConfigMemo> config_memo_;
   std::set<std::string> sources_;  // what asked for the next reconcile
   std::set<std::string> reasons_;  // which kernel changes, for the log
 

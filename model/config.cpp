@@ -140,8 +140,7 @@ Leases load_leases(const std::filesystem::path& dir, Diagnostics& diags) {
           load_one<Dhcp6Lease>(dir, kDhcp6File, diags, parse_dhcp6_lease)};
 }
 
-Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
-                    PortForwardingsMemo* memo) {
+Desired load_config(const std::filesystem::path& dir, Diagnostics& diags, ConfigMemo* memo) {
   Desired d;
   // A config directory that is not there (/perm not mounted at boot) is not
   // a config that declares nothing: every file counts as invalid, so what
@@ -161,11 +160,17 @@ Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
   d.dhcp6 = std::move(leases.dhcp6);
   d.portforwardings = load_one<PortForwardings>(
       dir, kPortForwardingsFile, diags,
-      [memo](std::string& t, json::Sink& s) { return parse_portforwardings(t, s, memo, &t); },
-      memo ? &memo->read_buffer : nullptr);
+      [pf = memo ? &memo->forwardings : nullptr](std::string& t, json::Sink& s) {
+        return parse_portforwardings(t, s, pf, &t);
+      },
+      memo ? &memo->forwardings.read_buffer : nullptr);
   d.wireguard = load_one<WireGuardConfig>(dir, kWireGuardFile, diags, parse_wireguard);
   check_wireguard_names(d, diags);
-  d.firewall = load_one<FirewallConfig>(dir, kFirewallFile, diags, parse_firewall);
+  d.firewall = load_one<FirewallConfig>(
+      dir, kFirewallFile, diags,
+      [fw = memo ? &memo->firewall : nullptr](std::string& t, json::Sink& s) {
+        return parse_firewall(t, s, fw);
+      });
   // Private keys: the file should be readable by its owner only.
   struct stat st;
   if (d.wireguard.state != FileState::missing && stat((dir / kWireGuardFile).c_str(), &st) == 0 &&

@@ -13,12 +13,12 @@
 
 namespace netkeep {
 
-struct PortForwardingsMemo;
+struct ConfigMemo;
 // Reads and validates every config file of `dir`. With `memo` (the
 // daemon's; a one-shot run has none), portforwardings.json is re-read
 // incrementally against the last text it parsed.
 Desired load_config(const std::filesystem::path& dir, Diagnostics& diags,
-                    PortForwardingsMemo* memo = nullptr);
+                    ConfigMemo* memo = nullptr);
 
 // The two lease files alone, as load_config reads them (show, doctor).
 struct Leases {

@@ -2,6 +2,8 @@
 // the pinholes to LAN hosts (SPEC §2).
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "model/config_parse.hpp"
 #include "model/config_ports.hpp"
 
@@ -101,7 +103,9 @@ void read_pinhole(element e, const std::string& path, Sink& sink, size_t entry, 
 
 }  // namespace
 
-std::optional<FirewallConfig> parse_firewall(std::string_view text, Sink& sink) {
+namespace {
+
+std::optional<FirewallConfig> parse_whole(std::string_view text, Sink& sink) {
   json::Document doc(text, sink);
   Object* root = doc.root();
   if (!root) return std::nullopt;
@@ -118,6 +122,65 @@ std::optional<FirewallConfig> parse_firewall(std::string_view text, Sink& sink) 
   if (!c.open.empty() && !c.protect_router)
     sink.warn("open", "has no effect: protect_router is false, nothing is filtered");
   if (sink.errors > 0) return std::nullopt;
+  return c;
+}
+
+// The memo's config with the pinholes of entries [i, j) of its text
+// replaced by those of the new text's entries between the same unchanged
+// neighbours; nullopt when the edit is not inside the array, or the new
+// entries have anything to say (the full parse says it).
+std::optional<FirewallConfig> splice(FirewallMemo& m, std::string_view t, const Sink& sink) {
+  if (!m.config.protect_lan) return std::nullopt;  // pinholes warn: the full parse's
+  auto edit = json::locate_edit(m.layout, m.text, t);
+  if (!edit) return std::nullopt;
+  auto fresh = json::parse_edit(m.fragments, *edit);
+  if (!fresh) return std::nullopt;
+  const size_t i = edit->first, j = edit->last, added = fresh->added;
+  Diagnostics said;
+  Sink quiet{sink.file, &said};
+  FirewallConfig mid;
+  size_t k = 0;
+  for (element x : fresh->array) {
+    const size_t at = k++;
+    if (at < edit->leading || at >= edit->leading + added) continue;  // a stand-in
+    const size_t entry = i + at - edit->leading;
+    read_pinhole(x, json::index("pinholes", entry), quiet, entry, mid);
+  }
+  if (!said.empty()) return std::nullopt;
+
+  // The pinholes are in entry order: those before, the new ones, those
+  // after with their entry numbers shifted.
+  auto& pins = m.config.pinholes;
+  auto by_entry = [](const Pinhole& x, size_t n) { return x.entry < n; };
+  const auto front = std::lower_bound(pins.begin(), pins.end(), i, by_entry);
+  const auto back = std::lower_bound(front, pins.end(), j, by_entry);
+  if (j != i + added)
+    for (auto it = back; it != pins.end(); ++it) it->entry = it->entry - j + i + added;
+  const auto at = pins.erase(front, back);
+  pins.insert(at, mid.pinholes.begin(), mid.pinholes.end());
+
+  json::apply_edit(m.layout, *edit, fresh->spans, added);
+  m.text.assign(t);
+  m.spliced++;
+  return m.config;
+}
+
+}  // namespace
+
+std::optional<FirewallConfig> parse_firewall(std::string_view text, Sink& sink,
+                                             FirewallMemo* memo) {
+  if (memo && memo->valid)
+    if (auto c = splice(*memo, text, sink)) return c;
+  if (memo) memo->valid = false;
+  const size_t said = sink.out ? sink.out->size() : 0;
+  auto c = parse_whole(text, sink);
+  if (!memo || !c || (sink.out && sink.out->size() != said)) return c;
+  auto layout = json::member_array_layout(text, "pinholes");
+  if (!layout) return c;  // no "pinholes" array: nothing to splice into
+  memo->text.assign(text);
+  memo->config = *c;
+  memo->layout = std::move(*layout);
+  memo->valid = true;
   return c;
 }
 

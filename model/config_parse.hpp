@@ -20,7 +20,6 @@ std::optional<InterfacesConfig> parse_interfaces(std::string_view text, json::Si
 std::optional<Dhcp4Lease> parse_dhcp4_lease(std::string_view text, json::Sink& sink);
 std::optional<Dhcp6Lease> parse_dhcp6_lease(std::string_view text, json::Sink& sink);
 std::optional<WireGuardConfig> parse_wireguard(std::string_view text, json::Sink& sink);
-std::optional<FirewallConfig> parse_firewall(std::string_view text, json::Sink& sink);
 
 // The daemon reads portforwardings.json again after every change, and a
 // change is usually a line or two in a file of thousands. The memo keeps
@@ -62,5 +61,29 @@ void give_back(PortForwardingsMemo& memo, PortForwardings&& pf);
 std::optional<PortForwardings> parse_portforwardings(std::string_view text, json::Sink& sink,
                                                      PortForwardingsMemo* memo = nullptr,
                                                      std::string* storage = nullptr);
+
+// firewall.json's pinholes, like portforwardings.json's forwardings: the
+// memo keeps the last text that parsed without a warning, its config and
+// where its pinholes lie; a new text that differs from it only inside the
+// "pinholes" array has just the entries between its first and last
+// difference read. An edit anywhere else, or new entries with an error or
+// a warning, get a full parse, so the result and its messages are always
+// what a full parse gives (tests compare the two over random edits).
+struct FirewallMemo {
+  bool valid = false;
+  std::string text;
+  FirewallConfig config;
+  json::ArrayLayout layout;  // the "pinholes" array
+  uint64_t spliced = 0;      // parses that took pinholes over from the memo
+  simdjson::dom::parser fragments;
+};
+std::optional<FirewallConfig> parse_firewall(std::string_view text, json::Sink& sink,
+                                             FirewallMemo* memo = nullptr);
+
+// What the daemon keeps from one read of the config to the next.
+struct ConfigMemo {
+  PortForwardingsMemo forwardings;
+  FirewallMemo firewall;
+};
 
 }  // namespace netkeep

@@ -17,26 +17,6 @@ bool run_before(const PortRun& a, const PortRun& b) {
   return a.proto != b.proto ? a.proto < b.proto : a.ports.first < b.ports.first;
 }
 
-size_t common_prefix(std::string_view a, std::string_view b) {
-  constexpr size_t kBlock = 256;  // memcmp a block at a time, then byte by byte
-  const size_t n = std::min(a.size(), b.size());
-  size_t i = 0;
-  while (i + kBlock <= n && std::memcmp(a.data() + i, b.data() + i, kBlock) == 0) i += kBlock;
-  while (i < n && a[i] == b[i]) i++;
-  return i;
-}
-
-size_t common_suffix(std::string_view a, std::string_view b, size_t limit) {
-  constexpr size_t kBlock = 256;
-  const char* ea = a.data() + a.size();
-  const char* eb = b.data() + b.size();
-  size_t i = 0;
-  while (i + kBlock <= limit && std::memcmp(ea - i - kBlock, eb - i - kBlock, kBlock) == 0)
-    i += kBlock;
-  while (i < limit && ea[-1 - ptrdiff_t(i)] == eb[-1 - ptrdiff_t(i)]) i++;
-  return i;
-}
-
 }  // namespace
 
 // The rules [front, front + added) of `rules` replaced the memo's rules
@@ -87,41 +67,17 @@ std::optional<std::vector<PortRun>> runs_after_splice(PortForwardingsMemo& m, si
 
 bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayLayout& layout,
             Spliced& where) {
-  const std::string_view old = m.text;
-  const std::vector<json::Span>& e = m.layout.entries;
-  const size_t p = common_prefix(old, t);
-  const size_t s = common_suffix(old, t, std::min(old.size(), t.size()) - p);
-  if (p <= m.layout.open || old.size() - s > m.layout.close) return false;  // outside the array
-  // Entries [0, i) end before the difference, entries [j, n) start after it.
-  auto before =
-      std::partition_point(e.begin(), e.end(), [&](const json::Span& x) { return x.second <= p; });
-  auto after = std::partition_point(e.begin(), e.end(),
-                                    [&](const json::Span& x) { return x.first < old.size() - s; });
-  const size_t i = size_t(before - e.begin()), j = size_t(after - e.begin());
-  const ptrdiff_t delta = ptrdiff_t(t.size()) - ptrdiff_t(old.size());
-  const size_t from = i > 0 ? e[i - 1].second : m.layout.open + 1;
-  const size_t to = size_t(ptrdiff_t(j < e.size() ? e[j].first : m.layout.close) + delta);
-
-  // What lies between, parsed with stand-ins for its unchanged neighbours:
-  // "{}" is an object as they are, so commas and spacing are judged as
-  // they would be in place.
-  const std::string_view lead = i > 0 ? "{}" : "", trail = j < e.size() ? "{}" : "";
-  std::string frag;
-  frag.reserve(to - from + 6);
-  frag.append("[").append(lead).append(t.substr(from, to - from)).append(trail).append("]");
-  simdjson::dom::array arr;
-  if (m.fragments.parse(frag).get_array().get(arr)) return false;
-  auto spans = json::list_objects(frag, 1, frag.size() - 1);
-  const size_t leading = lead.empty() ? 0 : 1;
-  const size_t stand_ins = leading + (trail.empty() ? 0 : 1);
-  if (!spans || spans->size() != arr.size() || spans->size() < stand_ins) return false;
-  const size_t added = spans->size() - stand_ins;
+  auto edit = json::locate_edit(m.layout, m.text, t);
+  if (!edit) return false;
+  auto fresh = json::parse_edit(m.fragments, *edit);
+  if (!fresh) return false;
+  const size_t i = edit->first, j = edit->last, added = fresh->added;
   Rules mid;
   size_t index = 0;
-  for (element x : arr) {
+  for (element x : fresh->array) {
     const size_t k = index++;
-    if (k < leading || k >= leading + added) continue;  // a stand-in
-    if (!mid.add_quick(x, i + k - leading)) return false;
+    if (k < edit->leading || k >= edit->leading + added) continue;  // a stand-in
+    if (!mid.add_quick(x, i + k - edit->leading)) return false;
   }
 
   // Before, between, after; entries after shift by what was added and removed.
@@ -147,20 +103,8 @@ bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayL
   where = {front, back, mid.rules.size()};
 
   // The entries' spans likewise: the memo's, edited in place.
-  layout.open = m.layout.open;
-  layout.close = size_t(ptrdiff_t(m.layout.close) + delta);
-  layout.entries = std::move(m.layout.entries);
-  std::vector<json::Span>& spans_now = layout.entries;
-  const size_t shift = from - 1 - lead.size();  // from frag offsets to the text's
-  spans_now.erase(spans_now.begin() + ptrdiff_t(i), spans_now.begin() + ptrdiff_t(j));
-  spans_now.insert(spans_now.begin() + ptrdiff_t(i), spans->begin() + ptrdiff_t(leading),
-                   spans->begin() + ptrdiff_t(leading + added));
-  for (size_t x = i; x < i + added; x++)
-    spans_now[x] = {spans_now[x].first + shift, spans_now[x].second + shift};
-  if (delta != 0)
-    for (size_t y = i + added; y < spans_now.size(); y++)
-      spans_now[y] = {size_t(ptrdiff_t(spans_now[y].first) + delta),
-                      size_t(ptrdiff_t(spans_now[y].second) + delta)};
+  layout = std::move(m.layout);
+  json::apply_edit(layout, *edit, fresh->spans, added);
   return true;
 }
 

@@ -198,4 +198,15 @@ std::optional<std::string_view> as_string(element e, const std::string& path, Si
   return s;
 }
 
+std::optional<EditedEntries> parse_edit(simdjson::dom::parser& parser, const ArrayEdit& edit) {
+  EditedEntries out;
+  if (parser.parse(edit.fragment).get_array().get(out.array)) return std::nullopt;
+  auto spans = list_objects(edit.fragment, 1, edit.fragment.size() - 1);
+  if (!spans || spans->size() != out.array.size() || spans->size() < edit.stand_ins)
+    return std::nullopt;
+  out.spans = std::move(*spans);
+  out.added = out.spans.size() - edit.stand_ins;
+  return out;
+}
+
 }  // namespace netkeep::json

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "model/diag.hpp"
+#include "model/json_layout.hpp"
 
 namespace netkeep::json {
 
@@ -94,5 +95,15 @@ class Document {
 
 // A string array element; reports a type error otherwise.
 std::optional<std::string_view> as_string(element e, const std::string& path, Sink& sink);
+
+// The entries an edit brought (json_layout.hpp's ArrayEdit): its fragment
+// parsed, each object's span in it (stand-ins included), and how many are
+// new; nullopt if the fragment is not an array of objects.
+struct EditedEntries {
+  simdjson::dom::array array;
+  std::vector<Span> spans;
+  size_t added = 0;
+};
+std::optional<EditedEntries> parse_edit(simdjson::dom::parser& parser, const ArrayEdit& edit);
 
 }  // namespace netkeep::json

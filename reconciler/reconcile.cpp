@@ -28,12 +28,12 @@ class Lap {
 }  // namespace
 
 Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
-                    const Resolver& resolve, const AlongsideExecute* alongside,
-                    PortForwardingsMemo* memo) {
+                    const Resolver& resolve, const AlongsideExecute* alongside, ConfigMemo* memo) {
   Reconcile r;
   Lap lap;
   // Every file is validated before anything is written.
-  if (memo) memo->lend = true;
+  PortForwardingsMemo* pf = memo ? &memo->forwardings : nullptr;
+  if (pf) pf->lend = true;
   Desired desired = load_config(config, r.diags, memo);
   r.lease4_valid_until = lease_valid_until(desired.dhcp4);
   r.lease6_valid_until = lease_valid_until(desired.dhcp6);
@@ -45,7 +45,7 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
     ~GiveBack() {
       if (memo && d.portforwardings.ok()) give_back(*memo, std::move(d.portforwardings.value));
     }
-  } give_back_forwardings{memo, desired};
+  } give_back_forwardings{pf, desired};
   if (resolve) resolve_endpoints(desired, resolve, r.diags);
   r.times.config = lap();
   reader.scope(desired);

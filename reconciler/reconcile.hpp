@@ -12,7 +12,7 @@
 
 namespace netkeep {
 
-struct PortForwardingsMemo;  // model/config.hpp
+struct ConfigMemo;  // model/config_parse.hpp
 
 struct Reconcile {
   // Wall time of each step, in seconds: where a reconcile's time went.
@@ -63,6 +63,6 @@ struct AlongsideExecute {
 // them unresolved); `memo` is the caller's for load_config (the daemon's).
 Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
                     const Resolver& resolve = nullptr, const AlongsideExecute* alongside = nullptr,
-                    PortForwardingsMemo* memo = nullptr);
+                    ConfigMemo* memo = nullptr);
 
 }  // namespace netkeep

@@ -45,3 +45,19 @@ TEST_CASE("the plain shape of portforwardings.json, and nothing else") {
                             R"({"forwardings": [1]})", R"({"forwardings": []} x)", R"([])", ""})
     CHECK_MESSAGE(!forwardings_layout(other), other);
 }
+
+TEST_CASE("an array of objects among other members of the root: firewall.json's pinholes") {
+  const std::string t =
+      R"({"protect_lan": true, "open": [{"port": "22"}], "note": "a \"pinholes\": [] b",
+  "pinholes" : [ {"port": "1"}, {"port": "2"} ], "n": -1.5e3})";
+  auto l = member_array_layout(t, "pinholes");
+  REQUIRE(l);
+  CHECK(t[l->open] == '[');
+  CHECK(t[l->close] == ']');
+  CHECK(pieces(t, l->entries) == R"({"port": "1"}|{"port": "2"}|)");
+  CHECK(member_array_layout(R"({"pinholes": []})", "pinholes")->entries.empty());
+  for (std::string other :
+       {R"({"open": []})", R"({"pinholes": [], "pinholes": []})", R"({"pinh\u006fles": []})",
+        R"({"pinholes": {}})", R"({"pinholes": [1]})", R"({"pinholes": []} x)", R"([])", ""})
+    CHECK_MESSAGE(!member_array_layout(other, "pinholes"), other);
+}
