@@ -1,6 +1,7 @@
 #include "reconciler/nft_protect.hpp"
 
 // glibc's netinet/in.h must come before the kernel headers that include linux/in.h.
+#include <endian.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "reconciler/nft_expr.hpp"
@@ -243,12 +245,53 @@ NftKeySet keyset(NftFamily f, const char* name) {
   return NftKeySet{f, kProtectTable, name, true, {}};
 }
 
+// Sorted by key, each key once (the first of equal ones, in `v`'s order).
+// 10,000 pinholes are sorted at every reconcile: their keys (at most 24
+// bytes, e.g. ip6 daddr . l4proto . dport) are compared as three
+// big-endian words, and the elements, strings inside, moved once.
 void sort_unique(std::vector<NftKeyElem>& v) {
-  std::sort(v.begin(), v.end(),
-            [](const NftKeyElem& a, const NftKeyElem& b) { return a.key < b.key; });
-  v.erase(std::unique(v.begin(), v.end(),
-                      [](const NftKeyElem& a, const NftKeyElem& b) { return a.key == b.key; }),
-          v.end());
+  struct Key {
+    std::array<uint64_t, 3> words{};
+    uint32_t size = 0, at = 0;
+    bool operator<(const Key& o) const {  // word by word: std::array's own calls memcmp
+      for (size_t w = 0; w < 3; w++)
+        if (words[w] != o.words[w]) return words[w] < o.words[w];
+      return size != o.size ? size < o.size : at < o.at;
+    }
+    bool same(const Key& o) const {
+      return words[0] == o.words[0] && words[1] == o.words[1] && words[2] == o.words[2] &&
+             size == o.size;
+    }
+  };
+  std::vector<Key> keys(v.size());
+  for (size_t i = 0; i < v.size(); i++) {
+    const std::string& k = v[i].key;
+    if (k.size() > sizeof(Key::words)) {  // no such key in netkeep's sets; kept correct anyway
+      std::stable_sort(v.begin(), v.end(),
+                       [](const NftKeyElem& a, const NftKeyElem& b) { return a.key < b.key; });
+      v.erase(std::unique(v.begin(), v.end(),
+                          [](const NftKeyElem& a, const NftKeyElem& b) { return a.key == b.key; }),
+              v.end());
+      return;
+    }
+    uint8_t bytes[sizeof(Key::words)] = {};
+    std::memcpy(bytes, k.data(), k.size());
+    for (size_t w = 0; w < 3; w++) {
+      uint64_t x;
+      std::memcpy(&x, bytes + 8 * w, 8);
+      keys[i].words[w] = be64toh(x);
+    }
+    keys[i].size = static_cast<uint32_t>(k.size());
+    keys[i].at = static_cast<uint32_t>(i);
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<NftKeyElem> out;
+  out.reserve(v.size());
+  for (size_t i = 0; i < keys.size(); i++) {
+    if (i > 0 && keys[i].same(keys[i - 1])) continue;
+    out.push_back(std::move(v[keys[i].at]));
+  }
+  v = std::move(out);
 }
 
 BaseChain filter_hook(uint32_t hook) {
@@ -281,6 +324,7 @@ void add_family(const ProtectInputs& in, NftFamily f, NftState& s) {
     c.rules.push_back(accept_udp_dport(500));
     c.rules.push_back(accept_pinholes(f));
     NftKeySet pins = keyset(f, kPinholeSet);
+    pins.elems.reserve(fw.pinholes.size());
     for (const Pinhole& p : fw.pinholes) {
       for (const IpAddr& a : hosts(p, in.delegated)) {
         if (v6(f) == a.is_v4()) continue;
@@ -337,16 +381,30 @@ std::string proto_text(char p) {
 
 }  // namespace
 
+namespace {
+
+// A protocol and a port as a concatenation holds them: each field in a
+// 4-byte register, the port in network order.
+void append_proto_port(std::string& k, uint8_t proto, uint16_t port) {
+  const char b[8] = {static_cast<char>(proto),       0, 0, 0, static_cast<char>(port >> 8),
+                     static_cast<char>(port & 0xff), 0, 0};
+  k.append(b, sizeof(b));
+}
+
+}  // namespace
+
 std::string pinhole_key(const IpAddr& addr, uint8_t proto, uint16_t port) {
-  std::string k(reinterpret_cast<const char*>(addr.bytes.data()), addr.size());
-  k += open_key(proto, port);
+  std::string k;
+  k.reserve(addr.size() + 8);  // one allocation: 10,000 keys a reconcile
+  k.append(reinterpret_cast<const char*>(addr.bytes.data()), addr.size());
+  append_proto_port(k, proto, port);
   return k;
 }
 
 std::string open_key(uint8_t proto, uint16_t port) {
-  const char k[8] = {static_cast<char>(proto),       0, 0, 0, static_cast<char>(port >> 8),
-                     static_cast<char>(port & 0xff), 0, 0};
-  return std::string(k, 8);
+  std::string k;
+  append_proto_port(k, proto, port);
+  return k;
 }
 
 std::vector<std::string> protection_lines(const NftState& s) {
