@@ -11,25 +11,11 @@ const Link* Actual::link(std::string_view name) const {
 }
 
 Origin Address::origin() const {
-  switch (proto) {
-    case kAddrProtoInterfaces:
-      return Origin::interfaces;
-    case kAddrProtoDhcp4:
-      return Origin::dhcp4;
-    case kAddrProtoDhcp6:
-      return Origin::dhcp6;
-  }
-  return local.addr.is_v4() && dev == "uplink0" ? Origin::dhcp4 : Origin::foreign;
+  return addr_origin(proto, local.addr.is_v4(), dev);
 }
 
 Origin Route::origin() const {
-  switch (proto) {
-    case kRouteProtoNetkeep:
-      return Origin::interfaces;
-    case kRouteProtoDhcp:
-      return Origin::dhcp4;
-  }
-  return Origin::foreign;
+  return route_origin(proto);
 }
 
 void Actual::normalize() {

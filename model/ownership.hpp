@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 namespace netkeep {
 
@@ -27,6 +28,25 @@ inline constexpr uint32_t kRouteTableMain = 254;
 // Whose an address or route is: the config file (or lease) it came from,
 // whose validity alone lets netkeep remove it, or foreign (never removed).
 enum class Origin : uint8_t { foreign, interfaces, dhcp4, dhcp6 };
+
+// Whose an address is, from its IFA_PROTO mark (0: none). SPEC §2's rule
+// for dhcp4/wire/lease.json: every other IPv4 address on uplink0 is stale
+// (router7's own DHCP client added them without a mark), so an unmarked
+// IPv4 address there is the DHCPv4 lease's; any other unmarked one is
+// foreign.
+constexpr Origin addr_origin(uint8_t proto, bool v4, std::string_view dev) {
+  return proto == kAddrProtoInterfaces ? Origin::interfaces
+         : proto == kAddrProtoDhcp4    ? Origin::dhcp4
+         : proto == kAddrProtoDhcp6    ? Origin::dhcp6
+         : v4 && dev == "uplink0"      ? Origin::dhcp4
+                                       : Origin::foreign;
+}
+// Whose a route is, from its rtm_protocol.
+constexpr Origin route_origin(uint8_t proto) {
+  return proto == kRouteProtoNetkeep ? Origin::interfaces
+         : proto == kRouteProtoDhcp  ? Origin::dhcp4
+                                     : Origin::foreign;
+}
 
 // The kernel's mark for what netkeep adds from each origin.
 constexpr uint8_t addr_proto(Origin o) {
