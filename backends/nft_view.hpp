@@ -30,6 +30,12 @@ struct NftView {
 // is never reused while the system runs. Empty when either is unknown.
 std::string nft_view_identity(int netlink_fd);
 
+// Where `apply` keeps the view between runs, and `plan`, `doctor` and
+// `netkeep confirm` read it: ROOT/run/netkeep/nft-view.
+inline std::filesystem::path nft_view_file(const std::filesystem::path& root) {
+  return root / "run/netkeep/nft-view";
+}
+
 std::optional<NftView> load_nft_view(const std::filesystem::path& file,
                                      const std::string& identity);
 // The file's contents; nullopt unless well formed and of `identity`.

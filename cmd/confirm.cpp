@@ -19,6 +19,7 @@
 
 #include "backends/journal.hpp"
 #include "backends/linux_kernel.hpp"
+#include "backends/nft_view.hpp"
 #include "backends/run_lock.hpp"
 #include "reconciler/executor.hpp"
 #include "reconciler/plan_print.hpp"
@@ -41,10 +42,6 @@ std::string new_id() {
   uint64_t r = 0;
   if (::getrandom(&r, sizeof r, 0) != sizeof r) r = static_cast<uint64_t>(unix_ms()) ^ ::getpid();
   return fmt::format("{:016x}", r);
-}
-
-std::filesystem::path view_file(const std::string& root) {
-  return std::filesystem::path(root) / "run/netkeep/nft-view";
 }
 
 struct Rollback {
@@ -87,7 +84,7 @@ Rollback rollback_pending(const std::string& root, const std::string& why,
     return out;
   }
   auto& kernel = *opened;
-  kernel->load_view(view_file(root));
+  kernel->load_view(nft_view_file(root));
   for (int attempt = 0; attempt < 3; attempt++) {
     auto now = kernel->snapshot();
     if (!now) {

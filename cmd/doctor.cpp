@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "backends/linux_kernel.hpp"
+#include "backends/nft_view.hpp"
 #include "backends/resolver.hpp"
 #include "model/config.hpp"
 #include "reconciler/doctor.hpp"
@@ -22,7 +23,7 @@ int cmd_doctor(const std::filesystem::path& config, const std::filesystem::path&
     return 1;
   }
   (*kernel)->scope(desired);
-  (*kernel)->load_view(root / "run/netkeep/nft-view");
+  (*kernel)->load_view(nft_view_file(root));
   auto actual = (*kernel)->snapshot();
   if (!actual) {
     fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", actual.error().str());

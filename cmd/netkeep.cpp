@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backends/linux_kernel.hpp"
+#include "backends/nft_view.hpp"
 #include "backends/resolv_conf.hpp"
 #include "backends/run_lock.hpp"
 #include "backends/resolver.hpp"
@@ -68,12 +69,6 @@ void print_diags(const Diagnostics& diags) {
   for (const auto& d : diags) fmt::print(stderr, "{}\n", d.str());
 }
 
-// Where `apply` keeps its view of the owned nftables objects between runs
-// (see backends/nft_view.hpp); `plan` reads it.
-std::filesystem::path view_file(const Args& a) {
-  return std::filesystem::path(a.root) / "run/netkeep/nft-view";
-}
-
 // Opens the kernel and takes a snapshot scoped to `desired` (if given).
 std::unique_ptr<LinuxKernel> open_kernel(const Args& a, const Desired* desired, Actual& actual) {
   auto opened = LinuxKernel::open(a.root);
@@ -84,7 +79,7 @@ std::unique_ptr<LinuxKernel> open_kernel(const Args& a, const Desired* desired, 
   auto kernel = std::move(*opened);
   if (desired) {
     kernel->scope(*desired);
-    kernel->load_view(view_file(a));
+    kernel->load_view(nft_view_file(a.root));
   }
   auto snap = kernel->snapshot();
   if (!snap) {
@@ -220,7 +215,7 @@ int cmd_apply(const Args& a) {
     return 1;
   }
   auto kernel = std::move(*opened);
-  kernel->load_view(view_file(a));
+  kernel->load_view(nft_view_file(a.root));
   // With --confirm, the change is journaled and its watchdog started
   // before anything is written; if that fails, nothing is.
   std::string confirm_error;
