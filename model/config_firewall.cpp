@@ -15,10 +15,20 @@ using json::element;
 using json::Object;
 using json::Sink;
 
-// A pinhole opens at most this many ports (per protocol): a range is
-// expanded into one set element per port, so the lookup stays one hash
-// probe, and a range of the whole port space would be 65,535 elements.
-constexpr uint32_t kMaxPinholePorts = 1024;
+// A pinhole or an open entry opens at most this many ports (per
+// protocol): a range is expanded into one set element per port, so the
+// lookup stays one hash probe, and a range of the whole port space would
+// be 65,535 elements.
+constexpr uint32_t kMaxPorts = 1024;
+
+// The port range of `key`, refused when it is wider than kMaxPorts.
+bool too_many_ports(Object& o, const std::optional<PortRange>& port, std::string_view what) {
+  if (!port || uint32_t(port->last - port->first) + 1 <= kMaxPorts) return false;
+  o.sink().error(o.key_path("port"),
+                 fmt::format("\"{}\" opens {} ports; {} opens at most {}", port->str(),
+                             port->last - port->first + 1, what, kMaxPorts));
+  return true;
+}
 
 std::optional<IpAddr> read_addr(Object& o, std::string_view key) {
   auto s = o.string(key);
@@ -65,8 +75,9 @@ void read_open(element e, const std::string& path, Sink& sink, FirewallConfig& c
   if (!o) return;
   auto protos = ports::read_protos(*o);
   auto port = ports::read_range(*o, "port");
+  const bool wide = too_many_ports(*o, port, "an open entry");
   o->finish();
-  if (!protos || !port) return;
+  if (!protos || !port || wide) return;
   for (uint8_t p : *protos)
     if (p) c.open.push_back({p, *port});
 }
@@ -85,10 +96,7 @@ void read_pinhole(element e, const std::string& path, Sink& sink, size_t entry, 
     sink.error(path, "has both dest_addr and dest_iid (one host: pick one)");
   else if (!has_addr && !has_iid)
     sink.error(o->key_path("dest_addr"), "missing (or dest_iid: the host the pinhole opens)");
-  if (port && uint32_t(port->last - port->first) + 1 > kMaxPinholePorts)
-    sink.error(o->key_path("port"),
-               fmt::format("\"{}\" opens {} ports; a pinhole opens at most {}", port->str(),
-                           port->last - port->first + 1, kMaxPinholePorts));
+  too_many_ports(*o, port, "a pinhole");
   const bool v6 = iid || (addr && !addr->is_v4());
   if (from && (addr || iid) && from->addr.is_v4() == v6)
     sink.error(

@@ -101,6 +101,8 @@ TEST_CASE("firewall.json: errors name the path and the value, and the file is in
          "pinholes[0].dest_iid: \"10.0.0.1\" is not an interface identifier");
   expect(parse(R"({"pinholes": [{"port": "1-2000", "dest_addr": "2001:db8::1"}]})"), false,
          "pinholes[0].port: \"1-2000\" opens 2000 ports; a pinhole opens at most 1024");
+  expect(parse(R"({"open": [{"proto": "tcp", "port": "1-65535"}]})"), false,
+         "open[0].port: \"1-65535\" opens 65535 ports; an open entry opens at most 1024");
   expect(parse(R"({"pinholes": [{"port": "22", "dest_iid": "::23", "from": "192.0.2.0/24"}]})"),
          false,
          "pinholes[0].from: \"192.0.2.0/24\" is an IPv4 prefix but the pinhole's host is an IPv6 "
