@@ -167,32 +167,23 @@ class CheckRounds {
     const int64_t window = deadline_ - start_;
     const int64_t half = start_ + window / 2;
     const milliseconds pause(std::clamp<int64_t>(window / 10, 200, 1000));
-    std::vector<bool> passed(checks_.size(), false);
-    std::vector<int> last(checks_.size(), -1);  // -1 unknown, 0 failed, 1 passed
-    std::vector<std::string> saw(checks_.size());
-    int streak = 0;
+    CheckVerdict verdict(checks_.size());
     while (!stop_) {
-      bool all = true;
+      std::vector<CheckResult> results;
       for (size_t i = 0; i < checks_.size() && !stop_; i++) {
         const int64_t left = deadline_ - unix_ms();
-        CheckResult r = run_check(checks_[i], milliseconds(std::max<int64_t>(left, 1)));
-        passed[i] = passed[i] || r.ok;
-        all = all && r.ok;
-        saw[i] = r.saw;
-        if (last[i] != r.ok)
-          fmt::print(stderr, "netkeep: check {}: {} ({})\n", checks_[i].spec,
-                     r.ok ? "passes" : "fails", r.saw);
-        last[i] = r.ok;
+        results.push_back(run_check(checks_[i], milliseconds(std::max<int64_t>(left, 1))));
       }
       if (stop_) return;
-      streak = all ? streak + 1 : 0;
-      if (streak == 3) return decide("confirm: every check passed 3 times in a row");
+      for (size_t i : verdict.round(results))
+        fmt::print(stderr, "netkeep: check {}: {} ({})\n", checks_[i].spec,
+                   results[i].ok ? "passes" : "fails", results[i].saw);
+      if (verdict.confirmed()) return decide("confirm: every check passed 3 times in a row");
       if (unix_ms() >= half)
-        for (size_t i = 0; i < checks_.size(); i++)
-          if (!passed[i])
-            return decide(fmt::format(
-                "rollback: check {} did not pass once in the first half of the window ({})",
-                checks_[i].spec, saw[i]));
+        if (auto i = verdict.never_passed())
+          return decide(fmt::format(
+              "rollback: check {} did not pass once in the first half of the window ({})",
+              checks_[*i].spec, verdict.saw(*i)));
       for (auto until = std::chrono::steady_clock::now() + pause;
            !stop_ && std::chrono::steady_clock::now() < until;)
         std::this_thread::sleep_for(milliseconds(50));

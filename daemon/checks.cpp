@@ -255,4 +255,25 @@ CheckResult run_check(const Check& c, std::chrono::milliseconds limit) {
   return {false, "unknown check"};
 }
 
+std::vector<size_t> CheckVerdict::round(const std::vector<CheckResult>& results) {
+  std::vector<size_t> changed;
+  bool all = true;
+  for (size_t i = 0; i < results.size() && i < passed_.size(); i++) {
+    const bool ok = results[i].ok;
+    all = all && ok;
+    passed_[i] = passed_[i] || ok;
+    saw_[i] = results[i].saw;
+    if (last_[i] != int(ok)) changed.push_back(i);
+    last_[i] = ok;
+  }
+  streak_ = all ? streak_ + 1 : 0;
+  return changed;
+}
+
+std::optional<size_t> CheckVerdict::never_passed() const {
+  for (size_t i = 0; i < passed_.size(); i++)
+    if (!passed_[i]) return i;
+  return std::nullopt;
+}
+
 }  // namespace netkeep

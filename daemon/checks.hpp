@@ -7,7 +7,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "model/result.hpp"
 
@@ -32,5 +35,28 @@ struct CheckResult {
 
 // Runs the check, for at most `limit` (its own timeout, if shorter).
 CheckResult run_check(const Check& c, std::chrono::milliseconds limit);
+
+// How a confirm window judges its checks, round after round (`apply
+// --confirm` and `run --confirm` alike): every check passing 3 rounds in a
+// row confirms the change; a check that has not passed once by half the
+// window rolls it back (the caller knows the time).
+class CheckVerdict {
+ public:
+  explicit CheckVerdict(size_t checks) : passed_(checks, false), last_(checks, -1), saw_(checks) {}
+  // One round's results, a result per check; returns the checks whose
+  // result changed since the last round (the first round: all), to say so.
+  std::vector<size_t> round(const std::vector<CheckResult>& results);
+  bool confirmed() const { return streak_ >= 3; }
+  // A check that has not passed once yet, if any.
+  std::optional<size_t> never_passed() const;
+  // What check `i` saw last.
+  const std::string& saw(size_t i) const { return saw_[i]; }
+
+ private:
+  std::vector<bool> passed_;  // each check, at least once
+  std::vector<int> last_;     // each check's last result: -1 none, 0 failed, 1 passed
+  std::vector<std::string> saw_;
+  int streak_ = 0;  // rounds in a row that all passed
+};
 
 }  // namespace netkeep

@@ -246,9 +246,7 @@ void Loop::start_window(const std::string& fingerprint) {
   w.fingerprint = fingerprint;
   w.start = clock_.now();
   w.deadline = w.start + opts_.confirm;
-  w.passed.assign(opts_.checks.size(), false);
-  w.last.assign(opts_.checks.size(), -1);
-  w.saw.assign(opts_.checks.size(), "");
+  w.verdict = CheckVerdict(opts_.checks.size());
   window_ = std::move(w);
   metrics_.confirm_pending(true);
   log("confirm: the new config must pass its checks within {} s, or the last good one comes back",
@@ -268,29 +266,20 @@ void Loop::check_round() {
 void Loop::round_done(uint64_t id, const std::vector<CheckResult>& results) {
   if (!window_ || window_->id != id) return;  // a window that ended meanwhile
   Window& w = *window_;
-  bool all = true;
-  for (size_t i = 0; i < results.size() && i < w.passed.size(); i++) {
-    const bool ok = results[i].ok;
-    all = all && ok;
-    w.passed[i] = w.passed[i] || ok;
-    w.saw[i] = results[i].saw;
-    if (w.last[i] != ok)
-      log("confirm: check {}: {} ({})", opts_.checks[i], ok ? "passes" : "fails", results[i].saw);
-    w.last[i] = ok;
-  }
-  w.streak = all ? w.streak + 1 : 0;
-  if (w.streak == 3) {
+  for (size_t i : w.verdict.round(results))
+    log("confirm: check {}: {} ({})", opts_.checks[i], results[i].ok ? "passes" : "fails",
+        results[i].saw);
+  if (w.verdict.confirmed()) {
     window_.reset();
     metrics_.confirm_pending(false);
     return keep_good("every check passed 3 times in a row");
   }
   const auto now = clock_.now();
   if (now >= w.start + opts_.confirm / 2)
-    for (size_t i = 0; i < w.passed.size(); i++)
-      if (!w.passed[i])
-        return revert("check", fmt::format("check {} did not pass once in the first half of the "
-                                           "window ({})",
-                                           opts_.checks[i], w.saw[i]));
+    if (auto i = w.verdict.never_passed())
+      return revert("check", fmt::format("check {} did not pass once in the first half of the "
+                                         "window ({})",
+                                         opts_.checks[*i], w.verdict.saw(*i)));
   if (now >= w.deadline) return revert("deadline", "the checks did not confirm it in time");
   const auto pause = std::clamp<std::chrono::steady_clock::duration>(
       opts_.confirm / 10, std::chrono::milliseconds(200), std::chrono::seconds(1));

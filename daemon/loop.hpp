@@ -164,10 +164,7 @@ class Loop {
     uint64_t id = 0;
     std::string fingerprint;  // of the config being confirmed
     std::chrono::steady_clock::time_point start, deadline;
-    int streak = 0;            // rounds in a row that all passed
-    std::vector<bool> passed;  // each check, at least once
-    std::vector<int> last;     // each check's last result: -1 none, 0 failed, 1 passed
-    std::vector<std::string> saw;
+    CheckVerdict verdict{0};
   };
   std::optional<Window> window_;
   uint64_t windows_ = 0;
