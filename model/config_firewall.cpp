@@ -21,7 +21,8 @@ using json::Sink;
 // be 65,535 elements.
 constexpr uint32_t kMaxPorts = 1024;
 
-// The port range of `key`, refused when it is wider than kMaxPorts.
+// Whether `port` opens more than kMaxPorts ports: then an error names it,
+// and `what` opens it ("a pinhole", "an open entry").
 bool too_many_ports(Object& o, const std::optional<PortRange>& port, std::string_view what) {
   if (!port || uint32_t(port->last - port->first) + 1 <= kMaxPorts) return false;
   o.sink().error(o.key_path("port"),
