@@ -107,10 +107,25 @@ dhcpcd_start() {
 # Over its control socket, in its own /run: dhcpcd -x stops it (STOP: the
 # leases stay in force), dhcpcd -k releases them. dhcpcd 9.4.1 hangs when
 # told to stop while its script runs (seen with a sanitized netkeep, whose
-# script takes longer): the command goes between two scripts.
+# script takes longer): the command goes between two scripts. A renewal's
+# script can still start in between (once the daemon then never exited and
+# the lab ran into ctest's timeout): the command is bounded and asked
+# again, three times, before dhcpcd is stopped by SIGTERM (which also
+# keeps the leases), and SIGKILL after that, so the lab never hangs.
+exited() { [ ! -e "/proc/$1" ] || [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 dhcpcd_control() {
-  wait_until 10000 test ! -e "$RUNNING"
-  nsenter -t "$DHCPCD" -m -n dhcpcd "$1" uplink0 >>"$WORK/dhcpcd.log" 2>&1
+  local try
+  for try in 1 2 3; do
+    wait_until 10000 test ! -e "$RUNNING"
+    timeout 10 nsenter -t "$DHCPCD" -m -n dhcpcd "$1" uplink0 >>"$WORK/dhcpcd.log" 2>&1
+    wait_until 10000 exited "$DHCPCD" && break
+    echo "# dhcpcd $1: still running after try $try" >>"$WORK/dhcpcd.log"
+  done
+  if ! exited "$DHCPCD"; then
+    echo "# dhcpcd $1 ignored: SIGTERM" | tee -a "$WORK/dhcpcd.log"
+    kill -TERM "$DHCPCD" 2>/dev/null
+    wait_until 10000 exited "$DHCPCD" || kill -KILL "$DHCPCD" 2>/dev/null
+  fi
   wait "$DHCPCD" 2>/dev/null
 }
 dhcpcd_stop() { dhcpcd_control -x; }
