@@ -103,7 +103,8 @@ nl::Message encode_dump(const FlowsEnd* ends) {
 }
 
 std::optional<Entry> decode(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type != type_of(IPCTNL_MSG_CT_NEW) ||
+  if ((nlh->nlmsg_type != type_of(IPCTNL_MSG_CT_NEW) &&
+       nlh->nlmsg_type != type_of(IPCTNL_MSG_CT_DELETE)) ||
       nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg)))
     return std::nullopt;
   Entry e;
@@ -185,6 +186,19 @@ KernelResult<std::vector<std::vector<Entry>>> find(nl::Socket& s,
     return unexpected(*err);
   }
   return found;
+}
+
+KernelResult<std::vector<Entry>> dump_dnat(nl::Socket& s) {
+  std::vector<Entry> all;
+  nl::Message dump = encode_dump(nullptr);
+  auto err = s.dump(dump.hdr(), [&](const nlmsghdr* nlh) {
+    if (auto e = decode(nlh)) all.push_back(std::move(*e));
+  });
+  if (err) {
+    err->what = "reading conntrack entries";
+    return unexpected(*err);
+  }
+  return all;
 }
 
 KernelResult<uint64_t> erase(nl::Socket& s, const std::vector<Entry>& entries) {

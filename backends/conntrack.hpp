@@ -33,8 +33,8 @@ struct Entry {
 // kernel sends, matches() decides); for several FlowsEnd ops (nullptr),
 // every destination-NATed IPv4 entry: one walk of the table for them all.
 nl::Message encode_dump(const FlowsEnd* f);
-// An entry of a dump, or nullopt for a message that is not one (or lacks
-// its tuples).
+// An entry of a dump or of a NEW or DESTROY event, or nullopt for a
+// message that is none (or lacks its tuples).
 std::optional<Entry> decode(const nlmsghdr* nlh);
 // Whether `f` ends `e`: destination-NATed, from `f.to` at the port the
 // DNAT gave its original destination port, which is in `f.ports`.
@@ -44,6 +44,8 @@ nl::Message encode_delete(const Entry& e);
 // The entries each of `ends` matches, from one dump.
 KernelResult<std::vector<std::vector<Entry>>> find(nl::Socket& s,
                                                    const std::vector<const FlowsEnd*>& ends);
+// Every destination-NATed IPv4 entry (flow_index.hpp's rebuild).
+KernelResult<std::vector<Entry>> dump_dnat(nl::Socket& s);
 // Deletes `entries`; returns how many it deleted (one gone meanwhile is
 // not counted).
 KernelResult<uint64_t> erase(nl::Socket& s, const std::vector<Entry>& entries);

@@ -388,7 +388,9 @@ std::vector<std::optional<KernelError>> LinuxKernel::end_flows(
     const std::vector<const FlowsEnd*>& ops) {
   std::vector<std::optional<KernelError>> out(ops.size());
   auto s = conntrack_socket();
-  auto found = s ? conntrack::find(**s, ops) : unexpected(s.error());
+  auto found = !s       ? unexpected(s.error())
+               : flows_ ? flows_->find(**s, ops)
+                        : conntrack::find(**s, ops);
   if (!found) {
     std::fill(out.begin(), out.end(), found.error());
     return out;
@@ -401,8 +403,19 @@ std::vector<std::optional<KernelError>> LinuxKernel::end_flows(
     }
     writes_ += *n;
     (ops[i]->proto == 6 ? ended_tcp_ : ended_udp_) += *n;
+    if (flows_) flows_->forget((*found)[i]);
   }
   return out;
+}
+
+KernelResult<FlowTracker*> LinuxKernel::track_flows() {
+  if (!flows_) {
+    auto t = std::make_unique<FlowTracker>();
+    if (t->fd() < 0 || !t->error().empty())
+      return unexpected(KernelError{EPROTO, t->error(), "subscribing to conntrack events"});
+    flows_ = std::move(t);
+  }
+  return flows_.get();
 }
 
 KernelResult<std::vector<uint64_t>> LinuxKernel::count_flows(

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 
+#include "backends/flow_index.hpp"
 #include "backends/netlink.hpp"
 #include "backends/sysctl.hpp"
 #include "backends/nft_kernel.hpp"
@@ -44,6 +45,11 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   }
   std::vector<std::optional<KernelError>> end_flows(
       const std::vector<const FlowsEnd*>& ops) override;
+  // From now on, end_flows() finds entries in a FlowTracker's index
+  // instead of a dump (the daemon; flow_index.hpp). Returns it, for its
+  // event fd, or why it could not subscribe (then dumps go on).
+  KernelResult<FlowTracker*> track_flows();
+  uint64_t flow_dumps() const { return flows_ ? flows_->dumps() : 0; }
   // How many conntrack entries each of `ops` would end now (for `plan`).
   KernelResult<std::vector<uint64_t>> count_flows(const std::vector<const FlowsEnd*>& ops);
   // The name of a link by ifindex, as of the last snapshot and the writes since.
@@ -83,6 +89,7 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   sysctl::Reader sysctls_;              // the snapshot's, kept open
   std::unique_ptr<nl::Socket> genl_;    // opened on first use
   std::unique_ptr<nl::Socket> ct_;      // ctnetlink, opened on the first FlowsEnd
+  std::unique_ptr<FlowTracker> flows_;  // the daemon's (track_flows)
   KernelResult<nl::Socket*> conntrack_socket();
   uint64_t ended_tcp_ = 0, ended_udp_ = 0;
   std::optional<uint16_t> wg_family_, ethtool_family_;

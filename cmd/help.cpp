@@ -211,7 +211,9 @@ that appear later), on SIGUSR1 or SIGHUP, when the kernel's links,
 addresses, routes or nftables ruleset change (netlink events; others'
 changes are repaired), and every --resync seconds (default 300). Bursts of
 events cost one reconcile. A failed reconcile is retried after 1 s,
-doubling to 60 s; any new event retries at once.
+doubling to 60 s; any new event retries at once. Flows in flight (see
+apply) are found in an index kept from conntrack events, not by reading
+the whole conntrack table each time (netkeep_conntrack_dumps_total).
 
   --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics
   --notify-pidfile PATH   after a reconcile that changed something, send

@@ -100,7 +100,7 @@ class Daemon {
   ~Daemon() {
     if (checker_.joinable()) checker_.join();
     // The watches own their fds; the asio descriptors only borrow them.
-    for (auto* d : {&config_fd_, &rtnl_fd_, &nft_fd_})
+    for (auto* d : {&config_fd_, &rtnl_fd_, &nft_fd_, &flows_fd_})
       if (*d) (*d)->release();
   }
 
@@ -146,6 +146,16 @@ class Daemon {
     // overrun that forces a full dump.
     kernel_->nft().on_commit(
         [this](size_t bytes) { nft_watch_.reserve((4 << 20) + kEventsPerBatchByte * bytes); });
+    // A forwarding changed or removed ends its flows in flight: they are
+    // looked up in an index kept from conntrack events, not in a dump of
+    // the whole table (backends/flow_index.hpp).
+    if (auto t = kernel_->track_flows()) {
+      flows_fd_.emplace(io_, (*t)->fd());
+      keep_flows(**t);
+    } else {
+      log_line("warning: " + t.error().str() +
+               "; a changed forwarding reads the conntrack table in full");
+    }
     if (uint64_t usec = watchdog_usec()) keep_watchdog(std::chrono::microseconds(usec / 2));
     loop_.start();
     io_.run();
@@ -211,6 +221,16 @@ class Daemon {
                   });
   }
 
+  // Reads conntrack events as they come, so that their socket does not
+  // overflow between reconciles; they never start one.
+  void keep_flows(FlowTracker& t) {
+    flows_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this, &t](auto ec) {
+      if (ec) return;
+      t.drain();
+      keep_flows(t);
+    });
+  }
+
   void keep_watchdog(std::chrono::microseconds every) {
     sd_notify("WATCHDOG=1");
     watchdog_.expires_after(every);
@@ -227,10 +247,10 @@ class Daemon {
       log_line("metrics: reading the forwarding maps: " + forwardings.error().str());
     auto pinholes = kernel_->nft().read_pinhole_counters();
     if (!pinholes) log_line("metrics: reading the pinholes: " + pinholes.error().str());
-    return loop_.metrics().render(counters ? *counters : std::vector<NftCounter>{},
-                                  kernel_->nft().full_dumps(),
-                                  forwardings ? *forwardings : std::vector<NftMap>{},
-                                  pinholes ? *pinholes : std::vector<NftKeySet>{});
+    return loop_.metrics().render(
+        counters ? *counters : std::vector<NftCounter>{}, kernel_->nft().full_dumps(),
+        forwardings ? *forwardings : std::vector<NftMap>{},
+        pinholes ? *pinholes : std::vector<NftKeySet>{}, kernel_->flow_dumps());
   }
 
   DaemonOptions opts_;
@@ -244,7 +264,7 @@ class Daemon {
   asio::steady_timer watchdog_;
   ConfigWatch config_watch_;
   NetlinkWatch rtnl_watch_, nft_watch_;
-  std::optional<asio::posix::stream_descriptor> config_fd_, rtnl_fd_, nft_fd_;
+  std::optional<asio::posix::stream_descriptor> config_fd_, rtnl_fd_, nft_fd_, flows_fd_;
   std::optional<MetricsServer> metrics_server_;
   std::thread checker_;
 };

@@ -19,7 +19,8 @@ void Metrics::reconciled(bool ok, double seconds, double now_unix) {
 
 std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nft_dumps,
                             const std::vector<NftMap>& forwardings,
-                            const std::vector<NftKeySet>& pinholes) const {
+                            const std::vector<NftKeySet>& pinholes,
+                            uint64_t conntrack_dumps) const {
   std::string out;
   // router7: counters fwded, inputc, outputc of table filter, per family.
   struct Name {
@@ -139,6 +140,11 @@ std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nf
       fmt::format("netkeep_conntrack_deleted_total{{proto=\"tcp\"}} {}\n", conntrack_deleted_[0]);
   out +=
       fmt::format("netkeep_conntrack_deleted_total{{proto=\"udp\"}} {}\n", conntrack_deleted_[1]);
+  out +=
+      "# HELP netkeep_conntrack_dumps_total Reads of the whole conntrack table to find flows in "
+      "flight (the index kept from conntrack events was not in sync: first use, lost events).\n"
+      "# TYPE netkeep_conntrack_dumps_total counter\n";
+  out += fmt::format("netkeep_conntrack_dumps_total {}\n", conntrack_dumps);
   out +=
       "# HELP netkeep_drift_events_total Events that asked for a reconcile, by source.\n"
       "# TYPE netkeep_drift_events_total counter\n";

@@ -32,10 +32,13 @@ class Metrics {
   // `nft_dumps`: full dumps of the owned nftables objects so far (the view
   // of them was not current; see backends/nft_view.hpp).
   // `forwardings`: the forwarding maps, with their elements' counters;
-  // `pinholes`: protection's pinhole sets, the same.
+  // `pinholes`: protection's pinhole sets, the same; `conntrack_dumps`:
+  // reads of the whole conntrack table for flows in flight (the flow index
+  // was not in sync; backends/flow_index.hpp).
   std::string render(const std::vector<NftCounter>& counters, uint64_t nft_dumps = 0,
                      const std::vector<NftMap>& forwardings = {},
-                     const std::vector<NftKeySet>& pinholes = {}) const;
+                     const std::vector<NftKeySet>& pinholes = {},
+                     uint64_t conntrack_dumps = 0) const;
 
  private:
   static constexpr std::array<double, 10> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -1,8 +1,8 @@
 // libFuzzer target: the netlink messages netkeep decodes itself, from dumps
 // and from the multicast event groups: rtnetlink links, addresses and
-// routes; conntrack entries (matched against a FlowsEnd, and the delete
-// built from them); nftables rules (and their expressions, rendered as
-// `show` and the plan print them) and event subjects; WireGuard and
+// routes; conntrack entries and events (matched against a FlowsEnd, the
+// delete built from them, and the daemon's flow index kept by them); nftables rules (and their
+// expressions, rendered as `show` and the plan print them) and event subjects; WireGuard and
 // ethtool (FEC) generic netlink; and the daemon's relevance filters, which
 // read events before any snapshot. The input is a stream of netlink
 // messages as a recv() returns them.
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backends/conntrack.hpp"
+#include "backends/flow_index.hpp"
 #include "backends/fec_codec.hpp"
 #include "backends/nft_codec.hpp"
 #include "backends/rtnl_addr.hpp"
@@ -40,6 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     a.links = {{"uplink0", "", {}, 1500, true, ""}, {"lan0", "bridge", {}, 1500, true, ""}};
     return a;
   }();
+  // One index per input: its events add and remove entries, and a lookup
+  // must find exactly what matches() says of what is left.
+  FlowIndex flows;
+  static const FlowsEnd range{17, {1000, 2000}, {10, 0, 0, 1}, {1000, 2000}, false, {}};
   int left = static_cast<int>(size);
   for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
        left > 0 && NLMSG_OK(nlh, static_cast<unsigned>(left)); nlh = NLMSG_NEXT(nlh, left)) {
@@ -52,14 +57,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)wg::decode_device(nlh, wg);
     (void)fec::decode(nlh);
     if (auto e = conntrack::decode(nlh)) {
-      static const FlowsEnd range{17, {1000, 2000}, {10, 0, 0, 1}, {1000, 2000}, false, {}};
       (void)conntrack::matches(*e, range);
       (void)conntrack::encode_delete(*e);
     }
+    (void)flows.apply(nlh);
     std::string why;
     (void)rtnl_relevant(
         nlh, last, [](int i) { return i == 1 ? std::string("lo") : std::string(); }, &why);
     (void)nft_relevant(nlh, &why);
   }
+  const auto found = flows.find({&range}).front();
+  for (const auto& e : found)
+    if (!conntrack::matches(e, range)) __builtin_trap();
+  flows.forget(found);
+  if (!flows.find({&range}).front().empty()) __builtin_trap();
   return 0;
 }

@@ -205,6 +205,24 @@ within 2000 "run: it moves to 10.10.0.24 on the config change" has 10.10.0.24:50
 scrape() { printf 'GET /metrics HTTP/1.1\r\nHost: netkeep\r\n\r\n' | ip netns exec "$R" socat -t 2 - TCP:127.0.0.1:9100; }
 contains "metrics count the deleted entry" "$(scrape)" 'netkeep_conntrack_deleted_total{proto="udp"} 1'
 contains "the daemon logs it" "$(cat "$DAEMON_LOG")" "flows in flight ended: 0 tcp, 1 udp"
+metric() { scrape | awk -v m="$1" '$1 == m {print $2}'; }
+equals "its first flows to end were found by one read of the table" "$(metric netkeep_conntrack_dumps_total)" 1
+# Back to .23: the entry is found in the index the conntrack events keep
+# (backends/flow_index.hpp), without reading the table again.
+n=$(got 10.10.0.23:5000)
+TO5000=10.10.0.23
+forwardings
+within 2000 "run: it moves back to 10.10.0.23" has 10.10.0.23:5000 $((n + 1))
+equals "the second move read no table: the index had its entry" "$(metric netkeep_conntrack_dumps_total)" 1
+contains "metrics count both deleted entries" "$(scrape)" 'netkeep_conntrack_deleted_total{proto="udp"} 2'
+# With conntrack events switched off, the index cannot be kept: each
+# change reads the table, and the stream still moves.
+ip netns exec "$R" sysctl -qw net.netfilter.nf_conntrack_events=0
+n=$(got 10.10.0.24:5000)
+TO5000=10.10.0.24
+forwardings
+within 2000 "run, events off: it moves to 10.10.0.24 again" has 10.10.0.24:5000 $((n + 1))
+equals "events off: the table was read for it" "$(metric netkeep_conntrack_dumps_total)" 2
 touch "$STOP"
 kill "$DAEMON" 2>/dev/null
 wait "$DAEMON" 2>/dev/null
