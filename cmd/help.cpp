@@ -245,6 +245,7 @@ const char* const kFilesHelp =
     R"(Config files, relative to --config (default /perm), as router7 keeps them.
 All are optional: a missing file declares nothing. A file that fails to
 validate contributes nothing, and what it governs is left as it is.
+Every key, default and error: netkeep-config(5).
   interfaces.json         links (taken by MAC or name, renamed, MTU, MAC,
                           bridges), their addresses and routes, FEC
   portforwardings.json    port forwardings from the uplink (DNAT); beside

@@ -60,6 +60,8 @@ int main() {
   block(kFilesHelp);
   fmt::print(".SH EXIT STATUS\n");
   block(kExitHelp);
-  fmt::print(".SH SEE ALSO\n.BR ip (8),\n.BR nft (8),\n.BR systemd.service (5)\n");
+  fmt::print(
+      ".SH SEE ALSO\n.BR netkeep-config (5),\n.BR ip (8),\n.BR nft (8),\n.BR systemd.service "
+      "(5)\n");
   return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install (issue 16): `cmake --install` with --prefix and with DESTDIR puts
-# the binary, the systemd unit (naming that binary), netkeep(8), the bash
-# completion and the README in place; systemd-analyze accepts the unit; the
+# the binary, the systemd unit (naming that binary), netkeep(8),
+# netkeep-config(5), the bash completion and the README in place; systemd-analyze accepts the unit; the
 # man page renders cleanly and, like the completion and docs/operating.md, names
 # every flag that --help lists. Installs into a temporary directory only.
 set -u
@@ -16,7 +16,7 @@ check() { local d=$1; shift; if "$@" >"$T/out" 2>&1; then ok "$d"; else bad "$d"
 
 P=$T/prefix
 check "cmake --install --prefix" cmake --install "$BUILD" --prefix "$P"
-for f in sbin/netkeep lib/systemd/system/netkeep.service share/man/man8/netkeep.8 \
+for f in sbin/netkeep lib/systemd/system/netkeep.service share/man/man8/netkeep.8 share/man/man5/netkeep-config.5 \
          share/bash-completion/completions/netkeep share/doc/netkeep/README.md \
          share/doc/netkeep/docs/operating.md share/doc/netkeep/docs/config.md; do
   check "installs $f" test -s "$P/$f"
@@ -83,6 +83,25 @@ for f in interfaces.json portforwardings.json wireguard.json dhcp4/wire/lease.js
   grep -qF -- "$f" <<<"$TEXT" || bad "man page lacks the file $f"
 done
 ok "man: every config file and every file netkeep writes"
+
+# netkeep-config(5), written from docs/config.md at build time: renders
+# cleanly, and names every key the config parsers read (model/config_*.cpp:
+# the keys an Object getter or a read_* helper is asked for).
+MAN5=$P/share/man/man5/netkeep-config.5
+if command -v groff >/dev/null; then
+  check "netkeep-config(5) renders without warnings" bash -c "groff -man -ww -z '$MAN5' 2>&1 | (! grep .)"
+fi
+for section in NAME DESCRIPTION INTERFACES.JSON PORTFORWARDINGS.JSON FIREWALL.JSON WIREGUARD.JSON "SEE ALSO"; do
+  grep -q "^\.SH \"\?$section" "$MAN5" || bad "netkeep-config(5): no section $section"
+done
+keys=$(grep -ohE '(\b(string|integer|boolean|array|raw)\(|\(\*?[a-z]+, )"[A-Za-z_0-9]+"' "$SRC"/model/config_*.cpp |
+  sed -E 's/.*"([A-Za-z_0-9]+)"$/\1/' | sort -u)
+page=$(sed 's/\\f[BRI]//g; s/\\-/-/g' "$MAN5")
+missing=""
+for k in $keys; do grep -qw -- "$k" <<<"$page" || missing="$missing $k"; done
+if [ "$(echo $keys | wc -w)" -lt 30 ]; then bad "netkeep-config(5): the parsers' keys were not found ($(echo $keys | wc -w))"
+elif [ -n "$missing" ]; then bad "netkeep-config(5) lacks keys the parsers read:$missing"
+else ok "netkeep-config(5): every key the parsers read is on it ($(echo $keys | wc -w))"; fi
 
 # The completion, as bash runs it.
 complete_words() {  # complete_words WORD...: what the completion offers for the last word

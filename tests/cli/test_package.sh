@@ -32,6 +32,7 @@ done
 grep -qE -- '-dev\b|cmake|debhelper' <<<"$DEPENDS" && bad "depends on build tools: $DEPENDS" || ok "depends on runtime libraries only"
 FILES=$(dpkg-deb -c "$DEB" | awk '{print $6}')
 for f in ./usr/sbin/netkeep ./usr/lib/systemd/system/netkeep.service ./usr/share/man/man8/netkeep.8.gz \
+         ./usr/share/man/man5/netkeep-config.5.gz \
          ./usr/share/bash-completion/completions/netkeep ./usr/share/doc/netkeep/README.md.gz \
          ./usr/share/doc/netkeep/copyright ./usr/share/netkeep/dhcpcd.conf \
          ./usr/libexec/netkeep/dhcpcd-script ./usr/libexec/netkeep/udhcpc-script \
