@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
 #include <linux/ethtool_netlink.h>
@@ -13,6 +14,8 @@
 #include <cerrno>
 
 #include "backends/conntrack.hpp"
+#include "backends/rtnl_neigh.hpp"
+#include "backends/sock_diag.hpp"
 #include "backends/fec_codec.hpp"
 #include "backends/genl.hpp"
 #include "backends/resolv_conf.hpp"
@@ -239,6 +242,19 @@ KernelResult<Survey> LinuxKernel::survey() {
   for (const char* key : {"net/ipv4/conf/all/rp_filter", "net/ipv4/conf/uplink0/rp_filter",
                           "net/bridge/bridge-nf-call-iptables"})
     if (auto v = sysctl::read(key)) s.sysctls[key] = *v;
+  // lan0's neighbours that do not answer (pinholes to nobody).
+  const auto lan = ifindex_.find("lan0");
+  auto m = rtnl::encode_neigh_dump();
+  if (auto e = rtnl_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
+        auto n = rtnl::decode_neigh(nlh);
+        if (n && lan != ifindex_.end() && n->ifindex == lan->second &&
+            (n->state & (NUD_FAILED | NUD_INCOMPLETE)))
+          s.unanswered.push_back(n->addr);
+      }))
+    return unexpected(during(*e, "dumping neighbours"));
+  auto listening = sock_diag::listeners();
+  if (!listening) return unexpected(listening.error());
+  for (auto& l : *listening) s.listening.push_back({l.proto, l.addr, l.port, std::move(l.program)});
   return s;
 }
 

@@ -9,6 +9,8 @@
 #include "model/nft_rule_facts.hpp"
 #include "model/ownership.hpp"
 #include "reconciler/nft_desired.hpp"
+#include "reconciler/nft_protect.hpp"
+#include "reconciler/plan_protect.hpp"
 #include "reconciler/plan_print.hpp"
 
 namespace netkeep {
@@ -263,6 +265,86 @@ void unprotected_lan(const Desired& d, const Actual& a, std::vector<Finding>& ou
   }
 }
 
+const char* l4_name(uint8_t proto) {
+  return proto == 6 ? "tcp" : "udp";
+}
+
+// A pinhole whose host does not answer neighbour discovery on lan0: what it
+// lets in reaches nobody (a mistyped address, or an interface identifier
+// the host does not use; SLAAC privacy addresses change). Only what the
+// kernel knows is judged: a host the router never tried to reach is not.
+void unanswered_pinholes(const Desired& d, const Survey& s, std::vector<Finding>& out) {
+  if (!d.firewall.ok() || !d.firewall.value.protect_lan || s.unanswered.empty()) return;
+  const std::vector<Prefix> delegated = delegated_prefixes(d);
+  std::set<IpAddr> said;
+  for (const Pinhole& p : d.firewall.value.pinholes)
+    for (const IpAddr& host : pinhole_hosts(p, delegated)) {
+      if (std::find(s.unanswered.begin(), s.unanswered.end(), host) == s.unanswered.end() ||
+          !said.insert(host).second)
+        continue;
+      out.push_back(
+          {Severity::warning,
+           fmt::format("firewall.json: pinholes[{}] ({} {} -> {}): {} does not answer neighbour "
+                       "discovery on lan0, so what the pinhole lets in reaches nobody",
+                       p.entry, l4_name(p.proto), p.port.str(),
+                       p.dest_iid ? p.dest_iid->str() : p.dest_addr->str(), host.str()),
+           p.dest_iid ? "check the host's interface identifier (it must keep it: a SLAAC privacy "
+                        "address changes), or remove the pinhole"
+                      : "check the host's address, or remove the pinhole"});
+    }
+}
+
+// Whether another program's prerouting nat chain of `v6`'s family DNATs
+// `proto` `port`: then the connection is forwarded, and LAN protection
+// lets it through (`ct status dnat`) instead of the router's input hook.
+bool dnat_by_others(const Survey& s, bool v6, uint8_t proto, uint16_t port) {
+  for (const auto& c : s.chains) {
+    const bool family =
+        c.family == NftFamily::inet || c.family == (v6 ? NftFamily::ip6 : NftFamily::ip);
+    if (!family || !c.base || c.base->type != "nat" || c.base->hook != kHookPrerouting) continue;
+    for (const RuleBody* r : reachable(c, s.chains)) {
+      const RuleFacts f = rule_facts(*r);
+      if (f.dnat && (!f.l4proto || *f.l4proto == proto) && f.dport_first.value_or(1) <= port &&
+          port <= f.dport_last.value_or(65535))
+        return true;
+    }
+  }
+  return false;
+}
+
+// A port docker publishes through its userland proxy (docker-proxy
+// listening on the router's addresses: IPv6, or any family without
+// docker's DNAT rules) that protect_router closes to the internet.
+void blocked_by_protection(const Desired& d, const Actual& a, const Survey& s,
+                           std::vector<Finding>& out) {
+  if (!d.firewall.ok() || !d.firewall.value.protect_router) return;
+  std::set<std::string> said;
+  for (const Listening& l : s.listening) {
+    if (l.program != "docker-proxy") continue;
+    const bool every = l.addr == IpAddr{l.addr.family, {}};
+    const bool uplink = std::any_of(a.addrs.begin(), a.addrs.end(), [&](const Address& x) {
+      return x.dev == "uplink0" && x.local.addr == l.addr;
+    });
+    if (!every && !uplink) continue;
+    const auto& open = d.firewall.value.open;
+    const bool opened = std::any_of(open.begin(), open.end(), [&](const OpenPort& o) {
+      return o.proto == l.proto && o.port.first <= l.port && l.port <= o.port.last;
+    });
+    const bool v6 = !l.addr.is_v4();
+    if (opened || dnat_by_others(s, v6, l.proto, l.port)) continue;
+    const std::string what = fmt::format(
+        "firewall.json's protect_router closes {} {} ({}) to the internet, where docker-proxy "
+        "listens for a port docker publishes",
+        l4_name(l.proto), l.port, v6 ? "IPv6" : "IPv4");
+    if (!said.insert(what).second) continue;
+    out.push_back({Severity::warning, what,
+                   fmt::format("to publish it, add {{\"proto\": \"{}\", \"port\": \"{}\"}} to "
+                               "firewall.json's \"open\"; to keep it on the LAN, publish it on "
+                               "lan0's address (docker run -p ADDR:{}:...)",
+                               l4_name(l.proto), l.port, l.port)});
+  }
+}
+
 }  // namespace
 
 std::vector<Finding> diagnose(const Desired& desired, const Actual& actual, const Plan& pending,
@@ -273,6 +355,8 @@ std::vector<Finding> diagnose(const Desired& desired, const Actual& actual, cons
   kernel_settings(actual, survey, out);
   destinations(desired, actual, out);
   unprotected_lan(desired, actual, out);
+  unanswered_pinholes(desired, survey, out);
+  blocked_by_protection(desired, actual, survey, out);
   if (survey.now) leases(desired, actual, *survey.now, out);
   // Errors first, then in the order found.
   std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {

@@ -27,6 +27,14 @@ struct ForeignChain {
   std::vector<RuleBody> rules;
 };
 
+// A socket listening, and the program holding it ("docker-proxy").
+struct Listening {
+  uint8_t proto = 0;
+  IpAddr addr;  // all zeros: every address of its family
+  uint16_t port = 0;
+  std::string program;
+};
+
 // What the doctor reads beyond the snapshot.
 struct Survey {
   std::vector<ForeignChain> chains;  // every chain of ip and inet tables netkeep does not own
@@ -36,6 +44,11 @@ struct Survey {
   // The time (Unix seconds) the leases are judged at; without it they are
   // not judged.
   std::optional<int64_t> now;
+  // lan0's neighbours the kernel asked for and got no answer from
+  // (NUD_FAILED), or is still asking for (NUD_INCOMPLETE).
+  std::vector<IpAddr> unanswered;
+  // The sockets listening in this namespace (TCP listening, UDP bound).
+  std::vector<Listening> listening;
 };
 
 struct Finding {

@@ -240,6 +240,16 @@ void for_each_host(const Pinhole& p, const std::vector<Prefix>& delegated, F f) 
   }
 }
 
+}  // namespace
+
+std::vector<IpAddr> pinhole_hosts(const Pinhole& p, const std::vector<Prefix>& delegated) {
+  std::vector<IpAddr> out;
+  for_each_host(p, delegated, [&](const IpAddr& a) { out.push_back(a); });
+  return out;
+}
+
+namespace {
+
 NftKeySet keyset(NftFamily f, const char* name) {
   return NftKeySet{f, kProtectTable, name, true, {}};
 }

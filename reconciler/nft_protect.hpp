@@ -41,6 +41,10 @@ struct ProtectInputs {
   std::vector<uint16_t> wg_ports;  // wireguard.json's listen ports, opened
 };
 
+// The hosts a pinhole opens: its dest_addr, or its dest_iid on each of
+// `delegated` (lan0's /64s).
+std::vector<IpAddr> pinhole_hosts(const Pinhole& p, const std::vector<Prefix>& delegated);
+
 // Adds the protection objects to `s` (a desired ruleset); returns the
 // warnings (a dest_iid pinhole while no prefix is leased).
 std::vector<std::string> add_protection(const ProtectInputs& in, NftState& s);

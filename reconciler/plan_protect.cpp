@@ -36,6 +36,14 @@ void keep_elems(const NftState& have, const char* set, NftState& want) {
 
 }  // namespace
 
+std::vector<Prefix> delegated_prefixes(const Desired& d) {
+  std::vector<Prefix> out;
+  if (d.dhcp6.ok() && !d.dhcp6.value.ended)
+    for (const Prefix& p : d.dhcp6.value.prefixes)
+      if (!p.addr.is_v4()) out.push_back(p);
+  return out;
+}
+
 std::vector<std::string> want_protection(const Desired& d, const NftState& have,
                                          const std::string& uplink, NftState& want) {
   if (!d.firewall.governs()) {
@@ -45,9 +53,7 @@ std::vector<std::string> want_protection(const Desired& d, const NftState& have,
   ProtectInputs in;
   if (d.firewall.ok()) in.firewall = &d.firewall.value;
   in.uplink = uplink;
-  if (d.dhcp6.ok() && !d.dhcp6.value.ended)
-    for (const Prefix& p : d.dhcp6.value.prefixes)
-      if (!p.addr.is_v4()) in.delegated.push_back(p);
+  in.delegated = delegated_prefixes(d);
   if (d.wireguard.ok())
     for (const auto& w : d.wireguard.value.interfaces)
       if (w.port) in.wg_ports.push_back(w.port);

@@ -12,6 +12,10 @@
 
 namespace netkeep {
 
+// lan0's delegated /64s, on which dest_iid pinholes live: the dhcp6
+// lease's IPv6 prefixes, none while it has ended.
+std::vector<Prefix> delegated_prefixes(const Desired& d);
+
 // Adds to `want` the protection objects of firewall.json. Where the kernel
 // holds them and a file they come from is invalid, what it holds stands
 // in, so nothing of it changes: everything when firewall.json is invalid;

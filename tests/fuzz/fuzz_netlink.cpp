@@ -1,11 +1,12 @@
 // libFuzzer target: the netlink messages netkeep decodes itself, from dumps
-// and from the multicast event groups: rtnetlink links, addresses and
-// routes; conntrack entries and events (matched against a FlowsEnd, the
-// delete built from them, and the daemon's flow index kept by them); nftables rules (and their
-// expressions, rendered as `show` and the plan print them) and event subjects; WireGuard and
-// ethtool (FEC) generic netlink; and the daemon's relevance filters, which
-// read events before any snapshot. The input is a stream of netlink
-// messages as a recv() returns them.
+// and from the multicast event groups: rtnetlink links, addresses, routes
+// and neighbours; sock_diag's listening sockets; conntrack entries and
+// events (matched against a FlowsEnd, the delete built from them, and the
+// daemon's flow index kept by them); nftables rules (and their
+// expressions, rendered as `show` and the plan print them) and event
+// subjects; WireGuard and ethtool (FEC) generic netlink; and the daemon's
+// relevance filters, which read events before any snapshot. The input is
+// a stream of netlink messages as a recv() returns them.
 //
 // Not here: the decoders that hand a message to libnftnl (tables, chains,
 // objects, sets, elements, generations). libnftnl ends the process on an
@@ -13,6 +14,7 @@
 // design, since only the kernel writes these messages; a fuzzer can only
 // rediscover that.
 #include <linux/netlink.h>
+#include <netinet/in.h>
 
 #include <cstdint>
 #include <cstring>
@@ -24,7 +26,9 @@
 #include "backends/nft_codec.hpp"
 #include "backends/rtnl_addr.hpp"
 #include "backends/rtnl_link.hpp"
+#include "backends/rtnl_neigh.hpp"
 #include "backends/rtnl_route.hpp"
+#include "backends/sock_diag.hpp"
 #include "backends/wg_codec.hpp"
 #include "daemon/relevance.hpp"
 #include "model/nft_text.hpp"
@@ -51,6 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)rtnl::decode_link(nlh);
     (void)rtnl::decode_addr(nlh);
     (void)rtnl::decode_route(nlh);
+    (void)rtnl::decode_neigh(nlh);
+    (void)sock_diag::decode(nlh, IPPROTO_TCP);
     if (auto r = nft::decode_rule(nlh)) (void)rule_text(r->rule.body);
     (void)nft::decode_subject(nlh);
     WgDeviceState wg;

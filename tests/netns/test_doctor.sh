@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # netkeep doctor (issue 16): on a clean (and protected) router it finds
-# nothing (exit 0);
+# nothing (exit 0); a pinhole whose host does not answer neighbour
+# discovery and a docker-proxy port LAN protection closes are warnings
+# (issue 25);
 # with a docker-like, a firewalld-like and a tailscale-like foreign ruleset
 # it reports the finding each causes, with the exit status of its
 # severity; it never writes (the ruleset and routes are unchanged by it).
 source "$(dirname "$0")/lib.sh"
+for tool in python3 socat; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (tools/deps installs it)"; exit 77; }
+done
 
 router_setup
 CFG=$(config_from fresh-system)   # forwards tcp 8080, tcp 53, udp 53, tcp 6000-6010
@@ -18,18 +23,46 @@ lease4 "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"
 nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1 || { echo "apply failed"; exit 1; }
 doctor() { nk "$R" doctor --config "$CFG" --root "$ROOT" "$@"; }
 snapshot() { { ruleset "$R"; ip -n "$R" route; ip netns exec "$R" sysctl -n net.ipv4.ip_forward; }; }
+firewall() {  # firewall JSON: firewall.json, applied
+  write "$CFG/firewall.json" "$1"
+  nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1 || { echo "apply failed"; exit 1; }
+}
 
 # The delegated prefix on lan0, nothing protecting it: a warning (issue 25).
 status "an unprotected LAN: a warning (exit 2)" 2 doctor
 contains "it names the prefix and what is missing" "$(cat "$WORK/out")" \
   "warning: lan0 is on the global prefix 2001:db8:4a00::/64: every LAN host's IPv6 address on it is reachable from the internet, and there is no firewall.json"
-write "$CFG/firewall.json" '{"protect_lan": true, "protect_router": true}'
-nk "$R" apply --config "$CFG" --root "$ROOT" >/dev/null 2>&1 || { echo "apply failed"; exit 1; }
+firewall '{"protect_lan": true, "protect_router": true}'
 
 status "a clean router: nothing found" 0 doctor
 contains "and it says so" "$(cat "$WORK/out")" "netkeep doctor: nothing found"
 status "--json" 0 doctor --json
 equals "an empty list" "$(cat "$WORK/out")" '{"findings": []}'
+
+# A pinhole to a host that is not there: once the router has asked for it
+# (neighbour discovery unanswered), the doctor says the pinhole reaches nobody.
+firewall '{"pinholes": [{"proto": "tcp", "port": "443", "dest_iid": "::23"}]}'
+status "a pinhole whose host was never asked for: nothing found" 0 doctor
+ip netns exec "$R" python3 -c "import socket
+socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b'x', ('2001:db8:4a00::23', 9))"
+status "its host does not answer neighbour discovery: a warning (exit 2)" 2 doctor
+contains "naming the pinhole and the host" "$(cat "$WORK/out")" \
+  "warning: firewall.json: pinholes[0] (tcp 443 -> ::23): 2001:db8:4a00::23 does not answer neighbour discovery on lan0"
+
+# docker publishing a port through its userland proxy, which listens on
+# the router's every IPv6 address: protect_router closes it to the WAN.
+cp "$(command -v socat)" "$WORK/docker-proxy"
+ip netns exec "$R" "$WORK/docker-proxy" TCP6-LISTEN:8080,ipv6only=1,reuseaddr,fork /dev/null &
+PROXY=$!
+wait_until 5000 listening "$R" tcp 8080
+firewall '{"protect_lan": true, "protect_router": true}'
+status "docker-proxy on a closed port: a warning (exit 2)" 2 doctor
+contains "naming the port, the family and the program" "$(cat "$WORK/out")" \
+  "warning: firewall.json's protect_router closes tcp 8080 (IPv6) to the internet, where docker-proxy listens for a port docker publishes"
+firewall '{"protect_lan": true, "protect_router": true, "open": [{"proto": "tcp", "port": "8080"}]}'
+status "the port opened in firewall.json: nothing found" 0 doctor
+kill "$PROXY"; wait "$PROXY" 2>/dev/null
+firewall '{"protect_lan": true, "protect_router": true}'
 
 # docker: FORWARD policy drop in ip filter, a DNAT of tcp 8080 in ip nat.
 ip netns exec "$R" nft -f - <<'NFT'

@@ -241,3 +241,61 @@ TEST_CASE("doctor: a LAN on a global IPv6 prefix with nothing protecting it") {
   a.addrs.back() = {"lan0", pre("fd00:1::1/64"), std::nullopt, kAddrProtoDhcp6};
   CHECK(all(diagnose(Desired{}, a, {}, {})).find("global prefix") == std::string::npos);
 }
+
+TEST_CASE("doctor: a pinhole to a host that does not answer neighbour discovery") {
+  Actual a = router();
+  Desired d;
+  d.firewall = {FileState::ok, {}};
+  Pinhole by_addr{6, {443, 443}, ip("2001:db8:5::7"), std::nullopt, std::nullopt, 0};
+  Pinhole by_iid{17, {5060, 5060}, std::nullopt, ip("::23"), std::nullopt, 1};
+  d.firewall.value.pinholes = {by_addr, by_iid};
+  d.dhcp6.state = FileState::ok;
+  d.dhcp6.value.prefixes = {pre("2001:db8:4a00::/64")};
+  Survey s;
+  CHECK(all(diagnose(d, a, {}, s)).find("neighbour") == std::string::npos);
+  s.unanswered = {ip("2001:db8:5::7"), ip("2001:db8:4a00::23"), ip("2001:db8:4a00::99")};
+  const std::string text = all(diagnose(d, a, {}, s));
+  CHECK(text.find("warning: firewall.json: pinholes[0] (tcp 443 -> 2001:db8:5::7): 2001:db8:5::7 "
+                  "does not answer neighbour discovery on lan0") != std::string::npos);
+  CHECK(text.find("pinholes[1] (udp 5060 -> ::23): 2001:db8:4a00::23 does not answer") !=
+        std::string::npos);
+  CHECK(text.find("interface identifier") != std::string::npos);
+  CHECK(text.find("4a00::99") == std::string::npos);  // no pinhole's host
+  d.firewall.value.protect_lan = false;               // the pinholes open nothing then
+  CHECK(all(diagnose(d, a, {}, s)).find("neighbour") == std::string::npos);
+}
+
+TEST_CASE("doctor: protect_router closing a port docker-proxy listens on") {
+  Actual a = router();
+  a.addrs.push_back({"uplink0", pre("2001:db8:1::2/64"), std::nullopt, kAddrProtoDhcp6});
+  Desired d;
+  d.firewall = {FileState::ok, {}};
+  Survey s;
+  s.listening = {{6, ip("::"), 8080, "docker-proxy"},
+                 {6, ip("2001:db8:1::2"), 8443, "docker-proxy"},
+                 {6, ip("10.10.0.1"), 9000, "docker-proxy"},  // on the LAN's address only
+                 {6, ip("::"), 22, "sshd"}};                  // closed by design: not another's
+  std::string text = all(diagnose(d, a, {}, s));
+  CHECK(text.find("warning: firewall.json's protect_router closes tcp 8080 (IPv6) to the "
+                  "internet, where docker-proxy listens") != std::string::npos);
+  CHECK(text.find("add {\"proto\": \"tcp\", \"port\": \"8080\"} to firewall.json's \"open\"") !=
+        std::string::npos);
+  CHECK(text.find("tcp 8443 (IPv6)") != std::string::npos);
+  CHECK(text.find("9000") == std::string::npos);
+  CHECK(text.find("tcp 22 ") == std::string::npos);
+  // Opened, or DNATed first by docker's own rule (then forwarded, and
+  // `ct status dnat` lets it through): nothing to say.
+  d.firewall.value.open = {{6, {8000, 8100}}};
+  s.chains = {{NftFamily::ip6,
+               "nat",
+               "PREROUTING",
+               BaseChain{"nat", 0, -100, 1},
+               {Rule{}.l4proto(6).dport(8443).dnat().take()}}};
+  text = all(diagnose(d, a, {}, s));
+  CHECK(text.find("docker-proxy") == std::string::npos);
+  // An IPv4 DNAT does not cover IPv6.
+  s.chains.front().family = NftFamily::ip;
+  CHECK(all(diagnose(d, a, {}, s)).find("tcp 8443 (IPv6)") != std::string::npos);
+  d.firewall.value.protect_router = false;
+  CHECK(all(diagnose(d, a, {}, s)).find("docker-proxy") == std::string::npos);
+}
