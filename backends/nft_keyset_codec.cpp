@@ -110,7 +110,7 @@ bool decode_key_elems(const nlmsghdr* nlh, NftFamily family, std::string_view ta
         uint32_t len = 0;
         const void* key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
         if (!key) return 0;
-        k.key.assign(static_cast<const char*>(key), len);
+        k.key.assign(key, len);
         if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT))
           k.verdict = static_cast<int32_t>(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));
         elem_counts(e, k.packets, k.bytes);

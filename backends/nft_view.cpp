@@ -170,7 +170,7 @@ std::optional<NftView> parse_nft_view(std::string_view data, const std::string& 
     k.elems.reserve(elems);
     while (elems--) {
       NftKeyElem e;
-      e.key = r.bytes();
+      e.key = NftKey(r.bytes());
       e.verdict = r.num<int32_t>();
       k.elems.push_back(std::move(e));
     }
@@ -233,7 +233,7 @@ std::optional<std::string> save_nft_view(const std::filesystem::path& file,
     w.num(static_cast<uint8_t>(k.typed));
     w.num(static_cast<uint32_t>(k.elems.size()));
     for (const auto& e : k.elems) {
-      w.str(e.key);
+      w.str(e.key.view());
       w.num(e.verdict);
     }
   }

@@ -43,7 +43,7 @@ void write_list(std::string& out, const char* key, const std::vector<T>& items, 
   out += last ? "\n" : ",\n";
 }
 
-std::string hex_bytes(const std::string& bytes) {
+std::string hex_bytes(std::string_view bytes) {
   std::string out;
   for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
   return out;
@@ -128,7 +128,7 @@ std::string nft_json(const NftState& n, bool counters) {
                        i ? "," : "", family_name(k.family), quote(k.table), quote(k.name), k.typed);
     for (size_t e = 0; e < k.elems.size(); e++)
       out += fmt::format(R"({}{{"key": "{}", "verdict": {}{}}})", e ? ", " : "",
-                         hex_bytes(k.elems[e].key), k.elems[e].verdict,
+                         hex_bytes(k.elems[e].key.view()), k.elems[e].verdict,
                          counters ? fmt::format(R"(, "packets": {}, "bytes": {})",
                                                 k.elems[e].packets, k.elems[e].bytes)
                                   : "");
@@ -349,7 +349,7 @@ void nft_from_json(object o, NftState& n) {
       if (!k["typed"].get_bool().get(typed)) set.typed = typed;
       for (element x : k["elements"].get_array()) {
         object eo = x.get_object();
-        set.elems.push_back({unhex(str(eo, "key")),
+        set.elems.push_back({NftKey(unhex(str(eo, "key"))),
                              static_cast<int32_t>(eo["verdict"].get_int64().value()),
                              0,
                              0,

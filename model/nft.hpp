@@ -240,12 +240,62 @@ struct NftMap {
 const NftMapElem* find_interval(const std::vector<NftMapElem>& elems, uint16_t first,
                                 uint16_t last);
 
+// A set element's key as the kernel holds it (each field of a
+// concatenation padded to 4 bytes; at most 64 bytes, NFT_DATA_VALUE_MAXLEN),
+// kept inline: 10,000 pinholes are built, sorted and compared with the
+// kernel's at every reconcile, and a heap string each cost an allocation
+// and a pointer chase per element. Ordered by its bytes, then its length.
+class NftKey {
+ public:
+  static constexpr size_t kMax = 64;
+  NftKey() = default;
+  NftKey(std::string_view bytes) { assign(bytes.data(), bytes.size()); }  // NOLINT: bytes are a key
+  // Longer than kMax: cut to it (no kernel key is).
+  void assign(const void* data, size_t len) {
+    size_ = static_cast<uint8_t>(std::min(len, kMax));
+    std::memcpy(bytes_.data(), data, size_);
+    std::memset(bytes_.data() + size_, 0, kMax - size_);
+  }
+  void append(const void* data, size_t len) {
+    const size_t n = std::min(len, kMax - size_);
+    std::memcpy(bytes_.data() + size_, data, n);
+    size_ = static_cast<uint8_t>(size_ + n);
+  }
+  const char* data() const { return bytes_.data(); }
+  size_t size() const { return size_; }
+  std::string_view view() const { return {bytes_.data(), size_}; }
+  // Its first 24 bytes as big-endian words: the key itself, up to its
+  // length, for a sort of compact keys.
+  uint64_t word(size_t w) const {
+    uint64_t x;
+    std::memcpy(&x, bytes_.data() + 8 * w, 8);
+    return be64toh(x);
+  }
+  bool operator==(const NftKey& o) const {
+    return size_ == o.size_ && word(0) == o.word(0) && word(1) == o.word(1) &&
+           word(2) == o.word(2) && (size_ <= 24 || view() == o.view());
+  }
+  std::strong_ordering operator<=>(const NftKey& o) const {
+    // The first 24 bytes (every key of netkeep's sets) as three
+    // big-endian words; the bytes past them are zero when absent.
+    for (size_t w = 0; w < 3; w++)
+      if (word(w) != o.word(w)) return word(w) <=> o.word(w);
+    if (size_ > 24 || o.size_ > 24)
+      if (int c = std::memcmp(bytes_.data() + 24, o.bytes_.data() + 24, kMax - 24)) return c <=> 0;
+    return size_ <=> o.size_;
+  }
+
+ private:
+  std::array<char, kMax> bytes_{};  // zero past size_
+  uint8_t size_ = 0;
+};
+
 // A set or verdict map of exact keys: LAN protection's (SPEC §3), whose
 // types come with their names (reconciler/nft_protect.hpp). An element is
 // its key's bytes as the kernel holds them (each field of a concatenation
 // padded to 4 bytes) and, in a verdict map, its verdict.
 struct NftKeyElem {
-  std::string key;
+  NftKey key;
   int32_t verdict = 0;              // NF_ACCEPT, NF_DROP: a verdict map's data
   uint64_t packets = 0, bytes = 0;  // its counter: read, never compared
   std::string note;                 // a desired element's origin, for people ("::23")

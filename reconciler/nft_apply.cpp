@@ -142,9 +142,8 @@ std::optional<KernelError> apply_nft_op(NftState& s, const Op& op, uint64_t hand
             : std::tie(del->family, del->table, del->set, del->elem);
     NftKeySet* k = s.keyset(family, table, set);
     if (!k) return err(ENOENT, "No such file or directory");
-    auto at =
-        std::lower_bound(k->elems.begin(), k->elems.end(), elem.key,
-                         [](const NftKeyElem& e, const std::string& key) { return e.key < key; });
+    auto at = std::lower_bound(k->elems.begin(), k->elems.end(), elem.key,
+                               [](const NftKeyElem& e, const NftKey& key) { return e.key < key; });
     const bool there = at != k->elems.end() && at->key == elem.key;
     if (del) {
       if (!there) return err(ENOENT, "No such file or directory");

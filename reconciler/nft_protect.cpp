@@ -256,8 +256,8 @@ NftKeySet keyset(NftFamily f, const char* name) {
 
 // Sorted by key, each key once (the first of equal ones, in `v`'s order).
 // 10,000 pinholes are sorted at every reconcile: their keys (at most 24
-// bytes, e.g. ip6 daddr . l4proto . dport) are compared as three
-// big-endian words, and the elements, strings inside, moved once.
+// bytes, e.g. ip6 daddr . l4proto . dport) are sorted as three big-endian
+// words in a compact array, and the elements moved once.
 void sort_unique(std::vector<NftKeyElem>& v) {
   struct Key {
     std::array<uint64_t, 3> words{};
@@ -274,7 +274,7 @@ void sort_unique(std::vector<NftKeyElem>& v) {
   };
   std::vector<Key> keys(v.size());
   for (size_t i = 0; i < v.size(); i++) {
-    const std::string& k = v[i].key;
+    const NftKey& k = v[i].key;
     if (k.size() > sizeof(Key::words)) {  // no such key in netkeep's sets; kept correct anyway
       std::stable_sort(v.begin(), v.end(),
                        [](const NftKeyElem& a, const NftKeyElem& b) { return a.key < b.key; });
@@ -283,13 +283,7 @@ void sort_unique(std::vector<NftKeyElem>& v) {
               v.end());
       return;
     }
-    uint8_t bytes[sizeof(Key::words)] = {};
-    std::memcpy(bytes, k.data(), k.size());
-    for (size_t w = 0; w < 3; w++) {
-      uint64_t x;
-      std::memcpy(&x, bytes + 8 * w, 8);
-      keys[i].words[w] = be64toh(x);
-    }
+    for (size_t w = 0; w < 3; w++) keys[i].words[w] = k.word(w);
     keys[i].size = static_cast<uint32_t>(k.size());
     keys[i].at = static_cast<uint32_t>(i);
   }
@@ -312,9 +306,9 @@ void add_family(const ProtectInputs& in, NftFamily f, NftState& s) {
   s.tables.push_back({f, kProtectTable});
   for (const char* c : kCounters) s.counters.push_back({f, kProtectTable, c, 0, 0});
   NftKeySet states = keyset(f, kCtStateMap);
-  states.elems = {{host32(kCtInvalid), NF_DROP, 0, 0, {}},
-                  {host32(kCtEstablished), NF_ACCEPT, 0, 0, {}},
-                  {host32(kCtRelated), NF_ACCEPT, 0, 0, {}}};
+  states.elems = {{NftKey(host32(kCtInvalid)), NF_DROP, 0, 0, {}},
+                  {NftKey(host32(kCtEstablished)), NF_ACCEPT, 0, 0, {}},
+                  {NftKey(host32(kCtRelated)), NF_ACCEPT, 0, 0, {}}};
   sort_unique(states.elems);
   s.keysets.push_back(std::move(states));
   if (fw.protect_lan) {
@@ -400,7 +394,7 @@ namespace {
 
 // A protocol and a port as a concatenation holds them: each field in a
 // 4-byte register, the port in network order.
-void append_proto_port(std::string& k, uint8_t proto, uint16_t port) {
+void append_proto_port(NftKey& k, uint8_t proto, uint16_t port) {
   const char b[8] = {static_cast<char>(proto),       0, 0, 0, static_cast<char>(port >> 8),
                      static_cast<char>(port & 0xff), 0, 0};
   k.append(b, sizeof(b));
@@ -408,16 +402,14 @@ void append_proto_port(std::string& k, uint8_t proto, uint16_t port) {
 
 }  // namespace
 
-std::string pinhole_key(const IpAddr& addr, uint8_t proto, uint16_t port) {
-  std::string k;
-  k.reserve(addr.size() + 8);  // one allocation: 10,000 keys a reconcile
-  k.append(reinterpret_cast<const char*>(addr.bytes.data()), addr.size());
+NftKey pinhole_key(const IpAddr& addr, uint8_t proto, uint16_t port) {
+  NftKey k(std::string_view(reinterpret_cast<const char*>(addr.bytes.data()), addr.size()));
   append_proto_port(k, proto, port);
   return k;
 }
 
-std::string open_key(uint8_t proto, uint16_t port) {
-  std::string k;
+NftKey open_key(uint8_t proto, uint16_t port) {
+  NftKey k;
   append_proto_port(k, proto, port);
   return k;
 }
@@ -488,7 +480,7 @@ std::optional<KeySetType> keyset_type(NftFamily family, std::string_view name) {
 
 std::optional<PinholeKey> pinhole_of(NftFamily family, const NftKeyElem& e) {
   const size_t n = family == NftFamily::ip6 ? 16 : 4;
-  const std::string_view k = e.key;
+  const std::string_view k = e.key.view();
   if (k.size() != n + 8) return std::nullopt;
   auto addr = IpAddr::from_bytes(k.data(), n);
   if (!addr) return std::nullopt;
@@ -497,7 +489,7 @@ std::optional<PinholeKey> pinhole_of(NftFamily family, const NftKeyElem& e) {
 }
 
 std::string keyset_elem_text(NftFamily family, std::string_view set, const NftKeyElem& e) {
-  const std::string_view k = e.key;
+  const std::string_view k = e.key.view();
   if (set == kCtStateMap && k.size() == 4) {
     uint32_t bits;
     std::memcpy(&bits, k.data(), 4);

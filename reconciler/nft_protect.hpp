@@ -82,7 +82,7 @@ struct PinholeKey {
 std::optional<PinholeKey> pinhole_of(NftFamily family, const NftKeyElem& e);
 
 // The key of a pinhole element and of an open port's.
-std::string pinhole_key(const IpAddr& addr, uint8_t proto, uint16_t port);
-std::string open_key(uint8_t proto, uint16_t port);
+NftKey pinhole_key(const IpAddr& addr, uint8_t proto, uint16_t port);
+NftKey open_key(uint8_t proto, uint16_t port);
 
 }  // namespace netkeep

@@ -86,9 +86,11 @@ KeySetOps diff_keysets(const NftState& have, const NftState& want) {
     // One comparison of two keys a step (10,000 pinholes a reconcile).
     size_t i = 0, j = 0;
     while (i < he.size() || j < w.elems.size()) {
-      const int c = i == he.size()        ? 1
-                    : j == w.elems.size() ? -1
-                                          : he[i].key.compare(w.elems[j].key);
+      const int c = i == he.size()                       ? 1
+                    : j == w.elems.size()                ? -1
+                    : (he[i].key <=> w.elems[j].key) < 0 ? -1
+                    : he[i].key == w.elems[j].key        ? 0
+                                                         : 1;
       if (c < 0) {
         out.elem_dels.push_back(NftKeyElemDel{w.family, w.table, w.name, he[i++]});
       } else if (c > 0) {

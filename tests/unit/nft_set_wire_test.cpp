@@ -322,7 +322,7 @@ TEST_CASE("protection's sets: declared with the type their name says, elements b
   REQUIRE(elems.size() == 1);
   CHECK(elems[0] == pin);
   CHECK(elems[0].key.size() == 24);
-  const NftKeyElem state{std::string("\x02\x00\x00\x00", 4), NF_ACCEPT, 0, 0, {}};
+  const NftKeyElem state{NftKey(std::string_view("\x02\x00\x00\x00", 4)), NF_ACCEPT, 0, 0, {}};
   buf = encoded([&](nft::Batch& b) {
     nft::encode_op(NftKeyElemAdd{NftFamily::ip, kProtectTable, kCtStateMap, state}, 7, b);
   });
