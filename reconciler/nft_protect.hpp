@@ -17,6 +17,7 @@
 // for 10 pinholes as for 10,000: one hash lookup.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 
 #include "model/desired.hpp"
 #include "model/nft.hpp"
+#include "reconciler/protect_words.hpp"
 
 namespace netkeep {
 
@@ -33,6 +35,9 @@ inline constexpr const char* kPinholeSet = "pinholes";
 inline constexpr const char* kOpenSet = "open";
 inline constexpr const char* kProtectLanChain = "protect-lan";
 inline constexpr const char* kProtectRouterChain = "protect-router";
+// ct state bits (NF_CT_STATE_INVALID_BIT, NF_CT_STATE_BIT(IP_CT_ESTABLISHED)
+// and (IP_CT_RELATED)), as a ct_state key holds them, in host order.
+inline constexpr uint32_t kCtInvalid = 1, kCtEstablished = 2, kCtRelated = 4;
 
 struct ProtectInputs {
   const FirewallConfig* firewall = nullptr;  // none: no protection objects
@@ -53,36 +58,5 @@ std::vector<std::string> add_protection(const ProtectInputs& in, NftState& s);
 bool protect_chain(NftFamily family, std::string_view table, std::string_view name);
 bool protect_counter(NftFamily family, std::string_view table, std::string_view name);
 bool protect_keyset(NftFamily family, std::string_view table, std::string_view name);
-
-// A set's type, fixed by its name: nft's key type number, the key's
-// length, whether it maps to verdicts, and nft's description of it (kept
-// by the kernel for `nft list`, never read by it).
-struct KeySetType {
-  uint32_t key_type = 0, key_len = 0;
-  bool vmap = false;
-  bool counter = false;  // every element has one
-  std::string_view userdata;
-};
-std::optional<KeySetType> keyset_type(NftFamily family, std::string_view name);
-
-// An element in an operator's words: "pinhole tcp 443 -> 2001:db8::23",
-// "open udp 51820", "ct state established: accept".
-std::string keyset_elem_text(NftFamily family, std::string_view set, const NftKeyElem& e);
-
-// What `show` says of protection: each pinhole and open port with the
-// packets its counter saw, and each drop and reset counter.
-std::vector<std::string> protection_lines(const NftState& s);
-
-// A pinhole element's key read back: the host, protocol and port.
-struct PinholeKey {
-  IpAddr addr;
-  uint8_t proto = 0;
-  uint16_t port = 0;
-};
-std::optional<PinholeKey> pinhole_of(NftFamily family, const NftKeyElem& e);
-
-// The key of a pinhole element and of an open port's.
-NftKey pinhole_key(const IpAddr& addr, uint8_t proto, uint16_t port);
-NftKey open_key(uint8_t proto, uint16_t port);
 
 }  // namespace netkeep
