@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -39,23 +40,28 @@ std::optional<Listener> decode(const nlmsghdr* nlh, uint8_t proto) {
 namespace {
 
 // Which program holds each socket: /proc/PID/fd/N links to "socket:[INODE]".
+// Processes come and go while this reads: every step takes an error code
+// (a process gone, or fds not ours to read, is skipped), none throws.
 std::map<uint64_t, std::string> programs_by_inode() {
+  namespace fs = std::filesystem;
   std::map<uint64_t, std::string> out;
   std::error_code ec;
-  for (const auto& pid : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = pid.path().filename();
+  for (fs::directory_iterator pid("/proc", ec), end; !ec && pid != end; pid.increment(ec)) {
+    const std::string name = pid->path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::string comm;
-    for (const auto& fd : std::filesystem::directory_iterator(pid.path() / "fd", ec)) {
-      const std::string target = std::filesystem::read_symlink(fd.path(), ec);
-      if (ec || !target.starts_with("socket:[")) continue;
+    std::error_code fd_ec;
+    for (fs::directory_iterator fd(pid->path() / "fd", fd_ec); !fd_ec && fd != end;
+         fd.increment(fd_ec)) {
+      std::error_code link_ec;
+      const std::string target = fs::read_symlink(fd->path(), link_ec);
+      if (link_ec || !target.starts_with("socket:[")) continue;
       if (comm.empty()) {
-        std::ifstream(pid.path() / "comm") >> comm;
+        std::getline(std::ifstream(pid->path() / "comm"), comm);
         if (comm.empty()) comm = "?";
       }
       out.emplace(std::strtoull(target.c_str() + 8, nullptr, 10), comm);
     }
-    ec.clear();  // a process that ended meanwhile, or whose fds are not ours to read
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,7 @@ struct Listener {
   std::string program;  // /proc/PID/comm of a process holding it; empty if none found
 };
 
-// One dump per family and protocol; nullopt-free: an error is the result.
+// Every one of them: a dump per family and protocol.
 KernelResult<std::vector<Listener>> listeners();
 
 // The request for `family` (AF_INET, AF_INET6) and `proto`, and a reply's
