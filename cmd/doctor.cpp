@@ -5,7 +5,7 @@
 #include <ctime>
 
 #include "backends/linux_kernel.hpp"
-#include "backends/nft_view.hpp"
+#include "cmd/snapshot.hpp"
 #include "backends/resolver.hpp"
 #include "model/config.hpp"
 #include "reconciler/doctor.hpp"
@@ -17,19 +17,10 @@ int cmd_doctor(const std::filesystem::path& config, const std::filesystem::path&
   Diagnostics diags;
   Desired desired = load_config(config, diags);
   resolve_endpoints(desired, resolve_host, diags);
-  auto kernel = LinuxKernel::open(root);
-  if (!kernel) {
-    fmt::print(stderr, "netkeep: {}\n", kernel.error().str());
-    return 1;
-  }
-  (*kernel)->scope(desired);
-  (*kernel)->load_view(nft_view_file(root));
-  auto actual = (*kernel)->snapshot();
-  if (!actual) {
-    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", actual.error().str());
-    return 1;
-  }
-  auto survey = (*kernel)->survey();
+  Actual actual;
+  auto kernel = open_kernel(root, &desired, actual);
+  if (!kernel) return 1;
+  auto survey = kernel->survey();
   if (!survey) {
     fmt::print(stderr, "netkeep: {}\n", survey.error().str());
     return 1;
@@ -41,7 +32,7 @@ int cmd_doctor(const std::filesystem::path& config, const std::filesystem::path&
     if (d.severity == Severity::error)
       findings.push_back({Severity::error, d.str(),
                           "fix the file; until then netkeep leaves what it governs as it is"});
-  for (auto& f : diagnose(desired, *actual, plan(desired, *actual), *survey))
+  for (auto& f : diagnose(desired, actual, plan(desired, actual), *survey))
     findings.push_back(std::move(f));
   if (json) {
     fmt::print("{}", to_json(findings));

@@ -24,15 +24,13 @@
 #include "cmd/doctor.hpp"
 #include "cmd/help.hpp"
 #include "cmd/lease.hpp"
+#include "cmd/show.hpp"
+#include "cmd/snapshot.hpp"
 #include "daemon/daemon.hpp"
-#include "model/actual_json.hpp"
 #include "model/config.hpp"
 #include "model/file_read.hpp"
 #include "model/json_out.hpp"
-#include "model/lease_file.hpp"
 #include "reconciler/executor.hpp"
-#include "reconciler/nft_desired.hpp"
-#include "reconciler/nft_protect.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile.hpp"
@@ -67,27 +65,6 @@ int usage_error(const std::string& msg) {
 
 void print_diags(const Diagnostics& diags) {
   for (const auto& d : diags) fmt::print(stderr, "{}\n", d.str());
-}
-
-// Opens the kernel and takes a snapshot scoped to `desired` (if given).
-std::unique_ptr<LinuxKernel> open_kernel(const Args& a, const Desired* desired, Actual& actual) {
-  auto opened = LinuxKernel::open(a.root);
-  if (!opened) {
-    fmt::print(stderr, "netkeep: {}\n", opened.error().str());
-    return nullptr;
-  }
-  auto kernel = std::move(*opened);
-  if (desired) {
-    kernel->scope(*desired);
-    kernel->load_view(nft_view_file(a.root));
-  }
-  auto snap = kernel->snapshot();
-  if (!snap) {
-    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", snap.error().str());
-    return nullptr;
-  }
-  actual = std::move(*snap);
-  return kernel;
 }
 
 // A saved plan goes through the same checks as the file it names.
@@ -126,7 +103,7 @@ int cmd_plan(const Args& a) {
   resolve_endpoints(desired, resolve_host, diags);
   print_diags(diags);
   Actual actual;
-  auto kernel = open_kernel(a, &desired, actual);
+  auto kernel = open_kernel(a.root, &desired, actual);
   if (!kernel) return 1;
   Plan p = plan(desired, actual);
   // Saved as planned; the reader is also told how many flows each
@@ -328,50 +305,6 @@ int cmd_apply(const Args& a) {
   return rc.ok() ? 0 : 1;
 }
 
-int cmd_show(const Args& a) {
-  Actual x;
-  if (!open_kernel(a, nullptr, x)) return 1;
-  // The leases as their files say (show reads no other config file).
-  Diagnostics lease_diags;
-  const Leases leases = load_leases(a.config, lease_diags);
-  const int64_t now = std::time(nullptr);
-  if (a.json) {
-    fmt::print("{}", to_json(x, true, "\"leases\": " + leases_json(leases, now)));
-    return 0;
-  }
-  for (const auto& l : x.links)
-    fmt::print("link {} {}{} mtu {} address {}{}\n", l.name, l.kind.empty() ? "" : l.kind + " ",
-               l.up ? "up" : "down", l.mtu, l.mac.str(),
-               l.master.empty() ? "" : " master " + l.master);
-  for (const auto& ad : x.addrs) fmt::print("addr {} proto {}\n", addr_text(ad), ad.proto);
-  for (const auto& r : x.routes) fmt::print("route {}\n", route_text(r));
-  for (const auto& [k, v] : x.sysctls) fmt::print("sysctl {} = {}\n", sysctl_dotted(k), v);
-  for (const auto& w : x.wireguard)
-    fmt::print("wireguard {} listen-port {} private-key {} peers {}\n", w.name, w.listen_port,
-               w.private_key.empty() ? "(none)" : "(hidden)", w.peers.size());
-  for (const auto& [dev, mode] : x.fec) fmt::print("fec {} {}\n", dev, mode);
-  fmt::print("lease dhcp4: {}\n", lease_summary(leases.dhcp4, now));
-  fmt::print("lease dhcp6: {}\n", lease_summary(leases.dhcp6, now));
-  // Each port interval a forwarding wins: the connections it forwarded, and
-  // their packets and bytes in both directions.
-  for (const auto& f : forwarding_counts(x.nft.maps))
-    fmt::print("{} connections {} packets {} bytes {}\n",
-               to_text(NftForwardAdd{NftFamily::ip,
-                                     "nat",
-                                     forwarding_map(f.proto, is_range(f.elem)),
-                                     f.proto,
-                                     f.elem,
-                                     {}})
-                   .substr(2),
-               f.connections, f.packets, f.bytes);
-  for (const auto& line : protection_lines(x.nft)) fmt::print("{}\n", line);
-  for (const auto& [path, f] : x.files) {
-    const char* kinds[] = {"missing", "regular file", "symlink", "other"};
-    fmt::print("file {}: {}\n", path, kinds[static_cast<int>(f.kind)]);
-  }
-  return 0;
-}
-
 int run(int argc, char** argv) {
   Args a;
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -462,7 +395,7 @@ int run(int argc, char** argv) {
   }
   if (a.command == "plan") return cmd_plan(a);
   if (a.command == "apply") return cmd_apply(a);
-  if (a.command == "show") return cmd_show(a);
+  if (a.command == "show") return cmd_show(a.config, a.root, a.json);
   if (a.command == "doctor") return cmd_doctor(a.config, a.root, a.json);
   auto lock = lock_for(a);
   if (!lock) return 1;
