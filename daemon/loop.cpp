@@ -6,8 +6,8 @@
 
 #include "backends/nft_codec.hpp"
 #include "daemon/relevance.hpp"
-#include "model/config_parse.hpp"
 #include "reconciler/plan_print.hpp"
+#include "reconciler/reconcile_memo.hpp"
 
 namespace netkeep {
 
@@ -30,7 +30,7 @@ Loop::Loop(LoopOptions options, KernelReader& reader, KernelWriter& writer, Daem
       debounce_(clock.timer()),
       retry_(clock.timer()),
       resync_(clock.timer()),
-      config_memo_(std::make_unique<ConfigMemo>()),
+      memo_(std::make_unique<ReconcileMemo>()),
       round_(clock.timer()) {}
 
 Loop::~Loop() = default;
@@ -156,7 +156,7 @@ void Loop::run_reconcile() {
       rejected_.clear();
   }
   Reconcile rc = reconcile(config, reader_, writer_, hooks_.resolve, nullptr,
-                           config == opts_.config ? config_memo_.get() : nullptr);
+                           config == opts_.config ? memo_.get() : nullptr);
   const double seconds = rc.times.total();  // reading the config to the last write
   // rtnetlink events are judged against the state this reconcile planned
   // from; its own link, address and route writes therefore count as

@@ -154,9 +154,10 @@ class Loop {
   uint64_t reconciles_ = 0;
   // The state the last reconcile planned from; events are judged against it.
   std::optional<Actual> last_;
-  // The last portforwardings.json, so an edit is re-read incrementally
+  // What the last reconcile read and planned, so that an edit of a long
+  // portforwardings.json or firewall.json is read and planned as the edit
   // (held by pointer: its definition brings simdjson along).
-  std::unique_ptr<ConfigMemo> config_memo_;
+  std::unique_ptr<ReconcileMemo> memo_;
   std::set<std::string> sources_;  // what asked for the next reconcile
   std::set<std::string> reasons_;  // which kernel changes, for the log
 

@@ -214,18 +214,6 @@ NftRule drop(const std::string& counter_name) {
   return rule(w);
 }
 
-// Calls `f` with each host a pinhole opens: its address, or its interface
-// identifier on each delegated /64. (No vector: 10,000 pinholes a reconcile.)
-template <class F>
-void for_each_host(const Pinhole& p, const std::vector<Prefix>& delegated, F f) {
-  if (p.dest_addr) return f(*p.dest_addr);
-  for (const Prefix& d : delegated) {
-    IpAddr a = d.network().addr;
-    std::copy(p.dest_iid->bytes.begin() + 8, p.dest_iid->bytes.end(), a.bytes.begin() + 8);
-    f(a);
-  }
-}
-
 }  // namespace
 
 std::vector<IpAddr> pinhole_hosts(const Pinhole& p, const std::vector<Prefix>& delegated) {
@@ -240,54 +228,12 @@ NftKeySet keyset(NftFamily f, const char* name) {
   return NftKeySet{f, kProtectTable, name, true, {}};
 }
 
-// Sorted by key, each key once (the first of equal ones, in `v`'s order).
-// 10,000 pinholes are sorted at every reconcile: their keys (at most 24
-// bytes, e.g. ip6 daddr . l4proto . dport) are sorted as three big-endian
-// words in a compact array, and the elements moved once.
-void sort_unique(std::vector<NftKeyElem>& v) {
-  struct Key {
-    std::array<uint64_t, 3> words{};
-    uint32_t size = 0, at = 0;
-    bool operator<(const Key& o) const {  // word by word: std::array's own calls memcmp
-      for (size_t w = 0; w < 3; w++)
-        if (words[w] != o.words[w]) return words[w] < o.words[w];
-      return size != o.size ? size < o.size : at < o.at;
-    }
-    bool same(const Key& o) const {
-      return words[0] == o.words[0] && words[1] == o.words[1] && words[2] == o.words[2] &&
-             size == o.size;
-    }
-  };
-  std::vector<Key> keys(v.size());
-  for (size_t i = 0; i < v.size(); i++) {
-    const NftKey& k = v[i].key;
-    if (k.size() > sizeof(Key::words)) {  // no such key in netkeep's sets; kept correct anyway
-      std::stable_sort(v.begin(), v.end(),
-                       [](const NftKeyElem& a, const NftKeyElem& b) { return a.key < b.key; });
-      v.erase(std::unique(v.begin(), v.end(),
-                          [](const NftKeyElem& a, const NftKeyElem& b) { return a.key == b.key; }),
-              v.end());
-      return;
-    }
-    for (size_t w = 0; w < 3; w++) keys[i].words[w] = k.word(w);
-    keys[i].size = static_cast<uint32_t>(k.size());
-    keys[i].at = static_cast<uint32_t>(i);
-  }
-  std::sort(keys.begin(), keys.end());
-  std::vector<NftKeyElem> out;
-  out.reserve(v.size());
-  for (size_t i = 0; i < keys.size(); i++) {
-    if (i > 0 && keys[i].same(keys[i - 1])) continue;
-    out.push_back(std::move(v[keys[i].at]));
-  }
-  v = std::move(out);
-}
-
 BaseChain filter_hook(uint32_t hook) {
   return {"filter", hook, 0, NF_ACCEPT};
 }
 
-void add_family(const ProtectInputs& in, NftFamily f, NftState& s) {
+// `elems`: the pinhole sets' elements, taken.
+void add_family(const ProtectInputs& in, NftFamily f, PinholeElems& elems, NftState& s) {
   const FirewallConfig& fw = *in.firewall;
   s.tables.push_back({f, kProtectTable});
   for (const char* c : kCounters) s.counters.push_back({f, kProtectTable, c, 0, 0});
@@ -312,27 +258,13 @@ void add_family(const ProtectInputs& in, NftFamily f, NftState& s) {
     c.rules.push_back(accept_proto(IPPROTO_ESP));  // RFC 6092 REC-21, -22: IPsec
     c.rules.push_back(accept_udp_dport(500));
     c.rules.push_back(accept_pinholes(f));
-    NftKeySet pins = keyset(f, kPinholeSet);
-    size_t n = 0;  // this family's elements, to allocate once
     for (const Pinhole& p : fw.pinholes)
-      if (!p.from)
+      if (p.from)
         for_each_host(p, in.delegated, [&](const IpAddr& a) {
-          if (v6(f) != a.is_v4()) n += p.port.last - p.port.first + 1u;
+          if (v6(f) != a.is_v4()) c.rules.push_back(accept_from(f, *p.from, a, p.proto, p.port));
         });
-    pins.elems.reserve(n);
-    for (const Pinhole& p : fw.pinholes) {
-      for_each_host(p, in.delegated, [&](const IpAddr& a) {
-        if (v6(f) == a.is_v4()) return;
-        if (p.from) {
-          c.rules.push_back(accept_from(f, *p.from, a, p.proto, p.port));
-          return;
-        }
-        for (uint32_t port = p.port.first; port <= p.port.last; port++)
-          pins.elems.push_back({pinhole_key(a, p.proto, static_cast<uint16_t>(port)), 0, 0, 0,
-                                p.dest_iid ? p.dest_iid->str() : std::string()});
-      });
-    }
-    sort_unique(pins.elems);
+    NftKeySet pins = keyset(f, kPinholeSet);
+    pins.elems = std::move(elems[v6(f) ? 1 : 0]);
     s.keysets.push_back(std::move(pins));
     c.rules.push_back(reject_tcp("lan-rejected"));
     c.rules.push_back(drop("lan-dropped"));
@@ -372,7 +304,17 @@ std::vector<std::string> add_protection(const ProtectInputs& in, NftState& s) {
   std::vector<std::string> warnings;
   if (!in.firewall) return warnings;
   if (!in.firewall->protect_lan && !in.firewall->protect_router) return warnings;
-  for (NftFamily f : {NftFamily::ip, NftFamily::ip6}) add_family(in, f, s);
+  PinholeElems elems;
+  if (in.firewall->protect_lan) {
+    const auto& pins = in.firewall->pinholes;
+    if (in.keys) {
+      update(*in.keys, pins, in.delegated);
+      elems = in.keys->elems;
+    } else {
+      elems = pinhole_elems(pins, in.delegated);
+    }
+  }
+  for (NftFamily f : {NftFamily::ip, NftFamily::ip6}) add_family(in, f, elems, s);
   if (in.firewall->protect_lan && in.delegated.empty())
     for (const Pinhole& p : in.firewall->pinholes)
       if (p.dest_iid)

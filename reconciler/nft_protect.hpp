@@ -25,6 +25,7 @@
 
 #include "model/desired.hpp"
 #include "model/nft.hpp"
+#include "reconciler/pinhole_keys.hpp"
 #include "reconciler/protect_words.hpp"
 
 namespace netkeep {
@@ -44,6 +45,7 @@ struct ProtectInputs {
   std::string uplink;
   std::vector<Prefix> delegated;   // lan0's /64s: the dhcp6 lease's prefixes
   std::vector<uint16_t> wg_ports;  // wireguard.json's listen ports, opened
+  PinholeKeys* keys = nullptr;     // the daemon's, kept from one plan to the next
 };
 
 // The hosts a pinhole opens: its dest_addr, or its dest_iid on each of

@@ -213,7 +213,7 @@ void plan_files(const Desired& d, const Actual& actual, const LinkView& v, std::
 
 }  // namespace
 
-Plan plan(const Desired& desired, const Actual& actual) {
+Plan plan(const Desired& desired, const Actual& actual, PinholeKeys* pinholes) {
   Plan p;
   LinkView view = plan_links(desired, actual, p.ops);
   plan_fec(desired, actual, view, p);
@@ -222,7 +222,7 @@ Plan plan(const Desired& desired, const Actual& actual) {
   plan_routes(desired, actual, view, p.ops);
   plan_sysctls(desired, actual, view, p.ops);
   const size_t nft_from = p.ops.size();
-  plan_nft(desired, actual, view, p.ops, p.warnings);
+  plan_nft(desired, actual, view, p.ops, p.warnings, pinholes);
   plan_flows(p.ops, nft_from,
              desired.portforwardings.ok() && desired.portforwardings.value.keep_tcp);
   plan_files(desired, actual, view, p.ops);

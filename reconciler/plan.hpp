@@ -12,7 +12,11 @@
 
 namespace netkeep {
 
-Plan plan(const Desired& desired, const Actual& actual);
+struct PinholeKeys;  // reconciler/pinhole_keys.hpp
+
+// `pinholes`, the daemon's, keeps the pinhole sets' elements from one plan
+// to the next (the plan is the same without it).
+Plan plan(const Desired& desired, const Actual& actual, PinholeKeys* pinholes = nullptr);
 
 // The link phase, exposed for the address/route phases and for tests.
 struct LinkView {
@@ -31,7 +35,8 @@ LinkView plan_links(const Desired& desired, const Actual& actual, std::vector<Op
 void plan_wireguard(const Desired& desired, const Actual& actual, const LinkView& view, Plan& plan);
 void plan_fec(const Desired& desired, const Actual& actual, const LinkView& view, Plan& plan);
 void plan_nft(const Desired& desired, const Actual& actual, const LinkView& view,
-              std::vector<Op>& ops, std::vector<std::string>& warnings);
+              std::vector<Op>& ops, std::vector<std::string>& warnings,
+              PinholeKeys* pinholes = nullptr);
 // The nftables ops that put the owned objects back as `before` had them
 // (reconciler/restore.hpp).
 void plan_nft_restore(const NftState& before, const NftState& now, std::vector<Op>& ops);

@@ -371,7 +371,7 @@ void diff_nft(const NftState& have, NftState want,
 }  // namespace
 
 void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops,
-              std::vector<std::string>& warnings) {
+              std::vector<std::string>& warnings, PinholeKeys* pinholes) {
   NftInputs in{v.uplink(), lan_prefix(d), {}};
   in.count_elems = false;
   if (d.portforwardings.ok()) in.config = &d.portforwardings.value;
@@ -388,7 +388,8 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
             protect_chain(c.family, c.table, c.name));
   };
   NftState want = desired_ruleset(in);
-  for (auto& w : want_protection(d, actual.nft, in.uplink, want)) warnings.push_back(std::move(w));
+  for (auto& w : want_protection(d, actual.nft, in.uplink, want, pinholes))
+    warnings.push_back(std::move(w));
   diff_nft(actual.nft, std::move(want), frozen_chain, fwd_frozen, false, ops);
 }
 

@@ -45,7 +45,8 @@ std::vector<Prefix> delegated_prefixes(const Desired& d) {
 }
 
 std::vector<std::string> want_protection(const Desired& d, const NftState& have,
-                                         const std::string& uplink, NftState& want) {
+                                         const std::string& uplink, NftState& want,
+                                         PinholeKeys* keys) {
   if (!d.firewall.governs()) {
     keep_all(have, want);
     return {};
@@ -53,6 +54,7 @@ std::vector<std::string> want_protection(const Desired& d, const NftState& have,
   ProtectInputs in;
   if (d.firewall.ok()) in.firewall = &d.firewall.value;
   in.uplink = uplink;
+  in.keys = keys;
   in.delegated = delegated_prefixes(d);
   if (d.wireguard.ok())
     for (const auto& w : d.wireguard.value.interfaces)

@@ -12,6 +12,8 @@
 
 namespace netkeep {
 
+struct PinholeKeys;  // reconciler/pinhole_keys.hpp
+
 // lan0's delegated /64s, on which dest_iid pinholes live: the dhcp6
 // lease's IPv6 prefixes, none while it has ended.
 std::vector<Prefix> delegated_prefixes(const Desired& d);
@@ -21,8 +23,10 @@ std::vector<Prefix> delegated_prefixes(const Desired& d);
 // in, so nothing of it changes: everything when firewall.json is invalid;
 // the pinholes when a dest_iid needs the dhcp6 lease and it is invalid; the
 // open ports when wireguard.json is. Returns the warnings.
+// `keys`: as plan()'s `pinholes`.
 std::vector<std::string> want_protection(const Desired& d, const NftState& have,
-                                         const std::string& uplink, NftState& want);
+                                         const std::string& uplink, NftState& want,
+                                         PinholeKeys* keys = nullptr);
 
 // The ops for protection's sets: each wanted one created when missing, or
 // deleted and created again when of another type (`remade`: its family's

@@ -4,8 +4,8 @@
 
 #include <chrono>
 
-#include "model/config_parse.hpp"
 #include "reconciler/plan.hpp"
+#include "reconciler/reconcile_memo.hpp"
 
 namespace netkeep {
 
@@ -28,13 +28,14 @@ class Lap {
 }  // namespace
 
 Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
-                    const Resolver& resolve, const AlongsideExecute* alongside, ConfigMemo* memo) {
+                    const Resolver& resolve, const AlongsideExecute* alongside,
+                    ReconcileMemo* memo) {
   Reconcile r;
   Lap lap;
   // Every file is validated before anything is written.
-  PortForwardingsMemo* pf = memo ? &memo->forwardings : nullptr;
+  PortForwardingsMemo* pf = memo ? &memo->config.forwardings : nullptr;
   if (pf) pf->lend = true;
-  Desired desired = load_config(config, r.diags, memo);
+  Desired desired = load_config(config, r.diags, memo ? &memo->config : nullptr);
   r.lease4_valid_until = lease_valid_until(desired.dhcp4);
   r.lease6_valid_until = lease_valid_until(desired.dhcp6);
   // The memo lent the forwardings instead of copying them: they go back
@@ -59,7 +60,7 @@ Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, K
       r.snapshot_error = actual.error();
       return r;
     }
-    r.plan = plan(desired, *actual);
+    r.plan = plan(desired, *actual, memo ? &memo->pinholes : nullptr);
     r.times.plan += lap();
     if (alongside && alongside->veto) {
       r.vetoed = alongside->veto(*actual, r.plan);

@@ -12,7 +12,7 @@
 
 namespace netkeep {
 
-struct ConfigMemo;  // model/config_parse.hpp
+struct ReconcileMemo;  // reconciler/reconcile_memo.hpp
 
 struct Reconcile {
   // Wall time of each step, in seconds: where a reconcile's time went.
@@ -60,9 +60,10 @@ struct AlongsideExecute {
 };
 
 // `resolve` turns WireGuard endpoint hostnames into addresses (none: leave
-// them unresolved); `memo` is the caller's for load_config (the daemon's).
+// them unresolved); `memo` is what the caller (the daemon) keeps from one
+// reconcile to the next.
 Reconcile reconcile(const std::filesystem::path& config, KernelReader& reader, KernelWriter& writer,
                     const Resolver& resolve = nullptr, const AlongsideExecute* alongside = nullptr,
-                    ConfigMemo* memo = nullptr);
+                    ReconcileMemo* memo = nullptr);
 
 }  // namespace netkeep

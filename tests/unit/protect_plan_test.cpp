@@ -75,6 +75,28 @@ TEST_CASE("protection: one pinhole added is one element; no chain is rewritten")
   CHECK(ops_of<NftKeyElemAdd>(p4)[0]->family == NftFamily::ip);
 }
 
+TEST_CASE("protection: the daemon's kept pinhole elements plan as making them all does") {
+  FirewallConfig fw;
+  for (uint16_t p = 1000; p < 1100; p++) fw.pinholes.push_back(iid(p));
+  Actual a = converged(with_firewall(fw));
+  PinholeKeys keys;
+  auto same = [&](const Desired& d) {
+    const Plan kept = plan(d, a, &keys), all = plan(d, a);
+    CHECK(to_json(kept) == to_json(all));
+    CHECK(text(kept) == text(all));
+    a = converged(d);
+  };
+  same(with_firewall(fw));
+  fw.pinholes.insert(fw.pinholes.begin() + 50, addr(443, "2001:db8:5::7"));
+  same(with_firewall(fw));  // one added
+  fw.pinholes.erase(fw.pinholes.begin() + 10);
+  same(with_firewall(fw));                        // one removed
+  same(with_firewall(fw, "2001:db8:4b00::/64"));  // renumbered
+  fw.pinholes[3].from = *Prefix::parse("2001:db8:99::/48");
+  same(with_firewall(fw, "2001:db8:4b00::/64"));  // one becomes a rule
+  CHECK(keys.edited >= 3);
+}
+
 TEST_CASE("protection: a renumbering swaps the dest_iid elements in one plan, nothing else") {
   FirewallConfig fw;
   fw.pinholes = {iid(443), iid(80, "::42"), addr(22, "2001:db8:5::7")};
