@@ -218,9 +218,10 @@ std::optional<KernelError> NftKernel::read_elems(NftMap& map, bool interval) {
 KernelResult<std::vector<NftMap>> NftKernel::read_forwarding_counters() {
   std::vector<NftMap> out;
   for (uint8_t proto : {6, 17})
-    for (bool ranges : {false, true}) {
-      NftMap map{NftFamily::ip, "nat", forwarding_map(proto, ranges), true, {}};
-      NftMap count{NftFamily::ip, kCountTable, count_set(proto, ranges),
+    for (FwdShape shape : kFwdShapes) {
+      const bool ranges = shape != FwdShape::port;
+      NftMap map{NftFamily::ip, "nat", forwarding_map(proto, shape), true, {}};
+      NftMap count{NftFamily::ip, kCountTable, count_set(proto, shape),
                    true,          {},          NftMapKind::count};
       for (NftMap* m : {&map, &count}) {
         if (auto e = read_elems(*m, ranges)) {

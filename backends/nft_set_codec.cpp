@@ -13,11 +13,18 @@ namespace netkeep::nft {
 
 namespace {
 
-// The forwarding maps' type, as nft 1.0 declares `type inet_service :
-// interval ipv4_addr . inet_service; counter`, with `flags interval` for
-// the ranges map; the count sets' `type inet_service; counter`, the same.
+// The forwarding maps' types, as nft 1.0 declares `type inet_service :
+// ipv4_addr . inet_service; counter` (data of one port: address, port,
+// each in a 32-bit register) or `type inet_service : interval ipv4_addr .
+// inet_service; counter` (data a range: both ends), with `flags interval`
+// for the ranges maps; the count sets' `type inet_service; counter`, the
+// same (reconciler/nft_desired.hpp).
 constexpr uint32_t kInetService = 13, kIpv4Addr = 7;  // nft's datatype numbers
-constexpr uint32_t kMapKeyLen = 2, kMapDataLen = 16;
+constexpr uint32_t kMapKeyLen = 2, kPortDataLen = 8, kRangeDataLen = 16;
+
+uint32_t data_len(const std::string& map) {
+  return port_data(map) ? kPortDataLen : kRangeDataLen;
+}
 
 // A hash set created in a burst is declared with room for every port,
 // which has the kernel make it a fixed-size hash table (nft_hash) from the
@@ -37,26 +44,34 @@ uint32_t set_flags(NftMapKind kind, const std::string& name) {
 // parts, and that the data is an interval), so `nft list` prints the map
 // as it was declared. The kernel keeps it and never reads it.
 constexpr unsigned char kCountUserdata[] = {0x00, 0x04, 0x02, 0x00, 0x00, 0x00};  // key order only
-constexpr unsigned char kMapUserdata[] = {
+// The last attribute says whether the data is an interval.
+constexpr unsigned char kRangeMapUserdata[] = {
     0x00, 0x04, 0x02, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x04, 0x08,
     0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x04, 0x01, 0x00, 0x00, 0x00};
+constexpr unsigned char kPortMapUserdata[] = {
+    0x00, 0x04, 0x02, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x04, 0x08,
+    0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
 
 // An interval's start element (with its data, when adding) and, in an
 // interval set, its end element. A hash set's element is its one port.
 // `counts`: an added element with counts (one moved from another map) is
 // given them; otherwise the set's counter starts at zero.
-void put_interval(nftnl_set* s, const NftMapElem& e, bool with_data, bool interval, bool counts) {
+// `data_len`: the map's (kPortDataLen: `e.to_first` alone); 0: no data.
+void put_interval(nftnl_set* s, const NftMapElem& e, uint32_t data_len, bool interval,
+                  bool counts) {
   const uint16_t key = htons(e.first);
   nftnl_set_elem* start = nftnl_set_elem_alloc();
   nftnl_set_elem_set(start, NFTNL_SET_ELEM_KEY, &key, sizeof key);
-  if (with_data) {
-    char data[kMapDataLen] = {};
+  if (data_len) {
+    char data[kRangeDataLen] = {};
     const uint16_t lo = htons(e.to_first), hi = htons(e.to_last);
     std::memcpy(data, e.addr.data(), 4);
     std::memcpy(data + 4, &lo, 2);
-    std::memcpy(data + 8, e.addr.data(), 4);
-    std::memcpy(data + 12, &hi, 2);
-    nftnl_set_elem_set(start, NFTNL_SET_ELEM_DATA, data, sizeof data);
+    if (data_len == kRangeDataLen) {
+      std::memcpy(data + 8, e.addr.data(), 4);
+      std::memcpy(data + 12, &hi, 2);
+    }
+    nftnl_set_elem_set(start, NFTNL_SET_ELEM_DATA, data, data_len);
   }
   if (counts && (e.packets || e.bytes)) {
     nftnl_expr* c = nftnl_expr_alloc("counter");
@@ -79,7 +94,8 @@ void encode_elems(uint16_t type, NftFamily family, const std::string& table, con
                   Batch& buf) {
   SetPtr s = set_of(family, table, map);
   const bool interval = ranges_set(map), add = type == NFT_MSG_NEWSETELEM;
-  for (const NftMapElem* e : elems) put_interval(s.get(), *e, with_data, interval, add);
+  const uint32_t len = with_data ? data_len(map) : 0;
+  for (const NftMapElem* e : elems) put_interval(s.get(), *e, len, interval, add);
   // NLM_F_EXCL: an element already there is an error, never overwritten.
   const uint16_t flags = add ? NLM_F_CREATE | NLM_F_EXCL : 0;
   // An element is two nested elements: the start under 128 bytes with its
@@ -146,8 +162,11 @@ void encode_map_add(const NftMapAdd& o, size_t elems, uint32_t seq, Batch& buf) 
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, kMapKeyLen);
   if (o.kind == NftMapKind::dnat) {
     nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, kIpv4Addr << 6 | kInetService);
-    nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, kMapDataLen);
-    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kMapUserdata, sizeof kMapUserdata);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, data_len(o.name));
+    if (port_data(o.name))
+      nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kPortMapUserdata, sizeof kPortMapUserdata);
+    else
+      nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kRangeMapUserdata, sizeof kRangeMapUserdata);
   } else {
     nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, kCountUserdata, sizeof kCountUserdata);
   }
@@ -194,9 +213,9 @@ std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {
   const bool counter = set_counts(s.get());
   m.kind = count_set_proto(m.name) ? NftMapKind::count : NftMapKind::dnat;
   const bool count = m.kind == NftMapKind::count;
-  const uint32_t data_len = nftnl_set_is_set(s.get(), NFTNL_SET_DATA_LEN)
-                                ? nftnl_set_get_u32(s.get(), NFTNL_SET_DATA_LEN)
-                                : 0;
+  const uint32_t len = nftnl_set_is_set(s.get(), NFTNL_SET_DATA_LEN)
+                           ? nftnl_set_get_u32(s.get(), NFTNL_SET_DATA_LEN)
+                           : 0;
   const uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
   m.interval = flags & NFT_SET_INTERVAL;
   const uint32_t size = nftnl_set_is_set(s.get(), NFTNL_SET_DESC_SIZE)
@@ -205,7 +224,7 @@ std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {
   m.typed = counter && flags == set_flags(m.kind, m.name) &&
             (size == 0 || (size == kHashSize && !ranges_set(m.name))) &&
             nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_LEN) == kMapKeyLen &&
-            data_len == (count ? 0 : kMapDataLen);
+            len == (count ? 0 : data_len(m.name));
   return m;
 }
 
@@ -252,11 +271,11 @@ std::vector<NftMapElem> intervals_of(std::vector<RawElem> raw, bool interval) {
     NftMapElem e;
     e.first = r.key;
     e.last = interval ? 0xffff : r.key;
-    if (r.data.size() == kMapDataLen) {
+    if (r.data.size() == kRangeDataLen || r.data.size() == kPortDataLen) {
       uint16_t lo, hi;
       std::memcpy(e.addr.data(), r.data.data(), 4);
       std::memcpy(&lo, r.data.data() + 4, 2);
-      std::memcpy(&hi, r.data.data() + 12, 2);
+      std::memcpy(&hi, r.data.data() + (r.data.size() == kRangeDataLen ? 12 : 4), 2);
       e.to_first = ntohs(lo);
       e.to_last = ntohs(hi);
     }

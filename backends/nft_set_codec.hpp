@@ -42,9 +42,10 @@ inline constexpr size_t kElemRoom = 192;  // an element: start (with data and co
 static_assert(kMaxRoom >= kMaxMessage + kElemsPerMessage * kElemRoom);
 
 // A set (NEWSET): whether it is of netkeep's type — for a forwarding map,
-// key inet_service, data interval ipv4_addr . inet_service (16 bytes), flags
-// map (and interval, for a ranges map, by its name), a counter on every
-// element; for a count set (by its name), the same without data.
+// key inet_service, data ipv4_addr . inet_service (8 bytes) or, for the
+// map of ranges to themselves, its interval (16 bytes), flags map (and
+// interval, for a ranges map, by its name), a counter on every element;
+// for a count set (by its name), the same without data.
 struct SetMsg {
   NftFamily family = NftFamily::ip;
   std::string table, name;

@@ -16,7 +16,7 @@ namespace netkeep {
 
 namespace {
 
-constexpr std::string_view kMagic = "netkeep nft view 4\n";
+constexpr std::string_view kMagic = "netkeep nft view 5\n";  // 5: one-port map data
 
 // A plain length-prefixed encoding in host byte order: the file never
 // leaves the machine that wrote it.

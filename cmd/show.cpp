@@ -44,7 +44,7 @@ int cmd_show(const std::filesystem::path& config, const std::filesystem::path& r
     fmt::print("{} connections {} packets {} bytes {}\n",
                to_text(NftForwardAdd{NftFamily::ip,
                                      "nat",
-                                     forwarding_map(f.proto, is_range(f.elem)),
+                                     forwarding_map(f.proto, shape_of(f.elem)),
                                      f.proto,
                                      f.elem,
                                      {}})

@@ -203,8 +203,9 @@ struct NftCounter {
 
 // A forwarding map: destination port intervals (the key) to a DNAT target,
 // address and port range (the data), each element with its own counter.
-// The type is fixed — `type inet_service : interval ipv4_addr .
-// inet_service; flags interval; counter` — so only elements vary.
+// Each map's type is fixed by its name (reconciler/nft_desired.hpp: a port
+// or port interval to an address and a port, or a port interval to an
+// address and a port range), so only elements vary.
 struct NftMapElem {
   uint16_t first = 0, last = 0;        // the key interval
   std::array<uint8_t, 4> addr{};       // the DNAT address, network order

@@ -11,10 +11,12 @@ struct Mapping {
   const NftMapElem* elem;
 };
 
-// The destination port the DNAT of `e` gives port `p`: the same offset in a
-// range of as many ports, else its one port.
+// The destination port the DNAT of `e` gives port `p`: its one port, or
+// `p` itself for a range (netkeep maps a port range only to itself, and
+// the kernel's NAT keeps a port that lies inside the range it is given;
+// the element's key may be a part of that range, cut by first match).
 uint16_t mapped(const NftMapElem& e, uint16_t p) {
-  return e.to_first == e.to_last ? e.to_first : static_cast<uint16_t>(e.to_first + (p - e.first));
+  return e.to_first == e.to_last ? e.to_first : p;
 }
 
 bool before(const Mapping& a, const Mapping& b) {

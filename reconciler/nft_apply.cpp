@@ -35,8 +35,11 @@ std::optional<KernelError> elem_add(NftState& s, NftFamily f, const std::string&
                                     const std::string& map, const NftMapElem& e) {
   NftMap* m = s.map(f, table, map);
   if (!m) return err(ENOENT, "No such file or directory");
-  // A hash set's element is one port (netkeep would send a range's start alone).
-  if (is_range(e) && !ranges_set(map)) return err(EINVAL, "Invalid argument");
+  // A hash set's element is one port (netkeep would send a range's start
+  // alone), and a map of one-port data holds one port.
+  if (e.first != e.last && !ranges_set(map)) return err(EINVAL, "Invalid argument");
+  if (m->kind == NftMapKind::dnat && port_data(map) && e.to_first != e.to_last)
+    return err(EINVAL, "Invalid argument");
   auto at = std::find_if(m->elems.begin(), m->elems.end(),
                          [&](const NftMapElem& x) { return x.first > e.first; });
   const bool overlaps = (at != m->elems.end() && at->first <= e.last) ||

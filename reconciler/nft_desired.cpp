@@ -124,17 +124,17 @@ BaseChain base(const char* type, uint32_t hook, int32_t priority) {
 
 namespace {
 
-// The forwarding chain: the guard once, then two map lookups per protocol.
+// The forwarding chain: the guard once, then three map lookups per protocol.
 //   ip daddr 127.0.0.0/8 return
 //   ip daddr LAN return                      (with lan0's prefix known)
 //   fib daddr type != 2 return
 //   dnat ip to tcp dport map @netkeep-portforwardings-tcp
 //   dnat ip to tcp dport map @netkeep-portforwardings-tcp-ranges
-//   dnat ip to udp dport map @netkeep-portforwardings-udp
-//   dnat ip to udp dport map @netkeep-portforwardings-udp-ranges
+//   dnat ip to tcp dport map @netkeep-portforwardings-tcp-ranges-to-port
+//   (the same three for udp)
 // The guard keeps router7's meaning: only packets addressed to the router
 // itself (RTN_LOCAL), not to loopback or the LAN, are forwarded. Every new
-// connection costs the guard (one FIB lookup) and at most two map lookups
+// connection costs the guard (one FIB lookup) and at most three map lookups
 // (the other protocol's rules stop at the protocol), however many
 // forwardings there are. A lookup that finds nothing ends its rule.
 NftRule return_if(const Prefix& p) {
@@ -160,16 +160,19 @@ NftRule return_unless_local() {
 // [ payload load 2b @ transport header + 2 => reg 1 ]
 // [ lookup reg 1 set MAP dreg 1 ]
 // [ nat dnat ip addr_min reg 1 addr_max reg 10 proto_min reg 9 proto_max reg 11 ]
-// The map's data is address . port range, interval form: addr_min,
+// The ranges map's data is address . port range, interval form: addr_min,
 // port_min, addr_max, port_max in 32-bit registers 1 (NFT_REG32_00), 9, 10
-// and 11, as nft lays out `dnat ip to tcp dport map @m` for such a map.
-NftRule dispatch(uint8_t proto, bool ranges) {
+// and 11, as nft lays out `dnat ip to tcp dport map @m` for such a map; the
+// other maps' is address . port, in registers 1 and 9: nft sends no
+// addr_max or proto_max for them, and the kernel lists each as its min.
+NftRule dispatch(uint8_t proto, FwdShape shape) {
+  const bool range = shape == FwdShape::range;
   ExprWriter w;
   meta(w, NFT_META_L4PROTO);
   cmp(w, NFT_CMP_EQ, std::string(1, static_cast<char>(proto)));
   payload(w, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
   w.begin("lookup")
-      .str(NFTA_LOOKUP_SET, forwarding_map(proto, ranges))
+      .str(NFTA_LOOKUP_SET, forwarding_map(proto, shape))
       .be32(NFTA_LOOKUP_SREG, kReg1)
       .be32(NFTA_LOOKUP_DREG, kReg1)
       .be32(NFTA_LOOKUP_FLAGS, 0)
@@ -178,9 +181,9 @@ NftRule dispatch(uint8_t proto, bool ranges) {
       .be32(NFTA_NAT_TYPE, NFT_NAT_DNAT)
       .be32(NFTA_NAT_FAMILY, NFPROTO_IPV4)
       .be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1)
-      .be32(NFTA_NAT_REG_ADDR_MAX, NFT_REG32_02)
+      .be32(NFTA_NAT_REG_ADDR_MAX, range ? NFT_REG32_02 : NFT_REG_1)
       .be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG32_01)
-      .be32(NFTA_NAT_REG_PROTO_MAX, NFT_REG32_03)
+      .be32(NFTA_NAT_REG_PROTO_MAX, range ? NFT_REG32_03 : NFT_REG32_01)
       .be32(NFTA_NAT_FLAGS, NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED)
       .end();
   return rule(w);
@@ -192,7 +195,7 @@ NftRule dispatch(uint8_t proto, bool ranges) {
 // [ ct load proto_dst => reg 1 , dir original ] [ lookup reg 1 set SET ]
 // The lookup bumps the matching element's counter, for every packet of the
 // connection in either direction (both pass the forward hook).
-NftRule count_traffic(uint8_t proto, bool ranges) {
+NftRule count_traffic(uint8_t proto, FwdShape shape) {
   ExprWriter w;
   w.begin("ct").be32(NFTA_CT_DREG, kReg1).be32(NFTA_CT_KEY, NFT_CT_STATUS).end();
   bitwise(w, host32(IPS_DST_NAT));
@@ -205,7 +208,7 @@ NftRule count_traffic(uint8_t proto, bool ranges) {
       .u8(NFTA_CT_DIRECTION, IP_CT_DIR_ORIGINAL)
       .end();
   w.begin("lookup")
-      .str(NFTA_LOOKUP_SET, count_set(proto, ranges))
+      .str(NFTA_LOOKUP_SET, count_set(proto, shape))
       .be32(NFTA_LOOKUP_SREG, kReg1)
       .be32(NFTA_LOOKUP_FLAGS, 0)
       .end();
@@ -213,23 +216,16 @@ NftRule count_traffic(uint8_t proto, bool ranges) {
 }
 
 // Each port interval a forwarding wins (first match in file order) is one
-// element, of the ranges map or, a single port, of the other: a dest_port
-// range is the forwarding's own port range, so DNAT keeps the connection's
-// port; a single dest_port maps every port to it. The four maps, in the
-// order of kMaps (tcp, tcp ranges, udp, udp ranges), in one pass.
-std::array<NftMap, 4> forwarding_maps(const std::vector<Forwarding>& fw,
+// element, of the map of its shape: a dest_port range is the forwarding's
+// own port range, so DNAT keeps the connection's port; a single dest_port
+// maps every port to it. The six maps, in the order of kMaps (tcp's
+// shapes, then udp's), in one pass.
+std::array<NftMap, 6> forwarding_maps(const std::vector<Forwarding>& fw,
                                       const std::vector<PortRun>& runs) {
-  auto slot = [](uint8_t proto, bool ranges) { return (proto == IPPROTO_UDP ? 2 : 0) + ranges; };
-  std::array<size_t, 4> sizes{};
-  for (const PortRun& r : runs) sizes[slot(r.proto, r.ports.first != r.ports.last)]++;
-  std::array<NftMap, 4> maps;
-  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
-    for (bool ranges : {false, true}) {
-      NftMap& m = maps[slot(proto, ranges)];
-      m = NftMap{NftFamily::ip, "nat", forwarding_map(proto, ranges), true, {}};
-      m.elems.reserve(sizes[slot(proto, ranges)]);
-    }
-  for (const PortRun& r : runs) {
+  auto slot = [](uint8_t proto, FwdShape shape) {
+    return (proto == IPPROTO_UDP ? 3 : 0) + static_cast<size_t>(shape);
+  };
+  auto elem = [&](const PortRun& r) {
     const Forwarding& f = fw[r.forwarding];
     NftMapElem e;
     e.first = r.ports.first;
@@ -237,7 +233,20 @@ std::array<NftMap, 4> forwarding_maps(const std::vector<Forwarding>& fw,
     std::copy_n(f.dest_addr.bytes.begin(), 4, e.addr.begin());
     e.to_first = f.dest_port.first;
     e.to_last = f.dest_port.last;
-    maps[slot(r.proto, e.first != e.last)].elems.push_back(e);
+    return e.first == e.last ? with_port_data(e) : e;
+  };
+  std::array<size_t, 6> sizes{};
+  for (const PortRun& r : runs) sizes[slot(r.proto, shape_of(elem(r)))]++;
+  std::array<NftMap, 6> maps;
+  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
+    for (FwdShape shape : kFwdShapes) {
+      NftMap& m = maps[slot(proto, shape)];
+      m = NftMap{NftFamily::ip, "nat", forwarding_map(proto, shape), true, {}};
+      m.elems.reserve(sizes[slot(proto, shape)]);
+    }
+  for (const PortRun& r : runs) {
+    const NftMapElem e = elem(r);
+    maps[slot(r.proto, shape_of(e))].elems.push_back(e);
   }
   return maps;
 }
@@ -249,22 +258,26 @@ namespace {
 struct SetName {
   const char* name;
   uint8_t proto;
-  bool ranges;
+  FwdShape shape;
 };
-constexpr SetName kMaps[] = {{kForwardingMapTcp, IPPROTO_TCP, false},
-                             {kForwardingRangesTcp, IPPROTO_TCP, true},
-                             {kForwardingMapUdp, IPPROTO_UDP, false},
-                             {kForwardingRangesUdp, IPPROTO_UDP, true}};
-constexpr SetName kCountSets[] = {{kCountSetTcp, IPPROTO_TCP, false},
-                                  {kCountRangesTcp, IPPROTO_TCP, true},
-                                  {kCountSetUdp, IPPROTO_UDP, false},
-                                  {kCountRangesUdp, IPPROTO_UDP, true}};
+constexpr SetName kMaps[] = {{kForwardingMapTcp, IPPROTO_TCP, FwdShape::port},
+                             {kForwardingRangesTcp, IPPROTO_TCP, FwdShape::range},
+                             {kForwardingToPortTcp, IPPROTO_TCP, FwdShape::range_to_port},
+                             {kForwardingMapUdp, IPPROTO_UDP, FwdShape::port},
+                             {kForwardingRangesUdp, IPPROTO_UDP, FwdShape::range},
+                             {kForwardingToPortUdp, IPPROTO_UDP, FwdShape::range_to_port}};
+constexpr SetName kCountSets[] = {{kCountSetTcp, IPPROTO_TCP, FwdShape::port},
+                                  {kCountRangesTcp, IPPROTO_TCP, FwdShape::range},
+                                  {kCountToPortTcp, IPPROTO_TCP, FwdShape::range_to_port},
+                                  {kCountSetUdp, IPPROTO_UDP, FwdShape::port},
+                                  {kCountRangesUdp, IPPROTO_UDP, FwdShape::range},
+                                  {kCountToPortUdp, IPPROTO_UDP, FwdShape::range_to_port}};
 
 template <size_t N>
-const char* name_of(const SetName (&names)[N], uint8_t proto, bool ranges) {
+const char* name_of(const SetName (&names)[N], uint8_t proto, FwdShape shape) {
   for (const auto& n : names)
-    if (n.proto == proto && n.ranges == ranges) return n.name;
-  return names[ranges ? 1 : 0].name;  // anything but UDP is TCP
+    if (n.proto == proto && n.shape == shape) return n.name;
+  return names[static_cast<size_t>(shape)].name;  // anything but UDP is TCP
 }
 
 template <size_t N>
@@ -276,8 +289,8 @@ const SetName* find_name(const SetName (&names)[N], std::string_view name) {
 
 }  // namespace
 
-const char* forwarding_map(uint8_t proto, bool ranges) {
-  return name_of(kMaps, proto, ranges);
+const char* forwarding_map(uint8_t proto, FwdShape shape) {
+  return name_of(kMaps, proto, shape);
 }
 
 uint8_t forwarding_map_proto(std::string_view name) {
@@ -285,8 +298,8 @@ uint8_t forwarding_map_proto(std::string_view name) {
   return n ? n->proto : 0;
 }
 
-const char* count_set(uint8_t proto, bool ranges) {
-  return name_of(kCountSets, proto, ranges);
+const char* count_set(uint8_t proto, FwdShape shape) {
+  return name_of(kCountSets, proto, shape);
 }
 
 uint8_t count_set_proto(std::string_view name) {
@@ -294,10 +307,10 @@ uint8_t count_set_proto(std::string_view name) {
   return n ? n->proto : 0;
 }
 
-bool ranges_set(std::string_view name) {
+FwdShape set_shape(std::string_view name) {
   const SetName* n = find_name(kMaps, name);
   if (!n) n = find_name(kCountSets, name);
-  return n && n->ranges;
+  return n ? n->shape : FwdShape::port;
 }
 
 std::vector<ForwardingCounts> forwarding_counts(const std::vector<NftMap>& maps) {
@@ -307,7 +320,7 @@ std::vector<ForwardingCounts> forwarding_counts(const std::vector<NftMap>& maps)
     if (m.kind != NftMapKind::dnat || !proto) continue;
     const NftMap* count = nullptr;
     for (const auto& c : maps)
-      if (c.kind == NftMapKind::count && c.name == count_set(proto, ranges_set(m.name))) count = &c;
+      if (c.kind == NftMapKind::count && c.name == count_set(proto, set_shape(m.name))) count = &c;
     for (const auto& e : m.elems) {
       const NftMapElem* c = count ? find_interval(count->elems, e.first, e.last) : nullptr;
       out.push_back({proto, e, e.packets, c ? c->packets : 0, c ? c->bytes : 0});
@@ -335,14 +348,14 @@ NftState desired_ruleset(const NftInputs& in) {
       given.empty() ? first_match_runs(forwardings) : std::vector<PortRun>{};
   const std::vector<PortRun>& runs = given.empty() ? computed : given;
   NftChain count{NftFamily::ip, kCountTable, "forward", base("filter", NF_INET_FORWARD, 0), {}};
-  std::array<NftMap, 4> maps = forwarding_maps(forwardings, runs);
+  std::array<NftMap, 6> maps = forwarding_maps(forwardings, runs);
   NftMap* next = maps.data();
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
-    for (bool ranges : {false, true}) {
-      fwd.rules.push_back(dispatch(proto, ranges));
-      count.rules.push_back(count_traffic(proto, ranges));
+    for (FwdShape shape : kFwdShapes) {
+      fwd.rules.push_back(dispatch(proto, shape));
+      count.rules.push_back(count_traffic(proto, shape));
       NftMap m = std::move(*next++);
-      NftMap c{NftFamily::ip, kCountTable, count_set(proto, ranges), true, {}, NftMapKind::count};
+      NftMap c{NftFamily::ip, kCountTable, count_set(proto, shape), true, {}, NftMapKind::count};
       if (in.count_elems) {
         c.elems.reserve(m.elems.size());
         for (const auto& e : m.elems)

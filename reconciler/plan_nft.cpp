@@ -138,7 +138,8 @@ bool has_exact(const std::vector<NftMapElem>& keys, const NftMapElem& e) {
 
 // Counters that move with an element from another map of its protocol:
 // one made again because it was of another type (an earlier netkeep's one
-// interval map per protocol, which held single ports and ranges alike).
+// interval map per protocol, which held single ports and ranges alike, or
+// its two, whose data was an interval even for one port).
 // Only an element of exactly the same ports moves; the kernel takes the
 // counter values an element is added with.
 struct Carry {
@@ -287,7 +288,7 @@ void diff_nft(const NftState& have, NftState want,
     for (size_t k = 0; k < want.maps.size(); k++) {  // each map with its count set
       if (want.maps[k].kind != NftMapKind::dnat) continue;
       const std::string_view name = want.maps[k].name;
-      const char* count = count_set(forwarding_map_proto(name), ranges_set(name));
+      const char* count = count_set(forwarding_map_proto(name), set_shape(name));
       for (size_t c = 0; c < want.maps.size(); c++)
         if (want.maps[c].kind == NftMapKind::count && want.maps[c].name == count)
           diff_elems(live[k], want.maps[k], live[c], want.maps[c], Carry{have}, elems);
@@ -404,11 +405,10 @@ bool has_lookup(const NftRule& r) {
 }
 
 // A snapshot taken under an earlier netkeep's layout (one interval map and
-// count set per protocol, read as of another type) is restored in the
-// layout netkeep makes now: each element in the map of its shape, with
-// its counts, and the dispatch and count rules looking up every map.
-// Putting the earlier layout back would leave the ranges maps, made since,
-// with nothing looking them up.
+// count set per protocol, or two whose data was an interval even for one
+// port, read as of another type) is restored in the layout netkeep makes now: each element in the
+// map of its shape, with its counts, and the dispatch and count rules looking up every map. Putting
+// the earlier layout back would leave the ranges maps, made since, with nothing looking them up.
 NftState in_current_layout(NftState s) {
   const bool earlier = std::any_of(s.maps.begin(), s.maps.end(),
                                    [](const NftMap& m) { return !m.typed && !ranges_set(m.name); });
@@ -423,21 +423,49 @@ NftState in_current_layout(NftState s) {
     std::copy_if(c.rules.begin(), c.rules.end(), std::back_inserter(have->rules), has_lookup);
   }
   for (auto& m : s.maps) m.typed = true;
-  for (auto& m : s.maps) {
-    const bool dnat = m.kind == NftMapKind::dnat;
-    const uint8_t proto = dnat ? forwarding_map_proto(m.name) : count_set_proto(m.name);
-    const bool ranges = ranges_set(m.name);
-    auto misplaced = [&](const NftMapElem& e) { return is_range(e) != ranges; };
-    if (!proto || std::none_of(m.elems.begin(), m.elems.end(), misplaced)) continue;
-    NftMap* to =
-        s.map(m.family, m.table, dnat ? forwarding_map(proto, !ranges) : count_set(proto, !ranges));
-    if (!to) continue;  // not one of netkeep's families or tables
-    std::copy_if(m.elems.begin(), m.elems.end(), std::back_inserter(to->elems), misplaced);
-    std::erase_if(m.elems, misplaced);
-  }
-  for (auto& m : s.maps)
+  auto by_port = [](NftMap& m) {
     std::sort(m.elems.begin(), m.elems.end(),
               [](const NftMapElem& x, const NftMapElem& y) { return x.first < y.first; });
+  };
+  // Each forwarding map's elements to the map of their shape, a single
+  // port's data made one port; then each count set's to the set of its
+  // map element's shape (a count element has no data of its own).
+  auto move_misplaced = [&](NftMap& m, uint8_t proto, auto shape_of_elem, auto name_of_shape) {
+    const FwdShape shape = set_shape(m.name);
+    std::vector<NftMapElem> keep;
+    for (const NftMapElem& e : m.elems) {
+      const FwdShape to = shape_of_elem(e);
+      if (to == shape) {
+        keep.push_back(e);
+      } else if (NftMap* other = s.map(m.family, m.table, name_of_shape(proto, to))) {
+        other->elems.push_back(e);
+      }  // (none: not one of netkeep's families or tables)
+    }
+    m.elems = std::move(keep);
+  };
+  for (size_t k = 0; k < s.maps.size(); k++)  // by index: pushing to another map moves none
+    if (const uint8_t proto = forwarding_map_proto(s.maps[k].name);
+        proto && s.maps[k].kind == NftMapKind::dnat)
+      move_misplaced(s.maps[k], proto, shape_of, forwarding_map);
+  for (auto& m : s.maps) {
+    if (m.kind != NftMapKind::dnat || !forwarding_map_proto(m.name)) continue;
+    if (port_data(m.name))
+      for (auto& e : m.elems)
+        if (e.first == e.last) e = with_port_data(e);
+    by_port(m);
+  }
+  for (size_t k = 0; k < s.maps.size(); k++) {
+    const uint8_t proto = count_set_proto(s.maps[k].name);
+    if (!proto || s.maps[k].kind != NftMapKind::count) continue;
+    auto shape_in_maps = [&](const NftMapElem& e) {
+      for (FwdShape shape : kFwdShapes)
+        if (const NftMap* m = s.map(NftFamily::ip, "nat", forwarding_map(proto, shape)))
+          if (const NftMapElem* x = find_interval(m->elems, e.first, e.last)) return shape_of(*x);
+      return e.first == e.last ? FwdShape::port : FwdShape::range;  // counts of no forwarding
+    };
+    move_misplaced(s.maps[k], proto, shape_in_maps, count_set);
+  }
+  for (auto& m : s.maps) by_port(m);
   return s;
 }
 

@@ -167,12 +167,12 @@ ruleset() {
 
 # forwardings NS: the forwarding maps' elements, a line each in plan's
 # words: "tcp 8080 -> 10.10.0.23:80"
-forwardings() {  # single ports (a hash map), then ranges (an interval map)
+forwardings() {  # single ports (a hash map), then ranges (interval maps)
   local p
-  for p in tcp tcp-ranges udp udp-ranges; do
+  for p in tcp tcp-ranges tcp-ranges-to-port udp udp-ranges udp-ranges-to-port; do
     ip netns exec "$1" nft list map ip nat "netkeep-portforwardings-$p" 2>/dev/null |
       grep -oE '[0-9-]+ counter packets [0-9]+ bytes [0-9]+ : [0-9.]+ \. [0-9-]+' |
-      sed -E "s/^([0-9-]+) counter packets [0-9]+ bytes [0-9]+ : ([0-9.]+) \. ([0-9-]+)\$/${p%-ranges} \1 -> \2:\3/"
+      sed -E "s/^([0-9-]+) counter packets [0-9]+ bytes [0-9]+ : ([0-9.]+) \. ([0-9-]+)\$/${p%%-*} \1 -> \2:\3/"
   done
 }
 

@@ -226,4 +226,23 @@ equals "events off: the table was read for it" "$(metric netkeep_conntrack_dumps
 touch "$STOP"
 kill "$DAEMON" 2>/dev/null
 wait "$DAEMON" 2>/dev/null
+
+# Each shape of forwarding map carries traffic: a range to one port, a
+# range to itself, and a port cut from such a range by first match (the
+# maps of one-port data, issue 26).
+write "$CFG/portforwardings.json" '{"forwardings": [
+  {"proto": "udp", "port": "6000-6005", "dest_addr": "10.10.0.24", "dest_port": "5002"},
+  {"proto": "udp", "port": "7000-7008", "dest_addr": "10.10.0.23", "dest_port": "7000-7008"},
+  {"proto": "udp", "port": "7000-7009", "dest_addr": "10.10.0.24", "dest_port": "7000-7009"}]}'
+status "apply the three shapes" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+STOP="$WORK/stop3" RECV="$WORK/recv3"
+flows "$L" recv "$STOP" "$RECV" 10.10.0.24:5002 10.10.0.23:7004 10.10.0.24:7009
+sleep 0.3
+flows "$W" send "$STOP" 203.0.113.62 6003 40020
+flows "$W" send "$STOP" 203.0.113.62 7004 40021
+flows "$W" send "$STOP" 203.0.113.62 7009 40022
+within 3000 "udp 6003 reaches 10.10.0.24:5002 (a range to one port)" has 10.10.0.24:5002 1
+within 3000 "udp 7004 reaches 10.10.0.23:7004 (a range to itself)" has 10.10.0.23:7004 1
+within 3000 "udp 7009 reaches 10.10.0.24:7009 (one port cut from a range)" has 10.10.0.24:7009 1
+touch "$STOP"
 finish

@@ -40,7 +40,7 @@ apply
 h0=$(handles)
 e0=$(elements)
 equals "five forwardings, five elements" "$(wc -l <<<"$e0")" 5
-equals "the chain holds the guard and four dispatch rules" "$(wc -l <<<"$h0")" 7
+equals "the chain holds the guard and six dispatch rules" "$(wc -l <<<"$h0")" 9
 
 fw 1001 1002 1009 1003 1004 1005
 monitored_apply

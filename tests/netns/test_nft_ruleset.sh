@@ -8,6 +8,16 @@ source "$(dirname "$0")/lib.sh"
 
 router_setup
 CFG=$(config_from fresh-system)
+# router_like TAG: another namespace with the router's two links (to a peer
+# of its own), printed
+router_like() {
+  local r p
+  r=$(new_ns "$1")
+  p=$(new_ns "$1peer")
+  veth "$r" eth3 02:00:00:00:00:01 "$p"
+  veth "$r" eth4 02:00:00:00:00:02 "$p"
+  echo "$r"
+}
 status "apply exits 0" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
 equals "nft -n list ruleset equals the golden, object order included" \
   "$(ruleset "$R")" "$(cat "$TESTDATA/nft/ruleset.golden")"
@@ -23,10 +33,7 @@ contains "the executor counted zero writes" "$(cat "$WORK/out")" '"write_request
 equals "nft monitor saw no event" "$events" ""
 
 # Adoption: another namespace whose ruleset came from nft -f.
-R2=$(new_ns adopt)
-P2=$(new_ns adoptpeer)
-veth "$R2" eth3 02:00:00:00:00:01 "$P2"
-veth "$R2" eth4 02:00:00:00:00:02 "$P2"
+R2=$(router_like adopt)
 ip netns exec "$R2" nft -f "$TESTDATA/nft/netkeep.nft"
 # Counter values move with the namespace's own IPv6 traffic; compare the rest.
 listing() { ip netns exec "$1" nft -a -n list ruleset | sed -E 's/packets [0-9]+ bytes [0-9]+/packets 0 bytes 0/'; }
@@ -44,10 +51,7 @@ equals "the ruleset, handles included, is untouched" "$(listing "$R2")" "$before
 # router7's hairpin rule. It is converted in one transaction (so no
 # forwarding is ever absent); outside the forwarding chain, only the
 # hairpin rule changes.
-R4=$(new_ns spec)
-P4=$(new_ns specpeer)
-veth "$R4" eth3 02:00:00:00:00:01 "$P4"
-veth "$R4" eth4 02:00:00:00:00:02 "$P4"
+R4=$(router_like spec)
 ip netns exec "$R4" nft -f "$TESTDATA/nft/spec.nft"
 outside() {  # everything but the forwarding chain and maps, handles included
   ip netns exec "$1" nft -a -n list table ip filter
@@ -71,10 +75,7 @@ equals "the result is netkeep's ruleset" "$(ruleset "$R4")" "$(cat "$TESTDATA/nf
 # per protocol, holding single ports and ranges alike, with counts. It is
 # split into the hash and ranges maps in one transaction, every
 # forwarding keeping its counts.
-R5=$(new_ns onemap)
-P5=$(new_ns onemappeer)
-veth "$R5" eth3 02:00:00:00:00:01 "$P5"
-veth "$R5" eth4 02:00:00:00:00:02 "$P5"
+R5=$(router_like onemap)
 ip netns exec "$R5" nft -f "$TESTDATA/nft/netkeep-one-map.nft"
 nft_monitor_start "$R5" "$WORK/monitor5"
 status "apply over the one-map layout" 0 nk "$R5" apply --json --config "$CFG" --root "$ROOT"
@@ -94,14 +95,27 @@ equals "6000-6010 moved to the ranges map with its counts" \
   "$(counts tcp-ranges 6000-6010 | tr '\n' ' ')" "5 50 5000 "
 equals "udp 53 keeps its counts" "$(counts udp 53 | tr '\n' ' ')" "0 0 0 "
 
+# The layout before the maps of one-port data: the single-port maps' data
+# was an interval. They are made again, with the rules that use them, in
+# one transaction.
+R7=$(router_like twomaps)
+ip netns exec "$R7" nft -f "$TESTDATA/nft/netkeep-two-maps.nft"
+nft_monitor_start "$R7" "$WORK/monitor7"
+status "apply over the two-map layout" 0 nk "$R7" apply --json --config "$CFG" --root "$ROOT"
+events=$(monitor_stop)
+equals "the change is one transaction" "$(grep -c '^# new generation' <<<"$events")" 1
+objects() {  # each object of a listing on one line, by table, sorted (made again: listed last)
+  awk '/^table / { t = $0 } /^\t[a-z]+ .* \{$/ { o = t ":" $0; next }
+       o && /^\t\}$/ { print o; o = ""; next } o { o = o $0 }' | sort
+}
+equals "the result is netkeep's ruleset, objects in another order" \
+  "$(ruleset "$R7" | objects)" "$(objects <"$TESTDATA/nft/ruleset.golden")"
+
 # Hash sets declared with room for every port (what a cold apply of 1,024
 # single ports or more makes: a fixed-size kernel hash table) are netkeep's
 # type as well: adopted as they are, counts and all.
-R6=$(new_ns sized)
-P6=$(new_ns sizedpeer)
-veth "$R6" eth3 02:00:00:00:00:01 "$P6"
-veth "$R6" eth4 02:00:00:00:00:02 "$P6"
-awk '{ print } /^\t(map|set) / { name = $2 } /^\t\ttype / && name !~ /-ranges$/ { print "\t\tsize 65535" }' \
+R6=$(router_like sized)
+awk '{ print } /^\t(map|set) / { name = $2 } /^\t\ttype / && name !~ /-ranges/ { print "\t\tsize 65535" }' \
   "$TESTDATA/nft/netkeep.nft" >"$WORK/sized.nft"
 ip netns exec "$R6" nft -f "$WORK/sized.nft"
 equals "four hash sets with a size" "$(ip netns exec "$R6" nft list ruleset | grep -c 'size 65535')" 4

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Edits a netkeep nftables view file (backends/nft_view.cpp, format 3) in
+"""Edits a netkeep nftables view file (backends/nft_view.cpp, format 5) in
 place, for the wrong-view tests: the file is read into plain lists, one
 edit is made, and it is written back in the same encoding.
   view_edit.py FILE bump-handle CHAIN INDEX N   rule INDEX of CHAIN: handle + N
@@ -11,7 +11,7 @@ edit is made, and it is written back in the same encoding.
 """
 import struct, sys
 
-MAGIC = b"netkeep nft view 4\n"
+MAGIC = b"netkeep nft view 5\n"
 
 
 class R:

@@ -67,8 +67,9 @@ TEST_CASE("flows: a removed forwarding ends its flows; TCP too unless keep_tcp")
 }
 
 TEST_CASE("flows: the same destination in another map, or no forwarding change, ends nothing") {
-  // 8080 -> :80 becomes 8080-8081 -> :80-81: from the single-port map to the range map.
-  std::vector<Op> moved{del(6, elem(8080, 8080, 23, 80, 80)), add(6, elem(8080, 8081, 23, 80, 81))};
+  // 8080 -> :8080 becomes 8080-8081 -> :8080-8081: from the single-port map to the range map.
+  std::vector<Op> moved{del(6, elem(8080, 8080, 23, 8080, 8080)),
+                        add(6, elem(8080, 8081, 23, 8080, 8081))};
   plan_flows(moved, 0, false);
   CHECK(moved.size() == 2);
   std::vector<Op> other{add(17, elem(53, 53, 9, 53, 53)), SysctlSet{"k", "0", "1"}};
@@ -79,18 +80,19 @@ TEST_CASE("flows: the same destination in another map, or no forwarding change, 
   CHECK(none.empty());
 }
 
-TEST_CASE("flows: a range cut short ends the ports it lost, at their mapped ports") {
-  // 6000-6010 -> .99:7000-7010 becomes 6000-6004 -> the same; 6007 goes elsewhere.
-  std::vector<Op> ops{del(17, elem(6000, 6010, 99, 7000, 7010)),
-                      add(17, elem(6000, 6004, 99, 7000, 7004)),
-                      add(17, elem(6007, 6007, 98, 7007, 7007))};
+TEST_CASE("flows: a range cut short ends the ports it lost, at their own ports") {
+  // 6000-6010 -> .99 (each port to itself) becomes 6000-6004 -> the same
+  // (its data still the whole range); 6007 goes elsewhere.
+  std::vector<Op> ops{del(17, elem(6000, 6010, 99, 6000, 6010)),
+                      add(17, elem(6000, 6004, 99, 6000, 6010)),
+                      add(17, elem(6007, 6007, 98, 6007, 6007))};
   plan_flows(ops, 0, false);
   const auto l = lines(ops);
   CHECK(std::vector<std::string>(l.begin() + 3, l.end()) ==
         std::vector<std::string>{
-            "~ conntrack udp 6005-6006 -> 192.168.42.99:7005-7006: flows in flight end",
-            "~ conntrack udp 6007 -> 192.168.42.99:7007: flows in flight move",
-            "~ conntrack udp 6008-6010 -> 192.168.42.99:7008-7010: flows in flight end"});
+            "~ conntrack udp 6005-6006 -> 192.168.42.99:6005-6006: flows in flight end",
+            "~ conntrack udp 6007 -> 192.168.42.99:6007: flows in flight move",
+            "~ conntrack udp 6008-6010 -> 192.168.42.99:6008-6010: flows in flight end"});
 }
 
 TEST_CASE("flows: a range to one port keeps that port") {

@@ -60,8 +60,12 @@ TEST_CASE("each desired rule renders as the nft text it is built from") {
       "router7-portforwardings: fib daddr type != 2 return",
       "router7-portforwardings: dnat ip to tcp dport map @netkeep-portforwardings-tcp",
       "router7-portforwardings: dnat ip to tcp dport map @netkeep-portforwardings-tcp-ranges",
+      "router7-portforwardings: dnat ip to tcp dport map "
+      "@netkeep-portforwardings-tcp-ranges-to-port",
       "router7-portforwardings: dnat ip to udp dport map @netkeep-portforwardings-udp",
       "router7-portforwardings: dnat ip to udp dport map @netkeep-portforwardings-udp-ranges",
+      "router7-portforwardings: dnat ip to udp dport map "
+      "@netkeep-portforwardings-udp-ranges-to-port",
       "prerouting: jump router7-portforwardings",
       "postrouting: oifname \"uplink0\" masquerade",
       "postrouting: oifname \"lan0\" ip saddr 10.10.0.0/24 ct status 0x20 masquerade",
@@ -75,8 +79,12 @@ TEST_CASE("each desired rule renders as the nft text it is built from") {
       "output: counter name \"outputc\"",
       "forward: ct status 0x20 meta l4proto tcp ct original proto-dst @forwarded-tcp",
       "forward: ct status 0x20 meta l4proto tcp ct original proto-dst @forwarded-tcp-ranges",
+      "forward: ct status 0x20 meta l4proto tcp ct original proto-dst "
+      "@forwarded-tcp-ranges-to-port",
       "forward: ct status 0x20 meta l4proto udp ct original proto-dst @forwarded-udp",
       "forward: ct status 0x20 meta l4proto udp ct original proto-dst @forwarded-udp-ranges",
+      "forward: ct status 0x20 meta l4proto udp ct original proto-dst "
+      "@forwarded-udp-ranges-to-port",
   };
   CHECK(texts == want);
   in.lan = *Prefix::parse("10.10.0.0/25");  // not byte-aligned: masked compare
@@ -85,7 +93,7 @@ TEST_CASE("each desired rule renders as the nft text it is built from") {
   const NftState s = desired_ruleset(in);
   CHECK(rule_text(s.chains[2].rules[1].body) ==
         "iifname \"lan0\" oifname \"lan0\" ct status 0x20 masquerade");
-  CHECK(s.chains[0].rules.size() == 6);
+  CHECK(s.chains[0].rules.size() == 8);
 }
 
 TEST_CASE("forwardings compile to one map element per port interval, first match wins") {
@@ -97,8 +105,9 @@ TEST_CASE("forwardings compile to one map element per port interval, first match
                 {6, {8040, 8060}, *IpAddr::parse("192.168.42.99"), {8040, 8060}},
                 {17, {53, 53}, *IpAddr::parse("192.168.42.99"), {53, 53}}}};
   const NftState s = desired_ruleset(in);
-  // Per protocol, a map and a count set of single ports, and of ranges.
-  REQUIRE(s.maps.size() == 8);
+  // Per protocol, a map and a count set of single ports, of ranges to
+  // themselves and of ranges to one port.
+  REQUIRE(s.maps.size() == 12);
   Plan p;
   FakeKernel k(Actual{});
   Desired d = with_forwardings(in.forwardings);
@@ -208,10 +217,10 @@ TEST_CASE("a forwarding map of another type is recreated, its rules deleted firs
   auto [p, after] = step(a, d);
   std::vector<std::string> kinds;
   for (const auto& op : p.ops) kinds.push_back(op_kind(op));
-  std::vector<std::string> want(6, "nft_rule_del");  // 2 of the guard, 4 lookups
+  std::vector<std::string> want(8, "nft_rule_del");  // 2 of the guard, 6 lookups
   want.insert(want.end(),
               {"nft_map_del", "nft_map_add", "forward_add", "forward_add", "forward_add"});
-  want.insert(want.end(), 6, "nft_rule_add");
+  want.insert(want.end(), 8, "nft_rule_add");
   CHECK(kinds == want);
 }
 
@@ -460,7 +469,7 @@ TEST_CASE("what netkeep owns is what its desired ruleset names, whatever the con
   for (const auto& c : s.counters) CHECK(nft_owned_counter(c.family, c.table, c.name));
   for (const auto& m : s.maps) CHECK(nft_owned_map(m.family, m.table, m.name));
   CHECK(s.chains.size() == 10);
-  CHECK(s.maps.size() == 8);
+  CHECK(s.maps.size() == 12);
   // Other programs' objects, even in shared tables.
   CHECK_FALSE(nft_owned_table(NftFamily::ip, "docker"));
   CHECK_FALSE(nft_owned_table(NftFamily::ip6, "nat"));

@@ -142,6 +142,9 @@ TEST_CASE("the single-port forwarding map is a hash map: an element is its port,
   nftnl_set* set = nftnl_set_alloc();
   REQUIRE(nftnl_set_nlmsg_parse(nlh, set) == 0);
   CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == NFT_SET_MAP);
+  // Its data is one address and port, each in a 32-bit register (nft's
+  // `type inet_service : ipv4_addr . inet_service`), not an interval.
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN) == 8);
   // Made alone, or with few elements: a resizable kernel hash table.
   CHECK_FALSE(nftnl_set_is_set(set, NFTNL_SET_DESC_SIZE));
   nftnl_set_free(set);
@@ -336,4 +339,51 @@ TEST_CASE("protection's sets: declared with the type their name says, elements b
   elems.clear();
   CHECK_FALSE(nft::decode_key_elems(reinterpret_cast<const nlmsghdr*>(dumped.data()), NftFamily::ip,
                                     kProtectTable, kOpenSet, elems));
+}
+
+TEST_CASE(
+    "a map of one-port data holds address and port; one of interval data there is not netkeep's") {
+  // The ranges-to-port map: an interval map whose data is one port.
+  std::vector<char> buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftMapAdd{NftFamily::ip, "nat", kForwardingToPortUdp}, 5, b);
+  });
+  auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+  nftnl_set* set = nftnl_set_alloc();
+  REQUIRE(nftnl_set_nlmsg_parse(nlh, set) == 0);
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_FLAGS) == (NFT_SET_MAP | NFT_SET_INTERVAL));
+  CHECK(nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN) == 8);
+  nftnl_set_free(set);
+  auto m = nft::decode_set(nlh);
+  REQUIRE(m);
+  CHECK(m->typed);
+  // 7000-7005 -> 10.10.0.5:22: the start element's data is 8 bytes, and it
+  // reads back as the one port.
+  NftMapElem e;
+  e.first = 7000;
+  e.last = 7005;
+  e.addr = {10, 10, 0, 5};
+  e.to_first = e.to_last = 22;
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftForwardAdd{NftFamily::ip, "nat", kForwardingToPortUdp, 17, e, {}}, 6, b);
+  });
+  std::vector<nft::RawElem> raw;
+  REQUIRE(decode(buf, raw, kForwardingToPortUdp));
+  REQUIRE(raw.size() == 2);
+  CHECK(raw[0].data.size() == 8);
+  CHECK(raw[0].data == std::string("\x0a\x0a\x00\x05\x00\x16\x00\x00", 8));
+  const auto intervals = nft::intervals_of(raw, true);
+  REQUIRE(intervals.size() == 1);
+  CHECK(intervals[0] == e);
+  // The single-port map as netkeep made it before (data an interval of 16
+  // bytes) is not netkeep's type: it is made again.
+  buf = encoded([&](nft::Batch& b) {
+    nft::encode_op(NftMapAdd{NftFamily::ip, "nat", kForwardingRangesTcp}, 5, b);
+  });
+  set = nftnl_set_alloc();
+  REQUIRE(nftnl_set_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(buf.data()), set) == 0);
+  nftnl_set_set_str(set, NFTNL_SET_NAME, kForwardingMapTcp);
+  nftnl_set_set_u32(set, NFTNL_SET_FLAGS, NFT_SET_MAP);
+  m = decoded_and_freed(set);
+  REQUIRE(m);
+  CHECK_FALSE(m->typed);
 }
