@@ -6,7 +6,7 @@ const char* const kUsage =
     R"(netkeep keeps a Linux router's network configuration equal to its config files.
 
 Usage:
-  netkeep plan  [--config DIR] [--root DIR] [--json] [--check] [--out FILE]
+  netkeep plan  [--config DIR] [--root DIR] [--json | --nft] [--check] [--out FILE]
                                                        show what apply would change
   netkeep apply [--config DIR] [--root DIR] [--json] [--stats] [--plan FILE]
                 [--confirm SECONDS [--check CHECK]...]
@@ -26,6 +26,7 @@ Options:
   --root DIR     prefix for files netkeep writes, e.g. ROOT/tmp/resolv.conf and
                  ROOT/run/netkeep/nft-view (default /)
   --json         machine-readable output
+  --nft          (plan) print the nftables ops as an `nft -f` script
   --check        (plan) also have the kernel validate the nftables batch, committing nothing
   --stats        (apply) count the netlink requests sent, reads and writes,
                  and time each step
@@ -42,7 +43,8 @@ netkeep works on the network namespace it runs in: ip netns exec NS netkeep plan
 )";
 
 const std::map<std::string, std::string> kCommandHelp = {
-    {"plan", R"(Usage: netkeep plan [--config DIR] [--root DIR] [--json] [--check] [--out FILE]
+    {"plan",
+     R"(Usage: netkeep plan [--config DIR] [--root DIR] [--json | --nft] [--check] [--out FILE]
 
 Reads the config files and the kernel's state and prints the ops that
 `apply` would perform, one a line. Changes nothing. Port forwardings are
@@ -59,6 +61,12 @@ steering a stream that never pauses to the old host. plan counts them:
 With --check the nftables ops are also sent to the kernel as a batch
 without its commit: the kernel validates every message and aborts, proving
 it would accept them.
+
+With --nft only the nftables ops are printed, as a script that `nft -f`
+loads in one transaction (links, addresses, routes, sysctls, files and
+conntrack are left out): to read the change in nft's words, or to hand it
+to `nft -c -f` for the kernel's opinion. Rules are deleted by handle, so
+the script is for the kernel state it was planned from.
 
 With --out FILE the plan is also saved (mode 0600), with a fingerprint of
 what it was computed from: each config file's contents and each kind of

@@ -31,6 +31,7 @@
 #include "model/file_read.hpp"
 #include "model/json_out.hpp"
 #include "reconciler/executor.hpp"
+#include "reconciler/nft_script.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile.hpp"
@@ -47,6 +48,7 @@ struct Args {
   std::vector<std::string> notify_pidfiles;
   int resync = 300;
   bool json = false;
+  bool nft = false;  // plan --nft
   bool check = false;
   bool stats = false;
   bool help = false;
@@ -118,7 +120,7 @@ int cmd_plan(const Args& a) {
     else
       fmt::print(stderr, "warning: counting the flows in flight: {}\n", n.error().str());
   }
-  fmt::print("{}", a.json ? to_json(p) : to_text(p));
+  fmt::print("{}", a.nft ? to_nft_script(p) : a.json ? to_json(p) : to_text(p));
   if (!a.out.empty()) {
     if (auto e = save_plan(a.out, saved)) {
       fmt::print(stderr, "netkeep: saving the plan: {}\n", *e);
@@ -126,7 +128,7 @@ int cmd_plan(const Args& a) {
     }
     fmt::print(stderr, "netkeep: plan saved to {}\n", a.out);
   }
-  if (a.json)
+  if (a.json || a.nft)
     for (const auto& w : p.warnings) fmt::print(stderr, "warning: {}\n", w);
   bool check_failed = false;
   if (a.check) {
@@ -324,6 +326,8 @@ int run(int argc, char** argv) {
       return 0;
     } else if (s == "--check" && a.command == "plan") {
       a.check = true;
+    } else if (s == "--nft" && a.command == "plan") {
+      a.nft = true;
     } else if (s == "--out" && a.command == "plan") {
       if (!value(a.out)) return usage_error("--out needs a file");
     } else if (s == "--plan" && a.command == "apply") {
@@ -378,6 +382,7 @@ int run(int argc, char** argv) {
   }
   if (a.command.empty()) return usage_error("missing command");
   if (!a.checks.empty() && !a.confirm) return usage_error("--check needs --confirm SECONDS");
+  if (a.json && a.nft) return usage_error("--json and --nft: one output at a time");
   if (a.command == "run" && a.confirm && a.checks.empty())
     return usage_error("run --confirm needs at least one --check: nothing else confirms a config");
   if (a.command == "confirm") {

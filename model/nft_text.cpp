@@ -95,11 +95,11 @@ struct Renderer {
   std::string field;  // what reg 1 holds, e.g. "ip daddr"
   std::string mask;   // a bitwise mask applied to it
   uint32_t field_len = 0;
-  std::string l4 = "th";   // set by a meta l4proto match
-  std::string regs[5];     // immediate data by register
-  std::string range_lo;    // a pending "cmp gte"
-  std::string map;         // a map lookup's "tcp dport map @m", for the nat that uses it
-  bool l4_unsaid = false;  // a "meta l4proto P" match not yet printed (ports print it)
+  std::string l4 = "th";            // set by a meta l4proto match
+  std::string regs[5];              // immediate data by register
+  std::string range_lo;             // a pending "cmp gte"
+  std::string map;                  // a map lookup's "tcp dport map @m", for the nat that uses it
+  bool l4_unsaid = false;           // a "meta l4proto P" match not yet printed (ports print it)
   std::vector<std::string> loaded;  // the fields loaded since the last match (a concatenation)
 
   // A match on the protocol alone ("meta l4proto esp accept") says it
@@ -145,14 +145,15 @@ struct Renderer {
       l4_unsaid = false;
       const auto b = [&](size_t i) { return i < data.size() ? int(uint8_t(data[i])) : 0; };
       if (field_len == 2)
-        wordf("{} type {}{} code {}", l4, neg, b(0), b(1));
+        wordf("{} type {}{} {} code {}", l4, neg, b(0), l4, b(1));
       else
         wordf("{} type {}{}", l4, neg, b(0));
       return;
     }
     if (field == "ports") {  // sport and dport loaded together
       l4_unsaid = false;
-      wordf("{} sport {} dport {}", l4, be16(data), be16(data.size() >= 4 ? data.substr(2) : ""));
+      wordf("{} sport {} {} dport {}", l4, be16(data), l4,
+            be16(data.size() >= 4 ? data.substr(2) : ""));
       return;
     }
     if (field == "ip6 hoplimit") {

@@ -97,17 +97,46 @@ std::optional<PinholeKey> pinhole_of(NftFamily family, const NftKeyElem& e) {
                     static_cast<uint16_t>(uint8_t(k[n + 4]) << 8 | uint8_t(k[n + 5]))};
 }
 
+namespace {
+
+const char* ct_state_text(std::string_view key) {
+  uint32_t bits;
+  std::memcpy(&bits, key.data(), 4);
+  return bits == kCtInvalid       ? "invalid"
+         : bits == kCtEstablished ? "established"
+         : bits == kCtRelated     ? "related"
+                                  : "other";
+}
+
+const char* verdict_text(int32_t verdict) {
+  return verdict == NF_ACCEPT ? "accept" : "drop";
+}
+
+}  // namespace
+
+std::string keyset_decl_nft(NftFamily family, std::string_view set) {
+  if (set == kCtStateMap) return "type ct_state : verdict;";
+  if (set == kOpenSet) return "type inet_proto . inet_service; counter;";
+  return fmt::format("type {} . inet_proto . inet_service; counter;",
+                     family == NftFamily::ip6 ? "ipv6_addr" : "ipv4_addr");
+}
+
+std::string keyset_elem_nft(NftFamily family, std::string_view set, const NftKeyElem& e) {
+  const std::string_view k = e.key.view();
+  if (set == kCtStateMap && k.size() == 4)
+    return fmt::format("{} : {}", ct_state_text(k), verdict_text(e.verdict));
+  if (set == kOpenSet && k.size() == 8)
+    return fmt::format("{} . {}", proto_text(k[0]), port_text(k.substr(4)));
+  if (auto p = set == kPinholeSet ? pinhole_of(family, e) : std::nullopt)
+    return fmt::format("{} . {} . {}", p->addr.str(), proto_text(static_cast<char>(p->proto)),
+                       p->port);
+  return {};
+}
+
 std::string keyset_elem_text(NftFamily family, std::string_view set, const NftKeyElem& e) {
   const std::string_view k = e.key.view();
-  if (set == kCtStateMap && k.size() == 4) {
-    uint32_t bits;
-    std::memcpy(&bits, k.data(), 4);
-    const char* state = bits == kCtInvalid       ? "invalid"
-                        : bits == kCtEstablished ? "established"
-                        : bits == kCtRelated     ? "related"
-                                                 : "other";
-    return fmt::format("ct state {}: {}", state, e.verdict == NF_ACCEPT ? "accept" : "drop");
-  }
+  if (set == kCtStateMap && k.size() == 4)
+    return fmt::format("ct state {}: {}", ct_state_text(k), verdict_text(e.verdict));
   if (set == kOpenSet && k.size() == 8)
     return fmt::format("open {} {}", proto_text(k[0]), port_text(k.substr(4)));
   if (auto p = set == kPinholeSet ? pinhole_of(family, e) : std::nullopt) {

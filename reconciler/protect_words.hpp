@@ -29,6 +29,12 @@ std::optional<KeySetType> keyset_type(NftFamily family, std::string_view name);
 // "open udp 51820", "ct state established: accept".
 std::string keyset_elem_text(NftFamily family, std::string_view set, const NftKeyElem& e);
 
+// The same in nft's syntax, for an `nft -f` script (plan --nft): a set's
+// declaration ("type ipv6_addr . inet_proto . inet_service; counter;")
+// and an element ("2001:db8::23 . tcp . 443", "invalid : drop").
+std::string keyset_decl_nft(NftFamily family, std::string_view set);
+std::string keyset_elem_nft(NftFamily family, std::string_view set, const NftKeyElem& e);
+
 // What `show` says of protection: each pinhole and open port with the
 // packets its counter saw, and each drop and reset counter.
 std::vector<std::string> protection_lines(const NftState& s);
