@@ -5,9 +5,11 @@
 #include "reconciler/plan.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "model/ownership.hpp"
 #include "reconciler/flows.hpp"
+#include "reconciler/merge_walk.hpp"
 
 namespace netkeep {
 
@@ -107,8 +109,9 @@ std::vector<Route> desired_routes(const Desired& d, const Actual& actual, const 
   return out;
 }
 
-bool same_addr(const Address& a, const Address& b) {
-  return a.dev == b.dev && a.local == b.local;
+// An address's identity: its link and local prefix.
+auto addr_key(const Address& a) {
+  return std::tie(a.dev, a.local);
 }
 
 void plan_addrs(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
@@ -116,11 +119,18 @@ void plan_addrs(const Desired& d, const Actual& actual, const LinkView& v, std::
   std::vector<Address> have = actual.addrs;
   for (auto& a : have) a.dev = v.after(a.dev);
 
+  // Which addresses the kernel has are wanted, and which wanted ones it
+  // lacks or holds with another broadcast address (its first with the key).
+  std::vector<char> wanted(have.size()), add(want.size());
+  merge_walk(have, want, addr_key, [&](auto hs, auto ws) {
+    for (const Address* h : hs) wanted[h - have.data()] = !ws.empty();
+    for (const Address* w : ws)
+      add[w - want.data()] = hs.empty() || hs.front()->broadcast != w->broadcast;
+  });
   std::vector<Op> dels, adds;
-  for (const auto& a : have) {
-    bool wanted =
-        std::any_of(want.begin(), want.end(), [&](const Address& w) { return same_addr(w, a); });
-    if (wanted) continue;
+  for (size_t i = 0; i < have.size(); i++) {
+    if (wanted[i]) continue;
+    const Address& a = have[i];
     // Sweep only what a valid file governs and netkeep owns (SPEC §4).
     const Origin o = a.origin();
     if (o == Origin::interfaces && d.interfaces.governs())
@@ -130,18 +140,15 @@ void plan_addrs(const Desired& d, const Actual& actual, const LinkView& v, std::
     else if (o == Origin::dhcp4 && d.dhcp4.ok() && a.local.addr.is_v4())
       dels.push_back(AddrDel{a, d.dhcp4.value.ended ? "DHCPv4 lease ended" : "stale DHCPv4 address"});
   }
-  for (const auto& w : want) {
-    auto it =
-        std::find_if(have.begin(), have.end(), [&](const Address& a) { return same_addr(w, a); });
-    if (it == have.end() || it->broadcast != w.broadcast) adds.push_back(AddrAdd{w});
-  }
+  for (size_t j = 0; j < want.size(); j++)
+    if (add[j]) adds.push_back(AddrAdd{want[j]});
   ops.insert(ops.end(), dels.begin(), dels.end());
   ops.insert(ops.end(), adds.begin(), adds.end());
 }
 
 // The kernel's identity of a route in one table: destination and metric.
-bool same_key(const Route& a, const Route& b) {
-  return a.dst == b.dst && a.priority == b.priority;
+auto route_key(const Route& r) {
+  return std::tie(r.dst, r.priority);
 }
 
 void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops) {
@@ -154,12 +161,19 @@ void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std:
   // DHCP router's: keep them.
   const bool endpoints_frozen =
       (default_via_wireguard(d) && !d.wireguard.governs()) || !d.interfaces.governs();
+  // A route with a desired route's identity is overwritten by its replace;
+  // a desired route the kernel holds exactly needs none.
+  std::vector<char> claimed(have.size()), replace(want.size());
+  merge_walk(have, want, route_key, [&](auto hs, auto ws) {
+    for (const Route* h : hs) claimed[h - have.data()] = !ws.empty();
+    for (const Route* w : ws)
+      replace[w - want.data()] =
+          std::none_of(hs.begin(), hs.end(), [&](const Route* h) { return *h == *w; });
+  });
   std::vector<Op> dels, adds;
-  for (const auto& r : have) {
-    // A route with a desired route's identity is overwritten by its replace.
-    bool claimed =
-        std::any_of(want.begin(), want.end(), [&](const Route& w) { return same_key(w, r); });
-    if (claimed) continue;
+  for (size_t i = 0; i < have.size(); i++) {
+    if (claimed[i]) continue;
+    const Route& r = have[i];
     const Origin o = r.origin();
     if (o == Origin::interfaces && d.interfaces.governs())
       dels.push_back(RouteDel{r, "no longer in interfaces.json"});
@@ -167,8 +181,8 @@ void plan_routes(const Desired& d, const Actual& actual, const LinkView& v, std:
              !(endpoints_frozen && r.dst.len == 32 && r.gateway))
       dels.push_back(RouteDel{r, d.dhcp4.value.ended ? "DHCPv4 lease ended" : "stale DHCPv4 route"});
   }
-  for (const auto& w : want)
-    if (std::find(have.begin(), have.end(), w) == have.end()) adds.push_back(RouteReplace{w});
+  for (size_t j = 0; j < want.size(); j++)
+    if (replace[j]) adds.push_back(RouteReplace{want[j]});
   ops.insert(ops.end(), dels.begin(), dels.end());
   ops.insert(ops.end(), adds.begin(), adds.end());
 }

@@ -9,6 +9,7 @@
 #include "model/config_parse.hpp"
 #include "model/ownership.hpp"
 #include "reconciler/executor.hpp"
+#include "reconciler/merge_walk.hpp"
 #include "tests/fake/fake_kernel.hpp"
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
@@ -433,4 +434,29 @@ TEST_CASE("a link that stays down is planned again once, not more") {
   CHECK_FALSE(rc2.result.ok());
   CHECK(k2.snapshots() == 1);
   CHECK(rc2.replanned.empty());
+}
+
+TEST_CASE("merge_walk hands over each key's items from both lists together, in key order") {
+  struct Item {
+    int key;
+    char tag;
+  };
+  const std::vector<Item> have = {{3, 'a'}, {1, 'b'}, {3, 'c'}, {5, 'd'}};
+  const std::vector<Item> want = {{2, 'x'}, {3, 'y'}, {1, 'z'}};
+  std::string walk;
+  merge_walk(
+      have, want, [](const Item& i) { return i.key; },
+      [&](auto hs, auto ws) {
+        walk += "[";
+        for (const Item* h : hs) walk += h->tag;
+        walk += "|";
+        for (const Item* w : ws) walk += w->tag;
+        walk += "]";
+      });
+  CHECK(walk == "[b|z][|x][ac|y][d|]");  // equal keys in their list's order
+  walk.clear();
+  merge_walk(
+      std::vector<Item>{}, want, [](const Item& i) { return i.key; },
+      [&](auto hs, auto ws) { walk += std::to_string(hs.size()) + std::to_string(ws.size()); });
+  CHECK(walk == "010101");
 }
