@@ -284,48 +284,48 @@ KernelResult<std::vector<NftCounter>> NftKernel::read_counters() {
   return out;
 }
 
-std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool commit) {
-  if (ops.empty()) return {};
-  // Whether the stamp chain exists is what the snapshot showed.
-  const bool stamp_exists = view_ ? !view_->stamp.empty() : !dumped_stamp_.empty();
-  if (commit) drop_lent();  // a batch planned from a view never given back: no view after it
-  const bool track = commit && view_ && ops.size() <= kViewOps;
-  nft::Batch batch;
-  const uint32_t first = ++seq_;
-  // Tied to the generation the ops were planned from: a batch planned on a
-  // state another transaction has since changed is refused whole.
-  nft::encode_batch_begin(first, batch, commit ? planned_gen_ : std::nullopt);
-  // How many elements this batch adds to each set it makes: a hash set
-  // made in a burst is declared as a fixed-size table (encode_map_add).
-  std::vector<std::pair<const NftMapAdd*, size_t>> made;
-  for (const Op* op : ops)
-    if (auto* m = std::get_if<NftMapAdd>(op)) made.push_back({m, 0});
-  if (!made.empty())
-    for (const Op* op : ops) {
-      auto* a = std::get_if<NftForwardAdd>(op);
-      auto* e = std::get_if<NftElemAdd>(op);
-      if (!a && !e) continue;
-      for (auto& [m, n] : made) {
-        if (a && m->kind == NftMapKind::dnat)
-          n += m->name == a->map && m->table == a->table;
-        else if (a)
-          n += m->name == a->count;
-        else
-          n += m->name == e->set && m->table == e->table;
-      }
+namespace {
+
+// How many elements `ops` add to the set each NftMapAdd among them makes
+// (by op index; 0 for the other ops): a hash set made in a burst is
+// declared as a fixed-size table (encode_map_add).
+std::vector<size_t> elems_added(const std::vector<const Op*>& ops) {
+  std::vector<size_t> made(ops.size(), 0);
+  std::vector<size_t> adds;  // the NftMapAdds' indexes
+  for (size_t i = 0; i < ops.size(); i++)
+    if (std::holds_alternative<NftMapAdd>(*ops[i])) adds.push_back(i);
+  if (adds.empty()) return made;
+  for (const Op* op : ops) {
+    auto* a = std::get_if<NftForwardAdd>(op);
+    auto* e = std::get_if<NftElemAdd>(op);
+    if (!a && !e) continue;
+    for (size_t i : adds) {
+      const auto& m = std::get<NftMapAdd>(*ops[i]);
+      if (a && m.kind == NftMapKind::dnat)
+        made[i] += m.name == a->map && m.table == a->table;
+      else if (a)
+        made[i] += m.name == a->count;
+      else
+        made[i] += m.name == e->set && m.table == e->table;
     }
+  }
+  return made;
+}
+
+// The ops' messages, op i under sequence number first + 1 + i, except that
+// consecutive additions to one map share a message (under the first one's
+// number). With `echo_rules`, a new rule's message asks for its echo, which
+// carries the handle the kernel gave it.
+void encode_ops(const std::vector<const Op*>& ops, uint32_t first, bool echo_rules,
+                nft::Batch& batch) {
+  const std::vector<size_t> made = elems_added(ops);
   for (size_t i = 0; i < ops.size();) {
     const uint32_t seq = first + 1 + static_cast<uint32_t>(i);
     if (auto* m = std::get_if<NftMapAdd>(ops[i])) {
-      size_t elems = 0;
-      for (const auto& [x, n] : made)
-        if (x == m) elems = n;
-      nft::encode_map_add(*m, elems, seq, batch);
+      nft::encode_map_add(*m, made[i], seq, batch);
       i++;
       continue;
     }
-    // Consecutive additions to one map share a message; its sequence
-    // number is the first op's.
     if (auto* add = std::get_if<NftForwardAdd>(ops[i])) {
       std::vector<const NftForwardAdd*> group{add};
       for (i++; i < ops.size() && group.size() < nft::kElemsPerMessage; i++) {
@@ -338,12 +338,27 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
       nft::encode_forward_adds(group, seq, batch);
       continue;
     }
-    // A new rule's handle comes back in its echo (one message per rule).
     nft::encode_op(*ops[i], seq, batch);
-    if (track && std::holds_alternative<NftRuleAdd>(*ops[i]))
+    if (echo_rules && std::holds_alternative<NftRuleAdd>(*ops[i]))
       batch.last()->nlmsg_flags |= NLM_F_ECHO;
     i++;
   }
+}
+
+}  // namespace
+
+std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool commit) {
+  if (ops.empty()) return {};
+  // Whether the stamp chain exists is what the snapshot showed.
+  const bool stamp_exists = view_ ? !view_->stamp.empty() : !dumped_stamp_.empty();
+  if (commit) drop_lent();  // a batch planned from a view never given back: no view after it
+  const bool track = commit && view_ && ops.size() <= kViewOps;
+  nft::Batch batch;
+  const uint32_t first = ++seq_;
+  // Tied to the generation the ops were planned from: a batch planned on a
+  // state another transaction has since changed is refused whole.
+  nft::encode_batch_begin(first, batch, commit ? planned_gen_ : std::nullopt);
+  encode_ops(ops, first, track, batch);
   // Every commit renews the stamp (nft_stamp.hpp), last in the batch, so a
   // view kept in a file can be checked against the kernel in one request.
   const uint32_t stamp_seq = first + 1 + static_cast<uint32_t>(ops.size());
@@ -364,7 +379,8 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
       errors.push_back({NftError::npos,
                         {ERESTART,
                          "the ruleset changed since it was read (another program "
-                         "committed meanwhile): nothing was applied"}});
+                         "committed meanwhile): nothing was applied"},
+                        true});
       return;
     }
     if (commit && seq == stamp_seq) {
@@ -372,9 +388,10 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
       // it, say): the batch was refused whole; planned again from a dump.
       errors.push_back(
           {NftError::npos,
-           {ESTALE, fmt::format("the view's stamp chain ip {} {} was not as read ({}); "
+           {e.code, fmt::format("the view's stamp chain ip {} {} was not as read ({}); "
                                 "nothing was applied, the ruleset is read again",
-                                kCountTable, nft::kStampChain, e.message)}});
+                                kCountTable, nft::kStampChain, e.message)},
+           true});
       return;
     }
     errors.push_back({index_of(seq), e});
@@ -390,29 +407,35 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
     errors.push_back(NftError{NftError::npos, *e});
   sent_ += batch.messages();
   batches_++;
-  if (!commit) return errors;
+  if (commit) after_commit(ops, handles, stamp, track, errors);
+  return errors;
+}
+
+void NftKernel::after_commit(const std::vector<const Op*>& ops,
+                             const std::vector<uint64_t>& handles, const std::string& stamp,
+                             bool track, std::vector<NftError>& errors) {
   planned_gen_.reset();  // one batch per snapshot
   if (errors.empty()) {
     if (track)
       update_view(ops, handles, stamp);
     else
       view_.reset();
-    return errors;
+    return;
   }
   // Refused, or the answer lost: the view goes either way. A refused batch
   // commits nothing, but it may have been refused because the view was
   // wrong (a handle that is gone, say: it is a cache, and a cache can be
   // wrong); planned from the view, it is planned again from a full dump
-  // (ESTALE), so a wrong view never makes every apply fail.
+  // (stale), so a wrong view never makes every apply fail.
   const bool refused = std::none_of(errors.begin(), errors.end(),
                                     [](const NftError& e) { return e.index == NftError::npos; });
   if (refused && from_view_)
     errors.push_back({NftError::npos,
-                      {ESTALE,
+                      {errors.front().error.code,
                        "the kernel refused a batch planned from the kept view of the "
-                       "ruleset; it is read again in full"}});
+                       "ruleset; it is read again in full"},
+                      true});
   view_.reset();
-  return errors;
 }
 
 void NftKernel::update_view(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles,

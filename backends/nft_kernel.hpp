@@ -103,6 +103,11 @@ class NftKernel {
   std::optional<KernelError> read_elems(NftMap& map, bool interval);
   KernelResult<std::string> read_stamp();  // "" when there is none
   // After a committed batch: the view with `ops` applied, or none.
+  // After a committed batch: the view follows it (`track`: updated by the
+  // ops and the handles their echoes gave), or goes; a refused batch
+  // planned from the view is marked stale in `errors`.
+  void after_commit(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles,
+                    const std::string& stamp, bool track, std::vector<NftError>& errors);
   void update_view(const std::vector<const Op*>& ops, const std::vector<uint64_t>& handles,
                    const std::string& stamp);
 

@@ -85,7 +85,7 @@ void apply_nft_transaction(const Plan& plan, KernelWriter& writer, ExecResult& r
       per_op[e.index] = e.error;
     } else {
       batch_error = e.error.message;
-      if (e.error.code == ERESTART || e.error.code == ESTALE) {
+      if (e.stale) {
         r.stale = true;
         r.stale_why = e.error.message;
       }

@@ -24,9 +24,8 @@ struct ExecResult {
   // Conntrack entries the FlowsEnd ops deleted (flows in flight ended or moved).
   uint64_t flows_ended_tcp = 0, flows_ended_udp = 0;
   // The plan was made from a state that no longer holds: the nftables
-  // ruleset changed since the snapshot (ERESTART), the kernel refused a
-  // batch planned from the kept view (ESTALE), or a link the plan found up
-  // was set down before its routes or addresses were written (ENETDOWN).
+  // batch was refused as stale (NftError::stale), or a link the plan found
+  // up was set down before its routes or addresses were written (ENETDOWN).
   // Plan again.
   bool stale = false;
   std::string stale_why;  // the kernel's or the backend's words for it

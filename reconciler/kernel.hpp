@@ -51,6 +51,11 @@ struct NftError {
   static constexpr size_t npos = static_cast<size_t>(-1);
   size_t index = npos;
   KernelError error;
+  // Nothing was applied because the batch was planned from a state that no
+  // longer holds: the ruleset changed since it was read (the kernel's
+  // generation check refused the batch), or what the backend kept of it
+  // proved wrong. Planning again from a fresh read is the remedy.
+  bool stale = false;
 };
 
 class KernelWriter {

@@ -426,14 +426,15 @@ TEST_CASE("the count sets follow the maps; drift in a count set alone is repaire
 namespace {
 
 // Refuses its first nftables batch as the Linux backend does when the
-// batch was planned from a ruleset that changed (ERESTART) or from a view
-// the kernel proved wrong (ESTALE).
+// batch was planned from a ruleset that changed (ERESTART, stale) or from a
+// view the kernel proved wrong (the kernel's error, stale).
 struct StaleOnceKernel : FakeKernel {
   using FakeKernel::FakeKernel;
   int code = ERESTART;
+  bool stale = true;
   int batches = 0;
   std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override {
-    if (batches++ == 0) return {{NftError::npos, {code, "planned from a stale state"}}};
+    if (batches++ == 0) return {{NftError::npos, {code, "planned from a stale state"}, stale}};
     return FakeKernel::apply_nft(ops);
   }
 };
@@ -441,7 +442,7 @@ struct StaleOnceKernel : FakeKernel {
 }  // namespace
 
 TEST_CASE("a batch refused as planned from a stale state is planned again once") {
-  for (int code : {ERESTART, ESTALE}) {
+  for (int code : {ERESTART, ENOENT}) {
     StaleOnceKernel k{Actual{}};
     k.code = code;
     Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
@@ -453,6 +454,7 @@ TEST_CASE("a batch refused as planned from a stale state is planned again once")
   // A refusal for any other reason is not retried: it would only repeat.
   StaleOnceKernel k{Actual{}};
   k.code = EINVAL;
+  k.stale = false;
   Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
   CHECK(!rc.result.ok());
   CHECK(k.batches == 1);
