@@ -20,6 +20,7 @@
 #include "backends/resolv_conf.hpp"
 #include "backends/run_lock.hpp"
 #include "backends/resolver.hpp"
+#include "cmd/args.hpp"
 #include "cmd/confirm.hpp"
 #include "cmd/doctor.hpp"
 #include "cmd/help.hpp"
@@ -39,31 +40,6 @@
 
 namespace netkeep {
 namespace {
-
-struct Args {
-  std::string command;
-  std::string config = "/perm";
-  std::string root = "/";
-  std::string metrics;
-  std::vector<std::string> notify_pidfiles;
-  int resync = 300;
-  bool json = false;
-  bool nft = false;  // plan --nft
-  bool check = false;
-  bool stats = false;
-  bool help = false;
-  std::string out;                       // plan --out
-  std::string plan_file;                 // apply --plan
-  int confirm = 0;                       // apply --confirm SECONDS
-  std::vector<std::string> checks;       // apply --check
-  std::string confirm_mode = "confirm";  // confirm [--status | --rollback | --watchdog ID]
-  std::string watchdog_id;
-};
-
-int usage_error(const std::string& msg) {
-  fmt::print(stderr, "netkeep: {}\n\n{}", msg, kUsage);
-  return 1;
-}
 
 void print_diags(const Diagnostics& diags) {
   for (const auto& d : diags) fmt::print(stderr, "{}\n", d.str());
@@ -160,19 +136,114 @@ std::optional<RunLock> lock_for(const Args& a) {
   return std::move(*lock);
 }
 
-int cmd_apply(const Args& a) {
+// The --check specs; nullopt when one is wrong (said, with `refusal`).
+std::optional<std::vector<Check>> parse_checks(const Args& a, const char* refusal) {
   std::vector<Check> checks;
   for (const auto& spec : a.checks) {
     auto c = parse_check(spec);
     if (!c) {
-      fmt::print(stderr, "netkeep: --check {}; nothing done\n", c.error());
-      return 1;
+      fmt::print(stderr, "netkeep: --check {}; {}\n", c.error(), refusal);
+      return std::nullopt;
     }
     checks.push_back(*c);
   }
+  return checks;
+}
+
+// Renders each op's line on another thread while the kernel works through
+// the writes (apply prints only those applied); `veto` as
+// AlongsideExecute's.
+struct RenderAlongside {
+  std::vector<std::string> lines;
+  std::future<void> rendering;
+
+  AlongsideExecute hooks(bool json, std::function<std::string(const Actual&, const Plan&)> veto) {
+    return {[this, json](const Plan& p) {
+              if (json) return;
+              lines.clear();  // a second plan, after a refused batch, replaces the first
+              try {
+                rendering = std::async(std::launch::async, [this, &p] {
+                  lines.reserve(p.ops.size());
+                  for (const auto& op : p.ops) lines.push_back(to_text(op));
+                });
+              } catch (const std::system_error&) {  // no thread to be had: rendered after
+              }
+            },
+            [this] {
+              if (rendering.valid()) rendering.get();
+            },
+            std::move(veto)};
+  }
+  const std::string& line(const Plan& p, size_t i) {
+    if (i >= lines.size()) lines.resize(p.ops.size());
+    if (lines[i].empty()) lines[i] = to_text(p.ops[i]);
+    return lines[i];
+  }
+};
+
+// apply --json's report: the ops applied and failed, and with `stats`
+// the requests and times.
+std::string applied_json(const Reconcile& rc, const std::optional<KernelStats>& stats) {
+  const ExecResult& r = rc.result;
+  std::string out = "{\"applied\": [";
+  const char* sep = "\n  ";
+  for (const Op& op : rc.applied_before) out += std::exchange(sep, ",\n  ") + to_json(op);
+  for (size_t i : r.applied) out += std::exchange(sep, ",\n  ") + to_json(rc.plan.ops[i]);
+  out += "],\n \"failed\": [";
+  for (size_t i = 0; i < r.failures.size(); i++) {
+    const auto& f = r.failures[i];
+    out += fmt::format("{}{{\"op\": {}, \"errno\": {}, \"error\": {}, \"skipped\": {}}}",
+                       i ? ",\n  " : "\n  ", to_json(f.op), f.error.code,
+                       json::quote(f.error.message), f.skipped);
+  }
+  out += fmt::format("],\n \"write_requests\": {}", r.write_requests);
+  out += fmt::format(",\n \"conntrack_deleted\": {{\"tcp\": {}, \"udp\": {}}}", r.flows_ended_tcp,
+                     r.flows_ended_udp);
+  if (stats) {
+    const KernelStats& st = *stats;
+    out += fmt::format(
+        ",\n \"stats\": {{\"rtnetlink_reads\": {}, \"rtnetlink_writes\": {}, \"nftables_reads\": "
+        "{}, "
+        "\"nftables_writes\": {}, \"other_writes\": {}, \"conntrack\": {}}}",
+        st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes, st.conntrack);
+    out += fmt::format(
+        ",\n \"times_ms\": {{\"config\": {:.3f}, \"kernel_read\": {:.3f}, \"plan\": {:.3f}, "
+        "\"write\": {:.3f}}}",
+        rc.times.config * 1e3, rc.times.snapshot * 1e3, rc.times.plan * 1e3,
+        rc.times.execute * 1e3);
+  }
+  return out + "}\n";
+}
+
+// apply's summary on stderr: failures, counts, flows ended, and with
+// `stats` the requests and times.
+void print_summary(const Reconcile& rc, const std::optional<KernelStats>& stats) {
+  const ExecResult& r = rc.result;
+  for (const auto& f : r.failures) fmt::print(stderr, "error: {}\n", to_text(f));
+  fmt::print(stderr, "netkeep: {} ops applied, {} failed, {} write requests\n",
+             rc.applied_before.size() + r.applied.size(), r.failures.size(), r.write_requests);
+  if (r.flows_ended_tcp + r.flows_ended_udp > 0)
+    fmt::print(stderr,
+               "netkeep: flows in flight ended: {} tcp, {} udp (conntrack entries deleted)\n",
+               r.flows_ended_tcp, r.flows_ended_udp);
+  if (!stats) return;
+  const KernelStats& st = *stats;
+  fmt::print(stderr,
+             "netkeep: requests: rtnetlink {} reads {} writes; nftables {} reads {} writes; "
+             "other {} writes; conntrack {} requests\n",
+             st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes,
+             st.conntrack);
+  fmt::print(
+      stderr, "netkeep: time: config {:.1f}, kernel read {:.1f}, plan {:.1f}, write {:.1f} ms\n",
+      rc.times.config * 1e3, rc.times.snapshot * 1e3, rc.times.plan * 1e3, rc.times.execute * 1e3);
+}
+
+int cmd_apply(const Args& a) {
+  auto checks = parse_checks(a, "nothing done");
+  if (!checks) return 1;
   std::optional<ConfirmSession> confirm;
   if (a.confirm)
-    confirm.emplace(a.root, a.config, std::chrono::seconds(a.confirm), std::move(checks), a.json);
+    confirm.emplace(a.root, a.config, std::chrono::seconds(a.confirm), std::move(*checks), a.json);
   std::optional<SavedPlan> saved;
   if (!a.plan_file.empty()) {
     auto p = read_saved_plan(a.plan_file);
@@ -206,27 +277,9 @@ int cmd_apply(const Args& a) {
       if (auto e = confirm->before_execute(actual, p)) return confirm_error = *e;
     return {};
   };
-  // Each op's line is rendered on another thread while the kernel works
-  // through the writes; only those applied are printed.
-  std::vector<std::string> lines;
-  std::future<void> rendering;
-  const AlongsideExecute render{
-      [&](const Plan& p) {
-        if (a.json) return;
-        lines.clear();  // a second plan, after a refused batch, replaces the first
-        try {
-          rendering = std::async(std::launch::async, [&lines, &p] {
-            lines.reserve(p.ops.size());
-            for (const auto& op : p.ops) lines.push_back(to_text(op));
-          });
-        } catch (const std::system_error&) {  // no thread to be had: rendered after
-        }
-      },
-      [&] {
-        if (rendering.valid()) rendering.get();
-      },
-      veto};
-  Reconcile rc = reconcile(a.config, *kernel, *kernel, resolve_host, &render);
+  RenderAlongside render;
+  const AlongsideExecute hooks = render.hooks(a.json, veto);
+  Reconcile rc = reconcile(a.config, *kernel, *kernel, resolve_host, &hooks);
   if (!confirm_error.empty()) {
     fmt::print(stderr, "netkeep: {}; nothing done\n", confirm_error);
     return 1;
@@ -244,61 +297,15 @@ int cmd_apply(const Args& a) {
     fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", rc.snapshot_error->str());
     return 1;
   }
-  const ExecResult& r = rc.result;
+  const std::optional<KernelStats> stats =
+      a.stats ? std::optional<KernelStats>(kernel->stats()) : std::nullopt;
   if (a.json) {
-    std::string out = "{\"applied\": [";
-    const char* sep = "\n  ";
-    for (const Op& op : rc.applied_before) out += std::exchange(sep, ",\n  ") + to_json(op);
-    for (size_t i : r.applied) out += std::exchange(sep, ",\n  ") + to_json(rc.plan.ops[i]);
-    out += "],\n \"failed\": [";
-    for (size_t i = 0; i < r.failures.size(); i++) {
-      const auto& f = r.failures[i];
-      out += fmt::format("{}{{\"op\": {}, \"errno\": {}, \"error\": {}, \"skipped\": {}}}",
-                         i ? ",\n  " : "\n  ", to_json(f.op), f.error.code,
-                         json::quote(f.error.message), f.skipped);
-    }
-    out += fmt::format("],\n \"write_requests\": {}", r.write_requests);
-    out += fmt::format(",\n \"conntrack_deleted\": {{\"tcp\": {}, \"udp\": {}}}", r.flows_ended_tcp,
-                       r.flows_ended_udp);
-    if (a.stats) {
-      KernelStats st = kernel->stats();
-      out += fmt::format(
-          ",\n \"stats\": {{\"rtnetlink_reads\": {}, \"rtnetlink_writes\": {}, \"nftables_reads\": "
-          "{}, "
-          "\"nftables_writes\": {}, \"other_writes\": {}, \"conntrack\": {}}}",
-          st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes,
-          st.conntrack);
-      out += fmt::format(
-          ",\n \"times_ms\": {{\"config\": {:.3f}, \"kernel_read\": {:.3f}, \"plan\": {:.3f}, "
-          "\"write\": {:.3f}}}",
-          rc.times.config * 1e3, rc.times.snapshot * 1e3, rc.times.plan * 1e3,
-          rc.times.execute * 1e3);
-    }
-    fmt::print("{}}}\n", out);
+    fmt::print("{}", applied_json(rc, stats));
   } else {
     for (const Op& op : rc.applied_before) fmt::print("{}\n", to_text(op));
-    for (size_t i : r.applied)
-      fmt::print("{}\n", i < lines.size() ? lines[i] : to_text(rc.plan.ops[i]));
+    for (size_t i : rc.result.applied) fmt::print("{}\n", render.line(rc.plan, i));
   }
-  for (const auto& f : r.failures) fmt::print(stderr, "error: {}\n", to_text(f));
-  fmt::print(stderr, "netkeep: {} ops applied, {} failed, {} write requests\n",
-             rc.applied_before.size() + r.applied.size(), r.failures.size(), r.write_requests);
-  if (r.flows_ended_tcp + r.flows_ended_udp > 0)
-    fmt::print(stderr,
-               "netkeep: flows in flight ended: {} tcp, {} udp (conntrack entries deleted)\n",
-               r.flows_ended_tcp, r.flows_ended_udp);
-  if (a.stats && !a.json) {
-    KernelStats st = kernel->stats();
-    fmt::print(stderr,
-               "netkeep: requests: rtnetlink {} reads {} writes; nftables {} reads {} writes; "
-               "other {} writes; conntrack {} requests\n",
-               st.rtnl_reads, st.rtnl_writes, st.nft_reads, st.nft_writes, st.other_writes,
-               st.conntrack);
-    fmt::print(stderr,
-               "netkeep: time: config {:.1f}, kernel read {:.1f}, plan {:.1f}, write {:.1f} ms\n",
-               rc.times.config * 1e3, rc.times.snapshot * 1e3, rc.times.plan * 1e3,
-               rc.times.execute * 1e3);
-  }
+  print_summary(rc, a.json ? std::nullopt : stats);
   if (confirm) {
     lock.reset();  // `netkeep confirm` and the watchdog take it
     std::fflush(stdout);
@@ -307,84 +314,12 @@ int cmd_apply(const Args& a) {
   return rc.ok() ? 0 : 1;
 }
 
+int cmd_run(const Args& a);
+
 int run(int argc, char** argv) {
   Args a;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) return usage_error("missing command");
-  const std::set<std::string> commands = {"plan", "apply", "show", "run", "doctor", "confirm"};
-  for (size_t i = 0; i < args.size(); i++) {
-    const std::string& s = args[i];
-    auto value = [&](std::string& out) {
-      if (i + 1 >= args.size()) return false;
-      out = args[++i];
-      return true;
-    };
-    if (s == "--help" || s == "-h") {
-      a.help = true;
-    } else if (s == "--version") {
-      fmt::print("netkeep {}\n", NETKEEP_VERSION);
-      return 0;
-    } else if (s == "--check" && a.command == "plan") {
-      a.check = true;
-    } else if (s == "--nft" && a.command == "plan") {
-      a.nft = true;
-    } else if (s == "--out" && a.command == "plan") {
-      if (!value(a.out)) return usage_error("--out needs a file");
-    } else if (s == "--plan" && a.command == "apply") {
-      if (!value(a.plan_file)) return usage_error("--plan needs a file");
-    } else if (s == "--confirm" && (a.command == "apply" || a.command == "run")) {
-      std::string v;
-      if (!value(v) || (a.confirm = std::atoi(v.c_str())) <= 0 ||
-          v.find_first_not_of("0123456789") != std::string::npos)
-        return usage_error("--confirm needs a number of seconds greater than 0");
-    } else if (s == "--check" && (a.command == "apply" || a.command == "run")) {
-      std::string v;
-      if (!value(v)) return usage_error("--check needs ping:IP, tcp:HOST:PORT or exec:COMMAND");
-      a.checks.push_back(v);
-    } else if ((s == "--status" || s == "--rollback") && a.command == "confirm") {
-      a.confirm_mode = s.substr(2);
-    } else if (s == "--watchdog" && a.command == "confirm") {
-      if (!value(a.watchdog_id)) return usage_error("--watchdog needs an id");
-      a.confirm_mode = "watchdog";
-    } else if (s == "--stats" && a.command == "apply") {
-      a.stats = true;
-    } else if (s == "--json" && a.command != "run" && a.command != "confirm") {
-      a.json = true;
-    } else if (s == "--config" && a.command != "confirm") {
-      if (!value(a.config)) return usage_error("--config needs a directory");
-    } else if (s == "--root") {
-      if (!value(a.root)) return usage_error("--root needs a directory");
-    } else if (s == "--metrics" && a.command == "run") {
-      if (!value(a.metrics)) return usage_error("--metrics needs HOST:PORT");
-    } else if (s == "--notify-pidfile" && a.command == "run") {
-      std::string p;
-      if (!value(p)) return usage_error("--notify-pidfile needs a path");
-      a.notify_pidfiles.push_back(p);
-    } else if (s == "--resync" && a.command == "run") {
-      std::string v;
-      if (!value(v) || (a.resync = std::atoi(v.c_str())) <= 0)
-        return usage_error("--resync needs a number of seconds greater than 0");
-    } else if (a.command.empty() && s == "lease") {
-      // Its own arguments: a DHCP client's event (cmd/lease.cpp).
-      return cmd_lease(a.config, std::vector<std::string>(args.begin() + i + 1, args.end()));
-    } else if (a.command.empty() && commands.contains(s)) {
-      a.command = s;
-    } else if (a.command.empty() && !s.starts_with("-")) {
-      return usage_error(fmt::format("unknown command \"{}\"", s));
-    } else {
-      return usage_error(
-          fmt::format("unknown option \"{}\"{}", s, a.command.empty() ? "" : " for " + a.command));
-    }
-  }
-  if (a.help) {
-    fmt::print("{}", a.command.empty() ? kUsage : kCommandHelp.at(a.command));
-    return 0;
-  }
-  if (a.command.empty()) return usage_error("missing command");
-  if (!a.checks.empty() && !a.confirm) return usage_error("--check needs --confirm SECONDS");
-  if (a.json && a.nft) return usage_error("--json and --nft: one output at a time");
-  if (a.command == "run" && a.confirm && a.checks.empty())
-    return usage_error("run --confirm needs at least one --check: nothing else confirms a config");
+  if (auto exit = parse_args(std::vector<std::string>(argv + 1, argv + argc), a)) return *exit;
+  if (a.command == "lease") return cmd_lease(a.config, a.lease_args);
   if (a.command == "confirm") {
     if (a.confirm_mode == "watchdog") return run_watchdog(a.root, a.watchdog_id);
     return cmd_confirm(a.root, a.confirm_mode);
@@ -402,6 +337,12 @@ int run(int argc, char** argv) {
   if (a.command == "apply") return cmd_apply(a);
   if (a.command == "show") return cmd_show(a.config, a.root, a.json);
   if (a.command == "doctor") return cmd_doctor(a.config, a.root, a.json);
+  return cmd_run(a);
+}
+
+int cmd_run(const Args& a) {
+  auto checks = parse_checks(a, "not started");
+  if (!checks) return 1;
   auto lock = lock_for(a);
   if (!lock) return 1;
   if (auto why = pending_refusal(a.root)) {
@@ -415,14 +356,7 @@ int run(int argc, char** argv) {
   o.notify_pidfiles = a.notify_pidfiles;
   o.resync = std::chrono::seconds(a.resync);
   o.confirm = std::chrono::seconds(a.confirm);
-  for (const auto& spec : a.checks) {
-    auto c = parse_check(spec);
-    if (!c) {
-      fmt::print(stderr, "netkeep: --check {}; not started\n", c.error());
-      return 1;
-    }
-    o.checks.push_back(*c);
-  }
+  o.checks = std::move(*checks);
   return run_daemon(o);
 }
 
