@@ -140,98 +140,117 @@ Touched touched_by(const std::vector<Op>& ops, const Actual& before,
   return t;
 }
 
-Plan restore(const Actual& before, const Touched& t, const Actual& now) {
+namespace {
+
+const Address* find_addr(const std::vector<Address>& v, const std::string& dev,
+                         const Prefix& local) {
+  auto it = std::find_if(v.begin(), v.end(),
+                         [&](const Address& a) { return a.dev == dev && a.local == local; });
+  return it == v.end() ? nullptr : &*it;
+}
+
+const Route* find_route(const std::vector<Route>& v, const Route& key) {
+  auto it = std::find_if(v.begin(), v.end(), [&](const Route& r) {
+    return same_route_key(r, key) && r.family() == key.family();
+  });
+  return it == v.end() ? nullptr : &*it;
+}
+
+// One undo: the state before the change, what the change touched, and the
+// state now; each step appends its ops to the plan.
+struct Undo {
+  const Actual& before;
+  const Touched& t;
+  const Actual& now;
+
   // A touched link's name in `now`: the name the change gave it, or its
   // old one (the rename failed, or was undone).
-  auto now_name = [&](const std::string& b) {
+  std::string now_name(const std::string& b) const {
     for (const auto& l : t.links)
       if (l.before == b && now.link(l.after)) return l.after;
     return b;
-  };
-  auto before_name = [&](const std::string& n) {
+  }
+  std::string before_name(const std::string& n) const {
     for (const auto& l : t.links)
       if (l.after == n && now.link(n)) return l.before;
     return n;
-  };
-  auto find_addr = [](const std::vector<Address>& v, const std::string& dev, const Prefix& local) {
-    auto it = std::find_if(v.begin(), v.end(),
-                           [&](const Address& a) { return a.dev == dev && a.local == local; });
-    return it == v.end() ? nullptr : &*it;
-  };
-  auto find_route = [](const std::vector<Route>& v, const Route& key) {
-    auto it = std::find_if(v.begin(), v.end(), [&](const Route& r) {
-      return same_route_key(r, key) && r.family() == key.family();
-    });
-    return it == v.end() ? nullptr : &*it;
-  };
+  }
 
-  Plan p;
   // 1. What the change added, under the names it has now.
-  for (const auto& k : t.addrs) {
-    const Address* was = find_addr(before.addrs, k.dev, k.local);
-    const Address* is = find_addr(now.addrs, now_name(k.dev), k.local);
-    if (!was && is) p.ops.push_back(AddrDel{*is, "not there before"});
-  }
-  for (const auto& k : t.routes)
-    if (!find_route(before.routes, k))
-      if (const Route* is = find_route(now.routes, k))
-        p.ops.push_back(RouteDel{*is, "not there before"});
-
-  // 2. Links: names first, so the rest names them as before.
-  std::vector<Op> attrs;
-  for (const auto& l : t.links) {
-    const Link* was = before.link(l.before);
-    const Link* is = now.link(now_name(l.before));
-    if (!was || !is) continue;
-    if (is->name != was->name) p.ops.push_back(LinkRename{is->name, was->name, is->mac});
-    if (is->mtu != was->mtu) attrs.push_back(LinkSetMtu{was->name, is->mtu, was->mtu});
-    if (is->mac != was->mac) attrs.push_back(LinkSetMac{was->name, is->mac, was->mac});
-    if (before_name(is->master) != was->master)
-      attrs.push_back(LinkSetMaster{was->name, was->master});
-    if (is->up != was->up) {
-      if (was->up)
-        attrs.push_back(LinkSetUp{was->name});
-      else
-        attrs.push_back(LinkSetDown{was->name});
+  void drop_added(Plan& p) const {
+    for (const auto& k : t.addrs) {
+      const Address* was = find_addr(before.addrs, k.dev, k.local);
+      const Address* is = find_addr(now.addrs, now_name(k.dev), k.local);
+      if (!was && is) p.ops.push_back(AddrDel{*is, "not there before"});
     }
+    for (const auto& k : t.routes)
+      if (!find_route(before.routes, k))
+        if (const Route* is = find_route(now.routes, k))
+          p.ops.push_back(RouteDel{*is, "not there before"});
   }
-  p.ops.insert(p.ops.end(), attrs.begin(), attrs.end());
-  // 3. Links the change created.
-  for (const auto& name : t.created_links)
-    if (now.link(name) && !before.link(name)) p.ops.push_back(LinkDelete{name});
+
+  // 2. Links: names first, so the rest names them as before; 3. links the
+  // change created.
+  void links_back(Plan& p) const {
+    std::vector<Op> attrs;
+    for (const auto& l : t.links) {
+      const Link* was = before.link(l.before);
+      const Link* is = now.link(now_name(l.before));
+      if (!was || !is) continue;
+      if (is->name != was->name) p.ops.push_back(LinkRename{is->name, was->name, is->mac});
+      if (is->mtu != was->mtu) attrs.push_back(LinkSetMtu{was->name, is->mtu, was->mtu});
+      if (is->mac != was->mac) attrs.push_back(LinkSetMac{was->name, is->mac, was->mac});
+      if (before_name(is->master) != was->master)
+        attrs.push_back(LinkSetMaster{was->name, was->master});
+      if (is->up != was->up) {
+        if (was->up)
+          attrs.push_back(LinkSetUp{was->name});
+        else
+          attrs.push_back(LinkSetDown{was->name});
+      }
+    }
+    p.ops.insert(p.ops.end(), attrs.begin(), attrs.end());
+    for (const auto& name : t.created_links)
+      if (now.link(name) && !before.link(name)) p.ops.push_back(LinkDelete{name});
+  }
 
   // 4. Addresses and routes as they were, under the names they had.
-  for (const auto& k : t.addrs) {
-    const Address* was = find_addr(before.addrs, k.dev, k.local);
-    const Address* is = find_addr(now.addrs, now_name(k.dev), k.local);
-    if (was && (!is || is->broadcast != was->broadcast || is->proto != was->proto))
-      p.ops.push_back(AddrAdd{*was});
-  }
-  for (const auto& k : t.routes) {
-    const Route* was = find_route(before.routes, k);
-    if (!was) continue;
-    const Route* is = find_route(now.routes, k);
-    Route as_was;
-    if (is) {
-      as_was = *is;
-      as_was.dev = before_name(is->dev);
+  void addrs_routes_back(Plan& p) const {
+    for (const auto& k : t.addrs) {
+      const Address* was = find_addr(before.addrs, k.dev, k.local);
+      const Address* is = find_addr(now.addrs, now_name(k.dev), k.local);
+      if (was && (!is || is->broadcast != was->broadcast || is->proto != was->proto))
+        p.ops.push_back(AddrAdd{*was});
     }
-    if (!is || as_was != *was) p.ops.push_back(RouteReplace{*was});
+    for (const auto& k : t.routes) {
+      const Route* was = find_route(before.routes, k);
+      if (!was) continue;
+      const Route* is = find_route(now.routes, k);
+      Route as_was;
+      if (is) {
+        as_was = *is;
+        as_was.dev = before_name(is->dev);
+      }
+      if (!is || as_was != *was) p.ops.push_back(RouteReplace{*was});
+    }
   }
 
   // 5. Sysctls.
-  for (const auto& key : t.sysctls) {
-    auto was = before.sysctls.find(key);
-    if (was == before.sysctls.end()) continue;
-    const std::string dev = sysctl_link(key);
-    auto is = now.sysctls.find(dev.empty() ? key : sysctl_renamed(key, now_name(dev)));
-    const std::string current = is == now.sysctls.end() ? "" : is->second;
-    if (current != was->second) p.ops.push_back(SysctlSet{key, current, was->second});
+  void sysctls_back(Plan& p) const {
+    for (const auto& key : t.sysctls) {
+      auto was = before.sysctls.find(key);
+      if (was == before.sysctls.end()) continue;
+      const std::string dev = sysctl_link(key);
+      auto is = now.sysctls.find(dev.empty() ? key : sysctl_renamed(key, now_name(dev)));
+      const std::string current = is == now.sysctls.end() ? "" : is->second;
+      if (current != was->second) p.ops.push_back(SysctlSet{key, current, was->second});
+    }
   }
 
-  // 6. The owned nftables objects, in one transaction.
-  if (t.nft) {
-    // Undoing a forwarding change moves its flows back, as the change did.
+  // 6. The owned nftables objects, in one transaction. Undoing a
+  // forwarding change moves its flows back, as the change did.
+  void nft_back(Plan& p) const {
+    if (!t.nft) return;
     const size_t nft_from = p.ops.size();
     plan_nft_restore(before.nft, now.nft, p.ops);
     plan_flows(p.ops, nft_from, false);
@@ -239,17 +258,32 @@ Plan restore(const Actual& before, const Touched& t, const Actual& now) {
 
   // 7. Files, while they still hold what the change wrote (else they are
   // someone else's since).
-  for (const auto& f : t.files) {
-    auto was = before.files.find(f.path);
-    const FileKind kind = was == before.files.end() ? FileKind::missing : was->second.kind;
-    auto is = now.files.find(f.path);
-    if (is == now.files.end() || is->second.kind != FileKind::regular ||
-        is->second.content != f.written)
-      continue;
-    if (kind == FileKind::missing) p.ops.push_back(FileRestore{f.path, ""});
-    if (kind == FileKind::symlink && !f.symlink.empty())
-      p.ops.push_back(FileRestore{f.path, f.symlink});
+  void files_back(Plan& p) const {
+    for (const auto& f : t.files) {
+      auto was = before.files.find(f.path);
+      const FileKind kind = was == before.files.end() ? FileKind::missing : was->second.kind;
+      auto is = now.files.find(f.path);
+      if (is == now.files.end() || is->second.kind != FileKind::regular ||
+          is->second.content != f.written)
+        continue;
+      if (kind == FileKind::missing) p.ops.push_back(FileRestore{f.path, ""});
+      if (kind == FileKind::symlink && !f.symlink.empty())
+        p.ops.push_back(FileRestore{f.path, f.symlink});
+    }
   }
+};
+
+}  // namespace
+
+Plan restore(const Actual& before, const Touched& t, const Actual& now) {
+  const Undo u{before, t, now};
+  Plan p;
+  u.drop_added(p);
+  u.links_back(p);
+  u.addrs_routes_back(p);
+  u.sysctls_back(p);
+  u.nft_back(p);
+  u.files_back(p);
   return p;
 }
 
