@@ -16,6 +16,7 @@ namespace netkeep::expr {
 
 // Registers as nft numbers them: NFT_REG_1 (16 bytes), then 32-bit ones.
 inline constexpr uint32_t kReg1 = 1, kReg2 = 2;  // NFT_REG_1, NFT_REG_2
+inline constexpr uint32_t kIp4Saddr = 12, kIp4Daddr = 16;  // offsets in the IPv4 header
 inline constexpr uint32_t kReg32(uint32_t n) {   // NFT_REG32_00 + n
   return 8 + n;
 }
