@@ -254,12 +254,12 @@ class NftKey {
   // Longer than kMax: cut to it (no kernel key is).
   void assign(const void* data, size_t len) {
     size_ = static_cast<uint8_t>(std::min(len, kMax));
-    std::memcpy(bytes_.data(), data, size_);
+    if (size_) std::memcpy(bytes_.data(), data, size_);  // (an empty view's data may be null)
     std::memset(bytes_.data() + size_, 0, kMax - size_);
   }
   void append(const void* data, size_t len) {
     const size_t n = std::min(len, kMax - size_);
-    std::memcpy(bytes_.data() + size_, data, n);
+    if (n) std::memcpy(bytes_.data() + size_, data, n);
     size_ = static_cast<uint8_t>(size_ + n);
   }
   const char* data() const { return bytes_.data(); }
