@@ -250,14 +250,20 @@ std::optional<Prefix> lan_prefix(const Desired& d) {
   return std::nullopt;
 }
 
-// The ops that make `have` equal to `want`. `frozen(chain)`: its rules
-// stay as they are; `fwd_frozen`: so do the forwarding maps' elements.
-// With `remove_extra`, owned chains and maps that `want` lacks are deleted
-// too (undoing a change, reconciler/restore.hpp); tables and counters
-// never are.
-void diff_nft(const NftState& have, NftState want,
-              const std::function<bool(const NftChain&)>& frozen_chain, bool fwd_frozen,
-              bool remove_extra, std::vector<Op>& ops) {
+// How diff_nft treats what `want` does not decide.
+struct DiffMode {
+  // A chain whose rules stay as they are (a file they come from is invalid).
+  std::function<bool(const NftChain&)> frozen_chain = [](const NftChain&) { return false; };
+  bool fwd_frozen = false;    // the forwarding maps' elements stay as they are
+  bool remove_extra = false;  // owned chains and maps `want` lacks are deleted
+                              // (undoing a change, restore.hpp); tables and
+                              // counters never are
+};
+
+// The ops that make `have` equal to `want`, as `mode` says.
+void diff_nft(const NftState& have, NftState want, const DiffMode& mode, std::vector<Op>& ops) {
+  const auto& frozen_chain = mode.frozen_chain;
+  const bool fwd_frozen = mode.fwd_frozen;
   for (const auto& t : want.tables)
     if (!have.has_table(t.family, t.name)) ops.push_back(NftTableAdd{t});
   for (const auto& c : want.counters)
@@ -359,7 +365,7 @@ void diff_nft(const NftState& have, NftState want,
   for (auto* part : {&elems.dels, &elems.changes, &elems.adds})
     ops.insert(ops.end(), part->begin(), part->end());
   ops.insert(ops.end(), rule_ops.begin(), rule_ops.end());
-  if (!remove_extra) return;
+  if (!mode.remove_extra) return;
   // Last: the rules that jumped to them or used them are gone by now.
   for (const auto& hc : have.chains)
     if (!want.chain(hc.family, hc.table, hc.name) && !protect_chain(hc.family, hc.table, hc.name))
@@ -391,7 +397,7 @@ void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::ve
   NftState want = desired_ruleset(in);
   for (auto& w : want_protection(d, actual.nft, in.uplink, want, pinholes))
     warnings.push_back(std::move(w));
-  diff_nft(actual.nft, std::move(want), frozen_chain, fwd_frozen, false, ops);
+  diff_nft(actual.nft, std::move(want), DiffMode{frozen_chain, fwd_frozen, false}, ops);
 }
 
 namespace {
@@ -472,8 +478,9 @@ NftState in_current_layout(NftState s) {
 }  // namespace
 
 void plan_nft_restore(const NftState& before, const NftState& now, std::vector<Op>& ops) {
-  diff_nft(
-      now, in_current_layout(before), [](const NftChain&) { return false; }, false, true, ops);
+  DiffMode undo;
+  undo.remove_extra = true;
+  diff_nft(now, in_current_layout(before), undo, ops);
 }
 
 }  // namespace netkeep
