@@ -49,6 +49,9 @@ KernelError decode_error(const nlmsghdr* nlh) {
         if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
             mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
           e.message = mnl_attr_get_str(attr);
+        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_OFFS &&
+            mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+          e.bad_attr = mnl_attr_get_u32(attr);
       }
     }
   }

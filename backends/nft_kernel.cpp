@@ -10,6 +10,7 @@
 
 #include "backends/nft_codec.hpp"
 #include "backends/nft_keyset_codec.hpp"
+#include "backends/nft_ops_batch.hpp"
 #include "backends/nft_stamp.hpp"
 #include "reconciler/nft_apply.hpp"
 #include "reconciler/nft_desired.hpp"
@@ -284,69 +285,6 @@ KernelResult<std::vector<NftCounter>> NftKernel::read_counters() {
   return out;
 }
 
-namespace {
-
-// How many elements `ops` add to the set each NftMapAdd among them makes
-// (by op index; 0 for the other ops): a hash set made in a burst is
-// declared as a fixed-size table (encode_map_add).
-std::vector<size_t> elems_added(const std::vector<const Op*>& ops) {
-  std::vector<size_t> made(ops.size(), 0);
-  std::vector<size_t> adds;  // the NftMapAdds' indexes
-  for (size_t i = 0; i < ops.size(); i++)
-    if (std::holds_alternative<NftMapAdd>(*ops[i])) adds.push_back(i);
-  if (adds.empty()) return made;
-  for (const Op* op : ops) {
-    auto* a = std::get_if<NftForwardAdd>(op);
-    auto* e = std::get_if<NftElemAdd>(op);
-    if (!a && !e) continue;
-    for (size_t i : adds) {
-      const auto& m = std::get<NftMapAdd>(*ops[i]);
-      if (a && m.kind == NftMapKind::dnat)
-        made[i] += m.name == a->map && m.table == a->table;
-      else if (a)
-        made[i] += m.name == a->count;
-      else
-        made[i] += m.name == e->set && m.table == e->table;
-    }
-  }
-  return made;
-}
-
-// The ops' messages, op i under sequence number first + 1 + i, except that
-// consecutive additions to one map share a message (under the first one's
-// number). With `echo_rules`, a new rule's message asks for its echo, which
-// carries the handle the kernel gave it.
-void encode_ops(const std::vector<const Op*>& ops, uint32_t first, bool echo_rules,
-                nft::Batch& batch) {
-  const std::vector<size_t> made = elems_added(ops);
-  for (size_t i = 0; i < ops.size();) {
-    const uint32_t seq = first + 1 + static_cast<uint32_t>(i);
-    if (auto* m = std::get_if<NftMapAdd>(ops[i])) {
-      nft::encode_map_add(*m, made[i], seq, batch);
-      i++;
-      continue;
-    }
-    if (auto* add = std::get_if<NftForwardAdd>(ops[i])) {
-      std::vector<const NftForwardAdd*> group{add};
-      for (i++; i < ops.size() && group.size() < nft::kElemsPerMessage; i++) {
-        auto* next = std::get_if<NftForwardAdd>(ops[i]);
-        if (!next || next->map != add->map || next->table != add->table ||
-            next->family != add->family)
-          break;
-        group.push_back(next);
-      }
-      nft::encode_forward_adds(group, seq, batch);
-      continue;
-    }
-    nft::encode_op(*ops[i], seq, batch);
-    if (echo_rules && std::holds_alternative<NftRuleAdd>(*ops[i]))
-      batch.last()->nlmsg_flags |= NLM_F_ECHO;
-    i++;
-  }
-}
-
-}  // namespace
-
 std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool commit) {
   if (ops.empty()) return {};
   // Whether the stamp chain exists is what the snapshot showed.
@@ -358,20 +296,20 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   // Tied to the generation the ops were planned from: a batch planned on a
   // state another transaction has since changed is refused whole.
   nft::encode_batch_begin(first, batch, commit ? planned_gen_ : std::nullopt);
-  encode_ops(ops, first, track, batch);
+  const nft::Units units = nft::encode_ops(ops, first, track, batch);
   // Every commit renews the stamp (nft_stamp.hpp), last in the batch, so a
   // view kept in a file can be checked against the kernel in one request.
-  const uint32_t stamp_seq = first + 1 + static_cast<uint32_t>(ops.size());
+  const uint32_t stamp_seq = first + 1 + static_cast<uint32_t>(units.size());
   std::string stamp;
   if (commit) {
     stamp = nft::new_stamp();
     nft::encode_stamp(stamp, stamp_exists, stamp_seq, batch);
     nft::encode_batch_end(stamp_seq + 1, batch);
   }
-  seq_ += static_cast<uint32_t>(ops.size()) + 2;
+  seq_ += static_cast<uint32_t>(units.size()) + 2;
 
-  auto index_of = [&](uint32_t seq) {
-    return seq > first && seq <= first + ops.size() ? seq - first - 1 : NftError::npos;
+  auto index_of = [&](uint32_t seq, uint32_t bad_attr = 0) {
+    return nft::op_of_error(units, first, batch, seq, bad_attr);
   };
   std::vector<NftError> errors;
   auto on_error = [&](uint32_t seq, const KernelError& e) {
@@ -394,7 +332,7 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
            true});
       return;
     }
-    errors.push_back({index_of(seq), e});
+    errors.push_back({index_of(seq, e.bad_attr), e});
   };
   std::vector<uint64_t> handles(ops.size(), 0);  // of new rules, from their echoes
   auto on_echo = [&](const nlmsghdr* nlh) {

@@ -1,7 +1,9 @@
 #include "backends/nft_set_codec.hpp"
 
 #include <arpa/inet.h>
+#include <libmnl/libmnl.h>
 #include <libnftnl/expr.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include <algorithm>
 #include <cstring>
@@ -180,8 +182,8 @@ void encode_map_add(const NftMapAdd& o, size_t elems, uint32_t seq, Batch& buf) 
   buf.commit();
 }
 
-size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq,
-                           Batch& buf) {
+size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq, Batch& buf,
+                           uint32_t count_seq) {
   std::vector<const NftMapElem*> elems, counted;
   std::vector<NftMapElem> keys;  // the count set's elements: ports and counts
   keys.reserve(adds.size());     // never moves: `counted` points into it
@@ -199,8 +201,27 @@ size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32
   encode_elems(NFT_MSG_NEWSETELEM, first.family, first.table, first.map, elems, true, seq, buf);
   if (counted.empty()) return 1;
   // The count set is the map's: every op of a group has the same one.
-  encode_elems(NFT_MSG_NEWSETELEM, first.family, kCountTable, *count, counted, false, seq, buf);
+  encode_elems(NFT_MSG_NEWSETELEM, first.family, kCountTable, *count, counted, false,
+               count_seq ? count_seq : seq, buf);
   return 2;
+}
+
+std::optional<size_t> elem_at(const nlmsghdr* nlh, uint32_t offset) {
+  const auto* base = reinterpret_cast<const char*>(nlh);
+  for (const nlattr* list : nl::Attrs::of(nlh, sizeof(nfgenmsg))) {
+    if (mnl_attr_get_type(list) != NFTA_SET_ELEM_LIST_ELEMENTS) continue;
+    size_t starts = 0;
+    for (const nlattr* elem : nl::Attrs::nested(list)) {
+      bool end = false;
+      for (const nlattr* field : nl::Attrs::nested(elem))
+        if (mnl_attr_get_type(field) == NFTA_SET_ELEM_FLAGS && mnl_attr_get_payload_len(field) == 4)
+          end = ntohl(mnl_attr_get_u32(field)) & NFT_SET_ELEM_INTERVAL_END;
+      if (!end) starts++;
+      if (reinterpret_cast<const char*>(elem) - base == static_cast<ptrdiff_t>(offset))
+        return starts ? std::optional<size_t>(starts - 1) : std::nullopt;
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<SetMsg> decode_set(const nlmsghdr* nlh) {

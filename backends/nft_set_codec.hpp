@@ -31,11 +31,19 @@ void encode_map_add(const NftMapAdd& o, size_t elems, uint32_t seq, Batch& buf);
 inline constexpr size_t kFixedHashFrom = 1024;
 
 // Appends one NEWSETELEM message adding the elements of consecutive
-// NftForwardAdd ops of one map. A cold apply of 10,000 forwardings is then
-// a few dozen messages, not 10,000; the kernel's error for the message
-// names the first of them.
-size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq,
-                           Batch& buf);  // returns the messages appended
+// NftForwardAdd ops of one map (sequence number `seq`), and one adding
+// those of their count set that need it (`count_seq`; 0: `seq` too). A
+// cold apply of 10,000 forwardings is then a few dozen messages, not
+// 10,000; the kernel's error for a message says which element it refused
+// (elem_at).
+size_t encode_forward_adds(const std::vector<const NftForwardAdd*>& adds, uint32_t seq, Batch& buf,
+                           uint32_t count_seq = 0);  // returns the messages appended
+
+// Which element of an element-list message (NEWSETELEM, DELSETELEM) lies
+// `offset` bytes from its header (an extended ACK's NLMSGERR_ATTR_OFFS):
+// the ordinal of the interval or port it starts (an interval's end element
+// counts with its start); nullopt when none lies there.
+std::optional<size_t> elem_at(const nlmsghdr* nlh, uint32_t offset);
 // How many elements one such message carries at most.
 inline constexpr size_t kElemsPerMessage = 256;
 inline constexpr size_t kElemRoom = 192;  // an element: start (with data and counts) and end

@@ -22,6 +22,9 @@ struct KernelError {
   int code = 0;         // errno, as the kernel returned it
   std::string message;  // the kernel's extended-ACK text, else strerror
   std::string what;     // e.g. "dumping addresses"; empty when the caller says
+  // Where in the request the kernel found what it refused: the extended
+  // ACK's offset of the attribute from the request's header (0: not said).
+  uint32_t bad_attr = 0;
 
   std::string str() const { return what.empty() ? message : what + ": " + message; }
 };

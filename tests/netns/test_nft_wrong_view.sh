@@ -99,5 +99,27 @@ nk "$R" plan --config "$CFG" --root "$ROOT" >"$WORK/plan5" 2>&1
 status "5. another namespace's view, relabelled: plan has nothing to do (it was not believed)" 0 \
   nk "$R" plan --config "$CFG" --root "$ROOT"
 lacks "5. and never mentions the other router's forwarding" "$(cat "$WORK/plan5")" "1235"
+
+# 6. An add the kernel refuses inside a message of several elements names
+# its own op: the view (its generation patched) lacks tcp 443 and 8080,
+# the kernel lacks only 443; plan --check plans both in one message and
+# the kernel refuses 8080 (it is there), its extended ACK pointing at that
+# element.
+sed -i 's/"port": "8080"/"port": "443", "dest_addr": "10.10.0.23", "dest_port": "443"}, {"port": "8080"/' \
+  "$CFG/portforwardings.json"
+status "6. (443 and 8080 forwarded)" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+status "6. (a view of them)" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+gen6=$(edit gen)
+edit drop-elem netkeep-portforwardings-tcp 443
+edit drop-elem netkeep-portforwardings-tcp 8080
+ip netns exec "$R" nft delete element ip nat netkeep-portforwardings-tcp '{ 443 }'
+edit set-gen $((gen6 + 1))
+status "6. plan --check: the kernel refuses the batch" 1 nk "$R" plan --check --config "$CFG" --root "$ROOT"
+contains "6. the plan adds both" "$(cat "$WORK/out")" "+ forward tcp 443 -> 10.10.0.23:443"
+contains "6. the error names 8080, the element refused" "$(cat "$WORK/err")" \
+  "error: the kernel would reject + forward tcp 8080 -> 10.10.0.23:80"
+lacks "6. not 443, the first of the message" "$(cat "$WORK/err")" "reject + forward tcp 443"
+status "6. apply converges" 0 nk "$R" apply --config "$CFG" --root "$ROOT"
+check "6. plan: nothing to do" plan_clean
 equals "the other program's rule is untouched throughout" "$(foreign)" "$foreign_before"
 finish

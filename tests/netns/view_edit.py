@@ -7,6 +7,7 @@ edit is made, and it is written back in the same encoding.
   view_edit.py FILE drop-counters               no counters at all
   view_edit.py FILE set-identity FILE2          FILE2's identity (another namespace's view, relabelled)
   view_edit.py FILE set-gen GEN                 another ruleset generation
+  view_edit.py FILE drop-elem MAP PORT          MAP's element starting at PORT
   view_edit.py FILE gen                         prints its generation
 """
 import struct, sys
@@ -28,7 +29,7 @@ def load(path):
     assert b.startswith(MAGIC), "not a view file"
     r = R(b); r.o = len(MAGIC)
     v = {"identity": r.str(), "gen": r.num("I"), "stamp": r.str(), "tables": [], "chains": [],
-         "counters": [], "maps": b""}
+         "counters": [], "maps": [], "rest": b""}
     for _ in range(r.num("I")):
         v["tables"].append((r.num("B"), r.str()))
     for _ in range(r.num("I")):
@@ -39,7 +40,12 @@ def load(path):
         v["chains"].append([key, base, rules])
     for _ in range(r.num("I")):
         v["counters"].append(r.key())
-    v["maps"] = b[r.o:]  # kept as it is
+    for _ in range(r.num("I")):
+        key, typed, kind = r.key(), r.num("B"), r.num("B")
+        elems = [r.b[r.o + 12 * i:r.o + 12 * (i + 1)] for i in range(r.num("I"))]
+        r.o += 12 * len(elems)  # first, last, addr, to_first, to_last
+        v["maps"].append([key, typed, kind, elems])
+    v["rest"] = b[r.o:]  # protection's sets, kept as they are
     return v
 
 
@@ -62,7 +68,12 @@ def save(path, v):
     out.extend(struct.pack("I", len(v["counters"])))
     for k in v["counters"]:
         key(k)
-    out.extend(v["maps"])
+    out.extend(struct.pack("I", len(v["maps"])))
+    for k, typed, kind, elems in v["maps"]:
+        key(k); out.extend(struct.pack("B", typed) + struct.pack("B", kind) + struct.pack("I", len(elems)))
+        for e in elems:
+            out.extend(e)
+    out.extend(v["rest"])
     open(path, "wb").write(out)
 
 
@@ -80,5 +91,8 @@ elif op == "add-rule":
 elif op == "drop-counters": v["counters"] = []
 elif op == "set-identity": v["identity"] = load(args[0])["identity"]
 elif op == "set-gen": v["gen"] = int(args[0])
+elif op == "drop-elem":
+    m = next(m for m in v["maps"] if m[0][2] == args[0].encode())
+    m[3] = [e for e in m[3] if struct.unpack_from("H", e)[0] != int(args[1])]
 else: sys.exit("unknown edit " + op)
 save(path, v)

@@ -19,6 +19,7 @@
 
 #include "backends/nft_codec.hpp"
 #include "backends/nft_keyset_codec.hpp"
+#include "backends/nft_ops_batch.hpp"
 #include "backends/nft_set_codec.hpp"
 #include "batch_bytes.hpp"
 #include "reconciler/nft_desired.hpp"
@@ -273,6 +274,51 @@ TEST_CASE("consecutive forwardings added to one map travel in one message") {
   for (size_t i = 0; i < 3; i++) CHECK(intervals[i] == adds[i].elem);
 }
 
+namespace {
+
+// The offsets from the header of each element of an element-list message.
+std::vector<uint32_t> elem_offsets(const nlmsghdr* nlh) {
+  std::vector<uint32_t> out;
+  for (const nlattr* list : nl::Attrs::of(nlh, sizeof(nfgenmsg)))
+    if (mnl_attr_get_type(list) == NFTA_SET_ELEM_LIST_ELEMENTS)
+      for (const nlattr* elem : nl::Attrs::nested(list))
+        out.push_back(static_cast<uint32_t>(reinterpret_cast<const char*>(elem) -
+                                            reinterpret_cast<const char*>(nlh)));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a kernel error's offset names the element of a grouped message it refused") {
+  // Ranges, so that each interval is two elements (its start and an end).
+  std::vector<NftForwardAdd> adds;
+  for (uint16_t p : {6000, 7000, 8000}) {
+    NftMapElem e;
+    e.first = e.to_first = p;
+    e.last = e.to_last = static_cast<uint16_t>(p + 10);
+    e.addr = {10, 10, 0, 23};
+    adds.push_back({NftFamily::ip, "nat", kForwardingRangesTcp, 6, e, kCountRangesTcp});
+  }
+  std::vector<char> buf = encoded([&](nft::Batch& b) {
+    nft::encode_forward_adds({&adds[0], &adds[1], &adds[2]}, 9, b, 10);
+  });
+  const auto* map_msg = reinterpret_cast<const nlmsghdr*>(buf.data());
+  const auto* count_msg =
+      reinterpret_cast<const nlmsghdr*>(buf.data() + NLMSG_ALIGN(map_msg->nlmsg_len));
+  CHECK(map_msg->nlmsg_seq == 9);
+  CHECK(count_msg->nlmsg_seq == 10);  // its own number: an error names its message
+  for (const nlmsghdr* m : {map_msg, count_msg}) {
+    const auto offsets = elem_offsets(m);
+    REQUIRE(offsets.size() == 6);
+    for (size_t i = 0; i < 6; i++) {
+      INFO(i);
+      CHECK(nft::elem_at(m, offsets[i]) == i / 2);  // an end counts with its start
+    }
+    CHECK_FALSE(nft::elem_at(m, 4));  // the header, not an element
+    CHECK_FALSE(nft::elem_at(m, offsets[0] + 4));
+  }
+}
+
 TEST_CASE("protection's sets: declared with the type their name says, elements by key") {
   std::vector<char> buf = encoded([&](nft::Batch& b) {
     nft::encode_op(NftKeySetAdd{NftFamily::ip6, kProtectTable, kPinholeSet}, 5, b);
@@ -386,4 +432,57 @@ TEST_CASE(
   m = decoded_and_freed(set);
   REQUIRE(m);
   CHECK_FALSE(m->typed);
+}
+
+TEST_CASE("a batch's units: each its own sequence number, an error back to its op") {
+  auto fwd = [](const char* map, uint8_t proto, uint16_t port, const char* count) {
+    NftMapElem e;
+    e.first = e.last = e.to_first = e.to_last = port;
+    e.addr = {10, 10, 0, 23};
+    return Op{NftForwardAdd{NftFamily::ip, "nat", map, proto, e, count}};
+  };
+  const std::vector<Op> ops = {
+      NftMapAdd{NftFamily::ip, "nat", kForwardingMapTcp},
+      fwd(kForwardingMapTcp, 6, 80, kCountSetTcp),
+      fwd(kForwardingMapTcp, 6, 443, kCountSetTcp),
+      fwd(kForwardingMapTcp, 6, 8080, ""),  // its count element is there already
+      NftRuleAdd{NftFamily::ip, "nat", "prerouting", {}, 1, RulePlace::append, 0},
+      fwd(kForwardingMapUdp, 17, 53, kCountSetUdp),
+  };
+  std::vector<const Op*> ptrs;
+  for (const Op& op : ops) ptrs.push_back(&op);
+  nft::Batch batch;
+  const uint32_t first = 100;
+  const nft::Units units = nft::encode_ops(ptrs, first, false, batch);
+  CHECK(units == nft::Units{{0}, {1, 2, 3}, {1, 2}, {4}, {5}, {5}});
+  // Every message carries its unit's number, in order.
+  std::vector<uint32_t> seqs;
+  const std::vector<char> bytes = batch.bytes();
+  for (size_t off = 0; off < bytes.size();) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(bytes.data() + off);
+    seqs.push_back(nlh->nlmsg_seq);
+    off += NLMSG_ALIGN(nlh->nlmsg_len);
+  }
+  CHECK(seqs == std::vector<uint32_t>{101, 102, 103, 104, 105, 106});
+  // An error of the tcp map's message names the element's op; of the count
+  // set's, the counted op; without an offset, the unit's first op.
+  auto message = [&](uint32_t seq) {
+    for (size_t off = 0; off < bytes.size();) {
+      const auto* nlh = reinterpret_cast<const nlmsghdr*>(bytes.data() + off);
+      if (nlh->nlmsg_seq == seq) return nlh;
+      off += NLMSG_ALIGN(nlh->nlmsg_len);
+    }
+    return static_cast<const nlmsghdr*>(nullptr);
+  };
+  const auto map_elems = elem_offsets(message(102));
+  const auto count_elems = elem_offsets(message(103));
+  REQUIRE(map_elems.size() == 3);
+  REQUIRE(count_elems.size() == 2);
+  CHECK(nft::op_of_error(units, first, batch, 102, map_elems[2]) == 3);
+  CHECK(nft::op_of_error(units, first, batch, 103, count_elems[1]) == 2);
+  CHECK(nft::op_of_error(units, first, batch, 102, 0) == 1);
+  CHECK(nft::op_of_error(units, first, batch, 104, 0) == 4);
+  CHECK(nft::op_of_error(units, first, batch, 106, 0) == 5);  // udp 53 in its count set
+  CHECK(nft::op_of_error(units, first, batch, first, 0) == NftError::npos);  // the frame's
+  CHECK(nft::op_of_error(units, first, batch, 107, 0) == NftError::npos);    // the stamp's
 }
