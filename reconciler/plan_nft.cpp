@@ -412,9 +412,10 @@ bool has_lookup(const NftRule& r) {
 
 // A snapshot taken under an earlier netkeep's layout (one interval map and
 // count set per protocol, or two whose data was an interval even for one
-// port, read as of another type) is restored in the layout netkeep makes now: each element in the
-// map of its shape, with its counts, and the dispatch and count rules looking up every map. Putting
-// the earlier layout back would leave the ranges maps, made since, with nothing looking them up.
+// port, read as of another type) is restored in the layout netkeep makes
+// now: each element in the map of its shape, with its counts, and the
+// dispatch and count rules looking up every map. Putting the earlier
+// layout back would leave the maps made since with nothing looking them up.
 NftState in_current_layout(NftState s) {
   const bool earlier = std::any_of(s.maps.begin(), s.maps.end(),
                                    [](const NftMap& m) { return !m.typed && !ranges_set(m.name); });
