@@ -6,21 +6,15 @@
 
 #include "backends/linux_kernel.hpp"
 #include "cmd/snapshot.hpp"
-#include "backends/resolver.hpp"
 #include "model/config.hpp"
 #include "reconciler/doctor.hpp"
-#include "reconciler/plan.hpp"
 
 namespace netkeep {
 
 int cmd_doctor(const std::filesystem::path& config, const std::filesystem::path& root, bool json) {
-  Diagnostics diags;
-  Desired desired = load_config(config, diags);
-  resolve_endpoints(desired, resolve_host, diags);
-  Actual actual;
-  auto kernel = open_kernel(root, &desired, actual);
-  if (!kernel) return 1;
-  auto survey = kernel->survey();
+  Planned p = plan_now(config, root);
+  if (!p.kernel) return 1;
+  auto survey = p.kernel->survey();
   if (!survey) {
     fmt::print(stderr, "netkeep: {}\n", survey.error().str());
     return 1;
@@ -28,12 +22,11 @@ int cmd_doctor(const std::filesystem::path& config, const std::filesystem::path&
   survey->now = std::time(nullptr);
   std::vector<Finding> findings;
   // A config file that fails to validate freezes what it governs.
-  for (const auto& d : diags)
+  for (const auto& d : p.diags)
     if (d.severity == Severity::error)
       findings.push_back({Severity::error, d.str(),
                           "fix the file; until then netkeep leaves what it governs as it is"});
-  for (auto& f : diagnose(desired, actual, plan(desired, actual), *survey))
-    findings.push_back(std::move(f));
+  for (auto& f : diagnose(p.desired, p.actual, p.plan, *survey)) findings.push_back(std::move(f));
   if (json) {
     fmt::print("{}", to_json(findings));
   } else {

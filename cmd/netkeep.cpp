@@ -76,14 +76,12 @@ std::function<std::string(const Actual&, const Plan&)> saved_plan_veto(std::stri
 }
 
 int cmd_plan(const Args& a) {
-  Diagnostics diags;
-  Desired desired = load_config(a.config, diags);
-  resolve_endpoints(desired, resolve_host, diags);
-  print_diags(diags);
-  Actual actual;
-  auto kernel = open_kernel(a.root, &desired, actual);
-  if (!kernel) return 1;
-  Plan p = plan(desired, actual);
+  Planned planned = plan_now(a.config, a.root);
+  print_diags(planned.diags);
+  if (!planned.kernel) return 1;
+  const auto& kernel = planned.kernel;
+  const Actual& actual = planned.actual;
+  Plan& p = planned.plan;
   // Saved as planned; the reader is also told how many flows each
   // conntrack op would end now.
   SavedPlan saved{fingerprint(a.config, actual), to_json(p), to_text(p)};
@@ -120,7 +118,7 @@ int cmd_plan(const Args& a) {
     if (!check_failed && !nft_ops.empty())
       fmt::print(stderr, "netkeep: the kernel accepts the {} nftables ops\n", nft_ops.size());
   }
-  if (has_errors(diags) || check_failed) return 1;
+  if (has_errors(planned.diags) || check_failed) return 1;
   return p.empty() ? 0 : 2;
 }
 

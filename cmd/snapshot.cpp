@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include "backends/nft_view.hpp"
+#include "backends/resolver.hpp"
+#include "model/config.hpp"
+#include "reconciler/plan.hpp"
 
 namespace netkeep {
 
@@ -25,6 +28,15 @@ std::unique_ptr<LinuxKernel> open_kernel(const std::filesystem::path& root, cons
   }
   actual = std::move(*snap);
   return kernel;
+}
+
+Planned plan_now(const std::filesystem::path& config, const std::filesystem::path& root) {
+  Planned p;
+  p.desired = load_config(config, p.diags);
+  resolve_endpoints(p.desired, resolve_host, p.diags);
+  p.kernel = open_kernel(root, &p.desired, p.actual);
+  if (p.kernel) p.plan = plan(p.desired, p.actual);
+  return p;
 }
 
 }  // namespace netkeep

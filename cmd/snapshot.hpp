@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "backends/linux_kernel.hpp"
+#include "reconciler/op.hpp"
 
 namespace netkeep {
 
@@ -14,5 +15,17 @@ namespace netkeep {
 // could not, said on stderr.
 std::unique_ptr<LinuxKernel> open_kernel(const std::filesystem::path& root, const Desired* desired,
                                          Actual& actual);
+
+// What plan and doctor start from: the config files read (WireGuard
+// endpoints resolved; their messages in `diags`, for the caller to say),
+// the kernel read as they scope it, and the plan between the two.
+struct Planned {
+  Diagnostics diags;
+  Desired desired;
+  Actual actual;
+  std::unique_ptr<LinuxKernel> kernel;  // null: it could not be read (said)
+  Plan plan;
+};
+Planned plan_now(const std::filesystem::path& config, const std::filesystem::path& root);
 
 }  // namespace netkeep
