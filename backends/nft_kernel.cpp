@@ -70,7 +70,7 @@ std::optional<KernelError> NftKernel::snapshot(NftState& out) {
   // nothing owned move the view along. A commit racing the generation read
   // gets one more look before the view is given up.
   for (int look = 0; look < 2; look++) {
-    if (on_snapshot_) on_snapshot_();
+    if (events_) events_->catch_up();
     auto gen = generation();
     if (!gen) return gen.error();
     before = *gen;
@@ -102,8 +102,8 @@ std::optional<KernelError> NftKernel::snapshot(NftState& out) {
     // those commits touched an owned object, what was dumped of them holds
     // as of `after`: under a steady stream of foreign commits a dump of
     // 10,000 forwardings would otherwise never come out consistent.
-    if (on_snapshot_) on_snapshot_();
-    if (!untouched_ || !untouched_(before, after))
+    if (events_) events_->catch_up();
+    if (!events_ || !events_->untouched(before, after))
       return KernelError{EAGAIN, "the nftables ruleset changed while it was dumped"};
   }
   out = std::move(s);
@@ -340,7 +340,7 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
     if (i == NftError::npos || !std::holds_alternative<NftRuleAdd>(*ops[i])) return;
     if (auto r = nft::decode_rule(nlh)) handles[i] = r->rule.handle;
   };
-  if (commit && on_commit_) on_commit_(batch.size());
+  if (commit && events_) events_->committing(batch.size());
   if (auto e = sock_->send_batch(batch.iovecs(), on_error, on_echo))
     errors.push_back(NftError{NftError::npos, *e});
   sent_ += batch.messages();

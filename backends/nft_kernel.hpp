@@ -2,7 +2,6 @@
 // batch per reconcile, over a NETLINK_NETFILTER socket.
 #pragma once
 
-#include <functional>
 #include <memory>
 
 #include "backends/netlink.hpp"
@@ -12,6 +11,27 @@
 #include "reconciler/kernel.hpp"
 
 namespace netkeep {
+
+// What NftKernel asks of whoever follows the nftables event group (the
+// daemon): the events are how the kept view follows other programs'
+// commits between snapshots, and a dump that raced commits touching
+// nothing netkeep owns can stand.
+class NftEvents {
+ public:
+  virtual ~NftEvents() = default;
+  // At the start of each snapshot, before the generation is read: read the
+  // queued events, so the view has followed every commit they announce
+  // (view_passed) before it is judged.
+  virtual void catch_up() = 0;
+  // Whether the events read so far show that every commit after generation
+  // `before`, up to `after`, touched nothing netkeep owns (false when they
+  // do not reach `after`).
+  virtual bool untouched(uint32_t before, uint32_t after) = 0;
+  // The size of a batch about to be committed, before it is sent: the
+  // kernel announces a commit's changes to the event group while
+  // committing, so a listener must have room for them by then.
+  virtual void committing(size_t batch_bytes) = 0;
+};
 
 class NftKernel {
  public:
@@ -40,20 +60,8 @@ class NftKernel {
   // where SO_RCVBUFFORCE is not permitted, e.g. in a user namespace.)
   std::vector<NftError> send(const std::vector<const Op*>& ops, bool commit = true);
   static constexpr size_t kViewOps = 100;
-  // Called with the size of each batch about to be committed, before it is
-  // sent: the kernel announces a commit's changes to the nftables event
-  // group while committing, so a listener must have room for them by then.
-  void on_commit(std::function<void(size_t batch_bytes)> f) { on_commit_ = std::move(f); }
-  // Called at the start of each snapshot, before the generation is read:
-  // the daemon reads its queued nftables events there, so the view has
-  // followed every commit they announce (view_passed) before it is judged.
-  void on_snapshot(std::function<void()> f) { on_snapshot_ = std::move(f); }
-  // Whether the events read so far show that every commit after generation
-  // `before`, up to `after`, touched nothing netkeep owns (false when they
-  // do not reach `after`). Lets a dump that raced such commits stand.
-  void on_untouched(std::function<bool(uint32_t before, uint32_t after)> f) {
-    untouched_ = std::move(f);
-  }
+  // Whoever follows the nftables event group (the daemon); none: nobody.
+  void set_events(NftEvents* events) { events_ = events; }
 
   const std::optional<NftView>& view() {
     drop_lent();
@@ -120,9 +128,7 @@ class NftKernel {
   bool lent_ = false;          // view_->state is the last snapshot's (moved out)
   bool verify_stamp_ = false;  // the view came from a file: check its stamp first
   std::string dumped_stamp_;   // the stamp the last full dump found
-  std::function<void(size_t)> on_commit_;
-  std::function<void()> on_snapshot_;
-  std::function<bool(uint32_t, uint32_t)> untouched_;
+  NftEvents* events_ = nullptr;
   std::optional<uint32_t> planned_gen_;  // the generation the last snapshot was of
   bool from_view_ = false;               // the last snapshot's ruleset came from the view
 };

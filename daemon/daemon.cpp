@@ -127,25 +127,7 @@ class Daemon {
       return rtnl_watch_.drain([this](const nlmsghdr* nlh) { return loop_.rtnl_event(nlh); });
     });
     watch(nft_fd_, nft_watch_.fd(), "nftables", [this] { return drain_nft(); });
-    // Under another program's steady stream of commits, the events queued
-    // since the last drain are read before each snapshot judges the view;
-    // otherwise the view lags the generation and every reconcile dumps in
-    // full. (What they ask for is this very reconcile: no new trigger.)
-    kernel_->nft().on_snapshot([this] {
-      if (drain_nft().overrun) {
-        log_line("nftables: events were lost (overrun); resyncing in full");
-        loop_.nft_events_lost();
-      }
-    });
-    kernel_->nft().on_untouched(
-        [this](uint32_t before, uint32_t after) { return loop_.untouched(before, after); });
-    // netkeep's own large commits (a cold start of 10,000 forwardings adds
-    // 40,000 set elements) are announced element by element, each event
-    // larger than its share of the batch; with room for them, the events
-    // are read and recognised as its own instead of being lost to an
-    // overrun that forces a full dump.
-    kernel_->nft().on_commit(
-        [this](size_t bytes) { nft_watch_.reserve((4 << 20) + kEventsPerBatchByte * bytes); });
+    kernel_->nft().set_events(&nft_events_);
     // A forwarding changed or removed ends its flows in flight: they are
     // looked up in an index kept from conntrack events, not in a dump of
     // the whole table (backends/flow_index.hpp).
@@ -197,6 +179,36 @@ class Daemon {
   Drained drain_nft() {
     return nft_watch_.drain([this](const nlmsghdr* nlh) { return loop_.nft_event(nlh); });
   }
+
+  // The nftables backend's questions, answered from the event group.
+  class NftEventsOfDaemon : public NftEvents {
+   public:
+    explicit NftEventsOfDaemon(Daemon& d) : d_(d) {}
+    // Under another program's steady stream of commits, the events queued
+    // since the last drain are read before each snapshot judges the view;
+    // otherwise the view lags the generation and every reconcile dumps in
+    // full. (What they ask for is this very reconcile: no new trigger.)
+    void catch_up() override {
+      if (d_.drain_nft().overrun) {
+        log_line("nftables: events were lost (overrun); resyncing in full");
+        d_.loop_.nft_events_lost();
+      }
+    }
+    bool untouched(uint32_t before, uint32_t after) override {
+      return d_.loop_.untouched(before, after);
+    }
+    // netkeep's own large commits (a cold start of 10,000 forwardings adds
+    // 40,000 set elements) are announced element by element, each event
+    // larger than its share of the batch; with room for them, the events
+    // are read and recognised as its own instead of being lost to an
+    // overrun that forces a full dump.
+    void committing(size_t bytes) override {
+      d_.nft_watch_.reserve((4 << 20) + kEventsPerBatchByte * bytes);
+    }
+
+   private:
+    Daemon& d_;
+  };
 
   void wait_reload() {
     // router7's DHCP clients send SIGUSR1 after writing a lease.
@@ -267,6 +279,7 @@ class Daemon {
   std::optional<asio::posix::stream_descriptor> config_fd_, rtnl_fd_, nft_fd_, flows_fd_;
   std::optional<MetricsServer> metrics_server_;
   std::thread checker_;
+  NftEventsOfDaemon nft_events_{*this};
 };
 
 }  // namespace

@@ -110,7 +110,7 @@ class Loop {
   void drained(const char* source, Drained got);
   // nftables events were lost: nothing is known of the owned objects.
   void nft_events_lost();
-  // See NftKernel::on_untouched.
+  // See NftEvents::untouched (backends/nft_kernel.hpp).
   bool untouched(uint32_t before, uint32_t after) const;
 
   const Metrics& metrics() const { return metrics_; }
