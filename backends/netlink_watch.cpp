@@ -30,7 +30,7 @@ void NetlinkWatch::reserve(size_t bytes) {
   rcvbuf_ = bytes;
 }
 
-Drained NetlinkWatch::drain(const std::function<bool(const nlmsghdr*)>& relevant) {
+Drained NetlinkWatch::drain(const Relevant& relevant) {
   Drained d;
   for (;;) {
     // MSG_DONTWAIT: the daemon only reads what is queued.

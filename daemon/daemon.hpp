@@ -1,7 +1,7 @@
-// `netkeep run`: the continuous reconcile daemon. One io_context, one
-// thread: the config and kernel watches, signals, the metrics server and
-// the systemd watchdog feed daemon/loop.hpp, which decides when to
-// reconcile.
+// `netkeep run`: the continuous reconcile daemon. Its shell
+// (daemon/shell.hpp: one io_context, one thread) feeds the config and
+// kernel watches, signals, the metrics server and the systemd watchdog to
+// daemon/loop.hpp, which decides when to reconcile.
 #pragma once
 
 #include <chrono>

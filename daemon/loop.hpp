@@ -1,7 +1,7 @@
 // The daemon's decisions, apart from its I/O: which events ask for a
 // reconcile, when it runs (debounce), when a failed one is retried
 // (backoff), which nftables commits leave the view of the owned objects
-// standing, and what is logged. daemon.cpp feeds it events read from real
+// standing, and what is logged. shell.cpp feeds it events read from real
 // sockets and fires its timers from Boost.Asio; the unit tests feed it
 // crafted events and a manual clock, against the fake kernel.
 //

@@ -48,7 +48,7 @@ bool ConfigWatch::is_config_file(int wd, const char* name) const {
   return false;
 }
 
-Drained ConfigWatch::drain() {
+Drained ConfigWatch::drain(const Relevant&) {
   Drained d;
   alignas(inotify_event) char buf[16 * 1024];
   bool dirs_changed = false;

@@ -21,15 +21,16 @@ namespace netkeep {
 // that appear later are watched when they do; a file renamed into place
 // (IN_MOVED_TO) counts like a write. Events on other files (an editor's
 // swap file, the temporary file of a rename) do not count.
-class ConfigWatch {
+class ConfigWatch : public Watch {
  public:
   explicit ConfigWatch(std::filesystem::path dir);
   ~ConfigWatch();
   ConfigWatch(const ConfigWatch&) = delete;
   ConfigWatch& operator=(const ConfigWatch&) = delete;
-  int fd() const { return fd_; }
-  const std::string& error() const { return error_; }
-  Drained drain();
+  int fd() const override { return fd_; }
+  const std::string& error() const override { return error_; }
+  // Counts changes of the config files; `relevant` is for netlink sources.
+  Drained drain(const Relevant& relevant) override;
 
  private:
   void rescan();  // adds watches for directories that exist now

@@ -1,11 +1,7 @@
 // The daemon loop against the fake kernel and a manual clock: when it
 // reconciles, retries and ignores, with no socket and no sleep.
 #include <doctest/doctest.h>
-#include <libmnl/libmnl.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
-#include <arpa/inet.h>
 #include <linux/netfilter.h>
 
 #include <cerrno>
@@ -18,57 +14,25 @@
 #include "model/actual_json.hpp"
 #include "tests/fake/fake_clock.hpp"
 #include "tests/fake/fake_kernel.hpp"
+#include "daemon_fixture.hpp"
 #include "log_lines.hpp"
 
 using namespace netkeep;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using test::ConfigDir;
+using test::FakeDaemonKernel;
+using test::fresh_system;
+using test::kOwnPort;
+using test::nft_gen_event;
+using test::nft_table_event;
 
 namespace {
-
-constexpr uint32_t kOwnPort = 4242;
-
-// The kernel calls the loop makes besides reads and writes, recorded.
-struct FakeDaemonKernel : DaemonKernel {
-  explicit FakeDaemonKernel(const FakeKernel& k) : kernel(k) {}
-  std::string name_of(int i) const override {
-    const auto& l = kernel.state().links;
-    return i >= 1 && static_cast<size_t>(i) <= l.size() ? l[i - 1].name : "";
-  }
-  uint32_t nft_portid() const override { return kOwnPort; }
-  void nft_forget_view() override { forgot++; }
-  void nft_view_passed(uint32_t gen) override { passed.push_back(gen); }
-  const FakeKernel& kernel;
-  int forgot = 0;
-  std::vector<uint32_t> passed;
-};
-
-Actual fresh_system() {
-  std::ifstream in(fs::path(NETKEEP_TESTDATA) / "fresh-system/actual.json");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  auto a = actual_from_json(text);
-  REQUIRE_MESSAGE(a.has_value(), (a ? "" : a.error()));
-  return *a;
-}
-
-// The fresh-system case's config, copied so a test can edit it.
-struct ConfigDir {
-  ConfigDir() {
-    dir = fs::temp_directory_path() / ("netkeep-loop-" + std::to_string(getpid()));
-    fs::remove_all(dir);
-    fs::copy(fs::path(NETKEEP_TESTDATA) / "fresh-system/config", dir, fs::copy_options::recursive);
-  }
-  ~ConfigDir() { fs::remove_all(dir); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir / name) << text;
-  }
-  fs::path dir;
-};
 
 struct Harness {
   ConfigDir config;
   FakeKernel kernel{fresh_system()};
-  FakeDaemonKernel daemon_kernel{kernel};
+  FakeDaemonKernel<> daemon_kernel{kernel};
   ManualClock clock;
   test::LogLines log;
   int ready = 0, changed = 0;
@@ -95,24 +59,6 @@ struct Harness {
     REQUIRE(loop.backoff() == 0s);
   }
 };
-
-// An nftables event as the kernel multicasts it: a table message, or the
-// NEWGEN that ends a transaction; `port` is the committing socket's.
-nl::Message nft_table_event(uint8_t family, const char* table, uint32_t port) {
-  nl::Message m((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE, 0);
-  m.put_header<nfgenmsg>()->nfgen_family = family;
-  mnl_attr_put_strz(m.hdr(), NFTA_TABLE_NAME, table);
-  m.hdr()->nlmsg_pid = port;
-  return m;
-}
-
-nl::Message nft_gen_event(uint32_t gen, uint32_t port) {
-  nl::Message m((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN, 0);
-  m.put_header<nfgenmsg>()->nfgen_family = AF_UNSPEC;
-  mnl_attr_put_u32(m.hdr(), NFTA_GEN_ID, htonl(gen));
-  m.hdr()->nlmsg_pid = port;
-  return m;
-}
 
 // One transaction's events, drained as the nftables watch drains them.
 void nft_commit(Loop& loop, uint8_t family, const char* table, uint32_t gen, uint32_t port) {

@@ -1,0 +1,240 @@
+#include "daemon/shell.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/post.hpp>
+
+#include <csignal>
+
+#include "backends/resolver.hpp"
+#include "daemon/notify.hpp"
+
+namespace netkeep {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Event bytes (as the socket's buffer accounting counts them) per byte of
+// a committed batch, with margin.
+constexpr size_t kEventsPerBatchByte = 8;
+
+// For sources that judge their events themselves (the config files, the
+// flow index): every one counts.
+bool every(const nlmsghdr*) {
+  return true;
+}
+
+class AsioTimer : public Timer {
+ public:
+  explicit AsioTimer(asio::io_context& io) : t_(io) {}
+  void at(std::chrono::steady_clock::time_point when, std::function<void()> fire) override {
+    t_.expires_at(when);
+    t_.async_wait([fire = std::move(fire)](auto ec) {
+      if (!ec) fire();
+    });
+  }
+  void cancel() override { t_.cancel(); }
+
+ private:
+  asio::steady_timer t_;
+};
+
+class AsioClock : public Clock {
+ public:
+  explicit AsioClock(asio::io_context& io) : io_(io) {}
+  std::chrono::steady_clock::time_point now() const override {
+    return std::chrono::steady_clock::now();
+  }
+  std::unique_ptr<Timer> timer() override { return std::make_unique<AsioTimer>(io_); }
+
+ private:
+  asio::io_context& io_;
+};
+
+}  // namespace
+
+// The nftables backend's questions, answered from the event group.
+class Shell::Events : public NftEvents {
+ public:
+  explicit Events(Shell& s) : s_(s) {}
+  // Under another program's steady stream of commits, the events queued
+  // since the last drain are read before each snapshot judges the view;
+  // otherwise the view lags the generation and every reconcile dumps in
+  // full. (What they ask for is this very reconcile: no new trigger.)
+  void catch_up() override {
+    if (s_.drain_nft().overrun) {
+      s_.log_("nftables: events were lost (overrun); resyncing in full");
+      s_.loop_.nft_events_lost();
+    }
+  }
+  bool untouched(uint32_t before, uint32_t after) override {
+    return s_.loop_.untouched(before, after);
+  }
+  // netkeep's own large commits (a cold start of 10,000 forwardings adds
+  // 40,000 set elements) are announced element by element, each event
+  // larger than its share of the batch; with room for them, the events
+  // are read and recognised as its own instead of being lost to an
+  // overrun that forces a full dump.
+  void committing(size_t bytes) override {
+    s_.sources_.nft->reserve((4 << 20) + kEventsPerBatchByte * bytes);
+  }
+
+ private:
+  Shell& s_;
+};
+
+Shell::Shell(const DaemonOptions& o, ShellKernel& kernel, ShellSources sources, Log log)
+    : opts_(o),
+      kernel_(kernel),
+      sources_(std::move(sources)),
+      log_(std::move(log)),
+      clock_(std::make_unique<AsioClock>(io_)),
+      last_good_(o.config, std::filesystem::path(o.root) / "var/lib/netkeep/last-good"),
+      loop_(loop_options(o), kernel.reader(), kernel.writer(), kernel, *clock_, hooks(o)),
+      signals_(io_, SIGTERM, SIGINT),
+      reload_(io_, SIGUSR1, SIGHUP),
+      watchdog_(io_),
+      events_(std::make_unique<Events>(*this)) {}
+
+Shell::~Shell() {
+  kernel_.set_nft_events(nullptr);
+  if (checker_.joinable()) checker_.join();
+  for (auto* d : {&config_fd_, &rtnl_fd_, &nft_fd_, &flows_fd_})
+    if (*d) (*d)->release();
+}
+
+int Shell::run() {
+  if (auto failed = start()) return *failed;
+  io_.run();
+  return 0;
+}
+
+std::optional<int> Shell::start() {
+  for (const Watch* w : {sources_.config.get(), sources_.rtnl.get(), sources_.nft.get()})
+    if (!w->error().empty())
+      log_("warning: " + w->error() + "; changes from there are caught by the periodic resync");
+  if (!opts_.metrics.empty()) {
+    metrics_server_.emplace(io_, [this] { return render_metrics(); });
+    if (auto err = metrics_server_->listen(opts_.metrics)) {
+      log_("error: " + *err);
+      return 1;
+    }
+    log_("serving metrics on " + opts_.metrics);
+  }
+  signals_.async_wait([this](auto ec, int sig) {
+    if (ec) return;
+    log_(fmt::format("signal {}: stopping; the network stays as it is", sig));
+    io_.stop();
+  });
+  wait_reload();
+  watch(*sources_.config, config_fd_, "config", every);
+  watch(*sources_.rtnl, rtnl_fd_, "rtnetlink",
+        [this](const nlmsghdr* nlh) { return loop_.rtnl_event(nlh); });
+  watch(*sources_.nft, nft_fd_, "nftables",
+        [this](const nlmsghdr* nlh) { return loop_.nft_event(nlh); });
+  kernel_.set_nft_events(events_.get());
+  // A forwarding changed or removed ends its flows in flight: they are
+  // looked up in an index kept from conntrack events, not in a dump of
+  // the whole table (backends/flow_index.hpp).
+  if (auto flows = kernel_.track_flows()) {
+    flows_fd_.emplace(io_, (*flows)->fd());
+    keep_flows(**flows);
+  } else {
+    log_("warning: " + flows.error().str() +
+         "; a changed forwarding reads the conntrack table in full");
+  }
+  if (uint64_t usec = watchdog_usec()) keep_watchdog(std::chrono::microseconds(usec / 2));
+  loop_.start();
+  return std::nullopt;
+}
+
+LoopOptions Shell::loop_options(const DaemonOptions& o) {
+  LoopOptions l;
+  l.config = o.config;
+  l.resync = o.resync;
+  l.confirm = o.confirm;
+  if (o.confirm.count()) l.last_good = &last_good_;
+  for (const auto& c : o.checks) l.checks.push_back(c.spec);
+  return l;
+}
+
+LoopHooks Shell::hooks(const DaemonOptions& o) {
+  LoopHooks h;
+  // The checks run on a thread of their own (a check may take seconds);
+  // their results come back to the loop's thread.
+  h.check_round = [this](std::function<void(std::vector<CheckResult>)> done) {
+    if (checker_.joinable()) checker_.join();  // the last round's, done by now
+    checker_ = std::thread([this, done = std::move(done)] {
+      std::vector<CheckResult> results;
+      for (const auto& c : opts_.checks) results.push_back(run_check(c, c.timeout));
+      asio::post(io_, [done, results = std::move(results)] { done(results); });
+    });
+  };
+  h.log = log_;
+  h.ready = [] { sd_notify("READY=1"); };
+  h.changed = [this, pidfiles = o.notify_pidfiles] {
+    for (const auto& w : notify_pidfiles(pidfiles)) log_("warning: " + w);
+  };
+  h.resolve = resolve_host;
+  return h;
+}
+
+Drained Shell::drain_nft() {
+  return sources_.nft->drain([this](const nlmsghdr* nlh) { return loop_.nft_event(nlh); });
+}
+
+void Shell::wait_reload() {
+  // router7's DHCP clients send SIGUSR1 after writing a lease.
+  reload_.async_wait([this](auto ec, int) {
+    if (ec) return;
+    loop_.trigger("signal");
+    wait_reload();
+  });
+}
+
+// Waits on one source: on readable, drains it and tells the loop.
+void Shell::watch(Watch& w, std::optional<asio::posix::stream_descriptor>& d, const char* source,
+                  Relevant relevant) {
+  if (w.fd() < 0) return;
+  if (!d) d.emplace(io_, w.fd());
+  d->async_wait(asio::posix::stream_descriptor::wait_read,
+                [this, &w, &d, source, relevant = std::move(relevant)](auto ec) mutable {
+                  if (ec) return;
+                  loop_.drained(source, w.drain(relevant));
+                  watch(w, d, source, std::move(relevant));
+                });
+}
+
+// Reads conntrack events as they come, so that their socket does not
+// overflow between reconciles; they never start one.
+void Shell::keep_flows(Watch& w) {
+  flows_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this, &w](auto ec) {
+    if (ec) return;
+    w.drain(every);
+    keep_flows(w);
+  });
+}
+
+void Shell::keep_watchdog(std::chrono::microseconds every) {
+  sd_notify("WATCHDOG=1");
+  watchdog_.expires_after(every);
+  watchdog_.async_wait([this, every](auto ec) {
+    if (!ec) keep_watchdog(every);
+  });
+}
+
+std::string Shell::render_metrics() {
+  auto counters = kernel_.read_counters();
+  if (!counters) log_("metrics: reading counters: " + counters.error().str());
+  auto forwardings = kernel_.read_forwarding_counters();
+  if (!forwardings) log_("metrics: reading the forwarding maps: " + forwardings.error().str());
+  auto pinholes = kernel_.read_pinhole_counters();
+  if (!pinholes) log_("metrics: reading the pinholes: " + pinholes.error().str());
+  return loop_.metrics().render(
+      counters ? *counters : std::vector<NftCounter>{}, kernel_.nft_full_dumps(),
+      forwardings ? *forwardings : std::vector<NftMap>{},
+      pinholes ? *pinholes : std::vector<NftKeySet>{}, kernel_.flow_dumps());
+}
+
+}  // namespace netkeep

@@ -1,0 +1,104 @@
+// The daemon's I/O shell: one io_context, one thread. The event sources,
+// signals, the metrics server and the systemd watchdog feed the loop
+// (loop.hpp), which decides when to reconcile. What the shell uses of the
+// kernel and what it waits on are the interfaces below: daemon.cpp gives
+// it the Linux ones, tests/unit/shell_test.cpp fakes that it drives
+// without sockets.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "backends/netlink_watch.hpp"
+#include "backends/nft_kernel.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/http.hpp"
+#include "daemon/last_good.hpp"
+#include "daemon/loop.hpp"
+
+namespace netkeep {
+
+// What the shell uses of the kernel backend: the loop's reads, writes and
+// questions, and beside them the counters for GET /metrics, the nftables
+// backend's questions to the event group, and the flow index's events.
+class ShellKernel : public DaemonKernel {
+ public:
+  virtual KernelReader& reader() = 0;
+  virtual KernelWriter& writer() = 0;
+  // From now on the nftables backend asks `events` (nft_kernel.hpp);
+  // nullptr: nobody follows the event group.
+  virtual void set_nft_events(NftEvents* events) = 0;
+  // Conntrack events, read as they come into the index a changed
+  // forwarding's flows are found in (backends/flow_index.hpp); or why
+  // there are none (then each lookup reads the whole table).
+  virtual KernelResult<Watch*> track_flows() = 0;
+  virtual KernelResult<std::vector<NftCounter>> read_counters() = 0;
+  virtual KernelResult<std::vector<NftMap>> read_forwarding_counters() = 0;
+  virtual KernelResult<std::vector<NftKeySet>> read_pinhole_counters() = 0;
+  virtual uint64_t nft_full_dumps() const = 0;
+  virtual uint64_t flow_dumps() const = 0;
+};
+
+// What the shell waits on besides signals: the config files, rtnetlink and
+// the nftables event group (watch.hpp, backends/netlink_watch.hpp).
+struct ShellSources {
+  std::unique_ptr<Watch> config, rtnl, nft;
+};
+
+class Shell {
+ public:
+  using Log = std::function<void(const std::string&)>;  // one line
+  Shell(const DaemonOptions& options, ShellKernel& kernel, ShellSources sources, Log log);
+  ~Shell();
+  Shell(const Shell&) = delete;
+  Shell& operator=(const Shell&) = delete;
+
+  // Serves until SIGTERM or SIGINT; returns the exit status.
+  int run();
+  // run() in two steps, for tests: start() arms everything and returns
+  // an exit status if it cannot (the metrics address); then io() runs.
+  std::optional<int> start();
+  boost::asio::io_context& io() { return io_; }
+  const Loop& loop() const { return loop_; }
+  // The text GET /metrics answers.
+  std::string render_metrics();
+
+ private:
+  class Events;
+  LoopOptions loop_options(const DaemonOptions& o);
+  LoopHooks hooks(const DaemonOptions& o);
+  void wait_reload();
+  void watch(Watch& w, std::optional<boost::asio::posix::stream_descriptor>& d, const char* source,
+             Relevant relevant);
+  void keep_flows(Watch& w);
+  void keep_watchdog(std::chrono::microseconds every);
+  Drained drain_nft();
+
+  DaemonOptions opts_;
+  boost::asio::io_context io_;
+  ShellKernel& kernel_;
+  ShellSources sources_;
+  Log log_;
+  std::unique_ptr<Clock> clock_;
+  LastGood last_good_;
+  Loop loop_;
+  boost::asio::signal_set signals_, reload_;
+  boost::asio::steady_timer watchdog_;
+  // Borrowed descriptors: the sources own their fds.
+  std::optional<boost::asio::posix::stream_descriptor> config_fd_, rtnl_fd_, nft_fd_, flows_fd_;
+  std::optional<MetricsServer> metrics_server_;
+  std::thread checker_;
+  std::unique_ptr<Events> events_;
+};
+
+}  // namespace netkeep
