@@ -2,11 +2,18 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <csignal>
+#include <thread>
 
 #include "backends/resolver.hpp"
+#include "daemon/http.hpp"
+#include "daemon/last_good.hpp"
 #include "daemon/notify.hpp"
 
 namespace netkeep {
@@ -54,10 +61,46 @@ class AsioClock : public Clock {
 
 }  // namespace
 
-// The nftables backend's questions, answered from the event group.
-class Shell::Events : public NftEvents {
+class Shell::Impl {
  public:
-  explicit Events(Shell& s) : s_(s) {}
+  Impl(const DaemonOptions& options, ShellKernel& kernel, ShellSources sources, Log log);
+  ~Impl();
+  std::optional<int> start();
+  std::string render_metrics();
+
+  DaemonOptions opts_;
+  asio::io_context io_;
+  ShellKernel& kernel_;
+  ShellSources sources_;
+  Log log_;
+  std::unique_ptr<Clock> clock_;
+  LastGood last_good_;
+  Loop loop_;
+
+ private:
+  class Events;
+  LoopOptions loop_options(const DaemonOptions& o);
+  LoopHooks hooks(const DaemonOptions& o);
+  void wait_reload();
+  void watch(Watch& w, std::optional<asio::posix::stream_descriptor>& d, const char* source,
+             Relevant relevant);
+  void keep_flows(Watch& w);
+  void keep_watchdog(std::chrono::microseconds every);
+  Drained drain_nft();
+
+  asio::signal_set signals_, reload_;
+  asio::steady_timer watchdog_;
+  // Borrowed descriptors: the sources own their fds.
+  std::optional<asio::posix::stream_descriptor> config_fd_, rtnl_fd_, nft_fd_, flows_fd_;
+  std::optional<MetricsServer> metrics_server_;
+  std::thread checker_;
+  std::unique_ptr<Events> events_;
+};
+
+// The nftables backend's questions, answered from the event group.
+class Shell::Impl::Events : public NftEvents {
+ public:
+  explicit Events(Impl& s) : s_(s) {}
   // Under another program's steady stream of commits, the events queued
   // since the last drain are read before each snapshot judges the view;
   // otherwise the view lags the generation and every reconcile dumps in
@@ -81,10 +124,10 @@ class Shell::Events : public NftEvents {
   }
 
  private:
-  Shell& s_;
+  Impl& s_;
 };
 
-Shell::Shell(const DaemonOptions& o, ShellKernel& kernel, ShellSources sources, Log log)
+Shell::Impl::Impl(const DaemonOptions& o, ShellKernel& kernel, ShellSources sources, Log log)
     : opts_(o),
       kernel_(kernel),
       sources_(std::move(sources)),
@@ -97,20 +140,14 @@ Shell::Shell(const DaemonOptions& o, ShellKernel& kernel, ShellSources sources, 
       watchdog_(io_),
       events_(std::make_unique<Events>(*this)) {}
 
-Shell::~Shell() {
+Shell::Impl::~Impl() {
   kernel_.set_nft_events(nullptr);
   if (checker_.joinable()) checker_.join();
   for (auto* d : {&config_fd_, &rtnl_fd_, &nft_fd_, &flows_fd_})
     if (*d) (*d)->release();
 }
 
-int Shell::run() {
-  if (auto failed = start()) return *failed;
-  io_.run();
-  return 0;
-}
-
-std::optional<int> Shell::start() {
+std::optional<int> Shell::Impl::start() {
   for (const Watch* w : {sources_.config.get(), sources_.rtnl.get(), sources_.nft.get()})
     if (!w->error().empty())
       log_("warning: " + w->error() + "; changes from there are caught by the periodic resync");
@@ -149,7 +186,7 @@ std::optional<int> Shell::start() {
   return std::nullopt;
 }
 
-LoopOptions Shell::loop_options(const DaemonOptions& o) {
+LoopOptions Shell::Impl::loop_options(const DaemonOptions& o) {
   LoopOptions l;
   l.config = o.config;
   l.resync = o.resync;
@@ -159,7 +196,7 @@ LoopOptions Shell::loop_options(const DaemonOptions& o) {
   return l;
 }
 
-LoopHooks Shell::hooks(const DaemonOptions& o) {
+LoopHooks Shell::Impl::hooks(const DaemonOptions& o) {
   LoopHooks h;
   // The checks run on a thread of their own (a check may take seconds);
   // their results come back to the loop's thread.
@@ -180,11 +217,11 @@ LoopHooks Shell::hooks(const DaemonOptions& o) {
   return h;
 }
 
-Drained Shell::drain_nft() {
+Drained Shell::Impl::drain_nft() {
   return sources_.nft->drain([this](const nlmsghdr* nlh) { return loop_.nft_event(nlh); });
 }
 
-void Shell::wait_reload() {
+void Shell::Impl::wait_reload() {
   // router7's DHCP clients send SIGUSR1 after writing a lease.
   reload_.async_wait([this](auto ec, int) {
     if (ec) return;
@@ -194,8 +231,8 @@ void Shell::wait_reload() {
 }
 
 // Waits on one source: on readable, drains it and tells the loop.
-void Shell::watch(Watch& w, std::optional<asio::posix::stream_descriptor>& d, const char* source,
-                  Relevant relevant) {
+void Shell::Impl::watch(Watch& w, std::optional<asio::posix::stream_descriptor>& d,
+                        const char* source, Relevant relevant) {
   if (w.fd() < 0) return;
   if (!d) d.emplace(io_, w.fd());
   d->async_wait(asio::posix::stream_descriptor::wait_read,
@@ -208,7 +245,7 @@ void Shell::watch(Watch& w, std::optional<asio::posix::stream_descriptor>& d, co
 
 // Reads conntrack events as they come, so that their socket does not
 // overflow between reconciles; they never start one.
-void Shell::keep_flows(Watch& w) {
+void Shell::Impl::keep_flows(Watch& w) {
   flows_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this, &w](auto ec) {
     if (ec) return;
     w.drain(every);
@@ -216,7 +253,7 @@ void Shell::keep_flows(Watch& w) {
   });
 }
 
-void Shell::keep_watchdog(std::chrono::microseconds every) {
+void Shell::Impl::keep_watchdog(std::chrono::microseconds every) {
   sd_notify("WATCHDOG=1");
   watchdog_.expires_after(every);
   watchdog_.async_wait([this, every](auto ec) {
@@ -224,7 +261,7 @@ void Shell::keep_watchdog(std::chrono::microseconds every) {
   });
 }
 
-std::string Shell::render_metrics() {
+std::string Shell::Impl::render_metrics() {
   auto counters = kernel_.read_counters();
   if (!counters) log_("metrics: reading counters: " + counters.error().str());
   auto forwardings = kernel_.read_forwarding_counters();
@@ -235,6 +272,37 @@ std::string Shell::render_metrics() {
       counters ? *counters : std::vector<NftCounter>{}, kernel_.nft_full_dumps(),
       forwardings ? *forwardings : std::vector<NftMap>{},
       pinholes ? *pinholes : std::vector<NftKeySet>{}, kernel_.flow_dumps());
+}
+
+Shell::Shell(const DaemonOptions& options, ShellKernel& kernel, ShellSources sources, Log log)
+    : impl_(std::make_unique<Impl>(options, kernel, std::move(sources), std::move(log))) {}
+
+Shell::~Shell() = default;
+
+int Shell::run() {
+  if (auto failed = start()) return *failed;
+  impl_->io_.run();
+  return 0;
+}
+
+std::optional<int> Shell::start() {
+  return impl_->start();
+}
+
+void Shell::run_one_for(std::chrono::milliseconds limit) {
+  impl_->io_.run_one_for(limit);
+}
+
+bool Shell::stopped() const {
+  return impl_->io_.stopped();
+}
+
+const Loop& Shell::loop() const {
+  return impl_->loop_;
+}
+
+std::string Shell::render_metrics() {
+  return impl_->render_metrics();
 }
 
 }  // namespace netkeep

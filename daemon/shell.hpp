@@ -11,19 +11,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "backends/netlink_watch.hpp"
 #include "backends/nft_kernel.hpp"
 #include "daemon/daemon.hpp"
-#include "daemon/http.hpp"
-#include "daemon/last_good.hpp"
 #include "daemon/loop.hpp"
 
 namespace netkeep {
@@ -65,40 +57,20 @@ class Shell {
 
   // Serves until SIGTERM or SIGINT; returns the exit status.
   int run();
-  // run() in two steps, for tests: start() arms everything and returns
-  // an exit status if it cannot (the metrics address); then io() runs.
+  // run() in steps, for tests: start() arms everything and returns an exit
+  // status if it cannot (the metrics address); then each run_one_for()
+  // runs one handler that is ready, waiting at most `limit` for one, until
+  // stopped() (by a signal).
   std::optional<int> start();
-  boost::asio::io_context& io() { return io_; }
-  const Loop& loop() const { return loop_; }
+  void run_one_for(std::chrono::milliseconds limit);
+  bool stopped() const;
+  const Loop& loop() const;
   // The text GET /metrics answers.
   std::string render_metrics();
 
  private:
-  class Events;
-  LoopOptions loop_options(const DaemonOptions& o);
-  LoopHooks hooks(const DaemonOptions& o);
-  void wait_reload();
-  void watch(Watch& w, std::optional<boost::asio::posix::stream_descriptor>& d, const char* source,
-             Relevant relevant);
-  void keep_flows(Watch& w);
-  void keep_watchdog(std::chrono::microseconds every);
-  Drained drain_nft();
-
-  DaemonOptions opts_;
-  boost::asio::io_context io_;
-  ShellKernel& kernel_;
-  ShellSources sources_;
-  Log log_;
-  std::unique_ptr<Clock> clock_;
-  LastGood last_good_;
-  Loop loop_;
-  boost::asio::signal_set signals_, reload_;
-  boost::asio::steady_timer watchdog_;
-  // Borrowed descriptors: the sources own their fds.
-  std::optional<boost::asio::posix::stream_descriptor> config_fd_, rtnl_fd_, nft_fd_, flows_fd_;
-  std::optional<MetricsServer> metrics_server_;
-  std::thread checker_;
-  std::unique_ptr<Events> events_;
+  class Impl;  // Boost.Asio's part, apart from this header
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace netkeep

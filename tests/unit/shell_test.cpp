@@ -4,10 +4,6 @@
 // checks' thread. Real time, on the shell's own io_context; the sources
 // are pipes, so no socket is opened and no namespace is needed.
 
-// Boost.Asio's headers bring <netinet/in.h>, which must come before the
-// kernel's <linux/netfilter.h>.
-#include "daemon/shell.hpp"
-
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <linux/netfilter.h>
@@ -19,6 +15,7 @@
 #include <functional>
 
 #include "backends/rtnl_addr.hpp"
+#include "daemon/shell.hpp"
 #include "tests/fake/fake_kernel.hpp"
 #include "daemon_fixture.hpp"
 #include "log_lines.hpp"
@@ -123,8 +120,8 @@ struct Harness {
   // Runs the shell until `done` holds, for at most `limit`.
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
     const auto until = std::chrono::steady_clock::now() + limit;
-    while (!done() && std::chrono::steady_clock::now() < until && !shell->io().stopped())
-      shell->io().run_one_for(10ms);
+    while (!done() && std::chrono::steady_clock::now() < until && !shell->stopped())
+      shell->run_one_for(10ms);
     return done();
   }
   // Runs it for `d`, whatever happens.
@@ -273,7 +270,7 @@ TEST_CASE("shell: SIGHUP and SIGUSR1 ask for a reconcile; SIGTERM stops it, the 
   CHECK(h.run_until([&] { return h.reconciles() == 3; }));
   const auto writes = h.kernel.writes();
   REQUIRE(raise(SIGTERM) == 0);
-  CHECK(h.run_until([&] { return h.shell->io().stopped(); }));
+  CHECK(h.run_until([&] { return h.shell->stopped(); }));
   CHECK(h.log.has("signal 15: stopping; the network stays as it is"));
   CHECK(h.kernel.writes() == writes);
 }
