@@ -79,57 +79,59 @@ std::optional<std::string> watchdog_due(const Pending& p, bool apply_alive, int6
 Journal::Journal(const std::filesystem::path& root)
     : dir_(root / "run/netkeep" / namespace_dir()) {}
 
-std::optional<std::string> Journal::put(const char* name, const std::string& text) const {
+std::optional<KernelError> Journal::put(const char* name, const std::string& text) const {
   // 0600 and a 0700 directory: the snapshot holds what the config holds.
   auto e = files::write_own(dir_ / name, text);
   ::chmod(dir_.c_str(), 0700);
   return e;
 }
 
-std::optional<std::string> Journal::begin(const Pending& p, const Actual& before,
+std::optional<KernelError> Journal::begin(const Pending& p, const Actual& before,
                                           const Touched& t) {
   if (auto e = put("before.json", to_json(before))) return e;
   if (auto e = put("touched.json", to_json(t))) return e;
   return put("pending", to_json(p));
 }
 
-std::optional<std::string> Journal::update(const Pending& p) {
+std::optional<KernelError> Journal::update(const Pending& p) {
   return put("pending", to_json(p));
 }
 
-std::optional<std::string> Journal::update(const Touched& t) {
+std::optional<KernelError> Journal::update(const Touched& t) {
   return put("touched.json", to_json(t));
 }
 
-Result<std::optional<Pending>, std::string> Journal::pending() const {
+KernelResult<std::optional<Pending>> Journal::pending() const {
   // No directory (or something else in its place): nothing can be pending.
   std::error_code ec;
   if (!std::filesystem::is_directory(dir_, ec)) return std::optional<Pending>();
-  FileText f = read_regular_file(dir_ / "pending", kOwnFile);
+  const auto file = dir_ / "pending";
+  FileText f = read_regular_file(file, kOwnFile);
   if (f.result == ReadResult::missing) return std::optional<Pending>();
-  if (f.result == ReadResult::error) return unexpected(f.error);
+  if (f.result == ReadResult::error) return unexpected(KernelError{f.code, f.error, file.string()});
   auto p = pending_from_json(f.text);
-  if (!p) return unexpected(fmt::format("{}: {}", (dir_ / "pending").string(), p.error()));
+  if (!p) return unexpected(KernelError{EBADMSG, p.error(), file.string()});
   return std::optional<Pending>(std::move(*p));
 }
 
 template <class T>
-Result<T, std::string> Journal::read(const char* name,
-                                     Result<T, std::string> (*parse)(std::string_view)) const {
+KernelResult<T> Journal::read(const char* name,
+                              Result<T, std::string> (*parse)(std::string_view)) const {
   const auto file = dir_ / name;
   FileText f = read_regular_file(file, kOwnFile);
-  if (f.result != ReadResult::ok)
-    return unexpected(f.result == ReadResult::missing ? file.string() + ": missing" : f.error);
+  if (f.result == ReadResult::missing)
+    return unexpected(KernelError{ENOENT, "missing", file.string()});
+  if (f.result == ReadResult::error) return unexpected(KernelError{f.code, f.error, file.string()});
   auto v = parse(f.text);
-  if (!v) return unexpected(fmt::format("{}: {}", file.string(), v.error()));
+  if (!v) return unexpected(KernelError{EBADMSG, v.error(), file.string()});
   return std::move(*v);
 }
 
-Result<Actual, std::string> Journal::before() const {
+KernelResult<Actual> Journal::before() const {
   return read<Actual>("before.json", actual_from_json);
 }
 
-Result<Touched, std::string> Journal::touched() const {
+KernelResult<Touched> Journal::touched() const {
   return read<Touched>("touched.json", touched_from_json);
 }
 

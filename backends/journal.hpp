@@ -53,14 +53,15 @@ class Journal {
   const std::filesystem::path& dir() const { return dir_; }
 
   // Writes before.json and touched.json, then `pending`.
-  std::optional<std::string> begin(const Pending& p, const Actual& before, const Touched& t);
-  std::optional<std::string> update(const Pending& p);  // `pending` alone
-  std::optional<std::string> update(const Touched& t);  // touched.json alone
+  std::optional<KernelError> begin(const Pending& p, const Actual& before, const Touched& t);
+  std::optional<KernelError> update(const Pending& p);  // `pending` alone
+  std::optional<KernelError> update(const Touched& t);  // touched.json alone
 
-  // The pending change, nullopt when none; an error when its files cannot be read.
-  Result<std::optional<Pending>, std::string> pending() const;
-  Result<Actual, std::string> before() const;
-  Result<Touched, std::string> touched() const;
+  // The pending change, nullopt when none; an error (naming the file)
+  // when its files cannot be read, or hold what netkeep does not write.
+  KernelResult<std::optional<Pending>> pending() const;
+  KernelResult<Actual> before() const;
+  KernelResult<Touched> touched() const;
 
   // Ends the pending change: `outcome` (one line) goes to `last`, then
   // `pending` is removed, then the rest. One that finds nothing pending
@@ -69,10 +70,9 @@ class Journal {
   std::string last() const;  // empty when nothing ended yet
 
  private:
-  std::optional<std::string> put(const char* name, const std::string& text) const;
+  std::optional<KernelError> put(const char* name, const std::string& text) const;
   template <class T>
-  Result<T, std::string> read(const char* name,
-                              Result<T, std::string> (*parse)(std::string_view)) const;
+  KernelResult<T> read(const char* name, Result<T, std::string> (*parse)(std::string_view)) const;
   std::filesystem::path dir_;
 };
 

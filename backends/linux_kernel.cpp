@@ -58,7 +58,7 @@ void LinuxKernel::load_view(std::filesystem::path file) {
   nft_->set_view(std::move(v), /*from_file=*/true);
 }
 
-std::optional<std::string> LinuxKernel::save_view() {
+std::optional<KernelError> LinuxKernel::save_view() {
   if (view_file_.empty()) return std::nullopt;
   const auto& v = nft_->view();
   if (v && loaded_gen_ == v->gen) return std::nullopt;  // unchanged

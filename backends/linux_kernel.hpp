@@ -63,8 +63,8 @@ class LinuxKernel : public KernelReader, public KernelWriter {
   // this boot and network namespace; save_view() writes it back.
   void load_view(std::filesystem::path file);
   // Writes the view if it changed since load_view(), or removes the file
-  // when there is none. Returns a warning on failure.
-  std::optional<std::string> save_view();
+  // when there is none. A failure is for a warning.
+  std::optional<KernelError> save_view();
   uint64_t requests() const {
     return rtnl_->requests_sent() + nft_->requests() + (ct_ ? ct_->requests_sent() : 0);
   }  // reads and writes

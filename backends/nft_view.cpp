@@ -180,7 +180,7 @@ std::optional<NftView> parse_nft_view(std::string_view data, const std::string& 
   return v;
 }
 
-std::optional<std::string> save_nft_view(const std::filesystem::path& file,
+std::optional<KernelError> save_nft_view(const std::filesystem::path& file,
                                          const std::string& identity, const NftView& view) {
   if (identity.empty()) return std::nullopt;
   Writer w;

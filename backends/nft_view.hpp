@@ -16,6 +16,7 @@
 #include <string>
 
 #include "model/nft.hpp"
+#include "reconciler/kernel.hpp"
 
 namespace netkeep {
 
@@ -40,9 +41,9 @@ std::optional<NftView> load_nft_view(const std::filesystem::path& file,
                                      const std::string& identity);
 // The file's contents; nullopt unless well formed and of `identity`.
 std::optional<NftView> parse_nft_view(std::string_view data, const std::string& identity);
-// Written to a temporary file and renamed into place; errors are returned
-// as text, for a warning: the view is an optimisation, never required.
-std::optional<std::string> save_nft_view(const std::filesystem::path& file,
+// Written to a temporary file and renamed into place; an error is for a
+// warning: the view is an optimisation, never required.
+std::optional<KernelError> save_nft_view(const std::filesystem::path& file,
                                          const std::string& identity, const NftView& view);
 
 }  // namespace netkeep

@@ -25,8 +25,7 @@ FileInfo inspect(const std::filesystem::path& p) {
 }
 
 KernelResult<std::filesystem::path> write_beside(const std::filesystem::path& p,
-                                                 std::string_view content, mode_t mode,
-                                                 bool sync) {
+                                                 std::string_view content, mode_t mode, bool sync) {
   std::string tmpl = (p.parent_path() / ("." + p.filename().string() + ".netkeep.XXXXXX")).string();
   auto fail = [&](const char* what) {
     return unexpected(KernelError{errno, std::strerror(errno),
@@ -111,14 +110,14 @@ std::optional<KernelError> restore(const std::filesystem::path& p, const std::st
   return std::nullopt;
 }
 
-std::optional<std::string> write_own(const std::filesystem::path& p, std::string_view content) {
+std::optional<KernelError> write_own(const std::filesystem::path& p, std::string_view content) {
   std::error_code ec;
   std::filesystem::create_directories(p.parent_path(), ec);
-  if (ec) return fmt::format("{}: {}", p.parent_path().string(), ec.message());
+  if (ec) return KernelError{ec.value(), ec.message(), p.parent_path().string()};
   auto tmp = write_beside(p, content, 0600);
-  if (!tmp) return tmp.error().str();
+  if (!tmp) return tmp.error();
   if (::rename(tmp->c_str(), p.c_str()) < 0) {
-    std::string e = fmt::format("{}: {}", p.string(), std::strerror(errno));
+    KernelError e{errno, std::strerror(errno), p.string()};
     ::unlink(tmp->c_str());
     return e;
   }

@@ -25,8 +25,8 @@ std::optional<KernelError> replace_unless_regular(const std::filesystem::path& p
 std::optional<KernelError> restore(const std::filesystem::path& p, const std::string& symlink);
 
 // Writes netkeep's own state file `p` atomically, mode 0600, making its
-// directory if need be. The error says what failed.
-std::optional<std::string> write_own(const std::filesystem::path& p, std::string_view content);
+// directory if need be.
+std::optional<KernelError> write_own(const std::filesystem::path& p, std::string_view content);
 
 // The first half of an atomic replace: `content` in a new file of `mode`
 // beside `p`, named for it; returns that file's path, for the caller to

@@ -65,7 +65,7 @@ Rollback rollback_pending(const std::string& root, const std::string& why,
   Journal j(root);
   auto pending = j.pending();
   if (!pending) {
-    out.error = pending.error();
+    out.error = pending.error().str();
     return out;
   }
   if (!*pending || (!id.empty() && (*pending)->id != id)) {
@@ -75,7 +75,7 @@ Rollback rollback_pending(const std::string& root, const std::string& why,
   auto before = j.before();
   auto touched = j.touched();
   if (!before || !touched) {
-    out.error = before ? touched.error() : before.error();
+    out.error = (before ? touched.error() : before.error()).str();
     return out;
   }
   auto opened = LinuxKernel::open(root);
@@ -207,7 +207,7 @@ void print_rollback(const Rollback& r, FILE* to = stdout) {
 
 std::optional<std::string> pending_refusal(const std::string& root) {
   auto p = Journal(root).pending();
-  if (!p) return "reading the pending change's journal: " + p.error();
+  if (!p) return "reading the pending change's journal: " + p.error().str();
   if (!*p) return std::nullopt;
   const int64_t left = std::max<int64_t>(((*p)->deadline_ms - unix_ms()) / 1000, 0);
   return fmt::format(
@@ -237,7 +237,8 @@ std::optional<std::string> ConfirmSession::before_execute(const Actual& before, 
     // snapshot from before the first attempt stays; what this plan touches
     // is added.
     touched_.merge(touched_by(p.ops, before, symlink_of));
-    return j.update(touched_);
+    if (auto e = j.update(touched_)) return e->str();
+    return std::nullopt;
   }
   id_ = new_id();
   touched_ = touched_by(p.ops, before, symlink_of);
@@ -247,7 +248,8 @@ std::optional<std::string> ConfirmSession::before_execute(const Actual& before, 
   Pending pending{id_, now, now + 60'000 + window_.count() * 1000, ::getpid(), config_, {}};
   for (const auto& c : checks_) pending.checks.push_back(c.spec);
   pending.applying = true;
-  if (auto e = j.begin(pending, before, touched_)) return "keeping the rollback journal: " + *e;
+  if (auto e = j.begin(pending, before, touched_))
+    return "keeping the rollback journal: " + e->str();
   if (auto e = spawn_watchdog(root_, id_, j.dir() / "watchdog.log")) {
     j.end("not applied: " + *e);
     return "starting the rollback watchdog: " + *e;
@@ -310,7 +312,7 @@ int ConfirmSession::wait(bool applied_ok) {
   const int64_t start = unix_ms();
   pending.deadline_ms = start + window_.count() * 1000;
   pending.applying = false;
-  if (auto e = j.update(pending)) fmt::print(stderr, "warning: {}\n", *e);
+  if (auto e = j.update(pending)) fmt::print(stderr, "warning: {}\n", e->str());
 
   const bool tty = ::isatty(0);
   fmt::print(stderr,
@@ -376,7 +378,7 @@ int cmd_confirm(const std::string& root, const std::string& mode) {
   if (mode == "status") {
     auto p = j.pending();
     if (!p) {
-      fmt::print(stderr, "netkeep: {}\n", p.error());
+      fmt::print(stderr, "netkeep: {}\n", p.error().str());
       return 1;
     }
     if (!*p) {
@@ -428,7 +430,7 @@ int cmd_confirm(const std::string& root, const std::string& mode) {
   auto p = j.pending();
   if (!p || !*p) {
     fmt::print(stderr, "netkeep: nothing is waiting for confirmation{}\n",
-               p ? "" : " (" + p.error() + ")");
+               p ? "" : " (" + p.error().str() + ")");
     return 1;
   }
   j.end(fmt::format("confirmed at {}: netkeep confirm", clock_time(unix_ms())));
@@ -442,7 +444,7 @@ int run_watchdog(const std::string& root, const std::string& id) {
   for (int failures = 0;;) {
     auto p = j.pending();
     if (!p) {
-      fmt::print(stderr, "netkeep watchdog {}: {}\n", id, p.error());
+      fmt::print(stderr, "netkeep watchdog {}: {}\n", id, p.error().str());
       if (++failures > 30) return 1;
       std::this_thread::sleep_for(std::chrono::seconds(1));
       continue;

@@ -287,7 +287,7 @@ int cmd_apply(const Args& a) {
     return 3;
   }
   if (auto w = kernel->save_view())
-    fmt::print(stderr, "warning: keeping the nftables view: {}\n", *w);
+    fmt::print(stderr, "warning: keeping the nftables view: {}\n", w->str());
   print_diags(rc.diags);
   for (const auto& w : rc.plan.warnings) fmt::print(stderr, "warning: {}\n", w);
   for (const auto& n : rc.replanned) fmt::print(stderr, "netkeep: planned again: {}\n", n);

@@ -58,7 +58,7 @@ std::optional<std::string> LastGood::keep() {
       ::unlink((dir_ / name).c_str());
       continue;
     }
-    if (auto e = files::write_own(dir_ / name, t.text)) return e;
+    if (auto e = files::write_own(dir_ / name, t.text)) return e->str();
   }
   ::chmod(dir_.c_str(), 0700);
   for (const char* lease : kLeaseDirs) {
@@ -70,8 +70,9 @@ std::optional<std::string> LastGood::keep() {
   }
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  if (auto e = files::write_own(dir_ / "kept-at", fmt::format("{:.3f}\n", now))) return e;
-  return files::write_own(dir_ / "fingerprint", fingerprint());
+  if (auto e = files::write_own(dir_ / "kept-at", fmt::format("{:.3f}\n", now))) return e->str();
+  if (auto e = files::write_own(dir_ / "fingerprint", fingerprint())) return e->str();
+  return std::nullopt;
 }
 
 }  // namespace netkeep

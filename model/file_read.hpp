@@ -21,6 +21,7 @@ struct FileText {
   ReadResult result = ReadResult::ok;
   std::string text;   // the whole file, when ok
   std::string error;  // what is wrong, when error
+  int code = 0;       // its errno (EINVAL: a kind of file that is not read)
 };
 
 // `missing` only when there is nothing at the path: a symlink to nothing

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -51,6 +53,52 @@ TEST_CASE("journal: begin, pending, end, last") {
   CHECK(j.last() == "confirmed at 10:00:00: netkeep confirm");
   CHECK(!j.before());  // the snapshot goes with the change
   CHECK(!j.touched());
+}
+
+TEST_CASE("journal: what cannot be read is a KernelError naming the file, with its errno") {
+  TempRoot root;
+  Journal j(root.path);
+  Pending p{"id", 1000, 5000, 42, "cfg", {}};
+  REQUIRE(!j.begin(p, Actual{}, Touched{}));
+
+  // Something else than netkeep wrote in `pending`.
+  {
+    std::FILE* f = std::fopen((j.dir() / "pending").c_str(), "w");
+    REQUIRE(f);
+    std::fputs("{\"id\": 7}", f);
+    std::fclose(f);
+  }
+  auto bad = j.pending();
+  REQUIRE(!bad);
+  CHECK(bad.error().code == EBADMSG);
+  CHECK(bad.error().what == (j.dir() / "pending").string());
+  CHECK(bad.error().str() ==
+        (j.dir() / "pending").string() + ": not a pending change netkeep reads");
+
+  // A directory where a file should be; a file gone.
+  fs::remove(j.dir() / "pending");
+  fs::create_directory(j.dir() / "pending");
+  auto dir = j.pending();
+  REQUIRE(!dir);
+  CHECK(dir.error().code == EINVAL);
+  CHECK(dir.error().str().rfind((j.dir() / "pending").string() + ": ", 0) == 0);
+  fs::remove(j.dir() / "before.json");
+  auto before = j.before();
+  REQUIRE(!before);
+  CHECK(before.error().code == ENOENT);
+  CHECK(before.error().str() == (j.dir() / "before.json").string() + ": missing");
+
+  // Writing where a directory cannot be made.
+  Journal blocked(root.path / "a-file");
+  {
+    std::FILE* f = std::fopen((root.path / "a-file").c_str(), "w");
+    REQUIRE(f);
+    std::fclose(f);
+  }
+  auto e = blocked.update(p);
+  REQUIRE(e);
+  CHECK(e->code == ENOTDIR);
+  CHECK(e->str().find((root.path / "a-file").string()) == 0);
 }
 
 TEST_CASE("journal: a change still being applied round-trips; older journals read as finished") {
