@@ -28,7 +28,7 @@ constexpr size_t kEventsPerBatchByte = 8;
 
 // For sources that judge their events themselves (the config files, the
 // flow index): every one counts.
-bool every(const nlmsghdr*) {
+bool counts_all(const nlmsghdr*) {
   return true;
 }
 
@@ -165,7 +165,7 @@ std::optional<int> Shell::Impl::start() {
     io_.stop();
   });
   wait_reload();
-  watch(*sources_.config, config_fd_, "config", every);
+  watch(*sources_.config, config_fd_, "config", counts_all);
   watch(*sources_.rtnl, rtnl_fd_, "rtnetlink",
         [this](const nlmsghdr* nlh) { return loop_.rtnl_event(nlh); });
   watch(*sources_.nft, nft_fd_, "nftables",
@@ -248,7 +248,7 @@ void Shell::Impl::watch(Watch& w, std::optional<asio::posix::stream_descriptor>&
 void Shell::Impl::keep_flows(Watch& w) {
   flows_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this, &w](auto ec) {
     if (ec) return;
-    w.drain(every);
+    w.drain(counts_all);
     keep_flows(w);
   });
 }
