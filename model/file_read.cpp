@@ -81,7 +81,10 @@ FileText read_regular_file(const std::filesystem::path& p, ReadLimits limits, st
     }
     ssize_t n = ::read(fd, f.text.data() + got, f.text.size() - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(fd, std::strerror(errno), errno);
+    if (n < 0) {
+      const int e = errno;  // before strerror, whatever it does
+      return fail(fd, std::strerror(e), e);
+    }
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
