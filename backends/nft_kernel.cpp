@@ -97,18 +97,23 @@ std::optional<KernelError> NftKernel::snapshot(NftState& out) {
   auto gen = generation();
   if (!gen) return gen.error();
   after = *gen;
+  // The view stands from `after` before any event is read: the events read
+  // below may already announce commits past `after`, and those move it
+  // along (view_passed) as they would have between snapshots.
+  view_ = NftView{after, {}, dumped_stamp_};
   if (e || before != after) {
     // Another program committed meanwhile. If its events show that none of
     // those commits touched an owned object, what was dumped of them holds
     // as of `after`: under a steady stream of foreign commits a dump of
     // 10,000 forwardings would otherwise never come out consistent.
     if (events_) events_->catch_up();
-    if (!events_ || !events_->untouched(before, after))
+    if (!events_ || !events_->untouched(before, after)) {
+      view_.reset();
       return KernelError{EAGAIN, "the nftables ruleset changed while it was dumped"};
+    }
   }
   out = std::move(s);
-  planned_gen_ = after;
-  view_ = NftView{after, {}, dumped_stamp_};
+  planned_gen_ = view_->gen;
   lent_ = true;
   return std::nullopt;
 }
