@@ -106,8 +106,9 @@ std::optional<KernelError> NftKernel::snapshot(NftState& out) {
     // those commits touched an owned object, what was dumped of them holds
     // as of `after`: under a steady stream of foreign commits a dump of
     // 10,000 forwardings would otherwise never come out consistent.
+    // Events lost on the way forget the view: then the dump is read again.
     if (events_) events_->catch_up();
-    if (!events_ || !events_->untouched(before, after)) {
+    if (!events_ || !events_->untouched(before, after) || !view_) {
       view_.reset();
       return KernelError{EAGAIN, "the nftables ruleset changed while it was dumped"};
     }

@@ -40,8 +40,10 @@ class NftKernel {
   // The owned chains (with their rules), counters and maps, and which of
   // the tables they live in exist. When the ruleset generation equals the
   // view's, that is the view (one request). Otherwise everything is dumped,
-  // with the generation read before and after; if it moved, EAGAIN (the
-  // caller retries the whole snapshot), else the result becomes the view.
+  // with the generation read before and after; if it moved, the dump
+  // stands only when the events show that no commit meanwhile touched an
+  // owned object (else EAGAIN: the caller retries the whole snapshot).
+  // The result becomes the view, moved along by the events read since.
   // The view's state is moved into `out`, not copied: give_back() returns
   // it once the caller has planned. Until then the view is lent, and a
   // snapshot, a committed batch or view() finds none (a full dump follows).

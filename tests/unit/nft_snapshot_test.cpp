@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include "backends/nft_codec.hpp"
@@ -92,66 +93,97 @@ bool has_nat(const NftState& s) {
          s.tables.end();
 }
 
-TEST_CASE("a dump that raced foreign commits keeps following the events read after it") {
-  own_namespace();
-  auto k = open_nft();
-  REQUIRE(nft_owned_table(NftFamily::ip, "nat"));
-  Op nat = NftTableAdd{{NftFamily::ip, "nat"}};
-  REQUIRE(k->send({&nat}).empty());
-  Events events(*k);
-  k->set_events(&events);
-  Foreign foreign;
-
-  // The Foreign program commits without pause while the view is dumped
-  // again, until a dump sees the generation move under it. When the
-  // snapshot then reads the events, one more commit has landed after the
-  // generation it read last: the events announce it along with the rest.
-  bool raced = false;
-  for (int attempt = 0; attempt < 200 && !raced; attempt++) {
-    k->set_view(std::nullopt);
-    std::atomic<bool> stop = false;
-    std::atomic<int> commits = 0;
-    std::thread storm([&] {
-      for (; !stop; commits++) foreign.commit();
-    });
-    while (commits == 0) std::this_thread::yield();  // it has begun
-    auto halt = [&] {
-      if (!storm.joinable()) return;
-      stop = true;
-      storm.join();
-    };
-    events.calls = 0;
-    events.before_reading = [&] {
-      if (events.calls < 2) return;  // the first look, before the dump
-      halt();
-      foreign.commit();
-    };
-    NftState s;
-    auto e = k->snapshot(s);
-    halt();
-    events.before_reading = nullptr;
-    raced = events.calls == 2;
-    if (!raced) {
-      k->give_back(std::move(s));
-      continue;
-    }
-    INFO("attempt ", attempt);
-    REQUIRE_FALSE(e);  // every commit that raced the dump was foreign
-    CHECK(has_nat(s));
-    k->give_back(std::move(s));
-    // A batch planned from that dump is of the generation the events
-    // reached, past the last one the dump read: the kernel accepts it.
-    CHECK(k->send({&nat}).empty());
-    // The view followed the commits after the dump (the batch above kept
-    // it current too): the next snapshot needs no dump.
-    const uint64_t dumps = k->full_dumps();
-    NftState again;
-    REQUIRE_FALSE(k->snapshot(again));
-    CHECK(k->full_dumps() == dumps);
-    CHECK(has_nat(again));
+// netkeep's kernel with an owned table, the events it follows, and the
+// Foreign program.
+struct Race {
+  Race() {
+    own_namespace();
+    k = open_nft();
+    REQUIRE(nft_owned_table(NftFamily::ip, "nat"));
+    REQUIRE(k->send({&nat}).empty());
+    events = std::make_unique<Events>(*k);
+    k->set_events(events.get());
+    foreign = std::make_unique<Foreign>();
   }
-  REQUIRE_MESSAGE(raced, "no dump in 200 raced the Foreign program's commits");
-  CHECK(foreign.failed == 0);
+  // A snapshot dumped in full while the Foreign program commits without
+  // pause, tried again until the generation moves under the dump. When
+  // the snapshot reads the events to judge the dump, `judged` runs first:
+  // the Foreign program has stopped by then.
+  std::optional<KernelError> raced_snapshot(NftState& s, const std::function<void()>& judged) {
+    for (int attempt = 0; attempt < 200; attempt++) {
+      k->set_view(std::nullopt);
+      std::atomic<bool> stop = false;
+      std::atomic<int> commits = 0;
+      std::thread storm([&] {
+        for (; !stop; commits++) foreign->commit();
+      });
+      while (commits == 0) std::this_thread::yield();  // it has begun
+      auto halt = [&] {
+        if (!storm.joinable()) return;
+        stop = true;
+        storm.join();
+      };
+      events->calls = 0;
+      events->before_reading = [&] {
+        if (events->calls < 2) return;  // the first look, before the dump
+        halt();
+        judged();
+      };
+      s = {};
+      auto e = k->snapshot(s);
+      halt();
+      events->before_reading = nullptr;
+      if (events->calls == 2) return e;
+      k->give_back(std::move(s));
+    }
+    FAIL("no dump in 200 raced the Foreign program's commits");
+    return std::nullopt;
+  }
+  Op nat = NftTableAdd{{NftFamily::ip, "nat"}};
+  std::unique_ptr<NftKernel> k;
+  std::unique_ptr<Events> events;
+  std::unique_ptr<Foreign> foreign;
+};
+
+TEST_CASE("a dump that raced foreign commits keeps following the events read after it") {
+  Race race;
+  auto& k = race.k;
+  // One more commit lands after the generation the snapshot read last:
+  // the events announce it along with the rest.
+  NftState s;
+  REQUIRE_FALSE(race.raced_snapshot(s, [&] { race.foreign->commit(); }));
+  CHECK(has_nat(s));
+  k->give_back(std::move(s));
+  // A batch planned from that dump is of the generation the events
+  // reached, past the last one the dump read: the kernel accepts it.
+  CHECK(k->send({&race.nat}).empty());
+  // The view followed the commits after the dump (the batch above kept it
+  // current too): the next snapshot needs no dump.
+  const uint64_t dumps = k->full_dumps();
+  NftState again;
+  REQUIRE_FALSE(k->snapshot(again));
+  CHECK(k->full_dumps() == dumps);
+  CHECK(has_nat(again));
+  CHECK(race.foreign->failed == 0);
+}
+
+TEST_CASE("events lost while a raced dump is judged: it is dumped again") {
+  Race race;
+  auto& k = race.k;
+  // The daemon forgets the view when its event socket overran; the events
+  // it did read still show only foreign commits.
+  NftState s;
+  auto e = race.raced_snapshot(s, [&] {
+    race.foreign->commit();
+    k->set_view(std::nullopt);
+  });
+  REQUIRE(e);
+  CHECK(e->code == EAGAIN);
+  const uint64_t dumps = k->full_dumps();
+  NftState again;
+  REQUIRE_FALSE(k->snapshot(again));
+  CHECK(k->full_dumps() == dumps + 1);
+  CHECK(has_nat(again));
 }
 
 }  // namespace
