@@ -183,7 +183,7 @@ TEST_CASE("doctor: findings as JSON") {
   CHECK(to_json(fs) ==
         "{\"findings\": [\n  {\"severity\": \"error\", \"what\": \"a \\\"quoted\\\" thing\", "
         "\"fix\": \"do x\"}\n]}\n");
-  CHECK(to_json({}) == "{\"findings\": []}\n");
+  CHECK(to_json(std::vector<Finding>{}) == "{\"findings\": []}\n");
 }
 
 TEST_CASE("leases: one past its time, none while uplink0 has no address, a client configuring it too") {
