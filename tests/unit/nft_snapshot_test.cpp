@@ -59,7 +59,10 @@ class Foreign {
 // up reads every commit made so far.
 class Events : public NftEvents {
  public:
-  explicit Events(NftKernel& k) : k_(k), sock_(std::move(*nl::Socket::open(NETLINK_NETFILTER))) {
+  explicit Events(NftKernel& k) : k_(k) {
+    auto sock = nl::Socket::open(NETLINK_NETFILTER);
+    REQUIRE(sock);
+    sock_ = std::move(*sock);
     seen_ = generation();
   }
   void catch_up() override {
@@ -85,7 +88,7 @@ class Events : public NftEvents {
   }
   NftKernel& k_;
   std::unique_ptr<nl::Socket> sock_;
-  uint32_t seen_;
+  uint32_t seen_ = 0;
 };
 
 bool has_nat(const NftState& s) {
