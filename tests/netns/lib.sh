@@ -62,8 +62,10 @@ nk() {  # nk NS ARGS...: run netkeep inside NS
 }
 
 # A sanitized build runs several times slower, so timing bounds are looser
-# there. gcc's ASan links libasan; clang's carries its runtime inside.
+# there (within). gcc's ASan links libasan; clang's carries its runtime inside.
 sanitized() { ldd "$NETKEEP" 2>/dev/null | grep -q libasan || grep -qa __asan_init "$NETKEEP"; }
+SANITIZED=0
+sanitized && SANITIZED=1
 
 pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
@@ -241,11 +243,16 @@ wait_until() {
 }
 
 # within MS DESC COMMAND...: passes when COMMAND succeeds within MS
-# milliseconds of the call.
+# milliseconds of the call. The plain build is held to MS. Under ASan,
+# several times slower and beside the package build in tools/test, the
+# bound is three times MS, and the line says so: that run looks for
+# memory errors on the same paths, not for the product's latency.
 within() {
   local ms=$1 desc=$2; shift 2
-  if wait_until "$ms" "$@"; then pass "$desc ($WAITED ms)"; return 0; fi
-  fail "$desc: not within $ms ms"; return 1
+  local limit=$ms asan=""
+  if [ "$SANITIZED" = 1 ]; then limit=$((ms * 3)) asan="; under ASan the bound is $((ms * 3)) ms"; fi
+  if wait_until "$limit" "$@"; then pass "$desc ($WAITED ms$asan)"; return 0; fi
+  fail "$desc: not within $limit ms"; return 1
 }
 
 # listening NS PROTO PORT: a socket in NS is bound to PORT (tcp: listening)
