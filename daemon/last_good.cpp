@@ -46,19 +46,19 @@ double LastGood::kept_at() const {
   return t.empty() ? 0 : std::atof(t.c_str());
 }
 
-std::optional<std::string> LastGood::keep() {
+std::optional<KernelError> LastGood::keep() {
   // The fingerprint is removed first and written last: a copy cut short
   // has none, and is never taken for a good one.
   ::unlink((dir_ / "fingerprint").c_str());
   for (const char* name : kOperatorFiles) {
     FileText t = read_regular_file(config_ / name);
     if (t.result == ReadResult::error)
-      return fmt::format("{}: {}", (config_ / name).string(), t.error);
+      return KernelError{t.code, t.error, (config_ / name).string()};
     if (t.result == ReadResult::missing) {
       ::unlink((dir_ / name).c_str());
       continue;
     }
-    if (auto e = files::write_own(dir_ / name, t.text)) return e->str();
+    if (auto e = files::write_own(dir_ / name, t.text)) return e;
   }
   ::chmod(dir_.c_str(), 0700);
   for (const char* lease : kLeaseDirs) {
@@ -66,13 +66,12 @@ std::optional<std::string> LastGood::keep() {
     std::error_code ec;
     if (std::filesystem::is_symlink(link, ec)) continue;
     std::filesystem::create_directory_symlink(std::filesystem::absolute(config_ / lease), link, ec);
-    if (ec) return fmt::format("{}: {}", link.string(), ec.message());
+    if (ec) return KernelError{ec.value(), ec.message(), link.string()};
   }
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  if (auto e = files::write_own(dir_ / "kept-at", fmt::format("{:.3f}\n", now))) return e->str();
-  if (auto e = files::write_own(dir_ / "fingerprint", fingerprint())) return e->str();
-  return std::nullopt;
+  if (auto e = files::write_own(dir_ / "kept-at", fmt::format("{:.3f}\n", now))) return e;
+  return files::write_own(dir_ / "fingerprint", fingerprint());
 }
 
 }  // namespace netkeep

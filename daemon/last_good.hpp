@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "reconciler/kernel.hpp"
+
 namespace netkeep {
 
 class LastGood {
@@ -23,7 +25,7 @@ class LastGood {
   double kept_at() const;  // Unix time it was kept; 0 when none
   // Keeps the live operator's files as the last good config. The error
   // names the file.
-  std::optional<std::string> keep();
+  std::optional<KernelError> keep();
   const std::filesystem::path& dir() const { return dir_; }
 
  private:

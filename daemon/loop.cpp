@@ -233,7 +233,7 @@ void Loop::judge_config(const std::string& fingerprint, bool changed) {
 void Loop::keep_good(const std::string& why) {
   if (auto e = opts_.last_good->keep()) {
     log("confirm: error: keeping the last good config in {}: {}", opts_.last_good->dir().string(),
-        *e);
+        e->str());
     return;
   }
   metrics_.last_good(opts_.last_good->kept_at());

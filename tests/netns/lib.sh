@@ -62,10 +62,13 @@ nk() {  # nk NS ARGS...: run netkeep inside NS
 }
 
 # A sanitized build runs several times slower, so timing bounds are looser
-# there (within). gcc's ASan links libasan; clang's carries its runtime inside.
-sanitized() { ldd "$NETKEEP" 2>/dev/null | grep -q libasan || grep -qa __asan_init "$NETKEEP"; }
+# there (within). gcc's ASan links libasan; clang's carries its runtime
+# inside. Asked once: the binary is large.
 SANITIZED=0
-sanitized && SANITIZED=1
+if ldd "$NETKEEP" 2>/dev/null | grep -q libasan || grep -qa __asan_init "$NETKEEP"; then
+  SANITIZED=1
+fi
+sanitized() { [ "$SANITIZED" = 1 ]; }
 
 pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
@@ -250,7 +253,7 @@ wait_until() {
 within() {
   local ms=$1 desc=$2; shift 2
   local limit=$ms asan=""
-  if [ "$SANITIZED" = 1 ]; then limit=$((ms * 3)) asan="; under ASan the bound is $((ms * 3)) ms"; fi
+  if sanitized; then limit=$((ms * 3)) asan="; under ASan the bound is $((ms * 3)) ms"; fi
   if wait_until "$limit" "$@"; then pass "$desc ($WAITED ms$asan)"; return 0; fi
   fail "$desc: not within $limit ms"; return 1
 }
