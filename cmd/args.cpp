@@ -75,6 +75,10 @@ std::optional<int> parse_args(const std::vector<std::string>& args, Args& a) {
       std::string v;
       if (!value(v) || (a.resync = std::atoi(v.c_str())) <= 0)
         return usage_error("--resync needs a number of seconds greater than 0");
+    } else if (s == "--log-queue" && a.command == "run") {
+      std::string v;
+      if (!value(v) || (a.log_queue = std::atoi(v.c_str())) <= 0)
+        return usage_error("--log-queue needs a number of lines greater than 0");
     } else if (a.command.empty() && s == "lease") {
       // Its own arguments: a DHCP client's event (cmd/lease.cpp).
       a.command = s;

@@ -15,6 +15,7 @@ struct Args {
   std::string metrics;
   std::vector<std::string> notify_pidfiles;
   int resync = 300;
+  int log_queue = 1000;  // run --log-queue LINES
   bool json = false;
   bool nft = false;  // plan --nft
   bool check = false;

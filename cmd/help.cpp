@@ -17,7 +17,7 @@ Usage:
   netkeep doctor [--config DIR] [--root DIR] [--json]  find what keeps the config from working
   netkeep lease [--config DIR] dhcpcd | udhcpc EVENT   a DHCP client's script
   netkeep run   [--config DIR] [--root DIR] [--metrics HOST:PORT] [--notify-pidfile PATH]...
-                [--resync SECONDS] [--confirm SECONDS --check CHECK...]
+                [--resync SECONDS] [--log-queue LINES] [--confirm SECONDS --check CHECK...]
   netkeep --version
   netkeep COMMAND --help
 
@@ -211,7 +211,7 @@ lease files are left as they were (exit status 1).
 )"},
     {"run", R"(Usage: netkeep run [--config DIR] [--root DIR] [--metrics HOST:PORT]
                    [--notify-pidfile PATH]... [--resync SECONDS]
-                   [--confirm SECONDS --check CHECK...]
+                   [--log-queue LINES] [--confirm SECONDS --check CHECK...]
 
 The reconcile daemon. Reconciles at start, then whenever a config file
 changes (inotify, including files renamed into place and lease directories
@@ -227,6 +227,8 @@ the whole conntrack table each time (netkeep_conntrack_dumps_total).
   --notify-pidfile PATH   after a reconcile that changed something, send
                           SIGUSR1 to the pid in PATH (repeatable)
   --resync SECONDS        period of the full resync (default 300)
+  --log-queue LINES       log lines held while the log's reader is behind
+                          (default 1000); past that they are dropped
   --confirm SECONDS       a reconcile that applied a changed config must be
                           confirmed by the checks within SECONDS (as for
                           apply: all passing 3 times in a row), or the daemon
@@ -242,7 +244,14 @@ the kernel to it until one of the config files changes again. Metrics:
 netkeep_rollbacks_total{reason}, netkeep_confirm_pending,
 netkeep_last_good_timestamp_seconds.
 
-Logs go to stderr, one line per applied op and per error. With systemd
+Logs go to stderr: a reconcile logs each op it applied and each error, or,
+for a large one, the count of ops of each kind and the first 20 (netkeep
+show and plan --json list the rest); errors are listed up to 10 of each
+kind, with a count beyond. The daemon never waits on its log: a thread of
+its own writes it, and while the reader (journald) is behind, up to
+--log-queue lines wait; past that, lines are dropped, counted in
+netkeep_log_lines_dropped_total, and one line says how many once the
+reader is back. With systemd
 (Type=notify), READY=1 is sent after the first reconcile and WATCHDOG=1
 when WatchdogSec= is set. SIGTERM or SIGINT: exit 0 after the reconcile in
 flight; nothing is torn down, the router keeps routing.

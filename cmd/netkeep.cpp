@@ -353,6 +353,7 @@ int cmd_run(const Args& a) {
   o.metrics = a.metrics;
   o.notify_pidfiles = a.notify_pidfiles;
   o.resync = std::chrono::seconds(a.resync);
+  o.log_queue = static_cast<size_t>(a.log_queue);
   o.confirm = std::chrono::seconds(a.confirm);
   o.checks = std::move(*checks);
   return run_daemon(o);

@@ -5,10 +5,13 @@
 #include <linux/rtnetlink.h>
 #include <malloc.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <memory>
 
 #include "backends/linux_kernel.hpp"
+#include "daemon/log.hpp"
 #include "daemon/shell.hpp"
 #include "daemon/watch.hpp"
 
@@ -64,10 +67,6 @@ class LinuxShellKernel : public ShellKernel {
   std::optional<FlowEvents> flows_;
 };
 
-void log_line(const std::string& line) {
-  fmt::print(stderr, "netkeep: {}\n", line);
-}
-
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
@@ -86,6 +85,11 @@ int run_daemon(const DaemonOptions& options) {
     fds.rlim_cur = fds.rlim_max;
     setrlimit(RLIMIT_NOFILE, &fds);
   }
+  // A log reader that went away (EPIPE) must not end the router's
+  // reconciler; the metrics server's peers may go away too.
+  ::signal(SIGPIPE, SIG_IGN);
+  LogWriter log(STDERR_FILENO, options.log_queue);
+  auto log_line = [&log](const std::string& line) { log.line(line); };
   auto linux_kernel = LinuxKernel::open(options.root);
   if (!linux_kernel) {
     log_line(linux_kernel.error().str());
@@ -100,7 +104,7 @@ int run_daemon(const DaemonOptions& options) {
                                            RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF});
   sources.nft =
       std::make_unique<NetlinkWatch>(NETLINK_NETFILTER, std::vector<unsigned>{NFNLGRP_NFTABLES});
-  Shell shell(options, kernel, std::move(sources), log_line);
+  Shell shell(options, kernel, std::move(sources), log_line, [&log] { return log.dropped(); });
   return shell.run();
 }
 

@@ -19,6 +19,7 @@ struct DaemonOptions {
   std::string metrics;  // HOST:PORT; empty: off
   std::vector<std::string> notify_pidfiles;
   std::chrono::seconds resync{300};
+  size_t log_queue = 1000;  // lines held while the log's reader is behind (log.hpp)
   // --confirm SECONDS --check ...: a new config that changes the kernel
   // must pass the checks, or the last good config comes back.
   std::chrono::seconds confirm{0};

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "backends/nft_codec.hpp"
+#include "daemon/reconcile_log.hpp"
 #include "daemon/relevance.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile_memo.hpp"
@@ -164,32 +165,15 @@ void Loop::run_reconcile() {
   // see nft_event.)
   last_ = std::move(rc.snapshot);
 
-  for (const auto& d : rc.diags) log("reconcile {}: {}", n, d.str());
-  for (const auto& w : rc.plan.warnings) log("reconcile {}: warning: {}", n, w);
-  for (const auto& why : rc.replanned) log("reconcile {}: planned again: {}", n, why);
-  if (rc.snapshot_error)
-    log("reconcile {}: error: reading the kernel's state: {}", n, rc.snapshot_error->str());
-  auto applied = [&](const Op& op) {
-    log("reconcile {}: {}", n, to_text(op));
-    metrics_.applied(op_kind(op));
-  };
-  for (const Op& op : rc.applied_before) applied(op);
-  for (size_t i : rc.result.applied) applied(rc.plan.ops[i]);
-  for (const auto& f : rc.result.failures) log("reconcile {}: error: {}", n, to_text(f));
+  for (const auto& line : reconcile_log_lines({n, asked_by()}, rc)) log("{}", line);
+  for (const Op& op : rc.applied_before) metrics_.applied(op_kind(op));
+  for (size_t i : rc.result.applied) metrics_.applied(op_kind(rc.plan.ops[i]));
   // A bad config file is reported, not retried: its inotify event will
   // come when someone fixes it. Kernel errors are retried with backoff.
   const bool failed = rc.snapshot_error || !rc.result.ok();
   metrics_.reconciled(!failed && !has_errors(rc.diags), seconds, unix_now());
   metrics_.leases(rc.lease4_valid_until, rc.lease6_valid_until);
   metrics_.flows_ended(rc.result.flows_ended_tcp, rc.result.flows_ended_udp);
-  if (rc.result.flows_ended_tcp + rc.result.flows_ended_udp > 0)
-    log("reconcile {}: flows in flight ended: {} tcp, {} udp (conntrack entries deleted)", n,
-        rc.result.flows_ended_tcp, rc.result.flows_ended_udp);
-  log("reconcile {}: {} ops applied, {} failed, {:.1f} ms (asked for by {}; config {:.1f}, "
-      "kernel read {:.1f}, plan {:.1f}, write {:.1f} ms)",
-      n, rc.applied_before.size() + rc.result.applied.size(), rc.result.failures.size(),
-      seconds * 1000, asked_by(), rc.times.config * 1000, rc.times.snapshot * 1000,
-      rc.times.plan * 1000, rc.times.execute * 1000);
 
   if (rc.changed() && hooks_.changed) hooks_.changed();
   if (confirming && !failed && !has_errors(rc.diags) && config == opts_.config)

@@ -17,6 +17,14 @@ void Metrics::reconciled(bool ok, double seconds, double now_unix) {
   if (ok) last_success_ = now_unix;
 }
 
+std::string log_metrics(uint64_t lines_dropped) {
+  return fmt::format(
+      "# HELP netkeep_log_lines_dropped_total Log lines dropped because the log's reader was "
+      "behind.\n# TYPE netkeep_log_lines_dropped_total counter\n"
+      "netkeep_log_lines_dropped_total {}\n",
+      lines_dropped);
+}
+
 std::string Metrics::render(const std::vector<NftCounter>& counters, uint64_t nft_dumps,
                             const std::vector<NftMap>& forwardings,
                             const std::vector<NftKeySet>& pinholes,

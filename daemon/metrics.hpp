@@ -12,6 +12,10 @@
 
 namespace netkeep {
 
+// The log's own counter (daemon/log.hpp): lines dropped while its reader
+// was behind.
+std::string log_metrics(uint64_t lines_dropped);
+
 class Metrics {
  public:
   void reconciled(bool ok, double seconds, double now_unix);

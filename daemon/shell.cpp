@@ -63,7 +63,8 @@ class AsioClock : public Clock {
 
 class Shell::Impl {
  public:
-  Impl(const DaemonOptions& options, ShellKernel& kernel, ShellSources sources, Log log);
+  Impl(const DaemonOptions& options, ShellKernel& kernel, ShellSources sources, Log log,
+       std::function<uint64_t()> log_dropped);
   ~Impl();
   std::optional<int> start();
   std::string render_metrics();
@@ -73,6 +74,7 @@ class Shell::Impl {
   ShellKernel& kernel_;
   ShellSources sources_;
   Log log_;
+  std::function<uint64_t()> log_dropped_;
   std::unique_ptr<Clock> clock_;
   LastGood last_good_;
   Loop loop_;
@@ -127,11 +129,13 @@ class Shell::Impl::Events : public NftEvents {
   Impl& s_;
 };
 
-Shell::Impl::Impl(const DaemonOptions& o, ShellKernel& kernel, ShellSources sources, Log log)
+Shell::Impl::Impl(const DaemonOptions& o, ShellKernel& kernel, ShellSources sources, Log log,
+                  std::function<uint64_t()> log_dropped)
     : opts_(o),
       kernel_(kernel),
       sources_(std::move(sources)),
       log_(std::move(log)),
+      log_dropped_(std::move(log_dropped)),
       clock_(std::make_unique<AsioClock>(io_)),
       last_good_(o.config, std::filesystem::path(o.root) / "var/lib/netkeep/last-good"),
       loop_(loop_options(o), kernel.reader(), kernel.writer(), kernel, *clock_, hooks(o)),
@@ -269,13 +273,16 @@ std::string Shell::Impl::render_metrics() {
   auto pinholes = kernel_.read_pinhole_counters();
   if (!pinholes) log_("metrics: reading the pinholes: " + pinholes.error().str());
   return loop_.metrics().render(
-      counters ? *counters : std::vector<NftCounter>{}, kernel_.nft_full_dumps(),
-      forwardings ? *forwardings : std::vector<NftMap>{},
-      pinholes ? *pinholes : std::vector<NftKeySet>{}, kernel_.flow_dumps());
+             counters ? *counters : std::vector<NftCounter>{}, kernel_.nft_full_dumps(),
+             forwardings ? *forwardings : std::vector<NftMap>{},
+             pinholes ? *pinholes : std::vector<NftKeySet>{}, kernel_.flow_dumps()) +
+         log_metrics(log_dropped_ ? log_dropped_() : 0);
 }
 
-Shell::Shell(const DaemonOptions& options, ShellKernel& kernel, ShellSources sources, Log log)
-    : impl_(std::make_unique<Impl>(options, kernel, std::move(sources), std::move(log))) {}
+Shell::Shell(const DaemonOptions& options, ShellKernel& kernel, ShellSources sources, Log log,
+             std::function<uint64_t()> log_dropped)
+    : impl_(std::make_unique<Impl>(options, kernel, std::move(sources), std::move(log),
+                                   std::move(log_dropped))) {}
 
 Shell::~Shell() = default;
 

@@ -49,8 +49,10 @@ struct ShellSources {
 
 class Shell {
  public:
-  using Log = std::function<void(const std::string&)>;  // one line
-  Shell(const DaemonOptions& options, ShellKernel& kernel, ShellSources sources, Log log);
+  using Log = std::function<void(const std::string&)>;  // one line, never blocking
+  // `log_dropped`: the log's lines dropped so far, for /metrics (log.hpp).
+  Shell(const DaemonOptions& options, ShellKernel& kernel, ShellSources sources, Log log,
+        std::function<uint64_t()> log_dropped = {});
   ~Shell();
   Shell(const Shell&) = delete;
   Shell& operator=(const Shell&) = delete;

@@ -71,7 +71,9 @@ fi
 sanitized() { [ "$SANITIZED" = 1 ]; }
 
 pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
+# A failure is also noted in a file, so that one in a $(...) subshell
+# (monitor_stop's) still fails the test.
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1" | tee -a "$WORK/failures"; }
 
 # check DESC COMMAND...: passes when the command succeeds
 check() {
@@ -106,6 +108,7 @@ config_from() {  # config_from CASE: copy testdata/CASE/config to a fresh dir, p
 }
 
 finish() {
+  [ -f "$WORK/failures" ] && FAILED=$(wc -l <"$WORK/failures")
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" = 0 ]
 }
@@ -181,6 +184,20 @@ forwardings() {  # single ports (a hash map), then ranges (interval maps)
   done
 }
 
+# fw_n N [EXTRA]...: $CFG/portforwardings.json, written atomically: N tcp
+# forwardings (ports 1000...), and each port EXTRA in their middle
+fw_n() {
+  python3 - "$@" >"$CFG/.pf" <<'PY'
+import json, sys
+n = int(sys.argv[1]); extra = sys.argv[2:]
+f = [{"port": str(1000 + i), "dest_addr": "10.10.0.%d" % (2 + i % 250), "dest_port": str(1000 + i)} for i in range(n)]
+for p in extra:
+    f.insert(n // 2, {"port": p, "dest_addr": "10.10.0.9", "dest_port": p})
+json.dump({"forwardings": f}, sys.stdout)
+PY
+  mv "$CFG/.pf" "$CFG/portforwardings.json"
+}
+
 # chain_handles NS FAMILY TABLE CHAIN: "handle rule-text" lines
 chain_handles() {
   ip netns exec "$1" nft -a -n list chain "$2" "$3" "$4" | sed -nE 's/^\t\t(.*) # handle ([0-9]+)$/\2 \1/p'
@@ -190,40 +207,62 @@ dad_done() { [ -z "$(ip -n "$1" -6 addr show tentative)" ]; }  # dad_done NS
 
 # Event monitors in the background. A start returns once its monitor
 # provably listens: it makes a marker event, again and again, until that
-# shows up in FILE. monitor_stop prints the events that came after it.
-#   ip_monitor_start NS FILE WHAT...: `ip -o monitor WHAT`; the marker is
-#     a new txqueuelen on lo, which nothing else in the tests touches
-#   nft_monitor_start NS FILE: `nft monitor`; the marker is a table added
+# shows up in FILE. monitor_stop makes an end marker the same way and
+# prints the events between the two: everything that happened before the
+# end marker was made has been reported by then, however slow the machine.
+#   ip_monitor_start NS FILE WHAT...: `ip -o monitor WHAT` (WHAT includes
+#     link); the markers are new MTUs of lo (61001... to start, 62001... to
+#     end), which nothing else in the tests touches
+#   nft_monitor_start NS FILE: `nft monitor`; the markers are tables added
 #     and deleted again
 ip_monitor_start() {
   local ns=$1 file=$2; shift 2
   ip -n "$ns" -o monitor "$@" >"$file" 2>&1 &
-  MONITOR=$!
-  monitor_mark "$file" ' lo: ' lo_mark "$ns"
+  MONITOR=$! MONITOR_NS=$ns MONITOR_KIND=ip
+  monitor_mark "$file" ' lo: .* mtu 61[0-9][0-9][0-9] ' lo_mark "$ns" 61000
 }
 nft_monitor_start() {
   ip netns exec "$1" nft monitor >"$2" 2>&1 &
-  MONITOR=$!
-  monitor_mark "$2" '^# new generation' table_mark "$1"  # a transaction's last line
+  MONITOR=$! MONITOR_NS=$1 MONITOR_KIND=nft
+  monitor_mark "$2" '^# new generation' table_mark "$1" netkeep_test_mark  # a transaction's last line
 }
-lo_mark() { ip -n "$1" link set lo txqueuelen $((2000 + $2)); }
-table_mark() { ip netns exec "$1" nft "add table ip netkeep_test_mark; delete table ip netkeep_test_mark"; }
-monitor_mark() {  # monitor_mark FILE PATTERN COMMAND...: COMMAND gets a count
+lo_mark() { ip -n "$1" link set lo mtu $(($2 + $3)); }  # lo_mark NS BASE N
+table_mark() { ip netns exec "$1" nft "add table ip $2; delete table ip $2"; }  # table_mark NS NAME
+monitor_mark() {  # monitor_mark FILE PATTERN COMMAND ARGS...: COMMAND gets a count last
   local file=$1 pattern=$2 i; shift 2
   for i in $(seq 1 500); do
     "$@" "$i"
-    grep -q "$pattern" "$file" && break
+    grep -qE "$pattern" "$file" && break
     sleep 0.01
   done
-  grep -q "$pattern" "$file" || fail "the monitor showed no marker event: it sees nothing"
+  grep -qE "$pattern" "$file" || fail "the monitor showed no marker event: it sees nothing"
   MONITOR_FILE=$file
   MONITOR_MARK=$(wc -l <"$file")
 }
 monitor_stop() {
-  sleep 0.3
+  local from=$((MONITOR_MARK + 1)) end="" i
+  local pattern=' lo: .* mtu 62[0-9][0-9][0-9] '
+  [ "$MONITOR_KIND" = nft ] && pattern='netkeep_test_end'
+  for i in $(seq 1 500); do
+    if [ "$MONITOR_KIND" = nft ]; then table_mark "$MONITOR_NS" netkeep_test_end; else lo_mark "$MONITOR_NS" 62000 "$i"; fi
+    end=$(awk -v from="$from" -v pat="$pattern" 'NR >= from && $0 ~ pat { print NR; exit }' "$MONITOR_FILE")
+    [ -n "$end" ] && break
+    sleep 0.01
+  done
   kill "$MONITOR"
   wait "$MONITOR" 2>/dev/null || true
-  tail -n +$((MONITOR_MARK + 1)) "$MONITOR_FILE"
+  if [ -z "$end" ]; then
+    fail "the monitor showed no end marker: its events may be incomplete"
+    end=$(($(wc -l <"$MONITOR_FILE") + 1))
+  fi
+  # A start marker made twice may have been reported after the count:
+  # its lines (and its transaction's generation) are not the test's.
+  [ "$end" -gt "$from" ] || return 0
+  sed -n "${from},$((end - 1))p" "$MONITOR_FILE" |
+    awk '/netkeep_test_mark/ { mark = 1; next }
+         mark && /^# new generation/ { mark = 0; next }
+         / lo: / { next }
+         { mark = 0; print }'
 }
 
 local_traffic() {  # local_traffic NS: a few UDP datagrams over loopback (no ping here)
@@ -265,16 +304,24 @@ listening() {
 }
 
 # daemon_start NS ARGS...: netkeep run in the background; DAEMON is its pid,
-# DAEMON_LOG its stderr, each line prefixed with the millisecond it arrived.
+# DAEMON_LOG its stderr, each line prefixed with the millisecond it arrived
+# (the clock of now_ms). One reader for the whole log, not a process per
+# line: the daemon's log is never what a test waits for.
 daemon_start() {
   local ns=$1; shift
   DAEMON_LOG="$WORK/daemon.log"
-  ip netns exec "$ns" "$NETKEEP" run "$@" 2> >(while IFS= read -r line; do
-    echo "$(now_ms) $line"; done >"$DAEMON_LOG") &
+  : >"$DAEMON_LOG"
+  ip netns exec "$ns" "$NETKEEP" run "$@" 2> >(exec python3 -c '
+import sys, time
+with open(sys.argv[1], "ab", buffering=0) as out:
+    for line in iter(sys.stdin.buffer.readline, b""):
+        out.write(b"%d %s" % (time.time_ns() // 1000000, line))
+' "$DAEMON_LOG") &
   DAEMON=$!
 }
 reconciles() { grep -c 'ops applied' "$DAEMON_LOG" || true; }
-# settle: waits until the daemon has run no reconcile for 500 ms
+# settle: waits until the daemon has run no reconcile for 500 ms; fails
+# (and says so) when it has not settled within 25 s.
 settle() {
   local n=-1 m
   for _ in $(seq 1 50); do
@@ -283,6 +330,8 @@ settle() {
     n=$m
     sleep 0.5
   done
+  fail "the daemon did not settle: it was still reconciling after 25 s ($(reconciles) reconciles)"
+  return 1
 }
 
 kernel_has_wireguard() {  # in a scratch namespace, so the host is never touched

@@ -106,7 +106,9 @@ wait "$APPLY" 2>/dev/null
 T=$(wait_for 6000 has_addr 10.10.0.1/24)
 within_ms "SIGKILLed apply: the old address is back within the deadline + 1 s" 4000 "$(since "$START")"
 check "and the new one is gone" bash -c "! ip -n $R -4 -o addr show dev lan0 | grep -qF ' 10.10.1.1/24 '"
-sleep 0.3
+# The watchdog ends the journal after its last write: waited for.
+rolled_back() { nk "$R" confirm --root "$ROOT" --status 2>&1 | grep -qF "rolled back at"; }
+within 5000 "the watchdog records the rollback" rolled_back
 status "nothing is pending afterwards" 0 nk "$R" confirm --root "$ROOT" --status
 contains "status says how the last one ended" "$(cat "$WORK/out")" "rolled back at"
 
@@ -135,8 +137,7 @@ check "the address is as before the apply again" has_addr 10.10.1.1/24
 exited "the waiting apply exits 4" 4
 for sig in TERM HUP INT; do
   apply_bg --confirm 30
-  wait_for 5000 has_addr 10.10.0.1/24 >/dev/null
-  sleep 0.2
+  wait_for 5000 waiting >/dev/null  # its signal handlers are in place
   kill -$sig "$APPLY"
   T=$(wait_for 2000 has_addr 10.10.1.1/24)
   within_ms "SIG$sig to the waiting apply rolls back at once" 1500 "$T"

@@ -59,6 +59,8 @@ OTHERS=$(others)
 contains "  (they hold its chain and set)" "$OTHERS" "2001:db8::99"
 
 # Servers: TCP and UDP listeners that answer with a tag, in L and in R.
+# Every socket is bound in the main thread, UDP last: once the last port's
+# UDP socket is bound, the server listens on all of them.
 cat >"$WORK/srv.py" <<'PY'
 import socket, sys, threading
 def tcp(fam, port):
@@ -68,20 +70,25 @@ def tcp(fam, port):
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", port))
     s.listen(16)
-    while True:
-        c, _ = s.accept()
-        c.sendall(b"hello %d\n" % port)
-        c.close()
+    def serve():
+        while True:
+            c, _ = s.accept()
+            c.sendall(b"hello %d\n" % port)
+            c.close()
+    return serve
 def udp(port):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.bind(("::", port))
-    while True:
-        d, a = s.recvfrom(100)
-        s.sendto(b"udp " + d, a)
+    def serve():
+        while True:
+            d, a = s.recvfrom(100)
+            s.sendto(b"udp " + d, a)
+    return serve
+servers = []
 for p in map(int, sys.argv[1:]):
-    for f in (socket.AF_INET, socket.AF_INET6):
-        threading.Thread(target=tcp, args=(f, p), daemon=True).start()
-    threading.Thread(target=udp, args=(p,), daemon=True).start()
+    servers += [tcp(socket.AF_INET, p), tcp(socket.AF_INET6, p), udp(p)]
+for serve in servers:
+    threading.Thread(target=serve, daemon=True).start()
 threading.Event().wait()
 PY
 cat >"$WORK/cli.py" <<'PY'
@@ -129,7 +136,9 @@ PY
 ip netns exec "$L" python3 "$WORK/srv.py" 80 443 8443 22 &
 ip netns exec "$R" python3 "$WORK/srv.py" 22 2222 &
 ip netns exec "$W" python3 "$WORK/srv.py" 2222 &
-sleep 0.5
+within 10000 "the LAN host's servers listen" listening "$L" udp 22
+within 10000 "the router's servers listen" listening "$R" udp 2222
+within 10000 "the WAN host's server listens" listening "$W" udp 2222
 from_wan() { ip netns exec "$W" python3 "$WORK/cli.py" "$@"; }
 from_lan() { ip netns exec "$L" python3 "$WORK/cli.py" "$@"; }
 
@@ -195,7 +204,7 @@ while True:
         if not d: break
         n += len(d)
     c.sendall(b"%d" % n); c.close()' &
-sleep 0.3
+within 10000 "the far host's server listens" listening "$F" tcp 7000
 big() {  # big SECONDS: 20 kB from L to F; prints what F counted
   ip netns exec "$L" timeout "$1" python3 -c '
 import socket
