@@ -246,7 +246,7 @@ netkeep_last_good_timestamp_seconds.
 
 Logs go to stderr: a reconcile logs each op it applied and each error, or,
 for a large one, the count of ops of each kind and the first 20 (netkeep
-show and plan --json list the rest); errors are listed up to 10 of each
+show lists what the kernel then holds); errors are listed up to 10 of each
 kind, with a count beyond. The daemon never waits on its log: a thread of
 its own writes it, and while the reader (journald) is behind, up to
 --log-queue lines wait; past that, lines are dropped, counted in
