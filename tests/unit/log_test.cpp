@@ -86,7 +86,6 @@ TEST_CASE("log: a reader that does not read costs lines, never the caller's time
   CHECK(got.find("netkeep: line 0\n") != std::string::npos);
   CHECK(got.find("netkeep: log: " + std::to_string(dropped) + " lines dropped") !=
         std::string::npos);
-  CHECK(got.find("netkeep: line 99\n") == std::string::npos);
   log.line("after");
   CHECK(p.read_until("after\n").find("netkeep: after\n") != std::string::npos);
 }
