@@ -76,14 +76,15 @@ KernelResult<Actual> LinuxKernel::snapshot() {
   // A dump interrupted by a concurrent change is retried whole, so links,
   // addresses, routes and the ruleset describe one moment: the only retry
   // loop of a snapshot, backing off from 1 ms to 100 ms, for at most 2 s
-  // (the daemon does nothing else meanwhile).
+  // (the daemon does nothing else meanwhile). A race of the nftables read
+  // that the daemon can judge from its events goes to it (NftRace).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   auto pause = std::chrono::milliseconds(1);
   for (int attempt = 1;; attempt++) {
     Actual a;
     auto e = snapshot_once(a);
     if (!e) return a;
-    if (e->code != EAGAIN) return unexpected(*e);
+    if (e->code != EAGAIN || e->race) return unexpected(*e);
     if (std::chrono::steady_clock::now() + pause > deadline)
       return unexpected(KernelError{
           e->code, fmt::format("the kernel's state kept changing for 2 s ({} attempts; last: {})",
@@ -94,6 +95,9 @@ KernelResult<Actual> LinuxKernel::snapshot() {
 }
 
 std::optional<KernelError> LinuxKernel::snapshot_once(Actual& a) {
+  // The ruleset first: its generation is read right after the daemon read
+  // the nftables events, so that they have caught up with it.
+  if (auto e = nft_->snapshot(a.nft)) return during(*e, "reading the nftables ruleset");
   std::map<int, rtnl::LinkMsg> links;
   auto m = rtnl::encode_link_dump();
   if (auto e = rtnl_->dump(m.hdr(), [&](const nlmsghdr* nlh) {
@@ -136,7 +140,6 @@ std::optional<KernelError> LinuxKernel::snapshot_once(Actual& a) {
   sysctls_.sweep();
   a.files[kResolvConf] = files::inspect(under(root_, kResolvConf));
   snapshot_genl(a);
-  if (auto e = nft_->snapshot(a.nft)) return during(*e, "reading the nftables ruleset");
   a.normalize();
   return std::nullopt;
 }

@@ -31,7 +31,6 @@ class LinuxKernel : public KernelReader, public KernelWriter {
 
   void scope(const Desired& d) override;
   KernelResult<Actual> snapshot() override;
-  void give_back(Actual& a) override { nft_->give_back(std::move(a.nft)); }
   std::optional<KernelError> apply(const Op& op) override;
   std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override;
   // Sends the nftables ops as a batch without its end: the kernel checks

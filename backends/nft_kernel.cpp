@@ -62,30 +62,29 @@ KernelResult<uint32_t> NftKernel::generation() {
 }
 
 std::optional<KernelError> NftKernel::snapshot(NftState& out) {
-  // One attempt: the caller (LinuxKernel::snapshot) retries the whole
-  // snapshot, with backoff and a time bound, so retries never nest.
-  uint32_t before = 0, after = 0;
-  drop_lent();
-  // The caller's events first: another program's commits that touched
-  // nothing owned move the view along. A commit racing the generation read
-  // gets one more look before the view is given up.
-  for (int look = 0; look < 2; look++) {
-    if (events_) events_->catch_up();
-    auto gen = generation();
-    if (!gen) return gen.error();
-    before = *gen;
-    if (!view_ || view_->gen == before) break;
-  }
+  // One attempt: the caller retries, so retries never nest.
+  raced_.reset();
+  planned_gen_.reset();
+  auto gen = generation();
+  if (!gen) return gen.error();
+  const uint32_t before = *gen;
   if (view_ && view_->gen == before && verify_stamp_) {
     auto stamp = read_stamp();
     if (!stamp) return stamp.error();
     if (*stamp != view_->stamp) view_.reset();  // another namespace's, or an older one
     verify_stamp_ = false;
   }
+  if (view_ && view_->gen != before && events_) {
+    // Other programs committed since the events were read last: if none
+    // of those commits touched an owned object, the view still holds.
+    NftView v = std::move(*view_);
+    view_.reset();
+    const uint32_t was = v.gen;
+    return raced(std::move(v), was, before);
+  }
   from_view_ = view_ && view_->gen == before;
   if (from_view_) {
-    out = std::move(view_->state);
-    lent_ = true;
+    out = view_->state;
     planned_gen_ = before;
     return std::nullopt;
   }
@@ -94,35 +93,36 @@ std::optional<KernelError> NftKernel::snapshot(NftState& out) {
   NftState s;
   auto e = snapshot_once(s);
   if (e && e->code != EAGAIN) return e;
-  auto gen = generation();
+  gen = generation();
   if (!gen) return gen.error();
-  after = *gen;
-  // The view stands from `after` before any event is read: the events read
-  // below may already announce commits past `after`, and those move it
-  // along (view_passed) as they would have between snapshots.
-  view_ = NftView{after, {}, dumped_stamp_};
+  const uint32_t after = *gen;
   if (e || before != after) {
-    // Another program committed meanwhile. If its events show that none of
-    // those commits touched an owned object, what was dumped of them holds
-    // as of `after`: under a steady stream of foreign commits a dump of
-    // 10,000 forwardings would otherwise never come out consistent.
-    // Events lost on the way forget the view: then the dump is read again.
-    if (events_) events_->catch_up();
-    if (!events_ || !events_->untouched(before, after) || !view_) {
-      view_.reset();
-      return KernelError{EAGAIN, "the nftables ruleset changed while it was dumped"};
-    }
+    // Another program committed meanwhile. Under a steady stream of
+    // foreign commits a dump of 10,000 forwardings would never come out
+    // consistent: what the follower of the events can vouch for stands.
+    if (events_) return raced(NftView{after, std::move(s), dumped_stamp_}, before, after);
+    return KernelError{EAGAIN, "the nftables ruleset changed while it was dumped"};
   }
+  view_ = NftView{after, s, dumped_stamp_};
   out = std::move(s);
-  planned_gen_ = view_->gen;
-  lent_ = true;
+  planned_gen_ = after;
   return std::nullopt;
 }
 
-void NftKernel::give_back(NftState&& s) {
-  if (!lent_) return;
-  view_->state = std::move(s);
-  lent_ = false;
+KernelError NftKernel::raced(NftView read, uint32_t before, uint32_t after) {
+  raced_ = std::move(read);
+  KernelError e{EAGAIN,
+                fmt::format("the nftables ruleset changed while it was read (generation {} to {})",
+                            before, after)};
+  e.race = NftRace{before, after};
+  return e;
+}
+
+void NftKernel::accept_race() {
+  if (!raced_) return;
+  view_ = std::move(raced_);
+  raced_.reset();
+  verify_stamp_ = false;
 }
 
 std::optional<KernelError> NftKernel::snapshot_once(NftState& s) {
@@ -295,7 +295,6 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
   if (ops.empty()) return {};
   // Whether the stamp chain exists is what the snapshot showed.
   const bool stamp_exists = view_ ? !view_->stamp.empty() : !dumped_stamp_.empty();
-  if (commit) drop_lent();  // a batch planned from a view never given back: no view after it
   const bool track = commit && view_ && ops.size() <= kViewOps;
   nft::Batch batch;
   const uint32_t first = ++seq_;
@@ -346,7 +345,11 @@ std::vector<NftError> NftKernel::send(const std::vector<const Op*>& ops, bool co
     if (i == NftError::npos || !std::holds_alternative<NftRuleAdd>(*ops[i])) return;
     if (auto r = nft::decode_rule(nlh)) handles[i] = r->rule.handle;
   };
-  if (commit && events_) events_->committing(batch.size());
+  // The kernel announces a commit's changes to the event group while
+  // committing: the follower's socket must have room for them by then
+  // (event bytes, as the socket's buffer accounting counts them, per byte
+  // of the batch: 8, with margin).
+  if (commit && events_) events_->reserve((4 << 20) + 8 * batch.size());
   if (auto e = sock_->send_batch(batch.iovecs(), on_error, on_echo))
     errors.push_back(NftError{NftError::npos, *e});
   sent_ += batch.messages();
@@ -402,7 +405,8 @@ void NftKernel::update_view(const std::vector<const Op*>& ops, const std::vector
 }
 
 void NftKernel::view_passed(uint32_t gen) {
-  if (view_ && gen == view_->gen + 1) view_->gen = gen;
+  for (auto* v : {&view_, &raced_})
+    if (*v && gen == (*v)->gen + 1) (*v)->gen = gen;
 }
 
 }  // namespace netkeep

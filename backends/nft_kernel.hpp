@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "backends/netlink.hpp"
+#include "backends/netlink_watch.hpp"
 #include "backends/nft_view.hpp"
 #include "model/nft.hpp"
 #include "reconciler/doctor.hpp"
@@ -12,43 +13,23 @@
 
 namespace netkeep {
 
-// What NftKernel asks of whoever follows the nftables event group (the
-// daemon): the events are how the kept view follows other programs'
-// commits between snapshots, and a dump that raced commits touching
-// nothing netkeep owns can stand.
-class NftEvents {
- public:
-  virtual ~NftEvents() = default;
-  // At the start of each snapshot, before the generation is read: read the
-  // queued events, so the view has followed every commit they announce
-  // (view_passed) before it is judged.
-  virtual void catch_up() = 0;
-  // Whether the events read so far show that every commit after generation
-  // `before`, up to `after`, touched nothing netkeep owns (false when they
-  // do not reach `after`).
-  virtual bool untouched(uint32_t before, uint32_t after) = 0;
-  // The size of a batch about to be committed, before it is sent: the
-  // kernel announces a commit's changes to the event group while
-  // committing, so a listener must have room for them by then.
-  virtual void committing(size_t batch_bytes) = 0;
-};
-
 class NftKernel {
  public:
   static KernelResult<std::unique_ptr<NftKernel>> open();
 
   // The owned chains (with their rules), counters and maps, and which of
-  // the tables they live in exist. When the ruleset generation equals the
-  // view's, that is the view (one request). Otherwise everything is dumped,
-  // with the generation read before and after; if it moved, the dump
-  // stands only when the events show that no commit meanwhile touched an
-  // owned object (else EAGAIN: the caller retries the whole snapshot).
-  // The result becomes the view, moved along by the events read since.
-  // The view's state is moved into `out`, not copied: give_back() returns
-  // it once the caller has planned. Until then the view is lent, and a
-  // snapshot, a committed batch or view() finds none (a full dump follows).
+  // the tables they live in exist, copied into `out` (20,000 map elements
+  // at 10,000 forwardings: a memcpy's worth). When the ruleset generation
+  // equals the view's, that is the view (one request). Otherwise
+  // everything is dumped, with the generation read before and after, and
+  // becomes the view. If it moved meanwhile: EAGAIN. When the events are
+  // followed (follow_events), that error carries the race (NftRace), and
+  // a view that the generation has passed is not dumped either: the
+  // caller reads the events and, if they show that no commit in the race
+  // touched an owned object, accept_race() makes what was read the view;
+  // the next snapshot then needs no dump.
   std::optional<KernelError> snapshot(NftState& out);
-  void give_back(NftState&& s);
+  void accept_race();
   // One transaction: batch begin, one message per op, batch end, one send.
   // With `commit` false the batch has no end: the kernel validates every
   // message and aborts (a dry run the kernel itself checks).
@@ -62,23 +43,24 @@ class NftKernel {
   // where SO_RCVBUFFORCE is not permitted, e.g. in a user namespace.)
   std::vector<NftError> send(const std::vector<const Op*>& ops, bool commit = true);
   static constexpr size_t kViewOps = 100;
-  // Whoever follows the nftables event group (the daemon); none: nobody.
-  void set_events(NftEvents* events) { events_ = events; }
+  // The daemon follows the nftables event group on `events`: races are
+  // reported for it to judge, and before a commit the socket gets room for
+  // the events the commit announces (a cold start of 10,000 forwardings
+  // adds 40,000 set elements, announced one by one). nullptr: nobody does.
+  void follow_events(Watch* events) { events_ = events; }
 
-  const std::optional<NftView>& view() {
-    drop_lent();
-    return view_;
-  }
+  const std::optional<NftView>& view() const { return view_; }
   // A view read from a file (`from_file`) is believed only once its stamp
   // matches the kernel's (nft_stamp.hpp); one the daemon kept in memory is.
   void set_view(std::optional<NftView> v, bool from_file = false) {
     view_ = std::move(v);
-    lent_ = false;
+    raced_.reset();
     verify_stamp_ = from_file && view_;
   }
   // Another program committed generation `gen`, which the caller knows
   // touched nothing netkeep owns (from the event stream): the view holds
-  // for it too, if it was current just before.
+  // for it too, if it was current just before (and so does a raced read
+  // waiting for accept_race).
   void view_passed(uint32_t gen);
   uint64_t full_dumps() const { return full_dumps_; }
   int fd() const { return sock_->fd(); }
@@ -103,11 +85,8 @@ class NftKernel {
  private:
   explicit NftKernel(std::unique_ptr<nl::Socket> s) : sock_(std::move(s)) {}
   std::optional<KernelError> snapshot_once(NftState& out);
-  // A view whose state was lent and never given back is no view.
-  void drop_lent() {
-    if (lent_) view_.reset();
-    lent_ = false;
-  }
+  // Keeps `read` for accept_race and says so.
+  KernelError raced(NftView read, uint32_t before, uint32_t after);
   KernelResult<uint32_t> generation();
   // Its elements, as intervals; `interval`: the set has flags interval.
   std::optional<KernelError> read_elems(NftMap& map, bool interval);
@@ -127,10 +106,10 @@ class NftKernel {
   uint64_t batches_ = 0;
   uint64_t full_dumps_ = 0;
   std::optional<NftView> view_;
-  bool lent_ = false;          // view_->state is the last snapshot's (moved out)
+  std::optional<NftView> raced_;  // read in a race, until accept_race()
   bool verify_stamp_ = false;  // the view came from a file: check its stamp first
   std::string dumped_stamp_;   // the stamp the last full dump found
-  NftEvents* events_ = nullptr;
+  Watch* events_ = nullptr;
   std::optional<uint32_t> planned_gen_;  // the generation the last snapshot was of
   bool from_view_ = false;               // the last snapshot's ruleset came from the view
 };

@@ -23,6 +23,7 @@
 #include "backends/run_lock.hpp"
 #include "reconciler/executor.hpp"
 #include "reconciler/plan_print.hpp"
+#include "reconciler/reconcile.hpp"
 #include "reconciler/restore.hpp"
 
 namespace netkeep {
@@ -53,7 +54,8 @@ struct Rollback {
 
 // Rolls the pending change back (the one named `id`, if given): plans from
 // the kernel now, executes, ends the journal. A batch the kernel refused
-// as stale (another program committed meanwhile) is planned again.
+// as stale (another program committed meanwhile) is planned again, once
+// (commit's retry); the watchdog tries again a second later if it fails.
 Rollback rollback_pending(const std::string& root, const std::string& why,
                           const std::string& id = {}) {
   Rollback out;
@@ -85,28 +87,25 @@ Rollback rollback_pending(const std::string& root, const std::string& why,
   }
   auto& kernel = *opened;
   kernel->load_view(nft_view_file(root));
-  for (int attempt = 0; attempt < 3; attempt++) {
-    auto now = kernel->snapshot();
-    if (!now) {
-      out.error = "reading the kernel's state: " + now.error().str();
-      return out;
-    }
-    const Plan undo = restore(*before, *touched, *now);
-    kernel->give_back(*now);
-    ExecResult r = execute(undo, *kernel);
-    for (size_t i : r.applied) out.lines.push_back(to_text(undo.ops[i]));
-    if (r.stale) continue;
-    kernel->save_view();
-    if (!r.ok()) {
-      out.error = to_text(r.failures.front());
-      return out;
-    }
-    out.done = true;
-    j.end(fmt::format("rolled back at {}: {} ({} ops)", clock_time(unix_ms()), why,
-                      out.lines.size()));
+  // The same two steps as apply's, with the plan that puts back what the
+  // change touched, from the kernel as it is now.
+  const Reconcile r = commit(prepare_with(*kernel, [&](const Actual& now) {
+    return restore(*before, *touched, now);
+  }), *kernel, *kernel);
+  for (const Op& op : r.applied_before) out.lines.push_back(to_text(op));
+  for (size_t i : r.result.applied) out.lines.push_back(to_text(r.plan.ops[i]));
+  if (r.snapshot_error) {
+    out.error = "reading the kernel's state: " + r.snapshot_error->str();
     return out;
   }
-  out.error = "the nftables ruleset kept changing under the rollback";
+  kernel->save_view();
+  if (!r.result.ok()) {
+    out.error = to_text(r.result.failures.front());
+    return out;
+  }
+  out.done = true;
+  j.end(fmt::format("rolled back at {}: {} ({} ops)", clock_time(unix_ms()), why,
+                    out.lines.size()));
   return out;
 }
 
@@ -224,7 +223,7 @@ ConfirmSession::ConfirmSession(std::string root, std::string config, std::chrono
       checks_(std::move(checks)),
       json_(json) {}
 
-std::optional<std::string> ConfirmSession::before_execute(const Actual& before, const Plan& p) {
+std::optional<std::string> ConfirmSession::journal(const Actual& before, const Plan& p) {
   if (p.empty()) return std::nullopt;
   auto symlink_of = [&](const std::string& path) {
     std::error_code ec;

@@ -35,9 +35,11 @@ class ConfirmSession {
   // `json`: apply --json; the rollback's ops then go to stderr.
   ConfirmSession(std::string root, std::string config, std::chrono::seconds window,
                  std::vector<Check> checks, bool json);
-  // Called with the plan about to be executed and the state it was planned
-  // from: journals it and starts the watchdog. An error: nothing is executed.
-  std::optional<std::string> before_execute(const Actual& before, const Plan& p);
+  // With the plan about to be executed and the state it was planned from,
+  // between prepare and commit: journals it and starts the watchdog. An
+  // error: it must not be executed. Again with a second plan (after a
+  // stale batch): what it touches is added to the journal.
+  std::optional<std::string> journal(const Actual& before, const Plan& p);
   // After the execution: rolls back at once if it failed, else waits for
   // confirmation. Returns the exit status: 0 confirmed (or nothing
   // changed), 4 rolled back, 1 error.

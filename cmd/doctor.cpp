@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "backends/linux_kernel.hpp"
+#include "backends/resolver.hpp"
 #include "cmd/snapshot.hpp"
 #include "model/config.hpp"
 #include "reconciler/doctor.hpp"
@@ -12,9 +13,15 @@
 namespace netkeep {
 
 int cmd_doctor(const std::filesystem::path& config, const std::filesystem::path& root, bool json) {
-  Planned p = plan_now(config, root);
-  if (!p.kernel) return 1;
-  auto survey = p.kernel->survey();
+  auto kernel = open_kernel(root);
+  if (!kernel) return 1;
+  // Its config messages are findings, below.
+  const Prepared p = prepare(config, *kernel, resolve_host);
+  if (p.snapshot_error) {
+    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", p.snapshot_error->str());
+    return 1;
+  }
+  auto survey = kernel->survey();
   if (!survey) {
     fmt::print(stderr, "netkeep: {}\n", survey.error().str());
     return 1;

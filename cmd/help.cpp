@@ -100,7 +100,11 @@ reading the kernel, planning, writing (with --json: "stats" and
 if a config file changed since, or the kernel's state of what netkeep
 manages (another program's nftables tables do not count), or the plan
 computed now differs from the saved one, nothing is done and the exit
-status is 3, with `plan is stale: <what changed>`.
+status is 3, with `plan is stale: <what changed>`. If the kernel refuses
+its nftables batch because another program committed meanwhile (after
+its link, address and route ops were applied), the rest is planned again
+and performed only if it is exactly the saved plan's rest; otherwise the
+ops applied are listed, the rest is not done, and the exit status is 1.
 
 --confirm SECONDS applies, then waits for confirmation: Enter on this
 terminal, `netkeep confirm` from any shell, or the health checks. When

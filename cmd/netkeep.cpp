@@ -64,36 +64,54 @@ std::optional<std::string> save_plan(const std::string& file, const SavedPlan& p
   return std::nullopt;
 }
 
-// Executes nothing unless the plan is the saved one, from the same inputs.
-std::function<std::string(const Actual&, const Plan&)> saved_plan_veto(std::string config,
-                                                                       const SavedPlan& saved) {
-  return [config, &saved](const Actual& actual, const Plan& p) {
-    std::string why = fingerprint_diff(saved.fingerprint, fingerprint(config, actual));
-    if (why.empty() && to_json(p) != saved.plan_json)
-      why = "the plan computed now differs from the saved one";
-    return why;
-  };
+// Why `p` is not the saved plan from the same inputs, or "".
+std::string saved_plan_stale(const std::string& config, const SavedPlan& saved, const Prepared& p) {
+  std::string why = fingerprint_diff(saved.fingerprint, fingerprint(config, p.actual));
+  if (why.empty() && to_json(p.plan) != saved.plan_json)
+    why = "the plan computed now differs from the saved one";
+  return why;
 }
 
-int cmd_plan(const Args& a) {
-  Planned planned = plan_now(a.config, a.root);
-  print_diags(planned.diags);
-  if (!planned.kernel) return 1;
-  const auto& kernel = planned.kernel;
-  const Actual& actual = planned.actual;
-  Plan& p = planned.plan;
-  // Saved as planned; the reader is also told how many flows each
-  // conntrack op would end now.
-  SavedPlan saved{fingerprint(a.config, actual), to_json(p), to_text(p)};
+// Tells `plan` how many flows each conntrack op would end now.
+void count_flows(LinuxKernel& kernel, Plan& p) {
   std::vector<FlowsEnd*> ends;
   for (auto& op : p.ops)
     if (auto* f = std::get_if<FlowsEnd>(&op)) ends.push_back(f);
-  if (!ends.empty()) {
-    if (auto n = kernel->count_flows({ends.begin(), ends.end()}))
-      for (size_t i = 0; i < ends.size(); i++) ends[i]->in_flight = (*n)[i];
-    else
-      fmt::print(stderr, "warning: counting the flows in flight: {}\n", n.error().str());
+  if (ends.empty()) return;
+  if (auto n = kernel.count_flows({ends.begin(), ends.end()}))
+    for (size_t i = 0; i < ends.size(); i++) ends[i]->in_flight = (*n)[i];
+  else
+    fmt::print(stderr, "warning: counting the flows in flight: {}\n", n.error().str());
+}
+
+// plan --check: the kernel validates the nftables batch (sent without its
+// commit). False when it would reject it (said).
+bool kernel_accepts(LinuxKernel& kernel, const Plan& p) {
+  std::vector<const Op*> nft_ops;
+  for (const auto& op : p.ops)
+    if (is_nft(op)) nft_ops.push_back(&op);
+  bool ok = true;
+  for (const auto& e : kernel.check_nft(nft_ops)) {
+    ok = false;
+    fmt::print(stderr, "error: the kernel would reject {}: {}\n",
+               e.index < nft_ops.size() ? to_text(*nft_ops[e.index]) : "the nftables batch",
+               e.error.message);
   }
+  if (ok && !nft_ops.empty())
+    fmt::print(stderr, "netkeep: the kernel accepts the {} nftables ops\n", nft_ops.size());
+  return ok;
+}
+
+int cmd_plan(const Args& a) {
+  auto kernel = open_kernel(a.root);
+  if (!kernel) return 1;
+  Prepared prepared = prepare(a.config, *kernel, resolve_host);
+  if (!prepared_or_said(prepared)) return 1;
+  Plan& p = prepared.plan;
+  // Saved as planned; the reader is also told how many flows each
+  // conntrack op would end now.
+  SavedPlan saved{fingerprint(a.config, prepared.actual), to_json(p), to_text(p)};
+  count_flows(*kernel, p);
   fmt::print("{}", a.nft ? to_nft_script(p) : a.json ? to_json(p) : to_text(p));
   if (!a.out.empty()) {
     if (auto e = save_plan(a.out, saved)) {
@@ -104,21 +122,8 @@ int cmd_plan(const Args& a) {
   }
   if (a.json || a.nft)
     for (const auto& w : p.warnings) fmt::print(stderr, "warning: {}\n", w);
-  bool check_failed = false;
-  if (a.check) {
-    std::vector<const Op*> nft_ops;
-    for (const auto& op : p.ops)
-      if (is_nft(op)) nft_ops.push_back(&op);
-    for (const auto& e : kernel->check_nft(nft_ops)) {
-      check_failed = true;
-      fmt::print(stderr, "error: the kernel would reject {}: {}\n",
-                 e.index < nft_ops.size() ? to_text(*nft_ops[e.index]) : "the nftables batch",
-                 e.error.message);
-    }
-    if (!check_failed && !nft_ops.empty())
-      fmt::print(stderr, "netkeep: the kernel accepts the {} nftables ops\n", nft_ops.size());
-  }
-  if (has_errors(planned.diags) || check_failed) return 1;
+  const bool check_failed = a.check && !kernel_accepts(*kernel, p);
+  if (has_errors(prepared.diags) || check_failed) return 1;
   return p.empty() ? 0 : 2;
 }
 
@@ -149,28 +154,26 @@ std::optional<std::vector<Check>> parse_checks(const Args& a, const char* refusa
 }
 
 // Renders each op's line on another thread while the kernel works through
-// the writes (apply prints only those applied); `veto` as
-// AlongsideExecute's.
+// the writes (apply prints only those applied).
 struct RenderAlongside {
   std::vector<std::string> lines;
   std::future<void> rendering;
 
-  AlongsideExecute hooks(bool json, std::function<std::string(const Actual&, const Plan&)> veto) {
-    return {[this, json](const Plan& p) {
-              if (json) return;
-              lines.clear();  // a second plan, after a refused batch, replaces the first
-              try {
-                rendering = std::async(std::launch::async, [this, &p] {
-                  lines.reserve(p.ops.size());
-                  for (const auto& op : p.ops) lines.push_back(to_text(op));
-                });
-              } catch (const std::system_error&) {  // no thread to be had: rendered after
-              }
-            },
-            [this] {
-              if (rendering.valid()) rendering.get();
-            },
-            std::move(veto)};
+  void around(bool json, CommitOptions& o) {
+    if (json) return;
+    o.start = [this](const Plan& p) {
+      lines.clear();  // a second plan, after a refused batch, replaces the first
+      try {
+        rendering = std::async(std::launch::async, [this, &p] {
+          lines.reserve(p.ops.size());
+          for (const auto& op : p.ops) lines.push_back(to_text(op));
+        });
+      } catch (const std::system_error&) {  // no thread to be had: rendered after
+      }
+    };
+    o.finish = [this] {
+      if (rendering.valid()) rendering.get();
+    };
   }
   const std::string& line(const Plan& p, size_t i) {
     if (i >= lines.size()) lines.resize(p.ops.size());
@@ -236,12 +239,40 @@ void print_summary(const Reconcile& rc, const std::optional<KernelStats>& stats)
       rc.times.config * 1e3, rc.times.snapshot * 1e3, rc.times.plan * 1e3, rc.times.execute * 1e3);
 }
 
+// What apply says of a reconcile, and its exit status.
+int report_apply(const Args& a, const Reconcile& rc, LinuxKernel& kernel, RenderAlongside& render) {
+  if (auto w = kernel.save_view())
+    fmt::print(stderr, "warning: keeping the nftables view: {}\n", w->str());
+  print_diags(rc.diags);
+  for (const auto& w : rc.plan.warnings) fmt::print(stderr, "warning: {}\n", w);
+  for (const auto& n : rc.replanned) fmt::print(stderr, "netkeep: planned again: {}\n", n);
+  if (rc.snapshot_error && !rc.changed()) {
+    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", rc.snapshot_error->str());
+    return 1;
+  }
+  const std::optional<KernelStats> stats =
+      a.stats ? std::optional<KernelStats>(kernel.stats()) : std::nullopt;
+  if (a.json) {
+    fmt::print("{}", applied_json(rc, stats));
+  } else {
+    for (const Op& op : rc.applied_before) fmt::print("{}\n", to_text(op));
+    for (size_t i : rc.result.applied) fmt::print("{}\n", render.line(rc.plan, i));
+  }
+  print_summary(rc, a.json ? std::nullopt : stats);
+  if (rc.snapshot_error)
+    fmt::print(stderr, "netkeep: reading the kernel's state again: {}; the rest was not done\n",
+               rc.snapshot_error->str());
+  if (!rc.held_back.empty())
+    fmt::print(stderr,
+               "netkeep: the saved plan was performed in part: {}; the rest was not done (run "
+               "`netkeep plan` again)\n",
+               rc.held_back);
+  return rc.ok() ? 0 : 1;
+}
+
 int cmd_apply(const Args& a) {
   auto checks = parse_checks(a, "nothing done");
   if (!checks) return 1;
-  std::optional<ConfirmSession> confirm;
-  if (a.confirm)
-    confirm.emplace(a.root, a.config, std::chrono::seconds(a.confirm), std::move(*checks), a.json);
   std::optional<SavedPlan> saved;
   if (!a.plan_file.empty()) {
     auto p = read_saved_plan(a.plan_file);
@@ -257,59 +288,40 @@ int cmd_apply(const Args& a) {
     fmt::print(stderr, "netkeep: {}; nothing done\n", *why);
     return 1;
   }
-  auto opened = LinuxKernel::open(a.root);
-  if (!opened) {
-    fmt::print(stderr, "netkeep: {}\n", opened.error().str());
-    return 1;
+  auto kernel = open_kernel(a.root);
+  if (!kernel) return 1;
+  Prepared p = prepare(a.config, *kernel, resolve_host);
+  // Between the two steps: the saved plan is checked against what was
+  // read, and with --confirm the change is journaled and its watchdog
+  // started before anything is written (if that fails, nothing is).
+  if (saved && p.ok())
+    if (std::string stale = saved_plan_stale(a.config, *saved, p); !stale.empty()) {
+      fmt::print(stderr, "netkeep: plan is stale: {}; nothing done\n", stale);
+      return 3;
+    }
+  std::optional<ConfirmSession> confirm;
+  if (a.confirm && !p.snapshot_error) {
+    confirm.emplace(a.root, a.config, std::chrono::seconds(a.confirm), std::move(*checks), a.json);
+    if (auto e = confirm->journal(p.actual, p.plan)) {
+      fmt::print(stderr, "netkeep: {}; nothing done\n", *e);
+      return 1;
+    }
   }
-  auto kernel = std::move(*opened);
-  kernel->load_view(nft_view_file(a.root));
-  // With --confirm, the change is journaled and its watchdog started
-  // before anything is written; if that fails, nothing is.
-  std::string confirm_error;
-  auto saved_veto = saved ? saved_plan_veto(a.config, *saved) : nullptr;
-  auto veto = [&](const Actual& actual, const Plan& p) -> std::string {
-    if (saved_veto)
-      if (std::string stale = saved_veto(actual, p); !stale.empty()) return stale;
-    if (confirm)
-      if (auto e = confirm->before_execute(actual, p)) return confirm_error = *e;
-    return {};
-  };
   RenderAlongside render;
-  const AlongsideExecute hooks = render.hooks(a.json, veto);
-  Reconcile rc = reconcile(a.config, *kernel, *kernel, resolve_host, &hooks);
-  if (!confirm_error.empty()) {
-    fmt::print(stderr, "netkeep: {}; nothing done\n", confirm_error);
-    return 1;
-  }
-  if (!rc.vetoed.empty()) {
-    fmt::print(stderr, "netkeep: plan is stale: {}; nothing done\n", rc.vetoed);
+  CommitOptions o;
+  render.around(a.json, o);
+  o.exact = saved.has_value();
+  if (confirm) o.before_second = [&](const Actual& x, const Plan& q) { return confirm->journal(x, q); };
+  const Reconcile rc = commit(std::move(p), *kernel, *kernel, o);
+  if (!rc.held_back.empty() && !rc.changed()) {
+    fmt::print(stderr, "netkeep: plan is stale: {}; nothing done\n", rc.held_back);
     return 3;
   }
-  if (auto w = kernel->save_view())
-    fmt::print(stderr, "warning: keeping the nftables view: {}\n", w->str());
-  print_diags(rc.diags);
-  for (const auto& w : rc.plan.warnings) fmt::print(stderr, "warning: {}\n", w);
-  for (const auto& n : rc.replanned) fmt::print(stderr, "netkeep: planned again: {}\n", n);
-  if (rc.snapshot_error) {
-    fmt::print(stderr, "netkeep: reading the kernel's state: {}\n", rc.snapshot_error->str());
-    return 1;
-  }
-  const std::optional<KernelStats> stats =
-      a.stats ? std::optional<KernelStats>(kernel->stats()) : std::nullopt;
-  if (a.json) {
-    fmt::print("{}", applied_json(rc, stats));
-  } else {
-    for (const Op& op : rc.applied_before) fmt::print("{}\n", to_text(op));
-    for (size_t i : rc.result.applied) fmt::print("{}\n", render.line(rc.plan, i));
-  }
-  print_summary(rc, a.json ? std::nullopt : stats);
-  if (confirm) {
-    lock.reset();  // `netkeep confirm` and the watchdog take it
-    std::fflush(stdout);
-    return confirm->wait(rc.ok());
-  }
-  return rc.ok() ? 0 : 1;
+  const int status = report_apply(a, rc, *kernel, render);
+  if (!confirm) return status;
+  lock.reset();  // `netkeep confirm` and the watchdog take it
+  std::fflush(stdout);
+  return confirm->wait(rc.ok());
 }
 
 int cmd_run(const Args& a);

@@ -16,7 +16,7 @@ namespace netkeep {
 
 int cmd_show(const std::filesystem::path& config, const std::filesystem::path& root, bool json) {
   Actual x;
-  if (!open_kernel(root, nullptr, x)) return 1;
+  if (!open_kernel(root, x)) return 1;
   // The leases as their files say (show reads no other config file).
   Diagnostics lease_diags;
   const Leases leases = load_leases(config, lease_diags);

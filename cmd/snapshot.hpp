@@ -6,26 +6,20 @@
 #include <memory>
 
 #include "backends/linux_kernel.hpp"
-#include "reconciler/op.hpp"
+#include "reconciler/reconcile.hpp"
 
 namespace netkeep {
 
-// Opens the kernel and takes a snapshot into `actual`, scoped to `desired`
-// (and from the nftables view under `root`) when given; nullptr when it
-// could not, said on stderr.
-std::unique_ptr<LinuxKernel> open_kernel(const std::filesystem::path& root, const Desired* desired,
-                                         Actual& actual);
+// Opens the kernel, with the nftables view kept under `root` (apply's
+// and plan's file, nft_view.hpp); nullptr when it could not, said.
+std::unique_ptr<LinuxKernel> open_kernel(const std::filesystem::path& root);
 
-// What plan and doctor start from: the config files read (WireGuard
-// endpoints resolved; their messages in `diags`, for the caller to say),
-// the kernel read as they scope it, and the plan between the two.
-struct Planned {
-  Diagnostics diags;
-  Desired desired;
-  Actual actual;
-  std::unique_ptr<LinuxKernel> kernel;  // null: it could not be read (said)
-  Plan plan;
-};
-Planned plan_now(const std::filesystem::path& config, const std::filesystem::path& root);
+// Opens the kernel and takes a snapshot into `actual` (netkeep show);
+// nullptr when it could not, said.
+std::unique_ptr<LinuxKernel> open_kernel(const std::filesystem::path& root, Actual& actual);
+
+// prepare() with the config files' messages printed, and a kernel that
+// could not be read said; false then (the caller exits 1).
+bool prepared_or_said(const Prepared& p);
 
 }  // namespace netkeep

@@ -43,9 +43,10 @@ class LinuxShellKernel : public ShellKernel {
   uint32_t nft_portid() const override { return k_.nft().portid(); }
   void nft_forget_view() override { k_.nft().set_view(std::nullopt); }
   void nft_view_passed(uint32_t gen) override { k_.nft().view_passed(gen); }
+  void nft_accept_race() override { k_.nft().accept_race(); }
   KernelReader& reader() override { return k_; }
   KernelWriter& writer() override { return k_; }
-  void set_nft_events(NftEvents* events) override { k_.nft().set_events(events); }
+  void follow_nft_events(Watch* events) override { k_.nft().follow_events(events); }
   KernelResult<Watch*> track_flows() override {
     auto t = k_.track_flows();
     if (!t) return unexpected(t.error());

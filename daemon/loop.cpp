@@ -138,6 +138,22 @@ std::string Loop::asked_by() {
   return why;
 }
 
+Prepared Loop::prepare_now(const std::filesystem::path& config) {
+  ReconcileMemo* memo = config == opts_.config ? memo_.get() : nullptr;
+  // Under another program's steady stream of commits (100 a second in
+  // tools/storm) a read of the ruleset races some; those the events show
+  // touched nothing owned cost no dump. A few tries, then the error stands
+  // (and is retried with backoff).
+  for (int attempt = 1;; attempt++) {
+    if (hooks_.catch_up) hooks_.catch_up();
+    Prepared p = prepare(config, reader_, hooks_.resolve, memo);
+    const auto& e = p.snapshot_error;
+    if (!e || !e->race || attempt == 8) return p;
+    if (hooks_.catch_up) hooks_.catch_up();
+    if (untouched(e->race->before, e->race->after)) kernel_.nft_accept_race();
+  }
+}
+
 void Loop::run_reconcile() {
   dirty_ = false;
   const uint64_t n = ++reconciles_;
@@ -156,8 +172,7 @@ void Loop::run_reconcile() {
     else
       rejected_.clear();
   }
-  Reconcile rc = reconcile(config, reader_, writer_, hooks_.resolve, nullptr,
-                           config == opts_.config ? memo_.get() : nullptr);
+  Reconcile rc = commit(prepare_now(config), reader_, writer_);
   const double seconds = rc.times.total();  // reading the config to the last write
   // rtnetlink events are judged against the state this reconcile planned
   // from; its own link, address and route writes therefore count as

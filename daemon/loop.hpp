@@ -63,6 +63,9 @@ class DaemonKernel {
   virtual void nft_forget_view() = 0;
   // A commit that touched nothing netkeep owns: the view holds at `gen`.
   virtual void nft_view_passed(uint32_t gen) = 0;
+  // The last snapshot raced commits that the events show touched nothing
+  // netkeep owns (KernelError::race): what it read is the view.
+  virtual void nft_accept_race() = 0;
 };
 
 struct LoopOptions {
@@ -78,6 +81,11 @@ struct LoopOptions {
 
 struct LoopHooks {
   std::function<void(const std::string&)> log;  // one line, without the "netkeep: " prefix
+  // Reads the nftables events queued so far (each goes to nft_event), so
+  // that the view has followed every commit they announce: before each
+  // snapshot, and to judge a race. What they ask for is the reconcile
+  // about to run: no trigger.
+  std::function<void()> catch_up;
   std::function<void()> ready;                  // after the first reconcile
   std::function<void()> changed;                // after a reconcile that applied something
   Resolver resolve;                             // WireGuard endpoint hostnames
@@ -110,7 +118,9 @@ class Loop {
   void drained(const char* source, Drained got);
   // nftables events were lost: nothing is known of the owned objects.
   void nft_events_lost();
-  // See NftEvents::untouched (backends/nft_kernel.hpp).
+  // Whether the events read so far show that every commit after
+  // generation `before`, up to `after`, touched nothing netkeep owns
+  // (false when they do not reach `after`): a race (NftRace) to accept.
   bool untouched(uint32_t before, uint32_t after) const;
 
   const Metrics& metrics() const { return metrics_; }
@@ -131,6 +141,9 @@ class Loop {
   void round_done(uint64_t window, const std::vector<CheckResult>& results);
   void revert(const std::string& kind, const std::string& why);
   void run_reconcile();
+  // prepare, after the events queued so far; a race they vouch for is
+  // accepted and the kernel read again.
+  Prepared prepare_now(const std::filesystem::path& config);
   void follow_generation(const nlmsghdr* nlh, bool owned);
   std::string asked_by();
 

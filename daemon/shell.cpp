@@ -22,10 +22,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Event bytes (as the socket's buffer accounting counts them) per byte of
-// a committed batch, with margin.
-constexpr size_t kEventsPerBatchByte = 8;
-
 // For sources that judge their events themselves (the config files, the
 // flow index): every one counts.
 bool counts_all(const nlmsghdr*) {
@@ -80,7 +76,6 @@ class Shell::Impl {
   Loop loop_;
 
  private:
-  class Events;
   LoopOptions loop_options(const DaemonOptions& o);
   LoopHooks hooks(const DaemonOptions& o);
   void wait_reload();
@@ -88,7 +83,7 @@ class Shell::Impl {
              Relevant relevant);
   void keep_flows(Watch& w);
   void keep_watchdog(std::chrono::microseconds every);
-  Drained drain_nft();
+  void catch_up_nft();
 
   asio::signal_set signals_, reload_;
   asio::steady_timer watchdog_;
@@ -96,37 +91,6 @@ class Shell::Impl {
   std::optional<asio::posix::stream_descriptor> config_fd_, rtnl_fd_, nft_fd_, flows_fd_;
   std::optional<MetricsServer> metrics_server_;
   std::thread checker_;
-  std::unique_ptr<Events> events_;
-};
-
-// The nftables backend's questions, answered from the event group.
-class Shell::Impl::Events : public NftEvents {
- public:
-  explicit Events(Impl& s) : s_(s) {}
-  // Under another program's steady stream of commits, the events queued
-  // since the last drain are read before each snapshot judges the view;
-  // otherwise the view lags the generation and every reconcile dumps in
-  // full. (What they ask for is this very reconcile: no new trigger.)
-  void catch_up() override {
-    if (s_.drain_nft().overrun) {
-      s_.log_("nftables: events were lost (overrun); resyncing in full");
-      s_.loop_.nft_events_lost();
-    }
-  }
-  bool untouched(uint32_t before, uint32_t after) override {
-    return s_.loop_.untouched(before, after);
-  }
-  // netkeep's own large commits (a cold start of 10,000 forwardings adds
-  // 40,000 set elements) are announced element by element, each event
-  // larger than its share of the batch; with room for them, the events
-  // are read and recognised as its own instead of being lost to an
-  // overrun that forces a full dump.
-  void committing(size_t bytes) override {
-    s_.sources_.nft->reserve((4 << 20) + kEventsPerBatchByte * bytes);
-  }
-
- private:
-  Impl& s_;
 };
 
 Shell::Impl::Impl(const DaemonOptions& o, ShellKernel& kernel, ShellSources sources, Log log,
@@ -141,11 +105,10 @@ Shell::Impl::Impl(const DaemonOptions& o, ShellKernel& kernel, ShellSources sour
       loop_(loop_options(o), kernel.reader(), kernel.writer(), kernel, *clock_, hooks(o)),
       signals_(io_, SIGTERM, SIGINT),
       reload_(io_, SIGUSR1, SIGHUP),
-      watchdog_(io_),
-      events_(std::make_unique<Events>(*this)) {}
+      watchdog_(io_) {}
 
 Shell::Impl::~Impl() {
-  kernel_.set_nft_events(nullptr);
+  kernel_.follow_nft_events(nullptr);
   if (checker_.joinable()) checker_.join();
   for (auto* d : {&config_fd_, &rtnl_fd_, &nft_fd_, &flows_fd_})
     if (*d) (*d)->release();
@@ -174,7 +137,7 @@ std::optional<int> Shell::Impl::start() {
         [this](const nlmsghdr* nlh) { return loop_.rtnl_event(nlh); });
   watch(*sources_.nft, nft_fd_, "nftables",
         [this](const nlmsghdr* nlh) { return loop_.nft_event(nlh); });
-  kernel_.set_nft_events(events_.get());
+  kernel_.follow_nft_events(sources_.nft.get());
   // A forwarding changed or removed ends its flows in flight: they are
   // looked up in an index kept from conntrack events, not in a dump of
   // the whole table (backends/flow_index.hpp).
@@ -213,6 +176,7 @@ LoopHooks Shell::Impl::hooks(const DaemonOptions& o) {
     });
   };
   h.log = log_;
+  h.catch_up = [this] { catch_up_nft(); };
   h.ready = [] { sd_notify("READY=1"); };
   h.changed = [this, pidfiles = o.notify_pidfiles] {
     for (const auto& w : notify_pidfiles(pidfiles)) log_("warning: " + w);
@@ -221,8 +185,15 @@ LoopHooks Shell::Impl::hooks(const DaemonOptions& o) {
   return h;
 }
 
-Drained Shell::Impl::drain_nft() {
-  return sources_.nft->drain([this](const nlmsghdr* nlh) { return loop_.nft_event(nlh); });
+// Under another program's steady stream of commits, the events queued
+// since the socket was last polled are read before each snapshot judges
+// the view; otherwise the view lags the generation and every reconcile
+// dumps in full.
+void Shell::Impl::catch_up_nft() {
+  if (sources_.nft->drain([this](const nlmsghdr* nlh) { return loop_.nft_event(nlh); }).overrun) {
+    log_("nftables: events were lost (overrun); resyncing in full");
+    loop_.nft_events_lost();
+  }
 }
 
 void Shell::Impl::wait_reload() {

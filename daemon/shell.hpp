@@ -22,14 +22,14 @@ namespace netkeep {
 
 // What the shell uses of the kernel backend: the loop's reads, writes and
 // questions, and beside them the counters for GET /metrics, the nftables
-// backend's questions to the event group, and the flow index's events.
+// event group it follows, and the flow index's events.
 class ShellKernel : public DaemonKernel {
  public:
   virtual KernelReader& reader() = 0;
   virtual KernelWriter& writer() = 0;
-  // From now on the nftables backend asks `events` (nft_kernel.hpp);
-  // nullptr: nobody follows the event group.
-  virtual void set_nft_events(NftEvents* events) = 0;
+  // From now on the shell follows the nftables event group on `events`
+  // (NftKernel::follow_events); nullptr: nobody does.
+  virtual void follow_nft_events(Watch* events) = 0;
   // Conntrack events, read as they come into the index a changed
   // forwarding's flows are found in (backends/flow_index.hpp); or why
   // there are none (then each lookup reads the whole table).

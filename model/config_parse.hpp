@@ -46,15 +46,7 @@ struct PortForwardingsMemo {
   uint64_t runs_spliced = 0;        // and of those, the runs as well
   simdjson::dom::parser fragments;  // parses the edited part, its buffers kept
   std::string read_buffer;          // load_config reads the file into it
-  // With `lend` (reconcile's), the rules and runs of a text the memo keeps
-  // go to the caller, not a copy of them; give_back() returns them when the
-  // caller is done. A memo not given back is not used: the next parse is
-  // a full one.
-  bool lend = false;
-  bool lent = false;
 };
-// `pf` must be what the memo's last parse returned, unchanged.
-void give_back(PortForwardingsMemo& memo, PortForwardings&& pf);
 // `storage`, when given, is the string `text` views: the memo then takes
 // the text over by swapping it with its last one (which the caller gets
 // back, to read into next time) instead of copying 700 KB.

@@ -247,13 +247,10 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
                                                      std::string* storage) {
   // The same text again (a reconcile for a kernel event): the memo holds
   // only texts that parsed cleanly, so its rules are the answer.
-  if (memo && memo->lent) memo->valid = memo->lent = false;  // never given back
   if (memo && memo->valid && text == memo->text) {
     memo->spliced++;
     if (!memo->disjoint) check_overlaps(memo->rules, memo->entry_of, sink);  // its warnings again
-    if (!memo->lend) return PortForwardings{memo->rules, memo->runs};
-    memo->lent = true;
-    return PortForwardings{std::move(memo->rules), std::move(memo->runs)};
+    return PortForwardings{memo->rules, memo->runs};
   }
   Rules r;
   bool keep_tcp = false;  // only in a file the memo cannot describe
@@ -303,11 +300,8 @@ std::optional<PortForwardings> parse_portforwardings(std::string_view text, Sink
       memo->entry_of = std::move(r.entry_of);
       memo->layout = std::move(layout);
       memo->disjoint = overlaps->disjoint;
-      memo->lent = memo->lend;
-      if (!memo->lent) {
-        memo->rules = r.rules;
-        memo->runs = overlaps->runs;
-      }
+      memo->rules = r.rules;
+      memo->runs = overlaps->runs;
     }
   }
   return PortForwardings{std::move(r.rules), std::move(overlaps->runs), keep_tcp};

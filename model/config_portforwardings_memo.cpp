@@ -109,14 +109,3 @@ bool splice(PortForwardingsMemo& m, std::string_view t, Rules& out, json::ArrayL
 }
 
 }  // namespace netkeep::pf_parse
-
-namespace netkeep {
-
-void give_back(PortForwardingsMemo& memo, PortForwardings&& pf) {
-  if (!memo.lent) return;
-  memo.rules = std::move(pf.forwardings);
-  memo.runs = std::move(pf.runs);
-  memo.lent = false;
-}
-
-}  // namespace netkeep

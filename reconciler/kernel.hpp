@@ -13,6 +13,14 @@
 
 namespace netkeep {
 
+// The nftables ruleset's generation moved from `before` to `after` while
+// it was read: other programs committed. What was read holds if none of
+// those commits touched an object netkeep owns, which only whoever follows
+// the nftables event group can tell (the daemon; NftKernel::accept_race).
+struct NftRace {
+  uint32_t before = 0, after = 0;
+};
+
 // What went wrong in one kernel call, as a value: the op or request it was
 // (empty when the caller names it, as the executor does), the errno and
 // the kernel's words.
@@ -25,6 +33,7 @@ struct KernelError {
   // Where in the request the kernel found what it refused: the extended
   // ACK's offset of the attribute from the request's header (0: not said).
   uint32_t bad_attr = 0;
+  std::optional<NftRace> race;  // EAGAIN from a read that raced commits
 
   std::string str() const { return what.empty() ? message : what + ": " + message; }
 };
@@ -39,13 +48,8 @@ class KernelReader {
   // (e.g. FEC of the configured links). Optional for a reader.
   virtual void scope(const Desired&) {}
   // A consistent snapshot of everything netkeep manages, or an error.
+  // The snapshot is the caller's: the reader keeps nothing of it.
   virtual KernelResult<Actual> snapshot() = 0;
-  // The caller is done planning from `a`, the last snapshot: a reader that
-  // moved parts of its own state into it, rather than copying them, takes
-  // them back (LinuxKernel: the nftables view, 20,000 map elements at
-  // 10,000 forwardings). `a` is left without them. Not calling it is safe:
-  // the reader then reads those parts afresh next time.
-  virtual void give_back(Actual& a) { (void)a; }
 };
 
 // An error of an nftables transaction; `index` is the op the kernel

@@ -307,12 +307,7 @@ std::vector<std::string> add_protection(const ProtectInputs& in, NftState& s) {
   PinholeElems elems;
   if (in.firewall->protect_lan) {
     const auto& pins = in.firewall->pinholes;
-    if (in.keys) {
-      update(*in.keys, pins, in.delegated);
-      elems = in.keys->elems;
-    } else {
-      elems = pinhole_elems(pins, in.delegated);
-    }
+    elems = in.keys && in.keys->valid ? in.keys->elems : pinhole_elems(pins, in.delegated);
   }
   for (NftFamily f : {NftFamily::ip, NftFamily::ip6}) add_family(in, f, elems, s);
   if (in.firewall->protect_lan && in.delegated.empty())

@@ -45,7 +45,9 @@ struct ProtectInputs {
   std::string uplink;
   std::vector<Prefix> delegated;   // lan0's /64s: the dhcp6 lease's prefixes
   std::vector<uint16_t> wg_ports;  // wireguard.json's listen ports, opened
-  PinholeKeys* keys = nullptr;     // the daemon's, kept from one plan to the next
+  // The daemon's, kept from one plan to the next: made by keep_pinhole_keys
+  // (plan_protect.hpp) from the same firewall.json and lease.
+  const PinholeKeys* keys = nullptr;
 };
 
 // The hosts a pinhole opens: its dest_addr, or its dest_iid on each of

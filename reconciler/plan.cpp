@@ -227,7 +227,7 @@ void plan_files(const Desired& d, const Actual& actual, const LinkView& v, std::
 
 }  // namespace
 
-Plan plan(const Desired& desired, const Actual& actual, PinholeKeys* pinholes) {
+Plan plan(const Desired& desired, const Actual& actual, const PinholeKeys* pinholes) {
   Plan p;
   LinkView view = plan_links(desired, actual, p.ops);
   plan_fec(desired, actual, view, p);

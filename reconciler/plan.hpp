@@ -14,9 +14,10 @@ namespace netkeep {
 
 struct PinholeKeys;  // reconciler/pinhole_keys.hpp
 
-// `pinholes`, the daemon's, keeps the pinhole sets' elements from one plan
-// to the next (the plan is the same without it).
-Plan plan(const Desired& desired, const Actual& actual, PinholeKeys* pinholes = nullptr);
+// `pinholes`: the daemon's pinhole set elements, kept from one plan to the
+// next and brought to `desired` by keep_pinhole_keys (plan_protect.hpp)
+// before; read only. The plan is the same without them.
+Plan plan(const Desired& desired, const Actual& actual, const PinholeKeys* pinholes = nullptr);
 
 // The link phase, exposed for the address/route phases and for tests.
 struct LinkView {
@@ -36,7 +37,7 @@ void plan_wireguard(const Desired& desired, const Actual& actual, const LinkView
 void plan_fec(const Desired& desired, const Actual& actual, const LinkView& view, Plan& plan);
 void plan_nft(const Desired& desired, const Actual& actual, const LinkView& view,
               std::vector<Op>& ops, std::vector<std::string>& warnings,
-              PinholeKeys* pinholes = nullptr);
+              const PinholeKeys* pinholes = nullptr);
 // The nftables ops that put the owned objects back as `before` had them
 // (reconciler/restore.hpp).
 void plan_nft_restore(const NftState& before, const NftState& now, std::vector<Op>& ops);

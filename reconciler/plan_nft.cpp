@@ -378,7 +378,7 @@ void diff_nft(const NftState& have, NftState want, const DiffMode& mode, std::ve
 }  // namespace
 
 void plan_nft(const Desired& d, const Actual& actual, const LinkView& v, std::vector<Op>& ops,
-              std::vector<std::string>& warnings, PinholeKeys* pinholes) {
+              std::vector<std::string>& warnings, const PinholeKeys* pinholes) {
   NftInputs in{v.uplink(), lan_prefix(d), {}};
   in.count_elems = false;
   if (d.portforwardings.ok()) in.config = &d.portforwardings.value;

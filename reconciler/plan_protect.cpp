@@ -44,9 +44,17 @@ std::vector<Prefix> delegated_prefixes(const Desired& d) {
   return out;
 }
 
+void keep_pinhole_keys(PinholeKeys& keys, const Desired& d) {
+  if (!d.firewall.governs() || !d.firewall.ok() || !d.firewall.value.protect_lan) {
+    keys.valid = false;
+    return;
+  }
+  update(keys, d.firewall.value.pinholes, delegated_prefixes(d));
+}
+
 std::vector<std::string> want_protection(const Desired& d, const NftState& have,
                                          const std::string& uplink, NftState& want,
-                                         PinholeKeys* keys) {
+                                         const PinholeKeys* keys) {
   if (!d.firewall.governs()) {
     keep_all(have, want);
     return {};

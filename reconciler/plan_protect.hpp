@@ -26,7 +26,11 @@ std::vector<Prefix> delegated_prefixes(const Desired& d);
 // `keys`: as plan()'s `pinholes`.
 std::vector<std::string> want_protection(const Desired& d, const NftState& have,
                                          const std::string& uplink, NftState& want,
-                                         PinholeKeys* keys = nullptr);
+                                         const PinholeKeys* keys = nullptr);
+
+// Brings `keys` to the pinholes `d` asks for (prepare, before planning
+// with them); invalid when protection wants none.
+void keep_pinhole_keys(PinholeKeys& keys, const Desired& d);
 
 // The ops for protection's sets: each wanted one created when missing, or
 // deleted and created again when of another type (`remade`: its family's

@@ -17,8 +17,12 @@ class FakeKernel : public KernelReader, public KernelWriter {
 
   KernelResult<Actual> snapshot() override {
     snapshots_++;
+    if (fail_snapshot)
+      if (auto e = fail_snapshot()) return unexpected(*e);
     return state_;
   }
+  // Called at each snapshot; a returned error is the snapshot's.
+  std::function<std::optional<KernelError>()> fail_snapshot;
   std::optional<KernelError> apply(const Op& op) override;
   std::vector<NftError> apply_nft(const std::vector<const Op*>& ops) override;
   uint64_t writes() const override { return writes_; }

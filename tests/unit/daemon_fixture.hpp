@@ -20,6 +20,7 @@
 #include "daemon/loop.hpp"
 #include "model/actual_json.hpp"
 #include "tests/fake/fake_kernel.hpp"
+#include "fresh_system.hpp"
 
 namespace netkeep::test {
 
@@ -38,18 +39,11 @@ struct FakeDaemonKernel : Base {
   uint32_t nft_portid() const override { return kOwnPort; }
   void nft_forget_view() override { forgot++; }
   void nft_view_passed(uint32_t gen) override { passed.push_back(gen); }
+  void nft_accept_race() override { accepted++; }
   const FakeKernel& kernel;
-  int forgot = 0;
+  int forgot = 0, accepted = 0;
   std::vector<uint32_t> passed;
 };
-
-inline Actual fresh_system() {
-  std::ifstream in(std::filesystem::path(NETKEEP_TESTDATA) / "fresh-system/actual.json");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  auto a = actual_from_json(text);
-  REQUIRE_MESSAGE(a.has_value(), (a ? "" : a.error()));
-  return *a;
-}
 
 // The fresh-system case's config, copied so a test can edit it.
 struct ConfigDir {

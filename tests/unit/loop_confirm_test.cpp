@@ -24,6 +24,7 @@ struct NoDaemonKernel : DaemonKernel {
   uint32_t nft_portid() const override { return 0; }
   void nft_forget_view() override {}
   void nft_view_passed(uint32_t) override {}
+  void nft_accept_race() override {}
 };
 
 struct Dirs {

@@ -445,7 +445,7 @@ TEST_CASE("a batch refused as planned from a stale state is planned again once")
   for (int code : {ERESTART, ENOENT}) {
     StaleOnceKernel k{Actual{}};
     k.code = code;
-    Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
+    Reconcile rc = commit(prepare(NETKEEP_TESTDATA "/fresh-system/config", k), k, k);
     CHECK(rc.result.ok());
     CHECK(k.batches == 2);
     CHECK(nft_only(plan(load_config(NETKEEP_TESTDATA "/fresh-system/config", rc.diags), k.state()))
@@ -455,7 +455,7 @@ TEST_CASE("a batch refused as planned from a stale state is planned again once")
   StaleOnceKernel k{Actual{}};
   k.code = EINVAL;
   k.stale = false;
-  Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
+  Reconcile rc = commit(prepare(NETKEEP_TESTDATA "/fresh-system/config", k), k, k);
   CHECK(!rc.result.ok());
   CHECK(k.batches == 1);
 }

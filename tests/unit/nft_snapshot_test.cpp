@@ -54,49 +54,33 @@ class Foreign {
   bool on_ = false;
 };
 
-// The event stream as the daemon follows it, for a ruleset whose every
-// commit is the Foreign one's: none touches an owned object, and catching
-// up reads every commit made so far.
-class Events : public NftEvents {
- public:
-  explicit Events(NftKernel& k) : k_(k) {
-    auto sock = nl::Socket::open(NETLINK_NETFILTER);
-    REQUIRE(sock);
-    sock_ = std::move(*sock);
-    seen_ = generation();
-  }
-  void catch_up() override {
-    calls++;
-    if (before_reading) before_reading();
-    for (uint32_t now = generation(); seen_ != now;) k_.view_passed(++seen_);
-  }
-  bool untouched(uint32_t, uint32_t after) override {
-    return static_cast<int32_t>(seen_ - after) >= 0;
-  }
-  void committing(size_t) override {}
-
-  int calls = 0;
-  std::function<void()> before_reading;
-
- private:
-  uint32_t generation() {
-    auto m = nft::request_gen();
-    std::optional<uint32_t> gen;
-    REQUIRE_FALSE(sock_->get(m.hdr(), [&](const nlmsghdr* nlh) { gen = nft::decode_gen(nlh); }));
-    REQUIRE(gen);
-    return *gen;
-  }
-  NftKernel& k_;
-  std::unique_ptr<nl::Socket> sock_;
-  uint32_t seen_ = 0;
+// The event group as the daemon follows it: nothing is read from it
+// here; the test reads the generation itself and tells the view.
+struct Followed : Watch {
+  int fd() const override { return -1; }
+  const std::string& error() const override { return none; }
+  Drained drain(const Relevant&) override { return {}; }
+  void reserve(size_t bytes) override { reserved = bytes; }
+  std::string none;
+  size_t reserved = 0;
 };
+
+uint32_t generation() {
+  auto sock = nl::Socket::open(NETLINK_NETFILTER);
+  REQUIRE(sock);
+  auto m = nft::request_gen();
+  std::optional<uint32_t> gen;
+  REQUIRE_FALSE((*sock)->get(m.hdr(), [&](const nlmsghdr* nlh) { gen = nft::decode_gen(nlh); }));
+  REQUIRE(gen);
+  return *gen;
+}
 
 bool has_nat(const NftState& s) {
   return std::find(s.tables.begin(), s.tables.end(), NftTable{NftFamily::ip, "nat"}) !=
          s.tables.end();
 }
 
-// netkeep's kernel with an owned table, the events it follows, and the
+// netkeep's kernel with an owned table, following the events, and the
 // Foreign program.
 struct Race {
   Race() {
@@ -104,15 +88,12 @@ struct Race {
     k = open_nft();
     REQUIRE(nft_owned_table(NftFamily::ip, "nat"));
     REQUIRE(k->send({&nat}).empty());
-    events = std::make_unique<Events>(*k);
-    k->set_events(events.get());
+    k->follow_events(&followed);
     foreign = std::make_unique<Foreign>();
   }
   // A snapshot dumped in full while the Foreign program commits without
-  // pause, tried again until the generation moves under the dump. When
-  // the snapshot reads the events to judge the dump, `judged` runs first:
-  // the Foreign program has stopped by then.
-  std::optional<KernelError> raced_snapshot(NftState& s, const std::function<void()>& judged) {
+  // pause, tried again until the generation moves under the dump; its error.
+  KernelError raced_dump() {
     for (int attempt = 0; attempt < 200; attempt++) {
       k->set_view(std::nullopt);
       std::atomic<bool> stop = false;
@@ -121,72 +102,87 @@ struct Race {
         for (; !stop; commits++) foreign->commit();
       });
       while (commits == 0) std::this_thread::yield();  // it has begun
-      auto halt = [&] {
-        if (!storm.joinable()) return;
-        stop = true;
-        storm.join();
-      };
-      events->calls = 0;
-      events->before_reading = [&] {
-        if (events->calls < 2) return;  // the first look, before the dump
-        halt();
-        judged();
-      };
-      s = {};
+      NftState s;
       auto e = k->snapshot(s);
-      halt();
-      events->before_reading = nullptr;
-      if (events->calls == 2) return e;
-      k->give_back(std::move(s));
+      stop = true;
+      storm.join();
+      if (e) return *e;
     }
     FAIL("no dump in 200 raced the Foreign program's commits");
-    return std::nullopt;
+    return {};
+  }
+  // What the daemon's events would show: every commit up to now, none of
+  // them touching an owned object.
+  void catch_up(uint32_t from) {
+    for (uint32_t now = generation(); from != now;) k->view_passed(++from);
   }
   Op nat = NftTableAdd{{NftFamily::ip, "nat"}};
+  Followed followed;
   std::unique_ptr<NftKernel> k;
-  std::unique_ptr<Events> events;
   std::unique_ptr<Foreign> foreign;
 };
 
-TEST_CASE("a dump that raced foreign commits keeps following the events read after it") {
+TEST_CASE("a dump that raced foreign commits is a race for the caller; accepted, it is the view") {
   Race race;
   auto& k = race.k;
-  // One more commit lands after the generation the snapshot read last:
-  // the events announce it along with the rest.
-  NftState s;
-  REQUIRE_FALSE(race.raced_snapshot(s, [&] { race.foreign->commit(); }));
-  CHECK(has_nat(s));
-  k->give_back(std::move(s));
-  // A batch planned from that dump is of the generation the events
-  // reached, past the last one the dump read: the kernel accepts it.
-  CHECK(k->send({&race.nat}).empty());
-  // The view followed the commits after the dump (the batch above kept it
-  // current too): the next snapshot needs no dump.
+  const uint64_t before = k->full_dumps();
+  const KernelError e = race.raced_dump();
+  CHECK(e.code == EAGAIN);
+  REQUIRE(e.race);
+  CHECK(e.race->before != e.race->after);
+  // One more commit lands after the race; the events announce it along
+  // with the rest, and the caller vouches for them all.
+  race.foreign->commit();
+  race.catch_up(e.race->after);
+  k->accept_race();
   const uint64_t dumps = k->full_dumps();
-  NftState again;
-  REQUIRE_FALSE(k->snapshot(again));
-  CHECK(k->full_dumps() == dumps);
-  CHECK(has_nat(again));
+  CHECK(dumps > before);
+  NftState s;
+  REQUIRE_FALSE(k->snapshot(s));
+  CHECK(k->full_dumps() == dumps);  // the view: no dump
+  CHECK(has_nat(s));
+  // A batch planned from it is of the generation the events reached: the
+  // kernel accepts it, and the socket the events come on had room made.
+  race.followed.reserved = 0;
+  CHECK(k->send({&race.nat}).empty());
+  CHECK(race.followed.reserved >= (4u << 20));
   CHECK(race.foreign->failed == 0);
 }
 
-TEST_CASE("events lost while a raced dump is judged: it is dumped again") {
+TEST_CASE("a view the generation has passed is a race too, not a dump; unaccepted, it is dumped") {
   Race race;
   auto& k = race.k;
-  // The daemon forgets the view when its event socket overran; the events
-  // it did read still show only foreign commits.
   NftState s;
-  auto e = race.raced_snapshot(s, [&] {
-    race.foreign->commit();
-    k->set_view(std::nullopt);
-  });
-  REQUIRE(e);
-  CHECK(e->code == EAGAIN);
+  REQUIRE_FALSE(k->snapshot(s));
+  const uint32_t was = generation();
+  race.foreign->commit();
   const uint64_t dumps = k->full_dumps();
-  NftState again;
-  REQUIRE_FALSE(k->snapshot(again));
+  auto e = k->snapshot(s);
+  REQUIRE(e);
+  REQUIRE(e->race);
+  CHECK(e->race->before == was);
+  CHECK(e->race->after == was + 1);
+  CHECK(k->full_dumps() == dumps);
+  // Accepted once the events moved it along: read from the view.
+  race.catch_up(was);
+  k->accept_race();
+  REQUIRE_FALSE(k->snapshot(s));
+  CHECK(k->full_dumps() == dumps);
+  // Not accepted (the events showed a commit touching an owned object, or
+  // none were read): the next snapshot dumps.
+  race.foreign->commit();
+  REQUIRE(k->snapshot(s));
+  REQUIRE_FALSE(k->snapshot(s));
   CHECK(k->full_dumps() == dumps + 1);
-  CHECK(has_nat(again));
+  CHECK(has_nat(s));
+}
+
+TEST_CASE("nobody following the events: a raced dump is an error to retry, with no race") {
+  Race race;
+  race.k->follow_events(nullptr);
+  const KernelError e = race.raced_dump();
+  CHECK(e.code == EAGAIN);
+  CHECK_FALSE(e.race);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "reconciler/plan.hpp"
 #include "reconciler/plan_print.hpp"
 #include "reconciler/reconcile.hpp"
+#include "fresh_system.hpp"
 #include "values.hpp"
 
 using namespace netkeep;
@@ -371,14 +372,7 @@ TEST_CASE("a WireGuard entry named like an existing link of another kind is not 
 
 namespace {
 
-Actual fresh_system() {
-  std::ifstream in(NETKEEP_TESTDATA "/fresh-system/actual.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto a = actual_from_json(text.str());
-  REQUIRE(a);
-  return *a;
-}
+using test::fresh_system;
 
 bool is_route_on(const Op& op, const char* dev) {
   auto* r = std::get_if<RouteReplace>(&op);
@@ -398,7 +392,7 @@ TEST_CASE("a link set down under the plan: the reconcile reads the state again a
       if (l.name == "uplink0") l.up = false;
     return KernelError{ENETDOWN, "Network is down (Device for nexthop is not up)"};
   };
-  Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
+  Reconcile rc = commit(prepare(NETKEEP_TESTDATA "/fresh-system/config", k), k, k);
   CHECK(rc.result.ok());
   CHECK(k.snapshots() == 2);
   REQUIRE(rc.replanned.size() == 1);
@@ -420,7 +414,7 @@ TEST_CASE("a link that stays down is planned again once, not more") {
     if (is_route_on(op, "uplink0")) return KernelError{ENETDOWN, "Network is down"};
     return std::nullopt;
   };
-  Reconcile rc = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k, k, nullptr);
+  Reconcile rc = commit(prepare(NETKEEP_TESTDATA "/fresh-system/config", k), k, k);
   CHECK_FALSE(rc.result.ok());
   CHECK(k.snapshots() == 2);
   CHECK(rc.replanned.size() == 1);
@@ -430,7 +424,7 @@ TEST_CASE("a link that stays down is planned again once, not more") {
     if (is_route_on(op, "uplink0")) return KernelError{EINVAL, "Invalid argument"};
     return std::nullopt;
   };
-  Reconcile rc2 = reconcile(NETKEEP_TESTDATA "/fresh-system/config", k2, k2, nullptr);
+  Reconcile rc2 = commit(prepare(NETKEEP_TESTDATA "/fresh-system/config", k2), k2, k2);
   CHECK_FALSE(rc2.result.ok());
   CHECK(k2.snapshots() == 1);
   CHECK(rc2.replanned.empty());

@@ -370,15 +370,9 @@ void random_edit(std::mt19937& rng, std::string& t) {
 TEST_CASE("the memo's incremental parse gives what a full parse gives, over random edits") {
   std::mt19937 rng(11);
   PortForwardingsMemo memo;
-  // As reconcile uses it: the memo lends its rules and runs and has them
-  // back after the step (but every seventh time not: it must then parse in full).
-  SUBCASE("copying") {}
-  SUBCASE("lending") {
-    memo.lend = true;
-  }
   std::string text = random_doc(rng, 40), last_clean = text;
   int ok = 0;
-  // 4,000 steps a mode; 500 under ASan (the plain suite runs them all),
+  // 4,000 steps; 500 under ASan (the plain suite runs them all),
   // from as many fresh documents.
   const int steps = netkeep::test::kSanitized ? 500 : 4000;
   for (int step = 0; step < steps; step++) {
@@ -405,7 +399,6 @@ TEST_CASE("the memo's incremental parse gives what a full parse gives, over rand
       break;
     }
     ok += want.has_value();
-    if (got && step % 7 != 0) give_back(memo, std::move(*got));
     // The next edit starts from the last text without errors or warnings,
     // as an operator's next save would.
     if (want && without.empty())
@@ -413,8 +406,7 @@ TEST_CASE("the memo's incremental parse gives what a full parse gives, over rand
     else
       text = last_clean;
   }
-  INFO((memo.lend ? "lending: " : "copying: ")
-       << "parses without error: " << ok << ", taken from the memo: " << memo.spliced
+  INFO("parses without error: " << ok << ", taken from the memo: " << memo.spliced
        << ", with their first-match runs: " << memo.runs_spliced);
   CHECK(ok > steps / 4);                 // the edits mostly keep the file valid
   CHECK(memo.spliced > steps / 4);       // and most of those were spliced, not parsed in full

@@ -72,7 +72,7 @@ struct FakeShellKernel : test::FakeDaemonKernel<ShellKernel> {
   explicit FakeShellKernel(FakeKernel& k) : FakeDaemonKernel(k), fake(k) {}
   KernelReader& reader() override { return fake; }
   KernelWriter& writer() override { return fake; }
-  void set_nft_events(NftEvents* e) override { events = e; }
+  void follow_nft_events(Watch* w) override { followed = w; }
   KernelResult<Watch*> track_flows() override {
     if (flows_error) return unexpected(*flows_error);
     return &flows;
@@ -89,7 +89,7 @@ struct FakeShellKernel : test::FakeDaemonKernel<ShellKernel> {
   uint64_t flow_dumps() const override { return 3; }
 
   FakeKernel& fake;
-  NftEvents* events = nullptr;
+  Watch* followed = nullptr;
   FakeSource flows;
   std::optional<KernelError> flows_error, pinholes_error;
   std::vector<NftCounter> counters;
@@ -179,8 +179,9 @@ TEST_CASE("shell: each source's events reach the loop, judged by the loop's own 
   // program's commit on an owned table asks for a reconcile.
   h.nft_src->queue(test::nft_table_event(NFPROTO_IPV4, "nat", test::kOwnPort));
   h.nft_src->queue(test::nft_gen_event(7, test::kOwnPort));
+  const int drains = h.nft_src->drains;  // (each reconcile reads them too)
   h.nft_src->poke();
-  CHECK(h.run_until([&] { return h.nft_src->drains == 1; }));
+  CHECK(h.run_until([&] { return h.nft_src->drains == drains + 1; }));
   h.run_for(100ms);
   CHECK(h.reconciles() == 3);
   CHECK(h.shell_kernel.passed == std::vector<uint32_t>{7});
@@ -197,39 +198,67 @@ TEST_CASE("shell: each source's events reach the loop, judged by the loop's own 
   CHECK(h.log.has("rtnetlink: events were lost (overrun); resyncing in full"));
 }
 
-TEST_CASE("shell: the nftables backend's questions are answered from the event group") {
+TEST_CASE("shell: queued nftables events are read before each snapshot and judge its races") {
   Harness h;
   h.converge();
-  REQUIRE(h.shell_kernel.events != nullptr);
-  NftEvents& events = *h.shell_kernel.events;
-
-  // Events queued but not yet read by the loop (the socket not polled
-  // since): a snapshot's catch_up reads them before judging the view.
+  REQUIRE(h.shell_kernel.followed == h.nft_src);
+  auto config_changed = [&] {
+    h.config_src->events = 1;
+    h.config_src->poke();
+  };
+  // Events queued but not yet read (the socket not polled since): they
+  // are read, and move the view along, before the snapshot.
   h.nft_src->queue(test::nft_table_event(NFPROTO_IPV4, "docker", 999));
   h.nft_src->queue(test::nft_gen_event(5, 999));
-  events.catch_up();
-  CHECK(h.nft_src->drains == 1);
-  CHECK(h.shell_kernel.passed == std::vector<uint32_t>{5});
-  CHECK(events.untouched(5, 5));
-  CHECK_FALSE(events.untouched(4, 6));
+  std::vector<uint32_t> passed_then;
+  h.kernel.fail_snapshot = [&]() -> std::optional<KernelError> {
+    passed_then = h.shell_kernel.passed;
+    return std::nullopt;
+  };
+  config_changed();
+  CHECK(h.run_until([&] { return h.reconciles() == 2; }));
+  CHECK(passed_then == std::vector<uint32_t>{5});
 
-  // Lost events forget the view; what they asked for is this very
-  // snapshot's reconcile, so no other follows.
+  // A read that raced another program's commit, announced by the events
+  // read after it: the commit touched nothing owned, so what was read
+  // stands and the kernel is read again (from the view: no dump).
+  auto race_with = [&](uint32_t gen, const char* table) {
+    int reads = 0;
+    h.kernel.fail_snapshot = [&h, &reads, gen, table]() -> std::optional<KernelError> {
+      if (reads++) return std::nullopt;
+      h.nft_src->queue(test::nft_table_event(NFPROTO_IPV4, table, 999));
+      h.nft_src->queue(test::nft_gen_event(gen, 999));
+      KernelError e{EAGAIN, "raced"};
+      e.race = NftRace{gen - 1, gen};
+      return e;
+    };
+    config_changed();
+    const uint64_t n = h.reconciles() + 1;
+    CHECK(h.run_until([&] { return h.reconciles() == n; }));
+    CHECK(reads == 2);
+  };
+  race_with(6, "docker");
+  CHECK(h.shell_kernel.accepted == 1);
+  // One that touched an owned table is not accepted: read again in full.
+  race_with(7, "nat");
+  CHECK(h.shell_kernel.accepted == 1);
+  CHECK(h.log.has("reconcile 4"));
+  CHECK_FALSE(h.log.has("error"));
+
+  // Lost events forget the view; what they ask for is this very
+  // reconcile, so no other follows.
+  h.kernel.fail_snapshot = nullptr;
   h.nft_src->overrun = true;
-  events.catch_up();
+  config_changed();
+  CHECK(h.run_until([&] { return h.reconciles() == 5; }));
   CHECK(h.shell_kernel.forgot == 1);
   CHECK(h.log.has("nftables: events were lost (overrun); resyncing in full"));
-  CHECK_FALSE(events.untouched(5, 5));
   h.run_for(100ms);
-  CHECK(h.reconciles() == 1);
+  CHECK(h.reconciles() == 5);
 
-  // Room for the events of netkeep's own commit, before it is sent.
-  events.committing(1000);
-  CHECK(h.nft_src->reserved == (4u << 20) + 8 * 1000);
-
-  // Gone with the shell: the backend asks nobody.
+  // Gone with the shell: the backend follows nobody.
   h.shell.reset();
-  CHECK(h.shell_kernel.events == nullptr);
+  CHECK(h.shell_kernel.followed == nullptr);
 }
 
 TEST_CASE("shell: conntrack events are read as they come and never start a reconcile") {
