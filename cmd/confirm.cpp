@@ -163,9 +163,10 @@ class CheckRounds {
     outcome_ = std::move(o);
   }
   void run() {
-    const int64_t window = deadline_ - start_;
-    const int64_t half = start_ + window / 2;
-    const milliseconds pause(std::clamp<int64_t>(window / 10, 200, 1000));
+    const milliseconds window(deadline_ - start_);
+    const milliseconds pause = CheckVerdict::pause(window);
+    std::vector<std::string> specs;
+    for (const auto& c : checks_) specs.push_back(c.spec);
     CheckVerdict verdict(checks_.size());
     while (!stop_) {
       std::vector<CheckResult> results;
@@ -177,12 +178,9 @@ class CheckRounds {
       for (size_t i : verdict.round(results))
         fmt::print(stderr, "netkeep: check {}: {} ({})\n", checks_[i].spec,
                    results[i].ok ? "passes" : "fails", results[i].saw);
-      if (verdict.confirmed()) return decide("confirm: every check passed 3 times in a row");
-      if (unix_ms() >= half)
-        if (auto i = verdict.never_passed())
-          return decide(fmt::format(
-              "rollback: check {} did not pass once in the first half of the window ({})",
-              checks_[*i].spec, verdict.saw(*i)));
+      if (std::string o = verdict.decide(specs, milliseconds(unix_ms() - start_), window);
+          !o.empty())
+        return decide(std::move(o));
       for (auto until = std::chrono::steady_clock::now() + pause;
            !stop_ && std::chrono::steady_clock::now() < until;)
         std::this_thread::sleep_for(milliseconds(50));

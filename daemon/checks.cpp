@@ -276,4 +276,20 @@ std::optional<size_t> CheckVerdict::never_passed() const {
   return std::nullopt;
 }
 
+std::string CheckVerdict::decide(const std::vector<std::string>& specs,
+                                 std::chrono::milliseconds elapsed,
+                                 std::chrono::milliseconds window) const {
+  if (confirmed()) return "confirm: every check passed 3 times in a row";
+  if (elapsed >= window / 2)
+    if (auto i = never_passed())
+      return fmt::format("rollback: check {} did not pass once in the first half of the window ({})",
+                         specs[*i], saw(*i));
+  return {};
+}
+
+std::chrono::milliseconds CheckVerdict::pause(std::chrono::milliseconds window) {
+  return std::clamp<std::chrono::milliseconds>(window / 10, std::chrono::milliseconds(200),
+                                               std::chrono::seconds(1));
+}
+
 }  // namespace netkeep

@@ -39,7 +39,7 @@ CheckResult run_check(const Check& c, std::chrono::milliseconds limit);
 // How a confirm window judges its checks, round after round (`apply
 // --confirm` and `run --confirm` alike): every check passing 3 rounds in a
 // row confirms the change; a check that has not passed once by half the
-// window rolls it back (the caller knows the time).
+// window rolls it back. decide() is that rule, for both.
 class CheckVerdict {
  public:
   explicit CheckVerdict(size_t checks) : passed_(checks, false), last_(checks, -1), saw_(checks) {}
@@ -51,6 +51,13 @@ class CheckVerdict {
   std::optional<size_t> never_passed() const;
   // What check `i` saw last.
   const std::string& saw(size_t i) const { return saw_[i]; }
+  // After a round that ended `elapsed` into a window of `window`: "" while
+  // undecided, else "confirm: <why>" or "rollback: <why>" (`specs`: the
+  // checks as given, to name one).
+  std::string decide(const std::vector<std::string>& specs, std::chrono::milliseconds elapsed,
+                     std::chrono::milliseconds window) const;
+  // The pause between rounds: a tenth of the window, 200 ms to 1 s.
+  static std::chrono::milliseconds pause(std::chrono::milliseconds window);
 
  private:
   std::vector<bool> passed_;  // each check, at least once

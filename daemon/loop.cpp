@@ -268,21 +268,19 @@ void Loop::round_done(uint64_t id, const std::vector<CheckResult>& results) {
   for (size_t i : w.verdict.round(results))
     log("confirm: check {}: {} ({})", opts_.checks[i], results[i].ok ? "passes" : "fails",
         results[i].saw);
-  if (w.verdict.confirmed()) {
+  using std::chrono::milliseconds;
+  const auto now = clock_.now();
+  const milliseconds window(opts_.confirm);
+  const std::string verdict = w.verdict.decide(
+      opts_.checks, std::chrono::duration_cast<milliseconds>(now - w.start), window);
+  if (verdict.starts_with("confirm: ")) {
     window_.reset();
     metrics_.confirm_pending(false);
-    return keep_good("every check passed 3 times in a row");
+    return keep_good(verdict.substr(9));
   }
-  const auto now = clock_.now();
-  if (now >= w.start + opts_.confirm / 2)
-    if (auto i = w.verdict.never_passed())
-      return revert("check", fmt::format("check {} did not pass once in the first half of the "
-                                         "window ({})",
-                                         opts_.checks[*i], w.verdict.saw(*i)));
+  if (verdict.starts_with("rollback: ")) return revert("check", verdict.substr(10));
   if (now >= w.deadline) return revert("deadline", "the checks did not confirm it in time");
-  const auto pause = std::clamp<std::chrono::steady_clock::duration>(
-      opts_.confirm / 10, std::chrono::milliseconds(200), std::chrono::seconds(1));
-  round_->at(now + pause, [this] { check_round(); });
+  round_->at(now + CheckVerdict::pause(window), [this] { check_round(); });
 }
 
 void Loop::revert(const std::string& kind, const std::string& why) {
