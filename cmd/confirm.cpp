@@ -89,9 +89,9 @@ Rollback rollback_pending(const std::string& root, const std::string& why,
   kernel->load_view(nft_view_file(root));
   // The same two steps as apply's, with the plan that puts back what the
   // change touched, from the kernel as it is now.
-  const Reconcile r = commit(prepare_with(*kernel, [&](const Actual& now) {
-    return restore(*before, *touched, now);
-  }), *kernel, *kernel);
+  const Reconcile r = commit(
+      prepare_with(*kernel, [&](const Actual& now) { return restore(*before, *touched, now); }),
+      *kernel, *kernel);
   for (const Op& op : r.applied_before) out.lines.push_back(to_text(op));
   for (size_t i : r.result.applied) out.lines.push_back(to_text(r.plan.ops[i]));
   if (r.snapshot_error) {
@@ -104,8 +104,8 @@ Rollback rollback_pending(const std::string& root, const std::string& why,
     return out;
   }
   out.done = true;
-  j.end(fmt::format("rolled back at {}: {} ({} ops)", clock_time(unix_ms()), why,
-                    out.lines.size()));
+  j.end(
+      fmt::format("rolled back at {}: {} ({} ops)", clock_time(unix_ms()), why, out.lines.size()));
   return out;
 }
 

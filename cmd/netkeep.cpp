@@ -294,7 +294,7 @@ int cmd_apply(const Args& a) {
   // Between the two steps: the saved plan is checked against what was
   // read, and with --confirm the change is journaled and its watchdog
   // started before anything is written (if that fails, nothing is).
-  if (saved && p.ok())
+  if (saved && !p.snapshot_error)
     if (std::string stale = saved_plan_stale(a.config, *saved, p); !stale.empty()) {
       fmt::print(stderr, "netkeep: plan is stale: {}; nothing done\n", stale);
       return 3;
@@ -311,7 +311,8 @@ int cmd_apply(const Args& a) {
   CommitOptions o;
   render.around(a.json, o);
   o.exact = saved.has_value();
-  if (confirm) o.before_second = [&](const Actual& x, const Plan& q) { return confirm->journal(x, q); };
+  if (confirm)
+    o.before_second = [&](const Actual& x, const Plan& q) { return confirm->journal(x, q); };
   const Reconcile rc = commit(std::move(p), *kernel, *kernel, o);
   if (!rc.held_back.empty() && !rc.changed()) {
     fmt::print(stderr, "netkeep: plan is stale: {}; nothing done\n", rc.held_back);

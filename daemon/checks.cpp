@@ -282,8 +282,9 @@ std::string CheckVerdict::decide(const std::vector<std::string>& specs,
   if (confirmed()) return "confirm: every check passed 3 times in a row";
   if (elapsed >= window / 2)
     if (auto i = never_passed())
-      return fmt::format("rollback: check {} did not pass once in the first half of the window ({})",
-                         specs[*i], saw(*i));
+      return fmt::format(
+          "rollback: check {} did not pass once in the first half of the window ({})", specs[*i],
+          saw(*i));
   return {};
 }
 

@@ -142,16 +142,18 @@ Prepared Loop::prepare_now(const std::filesystem::path& config) {
   ReconcileMemo* memo = config == opts_.config ? memo_.get() : nullptr;
   // Under another program's steady stream of commits (100 a second in
   // tools/storm) a read of the ruleset races some; those the events show
-  // touched nothing owned cost no dump. A few tries, then the error stands
-  // (and is retried with backoff).
-  for (int attempt = 1;; attempt++) {
+  // touched nothing owned cost no dump. Only the kernel is read again (the
+  // config files and endpoint names stand); a few tries, then the error
+  // stands (and is retried with backoff).
+  if (hooks_.catch_up) hooks_.catch_up();
+  Prepared p = prepare(config, reader_, hooks_.resolve, memo);
+  for (int tries = 1; p.snapshot_error && p.snapshot_error->race && tries < 8; tries++) {
     if (hooks_.catch_up) hooks_.catch_up();
-    Prepared p = prepare(config, reader_, hooks_.resolve, memo);
-    const auto& e = p.snapshot_error;
-    if (!e || !e->race || attempt == 8) return p;
-    if (hooks_.catch_up) hooks_.catch_up();
-    if (untouched(e->race->before, e->race->after)) kernel_.nft_accept_race();
+    const NftRace race = *p.snapshot_error->race;
+    if (untouched(race.before, race.after)) kernel_.nft_accept_race();
+    read_again(p, reader_);
   }
+  return p;
 }
 
 void Loop::run_reconcile() {

@@ -66,8 +66,13 @@ std::string rest_of(const Plan& first, const std::vector<size_t>& applied, const
 
 }  // namespace
 
-Prepared prepare(const std::filesystem::path& config, KernelReader& reader,
-                 const Resolver& resolve, ReconcileMemo* memo) {
+void read_again(Prepared& p, KernelReader& reader) {
+  Lap lap;
+  read_and_plan(p, reader, lap);
+}
+
+Prepared prepare(const std::filesystem::path& config, KernelReader& reader, const Resolver& resolve,
+                 ReconcileMemo* memo) {
   Prepared p;
   Lap lap;
   p.desired = load_config(config, p.diags, memo ? &memo->config : nullptr);
@@ -91,8 +96,7 @@ Prepared prepare_with(KernelReader& reader, std::function<Plan(const Actual&)> p
   return p;
 }
 
-Reconcile commit(Prepared p, KernelReader& reader, KernelWriter& writer,
-                 const CommitOptions& o) {
+Reconcile commit(Prepared p, KernelReader& reader, KernelWriter& writer, const CommitOptions& o) {
   Reconcile r;
   r.diags = std::move(p.diags);
   r.lease4_valid_until = p.lease4_valid_until;
@@ -124,20 +128,15 @@ Reconcile commit(Prepared p, KernelReader& reader, KernelWriter& writer,
     for (const auto& f : r.result.failures)
       if (!f.skipped && refused.empty()) refused = " (refused: " + to_text(f) + ")";
     r.replanned.push_back(r.result.stale_why + refused);
-    Lap read;
-    read_and_plan(p, reader, read);
-    lap();
+    read_and_plan(p, reader, lap);
     if (p.snapshot_error) return finish();  // the first attempt's result stands
     std::string why;
     if (o.exact) why = rest_of(r.plan, r.result.applied, p.plan);
     if (why.empty() && o.before_second)
       if (auto e = o.before_second(p.actual, p.plan)) why = *e;
     if (!why.empty()) {
-      // The first attempt's result and plan stand, with the reason.
-      r.held_back = why;
-      r.times = p.times;
-      r.snapshot = std::move(p.actual);
-      return r;
+      r.held_back = why;  // the first attempt's result and plan stand
+      return finish();
     }
     for (size_t i : r.result.applied) r.applied_before.push_back(r.plan.ops[i]);
   }

@@ -61,6 +61,9 @@ using Resolver = std::function<std::optional<IpAddr>(const std::string& host)>;
 // updates it from the files it read, and the planner only reads it.
 Prepared prepare(const std::filesystem::path& config, KernelReader& reader,
                  const Resolver& resolve = nullptr, ReconcileMemo* memo = nullptr);
+// Reads the kernel again into `p` and plans from it, the config as read:
+// commit's retry after a stale batch, the daemon's after a race it judged.
+void read_again(Prepared& p, KernelReader& reader);
 // Reads the kernel and plans with `planner` (the rollback's restore plan).
 Prepared prepare_with(KernelReader& reader, std::function<Plan(const Actual&)> planner);
 
@@ -68,8 +71,9 @@ Prepared prepare_with(KernelReader& reader, std::function<Plan(const Actual&)> p
 struct Reconcile {
   Diagnostics diags;
   std::optional<KernelError> snapshot_error;  // a read failed; nothing more was done
-  // The state the last plan was made from, and that plan; `result`'s
-  // indices are into it.
+  // The state last read (the last plan was made from it, unless that plan
+  // was held back), and the plan executed last; `result`'s indices are
+  // into it.
   std::optional<Actual> snapshot;
   Plan plan;
   ExecResult result;

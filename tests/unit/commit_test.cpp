@@ -68,7 +68,8 @@ size_t rtnl_ops(const Plan& p) {
 
 // Another program deletes an address the first attempt added.
 void delete_lan_address(Actual& a) {
-  std::erase_if(a.addrs, [](const Address& x) { return x.local == *Prefix::parse("10.10.0.1/24"); });
+  std::erase_if(a.addrs,
+                [](const Address& x) { return x.local == *Prefix::parse("10.10.0.1/24"); });
 }
 
 }  // namespace
@@ -148,7 +149,9 @@ TEST_CASE("commit: otherwise the second plan is made from the kernel as it is, a
 
 TEST_CASE("commit: a kernel that cannot be read is reported, and nothing is executed") {
   StaleOnce k(fresh_system());
-  k.fail_snapshot = [] { return std::optional<KernelError>(KernelError{EIO, "broken", "dumping links"}); };
+  k.fail_snapshot = [] {
+    return std::optional<KernelError>(KernelError{EIO, "broken", "dumping links"});
+  };
   Prepared p = prepare(kConfig, k);
   CHECK_FALSE(p.ok());
   const Reconcile r = commit(std::move(p), k, k);
